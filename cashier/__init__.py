@@ -1,0 +1,3 @@
+"""cashier: the counter of a clinic and the till of a pharmacy."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,370 @@
+"""The sale life cycle as a plain object, no UI.
+
+A :class:`Checkout` holds the sale being rung up in memory; nothing reaches
+the database until it ends. ``complete`` writes the sale, its lines, its
+tenders, its receipt number and its audit entry in one transaction, so a
+crash at any point leaves either the whole sale or nothing. Voids are
+recorded the same way (no receipt number: receipt numbers are gap-free and
+belong only to completed sales).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from cashier import audit, catalog
+from cashier.errors import InputError, NotAllowed
+from cashier.money import Fen
+from cashier.operators import Role, SignedIn
+from cashier.settlement.tender import Method, TenderPlan
+from cashier.store.models import Item, ReceiptCounter, Sale, SaleLine, Tender, database, utcnow
+from receipts import Receipt, ReceiptLine, ReceiptTender
+
+MAX_QUANTITY = 9999
+
+
+class State(StrEnum):
+    OPEN = "open"
+    TENDERING = "tendering"
+    COMPLETED = "completed"
+    VOIDED = "voided"
+
+
+@dataclass(frozen=True)
+class Line:
+    item_id: int | None
+    code: str
+    name: str
+    spec: str
+    unit: str
+    price: Fen
+    quantity: int
+    fee_category: str = ""
+    list_class: str = ""
+    med_list_codg: str = ""
+
+    @property
+    def amount(self) -> Fen:
+        return self.price * self.quantity
+
+    @classmethod
+    def of(cls, item: Item, quantity: int = 1) -> Line:
+        return cls(
+            item_id=item.id,
+            code=item.code,
+            name=item.name,
+            spec=item.spec,
+            unit=item.unit,
+            price=item.price,
+            quantity=quantity,
+            fee_category=item.fee_category,
+            list_class=item.list_class,
+            med_list_codg=item.med_list_codg,
+        )
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What the cashier sees after a sale ends."""
+
+    sale_id: int
+    receipt_no: str
+    total: Fen
+    paid: Fen
+    change: Fen
+    cash_taken: Fen
+
+
+@dataclass
+class Checkout:
+    """One sale at one station, from the first scan to completion or void."""
+
+    station_id: str
+    operator: SignedIn
+    lines: list[Line] = field(default_factory=list)
+    state: State = State.OPEN
+    started_at: datetime = field(default_factory=utcnow)
+
+    # -- ringing up -------------------------------------------------------------
+    @property
+    def total(self) -> Fen:
+        return Fen.total(line.amount for line in self.lines)
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    def _require_open(self) -> None:
+        if self.state is not State.OPEN:
+            raise InputError("本单已结束，请开始新的一单")
+
+    def scan(self, code: str) -> Line:
+        """Add the item with this barcode or code; a repeat scan adds one more."""
+        self._require_open()
+        item = catalog.find_by_scan(code)
+        if item is None:
+            raise InputError(f"未找到商品“{code.strip()}”，请按 F3 查找")
+        return self.add(item)
+
+    def add(self, item: Item, quantity: int = 1) -> Line:
+        """Add an item; the same item again increases its line's quantity."""
+        self._require_open()
+        _check_quantity(quantity)
+        for i, line in enumerate(self.lines):
+            if line.code == item.code and line.price == item.price:
+                self.set_quantity(i, line.quantity + quantity)
+                return self.lines[i]
+        line = Line.of(item, quantity)
+        self.lines.append(line)
+        return line
+
+    def set_quantity(self, index: int, quantity: int) -> Line:
+        self._require_open()
+        _check_quantity(quantity)
+        self.lines[index] = replace(self.lines[index], quantity=quantity)
+        return self.lines[index]
+
+    def remove(self, index: int) -> Line:
+        self._require_open()
+        return self.lines.pop(index)
+
+    # -- ending -------------------------------------------------------------------
+    def start_payment(self) -> TenderPlan:
+        """The tenders for this sale's total; the sale can still go back to open."""
+        self._require_open()
+        if not self.lines:
+            raise InputError("还没有商品，请先扫码")
+        self.state = State.TENDERING
+        return TenderPlan(self.total)
+
+    def back_to_open(self) -> None:
+        if self.state is State.TENDERING:
+            self.state = State.OPEN
+
+    def complete(self, plan: TenderPlan) -> Completed:
+        """Write the sale, its lines, tenders, receipt number and audit entry in one transaction."""
+        if self.state is not State.TENDERING:
+            raise InputError("请先进入收款")
+        if plan.due != self.total:
+            raise InputError("应收金额已变化，请重新收款")
+        if not plan.complete:
+            raise InputError(f"还差 {plan.remaining.display()}，不能完成")
+        now = utcnow()
+        with database.atomic():
+            seq = _next_receipt_seq(self.station_id)
+            receipt_no = format_receipt_no(self.station_id, seq)
+            sale = Sale.create(
+                station=self.station_id,
+                operator=self.operator.code,
+                status=State.COMPLETED.value,
+                kind="selfpay",
+                receipt_seq=seq,
+                receipt_no=receipt_no,
+                total=self.total,
+                paid=plan.paid,
+                change=plan.change,
+                created_at=self.started_at,
+                closed_at=now,
+            )
+            self._write_lines(sale)
+            Tender.insert_many(
+                [
+                    {
+                        "sale": sale.id,
+                        "seq": n,
+                        "method": t.method.value,
+                        "amount": t.amount,
+                        "reference": t.reference,
+                    }
+                    for n, t in enumerate(plan.tenders, 1)
+                ]
+            ).execute()
+            audit.record(
+                self.station_id,
+                "sale.complete",
+                operator=self.operator.code,
+                subject=receipt_no,
+                total=str(self.total),
+                paid=str(plan.paid),
+                change=str(plan.change),
+                methods=sorted({t.method.value for t in plan.tenders}),
+            )
+        self.state = State.COMPLETED
+        return Completed(sale.id, receipt_no, self.total, plan.paid, plan.change, plan.cash_taken())
+
+    def void(self, reason: str = "") -> int | None:
+        """Abandon the sale. A sale with lines is recorded as voided and audited."""
+        if self.state in (State.COMPLETED, State.VOIDED):
+            raise InputError("本单已结束")
+        self.state = State.VOIDED
+        if not self.lines:
+            return None
+        with database.atomic():
+            sale = Sale.create(
+                station=self.station_id,
+                operator=self.operator.code,
+                status=State.VOIDED.value,
+                total=self.total,
+                created_at=self.started_at,
+                closed_at=utcnow(),
+                void_reason=reason[:200],
+            )
+            self._write_lines(sale)
+            audit.record(
+                self.station_id,
+                "sale.void",
+                operator=self.operator.code,
+                subject=str(sale.id),
+                total=str(self.total),
+                lines=len(self.lines),
+                reason=reason[:200],
+            )
+        return sale.id
+
+    def _write_lines(self, sale: Sale) -> None:
+        SaleLine.insert_many(
+            [
+                {
+                    "sale": sale.id,
+                    "line_no": n,
+                    "item": line.item_id,
+                    "code": line.code,
+                    "name": line.name,
+                    "spec": line.spec,
+                    "unit": line.unit,
+                    "quantity": line.quantity,
+                    "price": line.price,
+                    "amount": line.amount,
+                    "fee_category": line.fee_category,
+                    "list_class": line.list_class,
+                    "med_list_codg": line.med_list_codg,
+                }
+                for n, line in enumerate(self.lines, 1)
+            ]
+        ).execute()
+
+
+def _check_quantity(quantity: int) -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise InputError("数量应为整数")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InputError(f"数量应在 1 到 {MAX_QUANTITY} 之间")
+
+
+def parse_quantity(text: str) -> int:
+    """A quantity typed by the cashier (full-width digits accepted)."""
+    import unicodedata
+
+    raw = unicodedata.normalize("NFKC", text).strip()
+    if not (raw.isascii() and raw.isdigit()):
+        raise InputError(f"“{text}”不是数量，请输入 1 到 {MAX_QUANTITY} 的整数")
+    quantity = int(raw)
+    _check_quantity(quantity)
+    return quantity
+
+
+def format_receipt_no(station_id: str, seq: int) -> str:
+    return f"{station_id}-{seq:08d}"
+
+
+def _next_receipt_seq(station_id: str) -> int:
+    """Bump the station's counter inside the caller's transaction: a rollback un-bumps it."""
+    updated = (
+        ReceiptCounter.update(last_no=ReceiptCounter.last_no + 1)
+        .where(ReceiptCounter.station == station_id)
+        .execute()
+    )
+    if not updated:
+        ReceiptCounter.create(station=station_id, last_no=1)
+        return 1
+    return ReceiptCounter.get_by_id(station_id).last_no
+
+
+# -- receipts of stored sales ---------------------------------------------------------
+def receipt_for(
+    sale: Sale, *, clinic_name: str, training: bool, reprint: int = 0, title: str = ""
+) -> Receipt:
+    """The receipt document of a completed sale, as stored."""
+    op = sale.operator
+    return Receipt(
+        title=title or "收费票据",
+        clinic_name=clinic_name,
+        station_id=sale.station_id,
+        receipt_no=sale.receipt_no,
+        operator=f"{op.code} {op.name}",
+        issued_at=sale.closed_at.replace(tzinfo=UTC).astimezone(),
+        lines=tuple(
+            ReceiptLine(
+                name=ln.name,
+                spec=ln.spec,
+                unit=ln.unit,
+                quantity=ln.quantity,
+                price=ln.price,
+                amount=ln.amount,
+                fee_category=ln.fee_category,
+                list_class=ln.list_class,
+            )
+            for ln in sale.lines.order_by(SaleLine.line_no)
+        ),
+        total=sale.total,
+        tenders=tuple(
+            ReceiptTender(Method(t.method).label, t.amount, mask_reference(t.reference))
+            for t in sale.tenders.order_by(Tender.seq)
+        ),
+        paid=sale.paid,
+        change=sale.change,
+        reprint=reprint,
+        training=training,
+    )
+
+
+def mask_reference(reference: str) -> str:
+    """Payment references are printed with their middle hidden (``4200****1234``)."""
+    if len(reference) <= 8:
+        return reference
+    return reference[:4] + "*" * (len(reference) - 8) + reference[-4:]
+
+
+def find_sale(receipt_no: str) -> Sale:
+    sale = Sale.get_or_none(Sale.receipt_no == receipt_no.strip())
+    if sale is None:
+        raise InputError(f"没有收据号 {receipt_no}")
+    return sale
+
+
+def record_reprint(sale: Sale, by: SignedIn, station_id: str) -> int:
+    """Count a reprint (重打) and audit it; return which reprint this is."""
+    if sale.status != State.COMPLETED.value:
+        raise NotAllowed("只有已完成的收费单可以重打")
+    if by.code != sale.operator_id:
+        by.require(Role.SUPERVISOR)
+    with database.atomic():
+        Sale.update(reprints=Sale.reprints + 1).where(Sale.id == sale.id).execute()
+        n = Sale.get_by_id(sale.id).reprints
+        audit.record(station_id, "sale.reprint", operator=by.code, subject=sale.receipt_no, n=n)
+    return n
+
+
+def last_completed(station_id: str) -> Sale | None:
+    return (
+        Sale.select()
+        .where((Sale.station == station_id) & (Sale.status == State.COMPLETED.value))
+        .order_by(Sale.receipt_seq.desc())
+        .first()
+    )
+
+
+__all__ = [
+    "Checkout",
+    "Completed",
+    "Line",
+    "State",
+    "find_sale",
+    "format_receipt_no",
+    "last_completed",
+    "parse_quantity",
+    "receipt_for",
+    "record_reprint",
+]

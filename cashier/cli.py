@@ -1,0 +1,250 @@
+"""The command line (a contract: see design.md). Errors: one line on stderr, exit non-zero."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from cashier.config import KINDS, Settings, default_config_path, load_settings, write_settings
+from cashier.errors import CashierError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="配置文件（或环境变量 CASHIER_CONFIG）")
+    parser.add_argument(
+        "--data-dir", metavar="DIR", help="数据目录（或环境变量 CASHIER_DATA_DIR）"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cashier", description="门诊收费 / 药店收银")
+    _common(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("init", help="创建或升级数据库并写入配置")
+    _common(p)
+    p.add_argument("--database", metavar="URL", help="sqlite:///路径 或 postgresql://…")
+    p.add_argument("--station", metavar="ID", help="收费台编号，如 MZ-01")
+    p.add_argument("--kind", choices=KINDS, help="clinic（诊所）或 pharmacy（药店）")
+
+    p = sub.add_parser("import", help="导入商品目录或医嘱")
+    _common(p)
+    p.add_argument("what", choices=("catalog", "orders"))
+    p.add_argument("file", metavar="FILE")
+
+    p = sub.add_parser("print-test", help="打印一张测试收据")
+    _common(p)
+    p.add_argument("--printer", metavar="URL", help="tcp://、usb://、serial://、file://、pdf://DIR")
+
+    p = sub.add_parser("verify-audit", help="校验审计日志的哈希链")
+    _common(p)
+
+    p = sub.add_parser("operator", help="收费员：add / unlock / list")
+    _common(p)
+    p.add_argument("action", choices=("add", "unlock", "list"))
+    p.add_argument("code", nargs="?", help="工号")
+    p.add_argument("--name", help="姓名（add）")
+    p.add_argument("--role", choices=("cashier", "supervisor", "admin"), default="cashier")
+    p.add_argument("--pin-stdin", action="store_true", help="从标准输入读取 PIN（脚本用）")
+
+    for name, help_text in (
+        ("sandbox", "模拟医保平台"),
+        ("read-card", "读社保卡"),
+        ("report", "日结报表"),
+    ):
+        p = sub.add_parser(name, help=f"{help_text}（尚未提供）")
+        _common(p)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except CashierError as exc:
+        print(f"cashier: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("cashier: 已中断", file=sys.stderr)
+        return 130
+    except Exception as exc:  # last resort: one line, never a traceback
+        print(f"cashier: 内部错误：{type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config, args.data_dir)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command is None:
+        return _run_tui(args)
+    if command == "init":
+        return _init(args)
+    if command == "import":
+        return _import(args)
+    if command == "print-test":
+        return _print_test(args)
+    if command == "verify-audit":
+        return _verify_audit(args)
+    if command == "operator":
+        return _operator(args)
+    print(f"cashier: “{command}” 在本版本中尚未提供", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _run_tui(args: argparse.Namespace) -> int:
+    from cashier.station import open_station
+
+    ctx = open_station(_settings(args))
+    if not sys.stdin.isatty() or not sys.stdout.isatty():
+        print("cashier: 需要在终端中运行（80×24 或更大）", file=sys.stderr)
+        return EXIT_USAGE
+    from cashier.app import CashierApp
+
+    CashierApp(ctx).run()
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from cashier.station import open_station
+
+    path = Path(args.config or os.environ.get("CASHIER_CONFIG") or default_config_path())
+    if path.is_file():
+        settings = load_settings(path, args.data_dir)
+    else:
+        settings = load_settings(None, args.data_dir)
+        settings = replace(settings, config_path=path)
+    if args.database:
+        settings = replace(settings, database_url=args.database)
+    if args.station:
+        settings = replace(settings, station_id=args.station, station_name=f"收费台 {args.station}")
+    if args.kind:
+        settings = replace(settings, kind=args.kind)
+    ctx = open_station(settings)
+    write_settings(settings, path)
+    from cashier.store import SCHEMA_VERSION, redact
+
+    print(f"配置：{path}")
+    print(f"数据库：{redact(settings.db_url)}（版本 {SCHEMA_VERSION}）")
+    print(f"收费台：{settings.station_id}（{settings.kind}）{'，培训模式' if ctx.training else ''}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from cashier.catalog import CatalogImportError, import_catalog
+    from cashier.station import open_station
+
+    if args.what == "orders":
+        print("cashier: 导入医嘱（import orders）在本版本中尚未提供", file=sys.stderr)
+        return EXIT_USAGE
+    open_station(_settings(args), seed=False)
+    show = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if show:
+            width = 30
+            filled = width * done // max(total, 1)
+            print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", file=sys.stderr)
+
+    try:
+        result = import_catalog(args.file, progress=progress)
+    except CatalogImportError as exc:
+        for line, message in exc.problems:
+            print(f"{args.file}:{line}: {message}", file=sys.stderr)
+        raise
+    if show:
+        print(file=sys.stderr)
+    print(f"已导入 {result.total} 个商品（新增 {result.created}，更新 {result.updated}）")
+    return 0
+
+
+def _print_test(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from cashier.hardware.printer import printer_from_url
+    from cashier.money import Fen
+    from receipts import Receipt, ReceiptLine, ReceiptTender
+
+    settings = _settings(args)
+    url = args.printer or settings.printer.url
+    printer = printer_from_url(url, data_dir=settings.data_dir, paper=settings.printer.paper)
+    price = Fen(1250)
+    receipt = Receipt(
+        title="打印测试",
+        clinic_name=settings.clinic_name,
+        station_id=settings.station_id,
+        receipt_no="TEST",
+        operator="-",
+        issued_at=datetime.now().astimezone(),
+        lines=(ReceiptLine("阿莫西林胶囊", "0.25g*24粒", "盒", 2, price, price * 2, "西药费", "甲"),),
+        total=price * 2,
+        tenders=(ReceiptTender("现金", Fen(5000)),),
+        paid=Fen(5000),
+        change=Fen(5000) - price * 2,
+        training=settings.training,
+        footer=("打印测试：中文、金额 ￥ 与二维码",),
+    )
+    printed = printer.print_receipt(receipt)
+    print(f"测试收据已打印：{printed.where}")
+    return 0
+
+
+def _verify_audit(args: argparse.Namespace) -> int:
+    from cashier import audit
+    from cashier.station import open_station
+
+    open_station(_settings(args), seed=False)
+    check = audit.verify()
+    if check.ok:
+        print(f"审计日志完好：{check.entries} 条记录")
+        return 0
+    print(f"cashier: 审计日志第 {check.first_bad_id} 条记录有问题：{check.problem}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _operator(args: argparse.Namespace) -> int:
+    from cashier import operators
+    from cashier.operators import Role, SignedIn
+    from cashier.station import open_station
+    from cashier.store.models import Operator
+
+    ctx = open_station(_settings(args))
+    if args.action == "list":
+        for op in Operator.select().order_by(Operator.code):
+            state = "已锁定" if op.locked else ("停用" if not op.active else "")
+            print(f"{op.code}\t{op.name}\t{Role(op.role).label}\t{state}".rstrip())
+        return 0
+    if not args.code:
+        raise CashierError("请给出工号")
+    # The command line is the administrator's own tool at the machine.
+    admin = SignedIn("cli", "命令行", Role.ADMIN)
+    if args.action == "unlock":
+        operators.unlock(ctx.station_id, args.code, admin)
+        print(f"已解锁 {args.code}")
+        return 0
+    if not args.name:
+        raise CashierError("请用 --name 给出姓名")
+    if args.pin_stdin:
+        pin = sys.stdin.readline().strip()
+    else:
+        pin = getpass.getpass("PIN：")
+        if getpass.getpass("再次输入 PIN：") != pin:
+            raise CashierError("两次输入的 PIN 不一致")
+    operators.create_operator(ctx.station_id, args.code, args.name, Role(args.role), pin)
+    print(f"已保存 {args.code} {args.name}（{Role(args.role).label}）")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""Settings: one TOML file plus environment overrides, read into one typed object.
+
+With no configuration file the cashier is a *training station*: SQLite in the
+data directory, the sandbox insurer, the demo catalog and operators, PDF
+receipts and a visible 培训模式 banner. ``cashier init`` writes a file.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from cashier.errors import CashierError
+
+APP_NAME = "cashier"
+KINDS = ("clinic", "pharmacy")
+PAPERS = ("80mm", "58mm", "a5")
+
+#: Default key bindings: action id -> key. The contract in design.md; a config
+#: ``[keymap]`` table may remap any of them (``pay = "f9"``).
+DEFAULT_KEYMAP: dict[str, str] = {
+    "help": "f1",
+    "identify": "f2",
+    "search": "f3",
+    "quantity": "f4",
+    "presettle": "f5",
+    "toggle_account": "f6",
+    "pay": "f9",
+    "exact_cash": "f10",
+    "reprint": "f11",
+    "void": "f12",
+    "back": "escape",
+    "note_50": "f7",
+    "note_100": "f8",
+    "remove_line": "delete",
+    "lock": "ctrl+l",
+    "logout": "ctrl+q",
+}
+
+
+class ConfigError(CashierError):
+    """The configuration file is missing, unreadable or has a wrong value."""
+
+
+@dataclass(frozen=True)
+class PrinterSettings:
+    url: str = "pdf://"  # pdf://DIR (empty DIR: <data dir>/receipts), tcp://, usb://, serial://, file://
+    paper: str = "80mm"
+    kick_drawer: bool = True
+
+
+@dataclass(frozen=True)
+class ScannerSettings:
+    max_gap_ms: int = 50
+    min_length: int = 6
+    terminator: str = "enter"  # enter | tab
+
+
+@dataclass(frozen=True)
+class InsurerSettings:
+    url: str = ""  # empty: the sandbox insurer on loopback (training)
+    paasid: str = ""
+    secret: str = ""
+    timeout_s: int = 30
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    config_path: Path | None = None
+    station_id: str = "TRAIN-01"
+    station_name: str = "培训收费台"
+    clinic_code: str = "H00000000001"
+    clinic_name: str = "培训诊所（演示）"
+    kind: str = "clinic"
+    database_url: str = ""
+    training: bool = True
+    idle_lock_seconds: int = 300
+    printer: PrinterSettings = field(default_factory=PrinterSettings)
+    scanner: ScannerSettings = field(default_factory=ScannerSettings)
+    insurer: InsurerSettings = field(default_factory=InsurerSettings)
+    keymap: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_KEYMAP))
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'cashier.db'}"
+
+    @property
+    def receipts_dir(self) -> Path:
+        return self.data_dir / "receipts"
+
+    def key(self, action: str) -> str:
+        return self.keymap.get(action, DEFAULT_KEYMAP[action])
+
+
+def default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME, appauthor=False)) / "cashier.toml"
+
+
+_SECTIONS = {"printer": PrinterSettings, "scanner": ScannerSettings, "insurer": InsurerSettings}
+_TOP = {f.name for f in fields(Settings)} - {"data_dir", "config_path", *_SECTIONS, "keymap"}
+
+
+def load_settings(config: str | Path | None = None, data_dir: str | Path | None = None) -> Settings:
+    """Read the settings: arguments first, then ``CASHIER_CONFIG`` / ``CASHIER_DATA_DIR``.
+
+    A configuration path that was named but does not exist is an error; with
+    none named and none at the default place, the training station's defaults.
+    """
+    config = config or os.environ.get("CASHIER_CONFIG") or None
+    data_dir = data_dir or os.environ.get("CASHIER_DATA_DIR") or None
+    path: Path | None
+    if config:
+        path = Path(config).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"找不到配置文件：{path}")
+    else:
+        path = default_config_path()
+        if not path.is_file():
+            path = None
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"无法读取配置文件 {path}：{exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"配置文件 {path} 格式错误：{exc}") from None
+    settings = settings_from_dict(raw, data_dir=data_dir, config_path=path)
+    if os.environ.get("CASHIER_DATABASE_URL"):
+        settings = replace(settings, database_url=os.environ["CASHIER_DATABASE_URL"])
+    return settings
+
+
+def settings_from_dict(
+    raw: dict[str, Any], *, data_dir: str | Path | None = None, config_path: Path | None = None
+) -> Settings:
+    """Validate a parsed TOML table into :class:`Settings`; unknown keys are named and refused."""
+    where = str(config_path) if config_path else "配置"
+    unknown = set(raw) - _TOP - set(_SECTIONS) - {"keymap", "data_dir"}
+    if unknown:
+        raise ConfigError(f"{where}：未知的设置 {', '.join(sorted(unknown))}")
+    kwargs: dict[str, Any] = {}
+    for f in fields(Settings):
+        if f.name in _TOP and f.name in raw:
+            kwargs[f.name] = _typed(where, f.name, raw[f.name], f.type)
+    for name, cls in _SECTIONS.items():
+        section = raw.get(name, {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"{where}：[{name}] 应为一个表")
+        bad = set(section) - {f.name for f in fields(cls)}
+        if bad:
+            raise ConfigError(f"{where}：[{name}] 中未知的设置 {', '.join(sorted(bad))}")
+        kwargs[name] = cls(
+            **{
+                f.name: _typed(where, f"{name}.{f.name}", section[f.name], f.type)
+                for f in fields(cls)
+                if f.name in section
+            }
+        )
+    keymap = dict(DEFAULT_KEYMAP)
+    user_keys = raw.get("keymap", {})
+    if not isinstance(user_keys, dict) or not all(isinstance(v, str) for v in user_keys.values()):
+        raise ConfigError(f"{where}：[keymap] 应为 动作 = \"按键\"")
+    bad = set(user_keys) - set(DEFAULT_KEYMAP)
+    if bad:
+        raise ConfigError(f"{where}：[keymap] 中未知的动作 {', '.join(sorted(bad))}")
+    keymap.update(user_keys)
+    kwargs["keymap"] = keymap
+    chosen_dir = data_dir or raw.get("data_dir")
+    kwargs["data_dir"] = Path(chosen_dir).expanduser() if chosen_dir else default_data_dir()
+    settings = Settings(config_path=config_path, **kwargs)
+    if settings.kind not in KINDS:
+        raise ConfigError(f"{where}：kind 应为 clinic 或 pharmacy，而不是 {settings.kind!r}")
+    if settings.printer.paper not in PAPERS:
+        raise ConfigError(f"{where}：printer.paper 应为 {' / '.join(PAPERS)}")
+    if settings.scanner.terminator not in ("enter", "tab"):
+        raise ConfigError(f"{where}：scanner.terminator 应为 enter 或 tab")
+    return settings
+
+
+def _typed(where: str, name: str, value: Any, annotation: Any) -> Any:
+    expected = {"str": str, "int": int, "bool": bool}.get(str(annotation))
+    if expected is None:
+        return value
+    if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{where}：{name} 应为整数")
+    if not isinstance(value, expected):
+        raise ConfigError(f"{where}：{name} 应为{ {str: '文本', bool: 'true/false'}[expected] }")
+    return value
+
+
+def write_settings(settings: Settings, path: Path) -> None:
+    """Write the configuration file, mode 0600 (it may hold the insurer's secret)."""
+    import tomli_w
+
+    data = asdict(settings)
+    data.pop("config_path")
+    data["data_dir"] = str(settings.data_dir)
+    data["keymap"] = {k: v for k, v in settings.keymap.items() if DEFAULT_KEYMAP.get(k) != v}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        tomli_w.dump(data, fh)
+    os.replace(tmp, path)
+    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)

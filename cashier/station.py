@@ -1,0 +1,63 @@
+"""Opening a station: settings, database, schema, and the training station's demo data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cashier import catalog, operators
+from cashier.config import Settings
+from cashier.operators import Role
+from cashier.store import connect, migrate
+from cashier.store.models import Item, Operator, Station, database
+
+#: The training station's operators: a contract (design.md) shown on its login screen.
+DEMO_OPERATORS = (
+    ("1001", "王小美", Role.CASHIER, "1234"),
+    ("9001", "李组长", Role.SUPERVISOR, "9999"),
+)
+
+
+@dataclass(frozen=True)
+class StationContext:
+    """An open station: its settings, with the database connected and migrated."""
+
+    settings: Settings
+
+    @property
+    def station_id(self) -> str:
+        return self.settings.station_id
+
+    @property
+    def training(self) -> bool:
+        return self.settings.training
+
+    def close(self) -> None:
+        if not database.is_closed():
+            database.close()
+
+
+def open_station(settings: Settings, *, seed: bool = True) -> StationContext:
+    """Connect, migrate, register the station; a training station gets its demo data."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = connect(settings.db_url)
+    migrate(db)
+    with database.atomic():
+        station, created = Station.get_or_create(
+            station_id=settings.station_id,
+            defaults={"name": settings.station_name, "kind": settings.kind},
+        )
+        if not created and (station.name, station.kind) != (settings.station_name, settings.kind):
+            station.name, station.kind = settings.station_name, settings.kind
+            station.save()
+    if settings.training and seed:
+        seed_training(settings.station_id)
+    return StationContext(settings)
+
+
+def seed_training(station_id: str) -> None:
+    """Demo operators (when none exist) and the demo catalog (when the catalog is empty)."""
+    if not Operator.select().exists():
+        for code, name, role, pin in DEMO_OPERATORS:
+            operators.create_operator(station_id, code, name, role, pin)
+    if not Item.select().exists():
+        catalog.import_catalog(text=catalog.demo_catalog_text())

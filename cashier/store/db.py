@@ -1,0 +1,85 @@
+"""Opening the database and bringing its schema up to date."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from peewee import Database, SqliteDatabase
+
+from cashier.errors import CashierError
+from cashier.store.models import ALL_MODELS, AuditHead, SchemaVersion, database
+
+GENESIS_HASH = "0" * 64
+
+
+def connect(url: str) -> Database:
+    """A peewee database for ``sqlite:///path`` or ``postgresql://…`` (bound to the models)."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db: Database = SqliteDatabase(
+            str(path),
+            pragmas={
+                "journal_mode": "wal",
+                "synchronous": "full",  # a completed sale survives a power cut
+                "foreign_keys": 1,
+                "busy_timeout": 10_000,
+            },
+        )
+    elif url.startswith(("postgresql://", "postgres://")):
+        from playhouse.db_url import connect as url_connect
+
+        try:
+            db = url_connect(url)
+        except ImportError:
+            raise CashierError("PostgreSQL 需要 psycopg：pip install 'cashier[postgres]'") from None
+    else:
+        raise CashierError(f"不支持的数据库地址：{url}（用 sqlite:///路径 或 postgresql://…）")
+    database.initialize(db)
+    try:
+        db.connect(reuse_if_open=True)
+    except Exception as exc:  # peewee wraps driver errors in many classes
+        raise CashierError(f"无法打开数据库 {redact(url)}：{exc}") from None
+    return db
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+def _migration_1(db: Database) -> None:
+    db.create_tables(ALL_MODELS)
+    AuditHead.create(id=1, last_id=0, last_hash=GENESIS_HASH)
+
+
+#: Schema migrations, in order. Append only: a released migration never changes.
+MIGRATIONS: list[Callable[[Database], None]] = [_migration_1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(db: Database) -> int:
+    if not db.table_exists(SchemaVersion._meta.table_name):
+        return 0
+    row = SchemaVersion.select().order_by(SchemaVersion.version.desc()).first()
+    return row.version if row else 0
+
+
+def migrate(db: Database) -> int:
+    """Apply every pending migration, each in its own transaction; return the version."""
+    current = schema_version(db)
+    if current > SCHEMA_VERSION:
+        raise CashierError(
+            f"数据库版本 {current} 比本程序（{SCHEMA_VERSION}）新，请升级 cashier 后再打开"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        with db.atomic():
+            MIGRATIONS[version - 1](db)
+            SchemaVersion.create(version=version)
+    return SCHEMA_VERSION

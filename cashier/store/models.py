@@ -1,0 +1,165 @@
+"""The database tables. One ``DatabaseProxy`` so SQLite and PostgreSQL share the code."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from cashier.store.fields import FenField, RatioField
+
+database = DatabaseProxy()
+
+
+def utcnow() -> datetime:
+    """Timestamps are stored in UTC (naive in the database) and shown in local time."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class SchemaVersion(BaseModel):
+    version = IntegerField()
+    applied_at = DateTimeField(default=utcnow)
+
+
+class Station(BaseModel):
+    station_id = CharField(primary_key=True, max_length=32)
+    name = CharField(max_length=100)
+    kind = CharField(max_length=16)  # clinic | pharmacy
+    created_at = DateTimeField(default=utcnow)
+
+
+class Operator(BaseModel):
+    code = CharField(primary_key=True, max_length=16)
+    name = CharField(max_length=50)
+    role = CharField(max_length=16)  # cashier | supervisor | admin
+    pin_salt = CharField(max_length=64)
+    pin_hash = CharField(max_length=128)
+    failed_attempts = IntegerField(default=0)
+    locked = BooleanField(default=False)
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Item(BaseModel):
+    code = CharField(unique=True, max_length=40)
+    name = CharField(max_length=200)
+    spec = CharField(max_length=100, default="")
+    unit = CharField(max_length=16, default="")
+    price = FenField()
+    med_list_codg = CharField(max_length=50, default="", index=True)
+    list_class = CharField(max_length=2, default="")  # 甲 / 乙 / 丙
+    selfpay_prop = RatioField(null=True)
+    price_cap = FenField(null=True)
+    fee_category = CharField(max_length=20, default="")
+    stock = IntegerField(default=0)
+    pinyin = CharField(max_length=200, default="", index=True)  # initials, lower case
+    active = BooleanField(default=True)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class Barcode(BaseModel):
+    barcode = CharField(primary_key=True, max_length=40)
+    item = ForeignKeyField(Item, backref="barcodes", on_delete="CASCADE")
+
+
+class ReceiptCounter(BaseModel):
+    """The last receipt number used per station; bumped inside the sale's transaction."""
+
+    station = ForeignKeyField(Station, primary_key=True)
+    last_no = IntegerField(default=0)
+
+
+class Sale(BaseModel):
+    id = AutoField()
+    station = ForeignKeyField(Station, backref="sales")
+    operator = ForeignKeyField(Operator, backref="sales")
+    status = CharField(max_length=16, index=True)  # completed | voided
+    kind = CharField(max_length=16, default="selfpay")  # selfpay | insured
+    receipt_seq = IntegerField(null=True)
+    receipt_no = CharField(max_length=40, null=True, unique=True)
+    total = FenField()
+    paid = FenField(default=0)
+    change = FenField(default=0)
+    created_at = DateTimeField(default=utcnow)
+    closed_at = DateTimeField(default=utcnow, index=True)
+    void_reason = CharField(max_length=200, default="")
+    reprints = IntegerField(default=0)
+    printed = BooleanField(default=False)  # False: the receipt still waits for the printer
+
+    class Meta:
+        indexes = ((("station", "receipt_seq"), True),)
+
+
+class SaleLine(BaseModel):
+    sale = ForeignKeyField(Sale, backref="lines", on_delete="CASCADE")
+    line_no = IntegerField()
+    item = ForeignKeyField(Item, null=True, on_delete="SET NULL")
+    code = CharField(max_length=40)
+    name = CharField(max_length=200)
+    spec = CharField(max_length=100, default="")
+    unit = CharField(max_length=16, default="")
+    quantity = IntegerField()
+    price = FenField()
+    amount = FenField()
+    fee_category = CharField(max_length=20, default="")
+    list_class = CharField(max_length=2, default="")
+    med_list_codg = CharField(max_length=50, default="")
+
+
+class Tender(BaseModel):
+    sale = ForeignKeyField(Sale, backref="tenders", on_delete="CASCADE")
+    seq = IntegerField()
+    method = CharField(max_length=16)  # cash | wechat | alipay | bankcard | other
+    amount = FenField()  # what was handed over (cash may exceed what is due)
+    reference = CharField(max_length=64, default="")
+
+
+class AuditEntry(BaseModel):
+    id = AutoField()
+    at = DateTimeField(default=utcnow)
+    station = CharField(max_length=32)
+    operator = CharField(max_length=16, default="")
+    action = CharField(max_length=32, index=True)
+    subject = CharField(max_length=64, default="")
+    detail = TextField(default="{}")
+    prev_hash = CharField(max_length=64)
+    hash = CharField(max_length=64)
+
+
+class AuditHead(BaseModel):
+    """One row: the chain's last entry. Updating it serialises writers on every backend."""
+
+    id = IntegerField(primary_key=True)
+    last_id = IntegerField(default=0)
+    last_hash = CharField(max_length=64)
+
+
+ALL_MODELS: tuple[type[BaseModel], ...] = (
+    SchemaVersion,
+    Station,
+    Operator,
+    Item,
+    Barcode,
+    ReceiptCounter,
+    Sale,
+    SaleLine,
+    Tender,
+    AuditEntry,
+    AuditHead,
+)
