@@ -16,6 +16,7 @@ from peewee import (
     TextField,
 )
 
+from cashier.money import Fen
 from cashier.store.fields import FenField, RatioField
 
 database = DatabaseProxy()
@@ -94,8 +95,8 @@ class Sale(BaseModel):
     receipt_seq = IntegerField(null=True)
     receipt_no = CharField(max_length=40, null=True, unique=True)
     total = FenField()
-    paid = FenField(default=0)
-    change = FenField(default=0)
+    paid = FenField(default=Fen(0))
+    change = FenField(default=Fen(0))
     created_at = DateTimeField(default=utcnow)
     closed_at = DateTimeField(default=utcnow, index=True)
     void_reason = CharField(max_length=200, default="")
