@@ -1,0 +1,143 @@
+"""The command line, run as users' scripts run it: a subprocess, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cashier.catalog import COLUMNS
+
+from .conftest import require_tool
+
+
+def run(*args: str, data_dir: Path, env: dict | None = None, stdin: str = ""):
+    full_env = {**os.environ, "CASHIER_DATA_DIR": str(data_dir), **(env or {})}
+    full_env.pop("CASHIER_CONFIG", None)
+    full_env["XDG_CONFIG_HOME"] = str(data_dir / "xdg-config")  # never the user's real config
+    return subprocess.run(
+        [sys.executable, "-m", "cashier", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=stdin,
+        timeout=120,
+    )
+
+
+def assert_one_line_error(proc) -> None:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("cashier: ")
+
+
+def test_init_writes_a_private_config_and_migrates(tmp_path):
+    config = tmp_path / "station.toml"
+    proc = run(
+        "init", "--config", str(config), "--station", "MZ-01", "--kind", "pharmacy",
+        data_dir=tmp_path / "d",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert config.stat().st_mode & 0o777 == 0o600
+    text = config.read_text()
+    assert 'station_id = "MZ-01"' in text and 'kind = "pharmacy"' in text
+    assert (tmp_path / "d" / "cashier.db").exists()
+    # The written file reads back, and init is repeatable.
+    again = run("init", "--config", str(config), data_dir=tmp_path / "d")
+    assert again.returncode == 0, again.stderr
+    assert "MZ-01" in again.stdout
+
+
+def test_import_catalog_reports_every_bad_row_with_its_line(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        ",".join(COLUMNS)
+        + "\nX1,,好商品,,盒,1.00,,甲,0,,西药费,1\nX2,,坏价格,,盒,abc,,甲,0,,西药费,1\n"
+        + "X3,,坏等级,,盒,1.00,,戊,0,,西药费,1\n",
+        encoding="utf-8",
+    )
+    proc = run("import", "catalog", str(bad), data_dir=tmp_path / "d")
+    assert_one_line_error_or_rows(proc, [f"{bad}:3:", f"{bad}:4:"])
+    good = tmp_path / "good.csv"
+    good.write_text(",".join(COLUMNS) + "\nX1,,好商品,,盒,1.00,,甲,0,,西药费,1\n", encoding="utf-8")
+    proc = run("import", "catalog", str(good), data_dir=tmp_path / "d")
+    assert proc.returncode == 0, proc.stderr
+    assert "新增 1" in proc.stdout
+
+
+def assert_one_line_error_or_rows(proc, row_prefixes) -> None:
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    for prefix in row_prefixes:
+        assert any(line.startswith(prefix) for line in lines), proc.stderr
+    assert lines[-1].startswith("cashier: ") and "未导入" in lines[-1]
+
+
+def test_missing_file_and_bad_config_are_one_line_errors(tmp_path):
+    assert_one_line_error(run("import", "catalog", str(tmp_path / "nope.csv"), data_dir=tmp_path))
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("station_id = \n")
+    assert_one_line_error(run("verify-audit", "--config", str(cfg), data_dir=tmp_path))
+    cfg.write_text('colour = "red"\n')
+    proc = run("verify-audit", "--config", str(cfg), data_dir=tmp_path)
+    assert_one_line_error(proc)
+    assert "colour" in proc.stderr
+    assert_one_line_error(run("--config", str(tmp_path / "missing.toml"), data_dir=tmp_path))
+
+
+def test_print_test_to_pdf(tmp_path):
+    pdftotext = require_tool("pdftotext", "poppler-utils")
+    out = tmp_path / "out"
+    proc = run("print-test", "--printer", f"pdf://{out}", data_dir=tmp_path / "d")
+    assert proc.returncode == 0, proc.stderr
+    pdfs = list(out.glob("*.pdf"))
+    assert len(pdfs) == 1
+    text = subprocess.run([pdftotext, "-layout", str(pdfs[0]), "-"], capture_output=True, text=True).stdout
+    assert "阿莫西林胶囊" in text and "25.00" in text
+
+
+def test_print_test_to_dead_printer_is_a_clear_error(tmp_path):
+    proc = run("print-test", "--printer", "tcp://127.0.0.1:1", data_dir=tmp_path / "d")
+    assert_one_line_error(proc)
+    assert "打印机" in proc.stderr
+
+
+def test_verify_audit_names_the_first_bad_entry(tmp_path):
+    data = tmp_path / "d"
+    assert run("operator", "list", data_dir=data).returncode == 0  # seeds the training station
+    ok = run("verify-audit", data_dir=data)
+    assert ok.returncode == 0 and "2 条" in ok.stdout, ok.stdout
+    import sqlite3
+
+    db = sqlite3.connect(data / "cashier.db")
+    db.execute("UPDATE audit_entry SET subject = 'forged' WHERE id = 2")
+    db.commit()
+    db.close()
+    proc = run("verify-audit", data_dir=data)
+    assert proc.returncode == 1
+    assert "第 2 条" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_operator_add_and_unlock(tmp_path):
+    data = tmp_path / "d"
+    proc = run("operator", "add", "2001", "--name", "张三", "--pin-stdin", data_dir=data, stdin="2468\n")
+    assert proc.returncode == 0, proc.stderr
+    listing = run("operator", "list", data_dir=data).stdout
+    assert "2001\t张三\t收费员" in listing
+    assert run("operator", "unlock", "2001", data_dir=data).returncode == 0
+
+
+def test_tui_without_a_terminal_says_so(tmp_path):
+    proc = run(data_dir=tmp_path / "d")
+    assert_one_line_error(proc)
+    assert "终端" in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["sandbox", "read-card", "report"])
+def test_commands_of_later_versions_say_so(tmp_path, command):
+    proc = run(command, data_dir=tmp_path)
+    assert proc.returncode == 2 and "尚未提供" in proc.stderr
