@@ -1,0 +1,1 @@
+"""Devices, each behind one small interface with a real driver and a test double."""
