@@ -20,10 +20,24 @@ from cashier.store.models import AuditEntry, AuditHead, database, utcnow
 
 
 def _entry_hash(
-    prev_hash: str, at: datetime, station: str, operator: str, action: str, subject: str, detail: str
+    prev_hash: str,
+    at: datetime,
+    station: str,
+    operator: str,
+    action: str,
+    subject: str,
+    detail: str,
 ) -> str:
     body = json.dumps(
-        [prev_hash, at.isoformat(timespec="microseconds"), station, operator, action, subject, detail],
+        [
+            prev_hash,
+            at.isoformat(timespec="microseconds"),
+            station,
+            operator,
+            action,
+            subject,
+            detail,
+        ],
         ensure_ascii=False,
         separators=(",", ":"),
     )
@@ -41,7 +55,9 @@ def record(
         AuditHead.update(last_id=AuditHead.last_id).where(AuditHead.id == 1).execute()
         head = AuditHead.get_by_id(1)
         at = utcnow()
-        entry_hash = _entry_hash(head.last_hash, at, station, operator, action, subject, detail_text)
+        entry_hash = _entry_hash(
+            head.last_hash, at, station, operator, action, subject, detail_text
+        )
         entry = AuditEntry.create(
             at=at,
             station=station,

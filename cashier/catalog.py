@@ -321,7 +321,7 @@ def search(query: str, limit: int = SEARCH_LIMIT) -> list[Item]:
         .limit(limit)
     )
     if exact is not None:
-        rows = [exact] + [r for r in rows if r.id != exact.id][: limit - 1]
+        rows = [exact, *[r for r in rows if r.id != exact.id][: limit - 1]]
     return rows
 
 

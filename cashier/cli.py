@@ -18,9 +18,7 @@ EXIT_USAGE = 2
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="配置文件（或环境变量 CASHIER_CONFIG）")
-    parser.add_argument(
-        "--data-dir", metavar="DIR", help="数据目录（或环境变量 CASHIER_DATA_DIR）"
-    )
+    parser.add_argument("--data-dir", metavar="DIR", help="数据目录（或环境变量 CASHIER_DATA_DIR）")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,7 +153,11 @@ def _import(args: argparse.Namespace) -> int:
         if show:
             width = 30
             filled = width * done // max(total, 1)
-            print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", file=sys.stderr)
+            print(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+                end="",
+                file=sys.stderr,
+            )
 
     try:
         result = import_catalog(args.file, progress=progress)
@@ -187,7 +189,9 @@ def _print_test(args: argparse.Namespace) -> int:
         receipt_no="TEST",
         operator="-",
         issued_at=datetime.now().astimezone(),
-        lines=(ReceiptLine("阿莫西林胶囊", "0.25g*24粒", "盒", 2, price, price * 2, "西药费", "甲"),),
+        lines=(
+            ReceiptLine("阿莫西林胶囊", "0.25g*24粒", "盒", 2, price, price * 2, "西药费", "甲"),
+        ),
         total=price * 2,
         tenders=(ReceiptTender("现金", Fen(5000)),),
         paid=Fen(5000),
@@ -209,7 +213,9 @@ def _verify_audit(args: argparse.Namespace) -> int:
     if check.ok:
         print(f"审计日志完好：{check.entries} 条记录")
         return 0
-    print(f"cashier: 审计日志第 {check.first_bad_id} 条记录有问题：{check.problem}", file=sys.stderr)
+    print(
+        f"cashier: 审计日志第 {check.first_bad_id} 条记录有问题：{check.problem}", file=sys.stderr
+    )
     return EXIT_ERROR
 
 

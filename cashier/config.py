@@ -48,7 +48,9 @@ class ConfigError(CashierError):
 
 @dataclass(frozen=True)
 class PrinterSettings:
-    url: str = "pdf://"  # pdf://DIR (empty DIR: <data dir>/receipts), tcp://, usb://, serial://, file://
+    url: str = (
+        "pdf://"  # pdf://DIR (empty DIR: <data dir>/receipts), tcp://, usb://, serial://, file://
+    )
     paper: str = "80mm"
     kick_drawer: bool = True
 
@@ -173,7 +175,7 @@ def settings_from_dict(
     keymap = dict(DEFAULT_KEYMAP)
     user_keys = raw.get("keymap", {})
     if not isinstance(user_keys, dict) or not all(isinstance(v, str) for v in user_keys.values()):
-        raise ConfigError(f"{where}：[keymap] 应为 动作 = \"按键\"")
+        raise ConfigError(f'{where}：[keymap] 应为 动作 = "按键"')
     bad = set(user_keys) - set(DEFAULT_KEYMAP)
     if bad:
         raise ConfigError(f"{where}：[keymap] 中未知的动作 {', '.join(sorted(bad))}")

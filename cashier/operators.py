@@ -103,7 +103,9 @@ def authenticate(station: str, code: str, pin: str) -> SignedIn:
                 attempts=op.failed_attempts,
             )
         if op.locked:
-            raise LoginError(f"PIN 连续错误 {MAX_FAILED_PINS} 次，工号 {code} 已锁定，请收费组长解锁")
+            raise LoginError(
+                f"PIN 连续错误 {MAX_FAILED_PINS} 次，工号 {code} 已锁定，请收费组长解锁"
+            )
         left = MAX_FAILED_PINS - op.failed_attempts
         raise LoginError(f"工号或 PIN 不正确（再错 {left} 次将锁定）")
     with database.atomic():
@@ -133,4 +135,3 @@ def verify_pin(station: str, who: SignedIn, pin: str) -> bool:
     except LoginError:
         return False
     return True
-

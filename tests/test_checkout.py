@@ -24,7 +24,10 @@ def test_scan_repeat_quantity_and_remove(station, cashier_1001):
     co.scan(y1)
     co.scan("Y00004")  # by item code
     assert [ln.quantity for ln in co.lines] == [2, 1]
-    assert co.total == Item.get(Item.code == "Y00001").price * 2 + Item.get(Item.code == "Y00004").price
+    assert (
+        co.total
+        == Item.get(Item.code == "Y00001").price * 2 + Item.get(Item.code == "Y00004").price
+    )
     co.set_quantity(1, 3)
     assert co.lines[1].quantity == 3
     with pytest.raises(InputError):

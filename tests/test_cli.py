@@ -37,7 +37,13 @@ def assert_one_line_error(proc) -> None:
 def test_init_writes_a_private_config_and_migrates(tmp_path):
     config = tmp_path / "station.toml"
     proc = run(
-        "init", "--config", str(config), "--station", "MZ-01", "--kind", "pharmacy",
+        "init",
+        "--config",
+        str(config),
+        "--station",
+        "MZ-01",
+        "--kind",
+        "pharmacy",
         data_dir=tmp_path / "d",
     )
     assert proc.returncode == 0, proc.stderr
@@ -96,7 +102,9 @@ def test_print_test_to_pdf(tmp_path):
     assert proc.returncode == 0, proc.stderr
     pdfs = list(out.glob("*.pdf"))
     assert len(pdfs) == 1
-    text = subprocess.run([pdftotext, "-layout", str(pdfs[0]), "-"], capture_output=True, text=True).stdout
+    text = subprocess.run(
+        [pdftotext, "-layout", str(pdfs[0]), "-"], capture_output=True, text=True
+    ).stdout
     assert "阿莫西林胶囊" in text and "25.00" in text
 
 
@@ -124,7 +132,9 @@ def test_verify_audit_names_the_first_bad_entry(tmp_path):
 
 def test_operator_add_and_unlock(tmp_path):
     data = tmp_path / "d"
-    proc = run("operator", "add", "2001", "--name", "张三", "--pin-stdin", data_dir=data, stdin="2468\n")
+    proc = run(
+        "operator", "add", "2001", "--name", "张三", "--pin-stdin", data_dir=data, stdin="2468\n"
+    )
     assert proc.returncode == 0, proc.stderr
     listing = run("operator", "list", data_dir=data).stdout
     assert "2001\t张三\t收费员" in listing

@@ -105,7 +105,7 @@ def test_total_is_exact_sum(amounts):
 def test_arithmetic_and_order(a, b):
     assert (a + b) - b == a
     assert (a < b) == (a.fen < b.fen)
-    assert -(-a) == a
+    assert Fen(0) - (Fen(0) - a) == a == abs(a) * (1 if a >= Fen(0) else -1)
     assert a * 3 == a + a + a
 
 

@@ -32,13 +32,13 @@ def typed(text, start=0.0, gap=0.01):
 
 def test_fast_burst_with_enter_is_one_scan():
     d = BurstDetector()
-    events = typed("6901234567892") + [("enter", "\r", 0.13)]
+    events = [*typed("6901234567892"), ("enter", "\r", 0.13)]
     assert feed(d, events) == [Scan("6901234567892")]
 
 
 def test_slow_typing_passes_every_key_in_order():
     d = BurstDetector()
-    events = typed("6901234567892", gap=0.2) + [("enter", "\r", 3.0)]
+    events = [*typed("6901234567892", gap=0.2), ("enter", "\r", 3.0)]
     out = feed(d, events)
     assert all(isinstance(a, Pass) for a in out)
     assert [a.key for a in out] == [*"6901234567892", "enter"]
@@ -46,7 +46,7 @@ def test_slow_typing_passes_every_key_in_order():
 
 def test_short_fast_input_is_not_a_scan():
     d = BurstDetector()
-    out = feed(d, typed("1234") + [("enter", "\r", 0.05)])
+    out = feed(d, [*typed("1234"), ("enter", "\r", 0.05)])
     assert [a.key for a in out] == ["1", "2", "3", "4", "enter"]
 
 
@@ -97,7 +97,7 @@ def test_no_key_is_lost_reordered_or_duplicated(events):
 @given(st.text(alphabet="0123456789ABCDEF", min_size=6, max_size=40))
 def test_any_fast_burst_is_exactly_one_scan(code):
     d = BurstDetector()
-    events = typed(code, gap=0.01) + [("enter", "\r", len(code) * 0.01)]
+    events = [*typed(code, gap=0.01), ("enter", "\r", len(code) * 0.01)]
     assert feed(d, events) == [Scan(code)]
 
 

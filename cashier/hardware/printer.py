@@ -138,14 +138,18 @@ def printer_from_url(url: str, *, data_dir: Path, paper: str = "80mm") -> Receip
         if not parts.hostname:
             raise DeviceError(f"打印机地址缺少主机：{url}")
         port = parts.port or 9100
-        return EscposPrinter(TcpTransport(parts.hostname, port), paper_mm, f"{parts.hostname}:{port}")
+        return EscposPrinter(
+            TcpTransport(parts.hostname, port), paper_mm, f"{parts.hostname}:{port}"
+        )
     if parts.scheme == "file":
         return EscposPrinter(FileTransport(parts.path), paper_mm, parts.path)
     if parts.scheme == "usb":
         try:
             vid, pid = (int(x, 16) for x in parts.netloc.split(":"))
         except ValueError:
-            raise DeviceError(f"USB 打印机地址应为 usb://厂商号:产品号（十六进制）：{url}") from None
+            raise DeviceError(
+                f"USB 打印机地址应为 usb://厂商号:产品号（十六进制）：{url}"
+            ) from None
         return EscposPrinter(
             EscposLibTransport("usb", {"idVendor": vid, "idProduct": pid}), paper_mm, url
         )

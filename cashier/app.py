@@ -1,0 +1,123 @@
+"""CashierApp: wiring only. Screens turn keys into calls on the core."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from textual import events
+from textual.app import App
+from textual.timer import Timer
+
+from cashier.hardware.scanner import BurstDetector, Pass, Scan, classify
+from cashier.operators import SignedIn
+from cashier.station import StationContext
+
+
+class CashierApp(App[None]):
+    """The counter application. ``ctx`` is an open station (database migrated)."""
+
+    CSS_PATH = Path(__file__).with_name("cashier.tcss")
+    TITLE = "cashier"
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, ctx: StationContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.operator: SignedIn | None = None
+        scanner = self.settings.scanner
+        self._burst = BurstDetector(
+            max_gap=scanner.max_gap_ms / 1000,
+            min_length=scanner.min_length,
+            terminators={scanner.terminator},
+        )
+        self._burst_timer: Timer | None = None
+        self.last_input = time.monotonic()
+        self.sub_title = f"{self.settings.clinic_name} · {self.settings.station_id}"
+
+    # -- start-up ---------------------------------------------------------------
+    def on_mount(self) -> None:
+        from cashier.config import DEFAULT_KEYMAP
+
+        overrides = {k: v for k, v in self.settings.keymap.items() if DEFAULT_KEYMAP.get(k) != v}
+        if overrides:
+            self.set_keymap(overrides)
+        self.set_interval(5, self._check_idle)
+        self.show_login()
+
+    def show_login(self) -> None:
+        from cashier.screens.login import LoginScreen
+
+        self.operator = None
+        self.push_screen(LoginScreen())
+
+    def signed_in(self, who: SignedIn) -> None:
+        from cashier.screens.sale import SaleScreen
+
+        self.operator = who
+        self.last_input = time.monotonic()
+        self.switch_screen(SaleScreen())
+
+    def logout(self) -> None:
+        from cashier.screens.login import LoginScreen
+        from cashier.screens.sale import SaleScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, SaleScreen) and screen.checkout.lines:
+                screen.checkout.void("退出登录时未完成")  # recorded and audited, not lost
+        self.operator = None
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(LoginScreen())
+
+    # -- idle lock ----------------------------------------------------------------
+    def _check_idle(self) -> None:
+        from cashier.screens.lock import LockScreen
+
+        limit = self.settings.idle_lock_seconds
+        if self.operator is None or limit <= 0 or isinstance(self.screen, LockScreen):
+            return
+        if time.monotonic() - self.last_input >= limit:
+            self.push_screen(LockScreen())
+
+    def action_lock(self) -> None:
+        from cashier.screens.lock import LockScreen
+
+        if self.operator is not None and not isinstance(self.screen, LockScreen):
+            self.push_screen(LockScreen())
+
+    # -- keyboard-wedge scanner -------------------------------------------------------
+    def _wants_scans(self) -> bool:
+        return getattr(self.screen, "ACCEPTS_SCANS", False)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self.last_input = time.monotonic()
+        if isinstance(event, events.Key) and not event.is_forwarded and self._wants_scans():
+            # The key's own time stamp (taken as it arrived), so a busy event
+            # loop does not split a scanner's burst.
+            actions = self._burst.push(event.key, event.character, event.time)
+            await self._apply_burst(actions)
+            return
+        await super().on_event(event)
+
+    async def _apply_burst(self, actions: list) -> None:
+        for action in actions:
+            if isinstance(action, Pass):
+                await super().on_event(events.Key(action.key, action.char))
+            elif isinstance(action, Scan):
+                handler = getattr(self.screen, "handle_scan", None)
+                if handler is not None:
+                    handler(classify(action.text))
+        if self._burst_timer is not None:
+            self._burst_timer.stop()
+            self._burst_timer = None
+        deadline = self._burst.deadline()
+        if deadline is not None:
+            delay = max(deadline - time.monotonic(), 0.001)
+            self._burst_timer = self.set_timer(delay, self._expire_burst)
+
+    async def _expire_burst(self) -> None:
+        self._burst_timer = None
+        await self._apply_burst(self._burst.expire(time.monotonic()))

@@ -1,0 +1,1 @@
+"""Textual screens: thin, they turn keys into calls on the core and results into widgets."""

@@ -1,0 +1,293 @@
+"""The sale screen: scan, look up, change quantities, pay, void, reprint."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Digits, Footer, Input, Label, Static
+
+from cashier import catalog
+from cashier.checkout import Checkout, Completed, last_completed
+from cashier.errors import CashierError, DeviceError
+from cashier.hardware.scanner import ScanKind, ScannedCode
+from cashier.money import Fen
+from cashier.printing import configured_printer, print_sale
+from cashier.screens.base import WorkerErrors
+from cashier.store.models import Item
+
+NOT_YET = "医保结算（读卡、预结算、个人账户）尚未接入本版本，本单按自费收款"
+
+
+class SaleScreen(WorkerErrors, Screen[None]):
+    ACCEPTS_SCANS = True
+
+    BINDINGS = [
+        Binding("f1", "help", "帮助", id="help"),
+        Binding("f2", "insured", "读卡", id="identify"),
+        Binding("f3", "search", "查找", id="search"),
+        Binding("f4", "quantity", "改数量", id="quantity"),
+        Binding("f5", "insured", "预结算", id="presettle", show=False),
+        Binding("f6", "insured", "个账", id="toggle_account", show=False),
+        Binding("f9", "pay", "收款", id="pay"),
+        Binding("f10", "exact_cash", "现金足额", id="exact_cash"),
+        Binding("f11", "reprint", "重打", id="reprint"),
+        Binding("f12", "void", "作废", id="void"),
+        Binding("delete", "remove_line", "删行", id="remove_line"),
+        Binding("ctrl+l", "app.lock", "锁屏", id="lock", show=False),
+        Binding("ctrl+q", "logout", "退出登录", id="logout", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checkout = self._new_checkout()
+        self._last: Completed | None = None
+
+    def _new_checkout(self) -> Checkout:
+        return Checkout(self.app.settings.station_id, self.app.operator)
+
+    # -- layout -----------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        settings = self.app.settings
+        who = self.app.operator
+        training = "[reverse] 培训模式 [/] " if settings.training else ""
+        yield Static(
+            f"{training}{settings.clinic_name} · 收费台 {settings.station_id} · {who.label}",
+            id="topbar",
+        )
+        with Horizontal(id="sale-main"):
+            yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="side"):
+                yield Label("应收", classes="caption", id="total-caption")
+                yield Digits("0.00", id="total")
+                yield Static("", id="count")
+                yield Static("", id="last-sale")
+        yield Input(placeholder="扫码，或输入编码 / 名称 / 拼音首字母后回车", id="entry")
+        yield Footer(show_command_palette=False, compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#lines", DataTable)
+        table.add_column("#", key="no", width=2)
+        table.add_column("名称", key="name", width=14)
+        table.add_column("规格", key="spec", width=8)
+        table.add_column(Text("单价", justify="right"), key="price", width=7)
+        table.add_column(Text("数量", justify="right"), key="qty", width=4)
+        table.add_column(Text("金额", justify="right"), key="amount", width=8)
+        self.query_one("#entry", Input).focus()
+        self.refresh_sale()
+
+    def refresh_sale(self, select: int | None = None) -> None:
+        table = self.query_one("#lines", DataTable)
+        table.clear()
+        for n, line in enumerate(self.checkout.lines, 1):
+            table.add_row(
+                str(n),
+                line.name,
+                line.spec,
+                Text(str(line.price), justify="right"),
+                Text(str(line.quantity), justify="right"),
+                Text(str(line.amount), justify="right"),
+                key=str(n),
+            )
+        if select is not None and self.checkout.lines:
+            table.move_cursor(row=min(select, len(self.checkout.lines) - 1))
+        lines = len(self.checkout.lines)
+        last = self._last
+        if not lines and last is not None and last.change:
+            # Between sales the change of the last one is what the cashier needs, big.
+            self.query_one("#total-caption", Label).update("找零（上一笔）")
+            self.query_one("#total", Digits).update(str(last.change))
+        else:
+            self.query_one("#total-caption", Label).update("应收")
+            self.query_one("#total", Digits).update(str(self.checkout.total))
+        self.query_one("#count", Static).update(
+            f"{lines} 种 {self.checkout.item_count} 件" if lines else "请扫码"
+        )
+
+    def _selected(self) -> int | None:
+        table = self.query_one("#lines", DataTable)
+        if not self.checkout.lines:
+            return None
+        return min(table.cursor_row, len(self.checkout.lines) - 1)
+
+    def _error(self, exc: CashierError) -> None:
+        self.app.bell()
+        self.notify(str(exc), severity="error", timeout=6)
+
+    # -- adding -------------------------------------------------------------------
+    def handle_scan(self, code: ScannedCode) -> None:
+        """A scanner burst, whatever had focus."""
+        if code.kind in (ScanKind.EVOUCHER, ScanKind.ID_NUMBER):
+            self.notify(NOT_YET, severity="warning", timeout=6)
+            return
+        if code.kind is ScanKind.PAYMENT_CODE:
+            self.notify("这是付款码，请按 F9 进入收款后再扫", severity="warning")
+            return
+        self._add_code(code.text)
+
+    def _add_code(self, text: str) -> bool:
+        try:
+            self.checkout.scan(text)
+        except CashierError as exc:
+            self._error(exc)
+            return False
+        self.refresh_sale(select=self._index_of_last_change(text))
+        return True
+
+    def _index_of_last_change(self, text: str) -> int:
+        item = catalog.find_by_scan(text)
+        for i, line in enumerate(self.checkout.lines):
+            if item is not None and line.code == item.code:
+                return i
+        return len(self.checkout.lines) - 1
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        event.input.value = ""
+        if not text:
+            return
+        if catalog.find_by_scan(text) is not None:
+            self._add_code(text)
+        else:
+            self.action_search(text)
+
+    def action_search(self, query: str = "") -> None:
+        from cashier.screens.dialogs import SearchDialog
+
+        def chosen(item: Item | None) -> None:
+            if item is None:
+                return
+            try:
+                self.checkout.add(item)
+            except CashierError as exc:
+                self._error(exc)
+                return
+            self.refresh_sale(
+                select=next(i for i, ln in enumerate(self.checkout.lines) if ln.code == item.code)
+            )
+
+        self.app.push_screen(SearchDialog(query), chosen)
+
+    def action_quantity(self) -> None:
+        from cashier.screens.dialogs import QuantityDialog
+
+        index = self._selected()
+        if index is None:
+            self.notify("还没有商品", severity="warning")
+            return
+        line = self.checkout.lines[index]
+
+        def chosen(quantity: int | None) -> None:
+            if quantity is not None:
+                self.checkout.set_quantity(index, quantity)
+                self.refresh_sale(select=index)
+
+        self.app.push_screen(QuantityDialog(line.name, line.quantity), chosen)
+
+    def action_remove_line(self) -> None:
+        index = self._selected()
+        if index is None:
+            return
+        line = self.checkout.remove(index)
+        self.notify(f"已删除：{line.name}")
+        self.refresh_sale(select=index)
+
+    # -- ending ---------------------------------------------------------------------
+    def action_pay(self, exact_cash: bool = False) -> None:
+        from cashier.screens.payment import PaymentScreen
+
+        try:
+            plan = self.checkout.start_payment()
+        except CashierError as exc:
+            self._error(exc)
+            return
+        self.app.push_screen(PaymentScreen(self.checkout, plan, exact_cash), self._paid)
+
+    def action_exact_cash(self) -> None:
+        self.action_pay(exact_cash=True)
+
+    def _paid(self, completed: Completed | None) -> None:
+        if completed is None:
+            self.checkout.back_to_open()
+            self.query_one("#entry", Input).focus()
+            return
+        self.checkout = self._new_checkout()
+        self._show_last(completed, "正在打印…")
+        self.refresh_sale()
+        self.print_receipt(completed)
+        self.query_one("#entry", Input).focus()
+
+    def _show_last(self, completed: Completed, printing: str) -> None:
+        self.query_one("#last-sale", Static).update(
+            f"上一笔 {completed.receipt_no}\n应收 {completed.total.display()}\n"
+            f"实收 {completed.paid.display()}\n找零 {completed.change.display()}\n{printing}"
+        )
+        self._last = completed
+
+    @work(thread=True, exit_on_error=False, group="printer")
+    def print_receipt(self, completed: Completed) -> None:
+        settings = self.app.settings
+        kick = settings.printer.kick_drawer and completed.cash_taken > Fen(0)
+        try:
+            printed = print_sale(
+                settings, completed.sale_id, configured_printer(settings), kick_drawer=kick
+            )
+        except DeviceError as exc:
+            self.app.call_from_thread(self._show_last, completed, "[b red]未打印[/]：按 F11 重试")
+            raise DeviceError(f"打印失败：{exc}（收费已保存，按 F11 重试）") from None
+        where = printed.path.name if printed.path else printed.where
+        self.app.call_from_thread(self._show_last, completed, f"已打印 {where}")
+        if printed.path:
+            self.app.call_from_thread(self.notify, f"收据已保存：{printed.path}", timeout=6)
+
+    def action_reprint(self) -> None:
+        self.reprint()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="printer")
+    def reprint(self) -> None:
+        settings = self.app.settings
+        sale = last_completed(settings.station_id)
+        if sale is None:
+            raise CashierError("本收费台还没有已完成的收费单")
+        printed = print_sale(settings, sale.id, configured_printer(settings), by=self.app.operator)
+        self.app.call_from_thread(
+            self.notify, f"已重打 {sale.receipt_no}：{printed.where}", timeout=8
+        )
+
+    def action_void(self) -> None:
+        from cashier.screens.dialogs import ConfirmDialog
+
+        if not self.checkout.lines:
+            self.notify("本单为空", severity="warning")
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.checkout.void("收费员作废")
+                self.checkout = self._new_checkout()
+                self.refresh_sale()
+                self.notify("本单已作废")
+
+        self.app.push_screen(
+            ConfirmDialog(
+                f"作废本单（{len(self.checkout.lines)} 种，{self.checkout.total.display()}）？"
+            ),
+            confirmed,
+        )
+
+    def action_help(self) -> None:
+        from cashier.screens.dialogs import HelpScreen
+
+        self.app.push_screen(HelpScreen())
+
+    def action_insured(self) -> None:
+        self.notify(NOT_YET, severity="warning", timeout=6)
+
+    def action_logout(self) -> None:
+        if self.checkout.lines:
+            self.notify("本单尚未完成，请先收款或作废（F12）", severity="warning")
+            return
+        self.app.logout()
