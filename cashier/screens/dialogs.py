@@ -15,6 +15,7 @@ from cashier.checkout import parse_quantity
 from cashier.errors import CashierError
 from cashier.screens.base import WorkerErrors
 from cashier.store.models import Item
+from receipts.layout import pad_left, pad_right
 
 
 class QuantityDialog(ModalScreen[int | None]):
@@ -101,7 +102,10 @@ class SearchDialog(WorkerErrors, ModalScreen[Item | None]):
         results = self.query_one("#results", OptionList)
         results.clear_options()
         results.add_options(
-            Option(f"{it.code:<8} {it.name} {it.spec}  {it.price.display()}/{it.unit}")
+            Option(
+                f"{it.code:<8} {pad_right(f'{it.name} {it.spec}', 32)}"
+                f"{pad_left(it.price.display(), 10)}/{pad_right(it.unit, 2)} 存{it.stock}"
+            )
             for it in items
         )
         if items:
