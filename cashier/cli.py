@@ -52,8 +52,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=("cashier", "supervisor", "admin"), default="cashier")
     p.add_argument("--pin-stdin", action="store_true", help="从标准输入读取 PIN（脚本用）")
 
+    p = sub.add_parser("sandbox", help="模拟医保平台：运行服务，或 people / qr")
+    _common(p)
+    p.add_argument("action", nargs="?", choices=("people", "qr", "card"), help="不给出则运行服务")
+    p.add_argument("person", nargs="?", help="人员编号、身份证号、卡号或姓名（qr / card）")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="默认：配置中的端口或 8701")
+    p.add_argument("--people", metavar="FILE", help="新沙箱的人员文件（TOML）")
+    p.add_argument("--policy", metavar="FILE", help="结算政策文件（TOML）")
+    p.add_argument("--catalog", metavar="FILE", help="医保目录 CSV")
+    p.add_argument("--png", metavar="FILE", help="qr：另存为 PNG")
+    p.add_argument("--payload", action="store_true", help="qr：只输出扫码内容")
+    p.add_argument("--vpcd", metavar="HOST:PORT", help="card：虚拟读卡器地址")
+
     for name, help_text in (
-        ("sandbox", "模拟医保平台"),
         ("read-card", "读社保卡"),
         ("report", "日结报表"),
     ):
@@ -71,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     except CashierError as exc:
         print(f"cashier: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # `cashier ... | head`: the reader left, nothing to say
+        return 0
     except KeyboardInterrupt:
         print("cashier: 已中断", file=sys.stderr)
         return 130
@@ -97,6 +111,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _verify_audit(args)
     if command == "operator":
         return _operator(args)
+    if command == "sandbox":
+        return _sandbox(args)
     print(f"cashier: “{command}” 在本版本中尚未提供", file=sys.stderr)
     return EXIT_USAGE
 
@@ -250,6 +266,63 @@ def _operator(args: argparse.Namespace) -> int:
     operators.create_operator(ctx.station_id, args.code, args.name, Role(args.role), pin)
     print(f"已保存 {args.code} {args.name}（{Role(args.role).label}）")
     return 0
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from cashier.settlement.sandbox import state
+
+    settings = _settings(args)
+    state.open_sandbox(
+        state.sandbox_path(settings.data_dir), Path(args.people) if args.people else None
+    )
+    if args.action == "people":
+        kinds = {"310": "职工", "390": "城乡居民"}
+        for p in state.Person.select().order_by(state.Person.psn_no):
+            notes = []
+            if p.retired:
+                notes.append("退休")
+            if p.cvlserv_flag:
+                notes.append("公务员")
+            if p.insuplc_admdvs != state.DEFAULT_ADMVS:
+                notes.append(f"异地({p.insuplc_admdvs}, 备案:{p.filing})")
+            if not p.insured:
+                notes.append("暂停参保")
+            if p.card_status != "normal":
+                notes.append("卡已挂失")
+            if p.family_psn_no:
+                notes.append(f"共济←{p.family_psn_no}")
+            kind = kinds.get(p.insutype, p.insutype) + (" " + " ".join(notes) if notes else "")
+            print(f"{p.psn_no}\t{p.name}\t{p.insutype}\t{kind}\t{p.card_no}")
+        return 0
+    if args.action == "qr":
+        if not args.person:
+            raise CashierError("请给出人员：cashier sandbox qr P001")
+        voucher = state.issue_evoucher(state.find_person(args.person))
+        if args.png:
+            import qrcode
+
+            qrcode.make(voucher.payload).save(args.png)
+        if args.payload:
+            print(voucher.payload)
+            return 0
+        import io
+
+        import qrcode
+
+        code = qrcode.QRCode(border=1)
+        code.add_data(voucher.payload)
+        buffer = io.StringIO()
+        code.print_ascii(out=buffer, invert=True)
+        print(buffer.getvalue(), end="")
+        print(voucher.payload)
+        print(f"有效期至 {voucher.expires_at:%H:%M:%S}（{state.qr_lifetime()} 秒）")
+        return 0
+    if args.action == "card":
+        print("cashier: 虚拟社保卡（sandbox card）在本版本中尚未提供", file=sys.stderr)
+        return EXIT_USAGE
+    from cashier.settlement.sandbox.server import serve
+
+    return serve(settings, host=args.host, port=args.port, policy=args.policy, catalog=args.catalog)
 
 
 if __name__ == "__main__":

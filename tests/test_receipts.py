@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from receipts.escpos import escpos_text, render_escpos
 from receipts.layout import display_width, fit, pad_left, pad_right, receipt_text_lines, wrap
 from receipts.pdf import render_pdf
 from receipts.text import render_text
+from tests.conftest import require_tool
 
 LONG_NAME = "注射用头孢哌酮钠舒巴坦钠（舒普深）"  # 34 cells: wider than a 58 mm row
 NAMES = (LONG_NAME, "阿莫西林胶囊", "静脉输液（第一组）")
@@ -81,13 +81,6 @@ RECEIPTS = pytest.mark.parametrize(
 def _flat(text: str) -> str:
     """Text without any whitespace, so a name wrapped over rows still matches."""
     return "".join(text.split())
-
-
-def _tool(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} not found: apt-get install {package}")
-    return path
 
 
 def _run(*args: str) -> str:
@@ -277,7 +270,7 @@ def test_escpos_text_strips_commands_with_their_parameters() -> None:
 @RECEIPTS
 @pytest.mark.parametrize("paper", ["80mm", "a5"])
 def test_pdf_text_reads_back(receipt: Receipt, paper: str, tmp_path: Path) -> None:
-    pdftotext = _tool("pdftotext", "poppler-utils")
+    pdftotext = require_tool("pdftotext", "poppler-utils")
     out = render_pdf(receipt, tmp_path / "r.pdf", paper=paper)
     assert out == tmp_path / "r.pdf"
     text = _run(pdftotext, "-layout", str(out), "-")
@@ -293,7 +286,7 @@ def test_pdf_text_reads_back(receipt: Receipt, paper: str, tmp_path: Path) -> No
 
 @pytest.mark.parametrize("paper", ["80mm", "a5"])
 def test_pdf_font_is_embedded(paper: str, tmp_path: Path) -> None:
-    pdffonts = _tool("pdffonts", "poppler-utils")
+    pdffonts = require_tool("pdffonts", "poppler-utils")
     out = render_pdf(_insured_reprint(), tmp_path / "r.pdf", paper=paper)
     rows = _run(pdffonts, str(out)).splitlines()[2:]
     assert rows, "the PDF uses no font"
@@ -304,7 +297,7 @@ def test_pdf_font_is_embedded(paper: str, tmp_path: Path) -> None:
 
 
 def test_pdf_roll_is_one_page_80mm_wide_with_metadata(tmp_path: Path) -> None:
-    pdfinfo = _tool("pdfinfo", "poppler-utils")
+    pdfinfo = require_tool("pdfinfo", "poppler-utils")
     out = render_pdf(_insured_reprint(), tmp_path / "r.pdf")
     info = dict(
         (key.strip(), value.strip())
@@ -319,8 +312,8 @@ def test_pdf_roll_is_one_page_80mm_wide_with_metadata(tmp_path: Path) -> None:
 
 
 def test_pdf_qr_code_carries_the_receipt_payload(tmp_path: Path) -> None:
-    pdftoppm = _tool("pdftoppm", "poppler-utils")
-    zbarimg = _tool("zbarimg", "zbar-tools")
+    pdftoppm = require_tool("pdftoppm", "poppler-utils")
+    zbarimg = require_tool("zbarimg", "zbar-tools")
     receipt = _insured_reprint()  # with the training watermark behind it
     out = render_pdf(receipt, tmp_path / "r.pdf")
     _run(pdftoppm, "-png", "-r", "200", str(out), str(tmp_path / "page"))
