@@ -1,24 +1,33 @@
 """Scanners: keyboard-wedge burst detection and telling scanned codes apart by shape.
 
-A keyboard-wedge scanner types its code as keys, much faster than a person,
-and ends with Enter (or Tab). :class:`BurstDetector` sits in front of the UI:
-it holds printable keys only while they could still be the start of a scan,
-and gives every key back in order when they turn out to be typing. Time is
-passed in, so the detector is deterministic and tested without a terminal.
+A keyboard-wedge scanner types its code as key presses, much faster than a
+person, and ends with Enter (or Tab). :class:`BurstDetector` sits in front of
+the UI: it holds printable keys only while they could still be the start of a
+scan, and gives every key back, in order, when they turn out to be typing.
+Time is passed in, so the detector is deterministic and tested without a
+terminal. :func:`classify` then tells a 医保码 payload, a product barcode, an
+ID number and a 付款码 apart by their shape.
+
+Pure Python: nothing here imports Textual.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
 # -- burst detection ----------------------------------------------------------------
 
+# Float time stamps: a gap that is max_gap "on paper" may come out a hair larger.
+_TOLERANCE = 1e-9
+
 
 @dataclass(frozen=True)
 class Pass:
-    """Deliver this key to the UI as typed."""
+    """Deliver this key to the UI as typed (``key`` and ``char`` as they came)."""
 
     key: str
     char: str | None
@@ -26,7 +35,7 @@ class Pass:
 
 @dataclass(frozen=True)
 class Scan:
-    """A complete scan; its terminator key was swallowed."""
+    """A complete scan; the terminator key that ended it was swallowed."""
 
     text: str
 
@@ -34,62 +43,102 @@ class Scan:
 Action = Pass | Scan
 
 
-@dataclass
+def _is_printable(char: str | None) -> bool:
+    return char is not None and len(char) == 1 and char.isprintable()
+
+
 class BurstDetector:
     """Tells a scanner's burst of keys from a person typing.
 
-    Contract: every key a person typed comes back as a :class:`Pass`, in its
-    order, exactly once; a printable key is held at most ``max_gap`` seconds
-    after the previous key; a terminator after a fast burst of at least
-    ``min_length`` characters yields :class:`Scan` and is swallowed.
+    Feed it every key with the time it arrived: :meth:`push` for each key, and
+    :meth:`expire` at :meth:`deadline` (when not ``None``). Both return the
+    actions to carry out, in order.
+
+    Contract:
+
+    * every key that is not part of a scan comes back as a :class:`Pass`,
+      exactly once and in its original order;
+    * a printable key (``char`` one printable character, key not a
+      terminator) is held only while it could still start a scan: at most
+      ``max_gap`` seconds after the last key;
+    * a gap of more than ``max_gap`` releases everything held before it, so a
+      person typing slowly never loses a key and a scan that starts right
+      after typing is still found from its own first key;
+    * any other key that is not a terminator (F-keys, arrows, backspace,
+      escape, ctrl+…) releases the held keys, then passes itself;
+    * a terminator within ``max_gap`` of a burst of at least ``min_length``
+      held keys yields ``Scan(text)`` and is swallowed; otherwise the held
+      keys and the terminator are passed through.
     """
 
-    max_gap: float = 0.05
-    min_length: int = 6
-    terminators: set[str] = field(default_factory=lambda: {"enter"})
-    _held: list[Pass] = field(default_factory=list, init=False)
-    _last: float | None = field(default=None, init=False)
+    def __init__(
+        self,
+        max_gap: float = 0.05,
+        min_length: int = 6,
+        terminators: Iterable[str] = ("enter",),
+    ) -> None:
+        if not max_gap > 0:
+            raise ValueError("max_gap must be positive")
+        if min_length < 1:
+            raise ValueError("min_length must be at least 1")
+        self.max_gap = float(max_gap)
+        self.min_length = int(min_length)
+        if isinstance(terminators, str):
+            terminators = (terminators,)
+        self.terminators: frozenset[str] = frozenset(terminators)
+        if not self.terminators:
+            raise ValueError("at least one terminator key is needed")
+        self._held: list[Pass] = []
+        self._last: float | None = None
 
     def push(self, key: str, char: str | None, now: float) -> list[Action]:
+        """One key press at time ``now`` (seconds, monotonic)."""
         out = self.expire(now)
         if key in self.terminators:
             if len(self._held) >= self.min_length:
                 text = "".join(p.char or "" for p in self._held)
                 self._held, self._last = [], None
-                return [*out, Scan(text)]
-            out.extend(self._release())
+                out.append(Scan(text))
+                return out
+            out.extend(self.flush())
             out.append(Pass(key, char))
             return out
-        if char is not None and len(char) == 1 and char.isprintable():
+        if _is_printable(char):
             self._held.append(Pass(key, char))
             self._last = now
             return out
-        out.extend(self._release())
+        out.extend(self.flush())
         out.append(Pass(key, char))
         return out
 
     def expire(self, now: float) -> list[Action]:
-        """Release held keys once the gap since the last one is too long for a scanner."""
-        if self._held and self._last is not None and now - self._last > self.max_gap:
-            return self._release()
+        """Release the held keys if more than ``max_gap`` has passed since the last one."""
+        if self._last is not None and now - self._last > self.max_gap + _TOLERANCE:
+            return self.flush()
         return []
 
     def deadline(self) -> float | None:
-        """When :meth:`expire` should next be called (``None``: nothing held)."""
-        if self._held and self._last is not None:
-            return self._last + self.max_gap + 1e-6
-        return None
+        """The time at which :meth:`expire` releases the held keys (``None``: nothing held)."""
+        if self._last is None:
+            return None
+        return self._last + self.max_gap + 1e-6
 
-    def _release(self) -> list[Action]:
+    def flush(self) -> list[Action]:
+        """Release every held key now, as :class:`Pass` (e.g. when scans stop being wanted)."""
         held, self._held, self._last = self._held, [], None
         return list(held)
+
+    @property
+    def holding(self) -> bool:
+        """Whether keys are being held back."""
+        return bool(self._held)
 
 
 # -- what was scanned ------------------------------------------------------------------
 
 
 class ScanKind(Enum):
-    EVOUCHER = "evoucher"  # 医保电子凭证 dynamic QR payload or ecToken
+    EVOUCHER = "evoucher"  # 医保电子凭证 dynamic QR payload, or an ecToken
     GTIN = "gtin"  # EAN-8, UPC-A, EAN-13, GTIN-14 with a valid check digit
     ID_NUMBER = "id_number"  # 18-character 居民身份证号码, checksum and birth date valid
     PAYMENT_CODE = "payment_code"  # WeChat Pay / Alipay / UnionPay 付款码
@@ -105,67 +154,109 @@ class ScannedCode:
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+_CODE_RE = re.compile(r"[A-Za-z0-9._-]{4,40}")
+_EC_TOKEN_RE = re.compile(r"[0-9]{6}ec[0-9a-z]{30}")
+_URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# Web addresses that carry an e-voucher: the national platform's hosts, the
+# e-voucher service path, its ecQrCode field, or a ``ybm:`` payload.
+_EVOUCHER_URL_MARKERS = ("nhsa.gov.cn", "hsecfc", "ecqrcode", "ybm:")
+_EVOUCHER_MIN_LENGTH = 20
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def gtin_check_digit(body: str) -> int:
-    """The GS1 check digit for the digits before it."""
+    """The GS1 check digit for ``body``, the digits before it (weights 3, 1, … from the right)."""
+    if not _digits(body):
+        raise ValueError(f"not digits: {body!r}")
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
     return (10 - total % 10) % 10
 
 
 def is_valid_gtin(code: str) -> bool:
+    """EAN-8, UPC-A (12), EAN-13 or GTIN-14: all digits, the last a valid GS1 check digit."""
     return (
-        code.isascii()
-        and code.isdigit()
+        _digits(code)
         and len(code) in (8, 12, 13, 14)
         and gtin_check_digit(code[:-1]) == int(code[-1])
     )
 
 
+def id_check_char(body: str) -> str:
+    """The GB 11643 check character for the first 17 digits of an ID number."""
+    if len(body) != 17 or not _digits(body):
+        raise ValueError(f"need 17 digits: {body!r}")
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
+
+
 def is_valid_id_number(text: str) -> bool:
-    """GB 11643: 17 digits, a check character, and a real birth date."""
-    text = text.upper()
-    if len(text) != 18 or not text[:17].isascii() or not text[:17].isdigit():
+    """GB 11643: 17 digits, the check character (``x`` accepted for ``X``) and a real birth date.
+
+    The birth date (positions 7–14, ``YYYYMMDD``) must exist, be no earlier
+    than 1900 and not in the future.
+    """
+    if len(text) != 18 or not _digits(text[:17]):
         return False
     try:
         born = date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:
         return False
-    if not (1900 <= born.year and born <= date.today()):
+    if born.year < 1900 or born > date.today():
         return False
-    check = _ID_CHECK[sum(int(d) * w for d, w in zip(text[:17], _ID_WEIGHTS, strict=True)) % 11]
-    return text[17] == check
+    return text[17].upper() == id_check_char(text[:17])
 
 
-def _is_payment_code(text: str) -> bool:
-    if not (text.isascii() and text.isdigit()):
-        return False
-    head = int(text[:2]) if len(text) >= 2 else -1
-    return (
-        (len(text) == 18 and 10 <= head <= 15)  # WeChat Pay
-        or (16 <= len(text) <= 24 and 25 <= head <= 30)  # Alipay
-        or (len(text) == 19 and text.startswith("62"))  # UnionPay QuickPass
-    )
+def payment_code_issuer(text: str) -> str | None:
+    """Whose 付款码 this is by shape: ``"wechat"``, ``"alipay"``, ``"unionpay"`` or ``None``.
+
+    WeChat Pay: 18 digits starting 10–15. Alipay: 16–24 digits starting
+    25–30. UnionPay QuickPass: 19 digits starting 62. (An 18-digit valid ID
+    number is told apart by :func:`classify`, which checks it first.)
+    """
+    if not _digits(text) or len(text) < 16:
+        return None
+    head = int(text[:2])
+    if len(text) == 18 and 10 <= head <= 15:
+        return "wechat"
+    if len(text) <= 24 and 25 <= head <= 30:
+        return "alipay"
+    if len(text) == 19 and head == 62:
+        return "unionpay"
+    return None
 
 
-def _is_ec_token(text: str) -> bool:
-    """An e-voucher token: 6-digit area + ``ec`` + 30 lowercase alphanumerics."""
-    return (
-        len(text) == 38
-        and text[:6].isdigit()
-        and text[6:8] == "ec"
-        and all(c.isdigit() or ("a" <= c <= "z") for c in text[8:])
-    )
+def is_ec_token(text: str) -> bool:
+    """An e-voucher ``ecToken``: 6-digit area code + ``ec`` + 30 lowercase alphanumerics."""
+    return _EC_TOKEN_RE.fullmatch(text) is not None
 
 
 def classify(text: str) -> ScannedCode:
-    """Tell what was scanned by its shape.
+    """Tell what was scanned by its shape. Surrounding whitespace is dropped.
 
-    Order matters: a valid GTIN, then a valid ID number, then a payment code.
-    An e-voucher payload is opaque: an ecToken, or any payload of 20 or more
-    characters that is not all digits and not a web address (the dynamic
-    医保码 QR carries an opaque token; other QR codes are mostly URLs).
+    The rules, first match wins:
+
+    1. ``GTIN``: 8, 12, 13 or 14 digits with a valid GS1 check digit.
+    2. ``ID_NUMBER``: 18 characters with a valid GB 11643 check character and
+       birth date; returned upper-cased (``x`` → ``X``).
+    3. ``PAYMENT_CODE``: WeChat Pay, Alipay or UnionPay shape
+       (see :func:`payment_code_issuer`); so 18 digits starting 10–15 that
+       fail the ID checks are a WeChat code.
+    4. ``EVOUCHER`` (医保电子凭证), inclusively:
+
+       * an ``ecToken`` (38 chars: 6 digits + ``ec`` + 30 ``[0-9a-z]``);
+       * a web address (``scheme://…``) only if it contains an e-voucher
+         marker (``nhsa.gov.cn``, ``hsecfc``, ``ecqrcode`` or ``ybm:``, any
+         case); any other web address is ``UNKNOWN``;
+       * a ``ybm:…`` payload (what the sandbox's dynamic QR carries);
+       * any other opaque token: at least 20 printable ASCII characters
+         with no whitespace, not all digits (base64, hex, …). An unknown
+         QR of this shape goes to the e-voucher service, which refuses it
+         with its own message.
+    5. ``CODE128``: 4–40 characters of ``[A-Za-z0-9._-]`` (item and
+       internal codes, a GTIN with a wrong check digit, other digit runs).
+    6. ``UNKNOWN``: anything else (empty, non-ASCII, whitespace inside…).
     """
     text = text.strip()
     if not text:
@@ -174,17 +265,20 @@ def classify(text: str) -> ScannedCode:
         return ScannedCode(ScanKind.GTIN, text)
     if is_valid_id_number(text):
         return ScannedCode(ScanKind.ID_NUMBER, text.upper())
-    if _is_payment_code(text):
+    if payment_code_issuer(text) is not None:
         return ScannedCode(ScanKind.PAYMENT_CODE, text)
-    if _is_ec_token(text):
+    if is_ec_token(text):
         return ScannedCode(ScanKind.EVOUCHER, text)
     lower = text.lower()
-    if lower.startswith(("http://", "https://")):
-        kind = ScanKind.EVOUCHER if "ybm" in lower or "hsecfc" in lower else ScanKind.UNKNOWN
-        return ScannedCode(kind, text)
-    if len(text) >= 20 and not text.isdigit() and text.isprintable():
+    if _URL_RE.match(text):
+        marked = any(marker in lower for marker in _EVOUCHER_URL_MARKERS)
+        return ScannedCode(ScanKind.EVOUCHER if marked else ScanKind.UNKNOWN, text)
+    token_like = text.isascii() and text.isprintable() and not any(c.isspace() for c in text)
+    if token_like and lower.startswith("ybm:") and len(text) > len("ybm:"):
         return ScannedCode(ScanKind.EVOUCHER, text)
-    if 4 <= len(text) <= 40 and set(text) <= _CODE_CHARS:
+    if token_like and len(text) >= _EVOUCHER_MIN_LENGTH and not text.isdigit():
+        return ScannedCode(ScanKind.EVOUCHER, text)
+    if _CODE_RE.fullmatch(text):
         return ScannedCode(ScanKind.CODE128, text)
     return ScannedCode(ScanKind.UNKNOWN, text)
 
@@ -193,14 +287,17 @@ def classify(text: str) -> ScannedCode:
 
 
 def mask_id_number(text: str) -> str:
-    """``110105**********1234`` style: the first 4 and last 4 characters kept."""
+    """``1101**********1234``: the first 4 and last 4 characters kept, the rest starred.
+
+    Eight characters or fewer are starred entirely.
+    """
     if len(text) <= 8:
         return "*" * len(text)
     return text[:4] + "*" * (len(text) - 8) + text[-4:]
 
 
 def mask_name(name: str) -> str:
-    """张三 → 张*, 张小三 → 张*三, 欧阳小明 → 欧**明."""
+    """张三 → 张*, 张小三 → 张*三, 欧阳小明 → 欧**明; a single character is kept."""
     if len(name) <= 1:
         return name
     if len(name) == 2:
@@ -208,4 +305,4 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-# Serial (USB-COM) scanners and camera frames (pyzbar) come with the hardware issue.
+# Serial (USB-COM) scanners and camera frames (pyzbar) come later.

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Digits, Footer, Input, Label, Static
 
 from cashier.checkout import Checkout, Completed
 from cashier.errors import CashierError
-from cashier.hardware.scanner import ScanKind, ScannedCode
+from cashier.hardware.scanner import ScanKind, ScannedCode, payment_code_issuer
 from cashier.money import Fen
 from cashier.screens.base import WorkerErrors
 from cashier.settlement.tender import Method, TenderPlan
@@ -26,15 +26,7 @@ METHOD_KEYS = {
 }
 
 
-def method_of_payment_code(code: str) -> Method:
-    """付款码 prefixes: WeChat Pay 10–15, Alipay 25–30, UnionPay 62."""
-    if code[:2] in {"10", "11", "12", "13", "14", "15"}:
-        return Method.WECHAT
-    if code[:2] in {"25", "26", "27", "28", "29", "30"}:
-        return Method.ALIPAY
-    if code.startswith("62"):
-        return Method.BANKCARD
-    return Method.OTHER
+ISSUER_METHODS = {"wechat": Method.WECHAT, "alipay": Method.ALIPAY, "unionpay": Method.BANKCARD}
 
 
 class PaymentScreen(WorkerErrors, Screen[Completed | None]):
@@ -181,7 +173,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
     def handle_scan(self, code: ScannedCode) -> None:
         """A scanned 付款码 or slip reference fills in the payment at once."""
         if code.kind is ScanKind.PAYMENT_CODE:
-            method = method_of_payment_code(code.text)
+            method = ISSUER_METHODS.get(payment_code_issuer(code.text) or "", Method.OTHER)
             self._set_method(method)
             self._take(method, self.plan.remaining, code.text)
             return
