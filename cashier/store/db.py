@@ -8,7 +8,14 @@ from pathlib import Path
 from peewee import Database, SqliteDatabase
 
 from cashier.errors import CashierError
-from cashier.store.models import ALL_MODELS, AuditHead, SchemaVersion, database
+from cashier.store.models import (
+    ALL_MODELS,
+    INSURER_MODELS,
+    AuditHead,
+    MsgidCounter,
+    SchemaVersion,
+    database,
+)
 
 GENESIS_HASH = "0" * 64
 
@@ -59,8 +66,13 @@ def _migration_1(db: Database) -> None:
     AuditHead.create(id=1, last_id=0, last_hash=GENESIS_HASH)
 
 
+def _migration_2(db: Database) -> None:
+    db.create_tables(INSURER_MODELS)
+    MsgidCounter.create(id=1, value=0)
+
+
 #: Schema migrations, in order. Append only: a released migration never changes.
-MIGRATIONS: list[Callable[[Database], None]] = [_migration_1]
+MIGRATIONS: list[Callable[[Database], None]] = [_migration_1, _migration_2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

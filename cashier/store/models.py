@@ -151,6 +151,41 @@ class AuditHead(BaseModel):
     last_hash = CharField(max_length=64)
 
 
+class InsurerCall(BaseModel):
+    """The journal: every money-changing insurer call, written before it is sent."""
+
+    msgid = CharField(primary_key=True, max_length=30)
+    station = CharField(max_length=32, index=True)
+    infno = CharField(max_length=8)
+    operator = CharField(max_length=16, default="")
+    status = CharField(max_length=16, index=True)  # see cashier.settlement.journal.Status
+    request = TextField()  # the whole message as sent
+    context = TextField(default="{}")  # psn_no, mdtrt_id, setl_id, omsgid: what recovery needs
+    response = TextField(default="")
+    error = CharField(max_length=500, default="")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class MsgidCounter(BaseModel):
+    """One counter for every station sharing the database: msgids never repeat."""
+
+    id = IntegerField(primary_key=True)
+    value = IntegerField(default=0)
+
+
+class InsurerSignIn(BaseModel):
+    """9001 sign-in per operator and day, kept across restarts."""
+
+    operator = CharField(max_length=16)
+    day = CharField(max_length=10)
+    sign_no = CharField(max_length=64)
+    signed_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("operator", "day"), True),)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaVersion,
     Station,
@@ -164,3 +199,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     AuditEntry,
     AuditHead,
 )
+#: Tables added by migration 2 (the insurer journal).
+INSURER_MODELS: tuple[type[BaseModel], ...] = (InsurerCall, MsgidCounter, InsurerSignIn)
