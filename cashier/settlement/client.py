@@ -209,7 +209,7 @@ class InsurerClient:
             raw = self._post(self.gateway.ec_base_url or self.gateway.base_url, EC_PATH, body)
         except (_NoAnswer, _BadStatus) as exc:
             raise InsurerUnavailable(f"医保电子凭证服务没有应答（{exc}），请稍后重试") from None
-        return protocol.EcIdentity.from_json(protocol.loads(raw.decode("utf-8")))
+        return protocol.EcIdentity.from_json(protocol.loads(raw))
 
 
 def check_output(infno: str, output: dict[str, Any]) -> None:
@@ -217,7 +217,7 @@ def check_output(infno: str, output: dict[str, Any]) -> None:
     if infno in ("2206", "2207", "2101", "2102", "5203"):
         protocol.Settlement.from_json(output)
     elif infno in ("2208", "2103"):
-        protocol.SetlInfo.from_json(output["setlinfo"]).check(negated=True)
+        protocol.Settlement.from_json(output, negated=True)
     elif infno == "2204":
         for row in output.get("result") or []:
             protocol.FeeLineResult.from_json(row).check()

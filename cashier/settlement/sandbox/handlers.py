@@ -41,7 +41,6 @@ from cashier.settlement.sandbox.state import (
     sandbox_db,
 )
 
-MONEY_CHANGING = {"2207", "2208", "2102", "2103", "2601"}
 INSUTYPE_NAMES = {
     "310": "职工基本医疗保险",
     "320": "公务员医疗补助",
@@ -348,12 +347,12 @@ class Transactions:
             output["detlcutinfo"] = [_line_json(s) for s in result.lines]
         with sandbox_db.atomic():
             Person.update(
-                balance=Person.balance - own_pay.fen,
-                deductible_used=Person.deductible_used + result.act_pay_dedc.fen,
-                pooled_paid=Person.pooled_paid + result.hifp_pay.fen,
+                balance=Person.balance - own_pay,
+                deductible_used=Person.deductible_used + result.act_pay_dedc,
+                pooled_paid=Person.pooled_paid + result.hifp_pay,
             ).where(Person.psn_no == person.psn_no).execute()
             if family is not None and result.acct_mulaid_pay:
-                Person.update(balance=Person.balance - result.acct_mulaid_pay.fen).where(
+                Person.update(balance=Person.balance - result.acct_mulaid_pay).where(
                     Person.psn_no == family.psn_no
                 ).execute()
             FeeDetail.update(setl_id=setl_id).where(
@@ -390,7 +389,7 @@ class Transactions:
             raise Refused("结算记录不存在")
         return self._undo(setl, req.msgid)
 
-    def _undo(self, setl: Settlement, msgid: str) -> dict:
+    def _undo(self, setl: Settlement, msgid: str, *, reversal: bool = False) -> dict:
         if setl.cancelled:
             raise Refused(f"结算 {setl.setl_id} 已撤销")
         original = protocol.loads(setl.output)["setlinfo"]
@@ -401,15 +400,20 @@ class Transactions:
         own_pay = setl.acct_pay - setl.acct_mulaid_pay
         with sandbox_db.atomic():
             Person.update(
-                balance=Person.balance + own_pay.fen,
-                deductible_used=Person.deductible_used - setl.act_pay_dedc.fen,
-                pooled_paid=Person.pooled_paid - setl.hifp_pay.fen,
+                balance=Person.balance + own_pay,
+                deductible_used=Person.deductible_used - setl.act_pay_dedc,
+                pooled_paid=Person.pooled_paid - setl.hifp_pay,
             ).where(Person.psn_no == setl.psn_no).execute()
             if setl.family_psn_no and setl.acct_mulaid_pay:
-                Person.update(balance=Person.balance + setl.acct_mulaid_pay.fen).where(
+                Person.update(balance=Person.balance + setl.acct_mulaid_pay).where(
                     Person.psn_no == setl.family_psn_no
                 ).execute()
             FeeDetail.update(setl_id=None).where(FeeDetail.setl_id == setl.setl_id).execute()
+            if reversal and setl.ec_token:
+                # A reversed settlement never happened: its e-voucher may still pay.
+                EVoucher.update(used_setl_id=None).where(
+                    EVoucher.ec_token == setl.ec_token
+                ).execute()
             Settlement.update(cancelled=True, cancel_msgid=msgid).where(
                 Settlement.setl_id == setl.setl_id
             ).execute()
@@ -421,12 +425,26 @@ class Transactions:
         omsgid, oinfno = str(data.get("omsgid", "")), str(data.get("oinfno", ""))
         setl = Settlement.get_or_none(Settlement.msgid == omsgid)
         if setl is not None and not setl.cancelled:
-            self._undo(setl, req.msgid)
+            self._undo(setl, req.msgid, reversal=True)
             return {}
         cancelled = Settlement.get_or_none(Settlement.cancel_msgid == omsgid)
         if cancelled is not None and oinfno in ("2208", "2103"):
             raise Refused("撤销交易不支持冲正，请重新结算")
-        return {}  # nothing was committed under that msgid: nothing to reverse
+        # Nothing was committed under that msgid. Leave a tombstone, so that the
+        # original arriving late (a slow network) is refused, never settled.
+        if stored_response(omsgid) is None:
+            now = datetime.now()
+            tombstone = protocol.build_response(
+                {},
+                infcode=-1,
+                err_msg="该交易已冲正",
+                when=now,
+                inf_refmsgid=protocol.make_refmsgid(
+                    state.DEFAULT_ADMVS, now, state.next_number("refmsg")
+                ),
+            )
+            remember_response(omsgid, oinfno or "?", protocol.dumps(tombstone))
+        return {}
 
     def lookup(self, req: protocol.Request) -> dict:
         data = _node(req, "data")
@@ -492,20 +510,20 @@ class Transactions:
 
     def reconcile_details(self, req: protocol.Request) -> dict:
         data = _node(req, "data")
-        return {
-            "output": [
-                {
-                    "setl_id": r.setl_id,
-                    "msgid": r.msgid,
-                    "stmt_rslt": "0",
-                    "medfee_sumamt": r.medfee_sumamt,
-                    "fund_pay_sumamt": r.fund_pay_sumamt,
-                    "acct_pay": r.acct_pay,
-                    "refd_setl_flag": "0",
-                }
+        return protocol.ReconDetail.rows_to_json(
+            [
+                protocol.ReconDetail(
+                    setl_id=r.setl_id,
+                    msgid=r.msgid,
+                    stmt_rslt="0",
+                    medfee_sumamt=r.medfee_sumamt,
+                    fund_pay_sumamt=r.fund_pay_sumamt,
+                    acct_pay=r.acct_pay,
+                    refd_setl_flag="0",
+                )
                 for r in self._period(req, data)
             ]
-        }
+        )
 
     # -- computing -----------------------------------------------------------------------------
     def _person(self, psn_no: str) -> Person:

@@ -26,11 +26,11 @@ from pathlib import Path
 
 from cashier.errors import CashierError
 from cashier.settlement import protocol
+from cashier.settlement.journal import MONEY_CHANGING
 from cashier.settlement.policy import Policy
 from cashier.settlement.sandbox import state
 from cashier.settlement.sandbox.catalog import load_catalog
 from cashier.settlement.sandbox.handlers import (
-    MONEY_CHANGING,
     Refused,
     Transactions,
     broken_invariant,
