@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from textual import events
+from textual import events, work
 from textual.app import App
 from textual.timer import Timer
 
+from cashier.errors import CashierError
 from cashier.hardware.scanner import BurstDetector, Pass, Scan, classify
 from cashier.operators import SignedIn
 from cashier.station import StationContext
@@ -26,6 +27,7 @@ class CashierApp(App[None]):
         self.ctx = ctx
         self.settings = ctx.settings
         self.operator: SignedIn | None = None
+        self.insurer = None  # cashier.station.InsurerConnection, once reached
         scanner = self.settings.scanner
         self._burst = BurstDetector(
             max_gap=scanner.max_gap_ms / 1000,
@@ -45,6 +47,33 @@ class CashierApp(App[None]):
             self.set_keymap(overrides)
         self.set_interval(5, self._check_idle)
         self.show_login()
+        self.connect_insurer()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
+    def connect_insurer(self) -> None:
+        """Start (training) or reach the insurer and resolve in-doubt calls, off the UI thread."""
+        from cashier.station import connect_insurer, recover_insurer_calls
+
+        try:
+            self.insurer = connect_insurer(self.settings)
+            resolved = recover_insurer_calls(self.settings, self.insurer)
+        except Exception as exc:  # a worker's failure is a notice, never a traceback
+            why = str(exc) if isinstance(exc, CashierError) else type(exc).__name__
+            self.call_from_thread(
+                self.notify,
+                f"医保平台暂不可用：{why}（自费收款不受影响）",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        if resolved:
+            self.call_from_thread(
+                self.notify, f"已核实 {len(resolved)} 笔未确认的医保交易", timeout=8
+            )
+
+    def on_unmount(self) -> None:
+        if self.insurer is not None:
+            self.insurer.close()
 
     def show_login(self) -> None:
         from cashier.screens.login import LoginScreen

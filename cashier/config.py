@@ -78,6 +78,7 @@ class Settings:
     station_name: str = "培训收费台"
     clinic_code: str = "H00000000001"
     clinic_name: str = "培训诊所（演示）"
+    admvs: str = "110105"  # 就医地 area code (mdtrtarea_admvs)
     kind: str = "clinic"
     database_url: str = ""
     training: bool = True

@@ -61,3 +61,54 @@ def seed_training(station_id: str) -> None:
             operators.create_operator(station_id, code, name, role, pin)
     if not Item.select().exists():
         catalog.import_catalog(text=catalog.demo_catalog_text())
+
+
+@dataclass
+class InsurerConnection:
+    """The station's insurer client; on a training station, the sandbox it started."""
+
+    client: object  # cashier.settlement.client.InsurerClient (imported lazily: start-up time)
+    sandbox: object | None = None  # cashier.settlement.sandbox.server.RunningSandbox
+
+    def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.stop()
+
+
+def connect_insurer(settings: Settings) -> InsurerConnection:
+    """The insurer gateway of the configuration; a training station starts its own sandbox
+    on loopback, keeping its state in the data directory."""
+    from cashier.settlement.client import Gateway, InsurerClient
+    from cashier.settlement.protocol import Caller
+
+    sandbox = None
+    insurer = settings.insurer
+    url = insurer.url
+    if not url:
+        from cashier.settlement.sandbox.server import make_insurer, start_in_thread
+
+        sandbox = start_in_thread(
+            make_insurer(settings.data_dir, paasid=insurer.paasid, secret=insurer.secret)
+        )
+        url = sandbox.url
+    caller = Caller(
+        fixmedins_code=settings.clinic_code,
+        fixmedins_name=settings.clinic_name,
+        mdtrtarea_admvs=settings.admvs,
+    )
+    gateway = Gateway(
+        url,
+        paasid=insurer.paasid,
+        secret=insurer.secret,
+        read_timeout=float(insurer.timeout_s),
+    )
+    return InsurerConnection(InsurerClient(gateway, caller, settings.station_id), sandbox)
+
+
+def recover_insurer_calls(settings: Settings, connection: InsurerConnection) -> list:
+    """Resolve every in-doubt insurer call of this station before new sales (design rule 6)."""
+    from cashier.settlement import journal, recovery
+
+    if not journal.unresolved(settings.station_id):
+        return []
+    return recovery.resolve_all(connection.client, settings.station_id)

@@ -280,3 +280,11 @@ async def test_idle_lock_needs_the_pin(settings):
         await pilot.press(*"1234", "enter")
         await settle(pilot)
         assert isinstance(app.screen, SaleScreen)
+
+
+async def test_training_station_starts_its_sandbox_insurer(settings):
+    app = CashierApp(open_station(settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.insurer is not None and app.insurer.sandbox is not None
+        assert app.insurer.client.sign_no(("1001", "王小美"))

@@ -394,3 +394,58 @@ def test_crash_between_sending_2207_and_its_answer_is_resolved_on_restart(
     assert [r.status for r in results] == [Status.REVERSED]
     after = person("P001")
     assert after.balance == before.balance and after.deductible_used == before.deductible_used
+
+
+def test_sign_out_and_fee_deletion(client, sandbox):
+    sign_no = client.sign_no(OPERATOR)
+    visit = identify_by_qr(client, sandbox, "P004")
+    _, total = open_clinic_visit(client, visit, [AMOXICILLIN])
+    client.call(
+        "2205",
+        protocol.input_2205(
+            mdtrt_id=visit.mdtrt_id, chrg_bchno=protocol.ALL_UNSETTLED, psn_no=visit.psn_no
+        ),
+        operator=OPERATOR,
+    )
+    with pytest.raises(protocol.InsurerError, match="没有待结算"):
+        settle(client, visit, total)
+    client.call(
+        "9002", protocol.input_9002(sign_no=sign_no, opter_no=OPERATOR[0]), operator=OPERATOR
+    )
+    assert state.SignIn.get_by_id(sign_no).signed_out
+
+
+def test_faults_on_a_lookup_are_plain_unavailability(client, sandbox):
+    client.sign_no(OPERATOR)
+    for kind in ("http500", "drop_after_commit", "malformed"):
+        fault(sandbox, kind, "1101")
+        with pytest.raises((InsurerUnavailable, protocol.ProtocolError)):
+            identify_by_qr(client, sandbox, "P001")
+    assert not InsurerCall.select().exists()  # lookups are not journaled: nothing in doubt
+
+
+def test_cli_sandbox_serves_over_http(tmp_path, empty_station):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "CASHIER_DATA_DIR": str(tmp_path / "d"), "XDG_CONFIG_HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cashier", "sandbox", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert f":{port}/fsi/api/rsfComIfsService/callService" in line, proc.stderr.read()
+
+        class Remote:
+            url = f"http://127.0.0.1:{port}"
+
+        assert new_client(Remote).sign_no(OPERATOR)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
