@@ -16,14 +16,21 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="FILE", help="配置文件（或环境变量 CASHIER_CONFIG）")
-    parser.add_argument("--data-dir", metavar="DIR", help="数据目录（或环境变量 CASHIER_DATA_DIR）")
+def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    # On subcommands the default is SUPPRESS, so `cashier --data-dir D sandbox`
+    # keeps D instead of the subcommand's empty default overwriting it.
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--config", metavar="FILE", default=default, help="配置文件（或环境变量 CASHIER_CONFIG）"
+    )
+    parser.add_argument(
+        "--data-dir", metavar="DIR", default=default, help="数据目录（或环境变量 CASHIER_DATA_DIR）"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cashier", description="门诊收费 / 药店收银")
-    _common(parser)
+    _common(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("init", help="创建或升级数据库并写入配置")
@@ -64,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--png", metavar="FILE", help="qr：另存为 PNG")
     p.add_argument("--payload", action="store_true", help="qr：只输出扫码内容")
     p.add_argument("--vpcd", metavar="HOST:PORT", help="card：虚拟读卡器地址")
+    p.add_argument("--qr-lifetime", type=int, metavar="SECONDS", help="医保码有效期（默认 60 秒）")
+    p.add_argument(
+        "--hospital",
+        action="append",
+        default=[],
+        metavar="CODE=LEVEL",
+        help="医院等级（1/2/3），未列出的为一级；可重复",
+    )
 
     for name, help_text in (
         ("read-card", "读社保卡"),
@@ -275,6 +290,15 @@ def _sandbox(args: argparse.Namespace) -> int:
     state.open_sandbox(
         state.sandbox_path(settings.data_dir), Path(args.people) if args.people else None
     )
+    if args.qr_lifetime is not None:
+        if args.qr_lifetime < 1:
+            raise CashierError("--qr-lifetime 应为正整数（秒）")
+        state.set_setting("qr_lifetime_s", str(args.qr_lifetime))
+    for pair in args.hospital:
+        code, _, level = pair.partition("=")
+        if len(code) != 12 or level not in ("1", "2", "3"):
+            raise CashierError(f"--hospital 应为 12位机构编码=等级(1/2/3)：{pair}")
+        state.set_setting(f"level:{code}", level)
     if args.action == "people":
         kinds = {"310": "职工", "390": "城乡居民"}
         for p in state.Person.select().order_by(state.Person.psn_no):

@@ -151,3 +151,19 @@ def test_tui_without_a_terminal_says_so(tmp_path):
 def test_commands_of_later_versions_say_so(tmp_path, command):
     proc = run(command, data_dir=tmp_path)
     assert proc.returncode == 2 and "尚未提供" in proc.stderr
+
+
+def test_data_dir_before_or_after_the_command(tmp_path):
+    for args in (
+        ("--data-dir", str(tmp_path / "a"), "operator", "list"),
+        ("operator", "list", "--data-dir", str(tmp_path / "b")),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "cashier", *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg")},
+        )
+        assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "a" / "cashier.db").exists() and (tmp_path / "b" / "cashier.db").exists()
+    assert not (tmp_path / "xdg").exists()  # nothing went to the default data dir

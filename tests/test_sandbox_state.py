@@ -84,3 +84,15 @@ def test_cli_people_and_qr(tmp_path):
     assert (tmp_path / "qr.png").stat().st_size > 100
     proc = run("sandbox", "qr", "nobody", data_dir=tmp_path)
     assert proc.returncode == 1 and "没有此人" in proc.stderr
+
+
+def test_cli_settings_qr_lifetime_and_hospital_level(tmp_path):
+    proc = run(
+        "sandbox", "people", "--qr-lifetime", "5", "--hospital", "H11010500001=3", data_dir=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    state.open_sandbox(state.sandbox_path(tmp_path))
+    assert state.qr_lifetime() == 5
+    assert state.hospital_level("H11010500001") == 3 and state.hospital_level("H99999999999") == 1
+    bad = run("sandbox", "people", "--hospital", "X=9", data_dir=tmp_path)
+    assert bad.returncode == 1 and "--hospital" in bad.stderr

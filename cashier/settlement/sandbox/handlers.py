@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -59,7 +59,6 @@ class Refused(CashierError):
 class Transactions:
     policy: Policy
     catalog: dict[str, CatalogEntry]
-    levels: dict[str, int] = field(default_factory=dict)
 
     def table(self) -> dict[str, Callable[[protocol.Request], dict | None]]:
         return {
@@ -563,7 +562,7 @@ class Transactions:
             family_account_balance=family_person.balance if family_person else Fen(0),
             acct_used_flag=acct_used,
             med_type=med_type,
-            hospital_level=self.levels.get(req.fixmedins_code, 1),
+            hospital_level=state.hospital_level(req.fixmedins_code),
             mdtrtarea_admvs=req.mdtrtarea_admvs or state.DEFAULT_ADMVS,
             lines=tuple(lines),
         )

@@ -300,6 +300,16 @@ def roll_year(person: Person, today: date | None = None) -> None:
 
 
 # -- e-vouchers -----------------------------------------------------------------------
+def set_setting(name: str, value: str) -> None:
+    Setting.insert(name=name, value=value).on_conflict_replace().execute()
+
+
+def hospital_level(fixmedins_code: str) -> int:
+    """一级 unless set (``cashier sandbox --hospital CODE=LEVEL``): any client can try the sandbox."""
+    row = Setting.get_or_none(Setting.name == f"level:{fixmedins_code}")
+    return int(row.value) if row else 1
+
+
 def qr_lifetime() -> int:
     row = Setting.get_or_none(Setting.name == "qr_lifetime_s")
     return int(row.value) if row else 60
