@@ -47,7 +47,8 @@ class CashierApp(App[None]):
             self.set_keymap(overrides)
         self.set_interval(5, self._check_idle)
         self.show_login()
-        self.connect_insurer()
+        # After the login screen is up: the sandbox's imports must not delay the first paint.
+        self.set_timer(0.5, self.connect_insurer)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
     def connect_insurer(self) -> None:

@@ -285,6 +285,10 @@ async def test_idle_lock_needs_the_pin(settings):
 async def test_training_station_starts_its_sandbox_insurer(settings):
     app = CashierApp(open_station(settings))
     async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(100):  # the connection starts half a second after the first paint
+            if app.insurer is not None:
+                break
+            await pilot.pause(0.05)
         await settle(pilot)
         assert app.insurer is not None and app.insurer.sandbox is not None
         assert app.insurer.client.sign_no(("1001", "王小美"))
