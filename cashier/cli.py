@@ -80,10 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="医院等级（1/2/3），未列出的为一级；可重复",
     )
 
-    for name, help_text in (
-        ("read-card", "读社保卡"),
-        ("report", "日结报表"),
-    ):
+    p = sub.add_parser("read-card", help="读社保卡并输出各字段")
+    _common(p)
+    p.add_argument("--reader", metavar="NAME", help="读卡器名称（默认：第一个插着卡的）")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+    p.add_argument("--full", action="store_true", help="不遮盖姓名和社会保障号码")
+
+    for name, help_text in (("report", "日结报表"),):
         p = sub.add_parser(name, help=f"{help_text}（尚未提供）")
         _common(p)
         p.add_argument("rest", nargs=argparse.REMAINDER)
@@ -128,6 +131,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _operator(args)
     if command == "sandbox":
         return _sandbox(args)
+    if command == "read-card":
+        return _read_card(args)
     print(f"cashier: “{command}” 在本版本中尚未提供", file=sys.stderr)
     return EXIT_USAGE
 
@@ -283,6 +288,30 @@ def _operator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_card(args: argparse.Namespace) -> int:
+    import json
+
+    from cashier.hardware.cardreader import read_card
+
+    card = read_card(args.reader)
+    fields = card.to_json(full=args.full)
+    if args.json:
+        print(json.dumps(fields, ensure_ascii=False))
+        return 0
+    labels = {
+        "card_no": "卡号",
+        "card_sn": "卡识别码",
+        "name": "姓名",
+        "social_security_no": "社会保障号码",
+        "spec_version": "规范版本",
+        "issue_date": "发卡日期",
+        "expiry_date": "有效期至",
+    }
+    for key, label in labels.items():
+        print(f"{label}：{fields[key]}")
+    return 0
+
+
 def _sandbox(args: argparse.Namespace) -> int:
     from cashier.settlement.sandbox import state
 
@@ -342,8 +371,12 @@ def _sandbox(args: argparse.Namespace) -> int:
         print(f"有效期至 {voucher.expires_at:%H:%M:%S}（{state.qr_lifetime()} 秒）")
         return 0
     if args.action == "card":
-        print("cashier: 虚拟社保卡（sandbox card）在本版本中尚未提供", file=sys.stderr)
-        return EXIT_USAGE
+        if not args.person:
+            raise CashierError("请给出人员：cashier sandbox card P002")
+        from cashier.hardware import virtualcard
+
+        vpcd = ["--vpcd", args.vpcd] if args.vpcd else []
+        return virtualcard.main(["--data-dir", str(settings.data_dir), args.person, *vpcd])
     from cashier.settlement.sandbox.server import serve
 
     return serve(settings, host=args.host, port=args.port, policy=args.policy, catalog=args.catalog)

@@ -147,7 +147,7 @@ def test_tui_without_a_terminal_says_so(tmp_path):
     assert "终端" in proc.stderr
 
 
-@pytest.mark.parametrize("command", ["read-card", "report"])
+@pytest.mark.parametrize("command", ["report"])
 def test_commands_of_later_versions_say_so(tmp_path, command):
     proc = run(command, data_dir=tmp_path)
     assert proc.returncode == 2 and "尚未提供" in proc.stderr
