@@ -88,6 +88,27 @@ class CashierApp(App[None]):
         self.operator = who
         self.last_input = time.monotonic()
         self.switch_screen(SaleScreen())
+        self.print_waiting_receipts()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="printer")
+    def print_waiting_receipts(self) -> None:
+        """Receipts left in the print queue (a dead printer, a crash) print at login."""
+        from cashier.printing import configured_printer, pending_jobs, retry_pending
+
+        if not pending_jobs(self.settings.station_id):
+            return
+        try:
+            results = retry_pending(self.settings, configured_printer(self.settings), self.operator)
+        except Exception as exc:  # a worker's failure is a notice, never a traceback
+            why = str(exc) if isinstance(exc, CashierError) else type(exc).__name__
+            self.call_from_thread(self.notify, f"补打收据失败：{why}", severity="warning")
+            return
+        waiting = len(pending_jobs(self.settings.station_id))
+        printed = sum(1 for r in results if r.ok)
+        message = f"已补打 {printed} 张收据" + (f"，{waiting} 张仍在等待打印机" if waiting else "")
+        self.call_from_thread(
+            self.notify, message, severity="warning" if waiting else "information"
+        )
 
     def logout(self) -> None:
         from cashier.screens.login import LoginScreen

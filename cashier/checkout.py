@@ -19,7 +19,16 @@ from cashier.errors import InputError, NotAllowed
 from cashier.money import Fen
 from cashier.operators import Role, SignedIn
 from cashier.settlement.tender import Method, TenderPlan
-from cashier.store.models import Item, ReceiptCounter, Sale, SaleLine, Tender, database, utcnow
+from cashier.store.models import (
+    Item,
+    PrintJob,
+    ReceiptCounter,
+    Sale,
+    SaleLine,
+    Tender,
+    database,
+    utcnow,
+)
 from receipts import Receipt, ReceiptLine, ReceiptTender
 
 MAX_QUANTITY = 9999
@@ -181,6 +190,9 @@ class Checkout:
                     for n, t in enumerate(plan.tenders, 1)
                 ]
             ).execute()
+            # The receipt is queued with the sale, so a crash before printing
+            # leaves it waiting in the print queue, not forgotten.
+            PrintJob.create(station=self.station_id, sale=sale.id, kind="receipt", status="queued")
             audit.record(
                 self.station_id,
                 "sale.complete",

@@ -208,34 +208,15 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _print_test(args: argparse.Namespace) -> int:
-    from datetime import datetime
-
     from cashier.hardware.printer import printer_from_url
-    from cashier.money import Fen
-    from receipts import Receipt, ReceiptLine, ReceiptTender
+    from cashier.printing import print_test
+    from cashier.station import open_station
 
     settings = _settings(args)
+    open_station(settings, seed=False)  # the test page is recorded in the print log
     url = args.printer or settings.printer.url
     printer = printer_from_url(url, data_dir=settings.data_dir, paper=settings.printer.paper)
-    price = Fen(1250)
-    receipt = Receipt(
-        title="打印测试",
-        clinic_name=settings.clinic_name,
-        station_id=settings.station_id,
-        receipt_no="TEST",
-        operator="-",
-        issued_at=datetime.now().astimezone(),
-        lines=(
-            ReceiptLine("阿莫西林胶囊", "0.25g*24粒", "盒", 2, price, price * 2, "西药费", "甲"),
-        ),
-        total=price * 2,
-        tenders=(ReceiptTender("现金", Fen(5000)),),
-        paid=Fen(5000),
-        change=Fen(5000) - price * 2,
-        training=settings.training,
-        footer=("打印测试：中文、金额 ￥ 与二维码",),
-    )
-    printed = printer.print_receipt(receipt)
+    printed = print_test(settings, printer)
     print(f"测试收据已打印：{printed.where}")
     return 0
 

@@ -138,3 +138,19 @@ def test_crash_between_payment_and_completion_leaves_no_half_sale(settings, tmp_
         assert audit.verify().ok
     finally:
         ctx.close()
+
+
+def test_a_completed_sale_waits_in_the_print_queue_until_printed(station, settings, cashier_1001):
+    from cashier.hardware.printer import PdfPrinter
+    from cashier.printing import pending_jobs, retry_pending
+
+    co = Checkout(station.station_id, cashier_1001)
+    co.scan("Y00001")
+    plan = co.start_payment()
+    plan.exact_cash()
+    done = co.complete(plan)  # the process dies here, before any print
+    assert [j.sale_id for j in pending_jobs(station.station_id)] == [done.sale_id]
+    results = retry_pending(settings, PdfPrinter(settings.receipts_dir), cashier_1001)
+    assert [r.ok for r in results] == [True]
+    assert (settings.receipts_dir / f"{done.receipt_no}.pdf").exists()  # the original, not 重打
+    assert pending_jobs(station.station_id) == []

@@ -15,7 +15,7 @@ from cashier.checkout import Checkout, Completed, last_completed
 from cashier.errors import CashierError, DeviceError
 from cashier.hardware.scanner import ScanKind, ScannedCode
 from cashier.money import Fen
-from cashier.printing import configured_printer, print_sale
+from cashier.printing import configured_printer, pending_jobs, print_sale, retry_pending
 from cashier.screens.base import WorkerErrors
 from cashier.store.models import Item
 
@@ -248,7 +248,16 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="printer")
     def reprint(self) -> None:
+        """F11: receipts waiting in the print queue first (originals); else 重打 the last one."""
         settings = self.app.settings
+        if pending_jobs(settings.station_id):
+            results = retry_pending(settings, configured_printer(settings), self.app.operator)
+            failed = [r for r in results if not r.ok]
+            if failed:
+                raise DeviceError(f"打印机仍不可用：{failed[0].error}（收据仍在打印队列中）")
+            numbers = "、".join(r.receipt_no for r in results if r.receipt_no)
+            self.app.call_from_thread(self.notify, f"已补打：{numbers}", timeout=8)
+            return
         sale = last_completed(settings.station_id)
         if sale is None:
             raise CashierError("本收费台还没有已完成的收费单")

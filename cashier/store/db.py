@@ -11,6 +11,7 @@ from cashier.errors import CashierError
 from cashier.store.models import (
     ALL_MODELS,
     INSURER_MODELS,
+    PRINT_MODELS,
     AuditHead,
     MsgidCounter,
     SchemaVersion,
@@ -71,8 +72,12 @@ def _migration_2(db: Database) -> None:
     MsgidCounter.create(id=1, value=0)
 
 
+def _migration_3(db: Database) -> None:
+    db.create_tables(PRINT_MODELS)
+
+
 #: Schema migrations, in order. Append only: a released migration never changes.
-MIGRATIONS: list[Callable[[Database], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[[Database], None]] = [_migration_1, _migration_2, _migration_3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -186,6 +186,28 @@ class InsurerSignIn(BaseModel):
         indexes = ((("operator", "day"), True),)
 
 
+class PrintJob(BaseModel):
+    """One thing sent to the printer, written before it is sent: a receipt that did
+    not print stays ``queued`` with its error until a retry prints it.
+
+    kind: receipt (the original) | reprint (重打 number ``reprint``) | test | drawer.
+    status: queued | printed | failed (will not be printed: a one-off job whose
+    printer failed, or a receipt overtaken by a later print of the same sale).
+    """
+
+    id = AutoField()
+    station = CharField(max_length=32, index=True)
+    sale = ForeignKeyField(Sale, null=True, backref="print_jobs")
+    kind = CharField(max_length=16)
+    status = CharField(max_length=16, index=True)
+    reprint = IntegerField(default=0)
+    kick_drawer = BooleanField(default=False)
+    attempts = IntegerField(default=0)
+    last_error = CharField(max_length=500, default="")
+    created_at = DateTimeField(default=utcnow)
+    printed_at = DateTimeField(null=True)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaVersion,
     Station,
@@ -201,3 +223,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
 )
 #: Tables added by migration 2 (the insurer journal).
 INSURER_MODELS: tuple[type[BaseModel], ...] = (InsurerCall, MsgidCounter, InsurerSignIn)
+#: Tables added by migration 3 (the print queue).
+PRINT_MODELS: tuple[type[BaseModel], ...] = (PrintJob,)
