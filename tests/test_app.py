@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import threading
 from dataclasses import replace
 
 import pytest
@@ -21,6 +19,7 @@ from cashier.store.models import AuditEntry, Barcode, Item, Sale, SaleLine, Tend
 from receipts.escpos import escpos_text
 
 from .conftest import require_tool
+from .printers import LoopbackPrinter
 
 
 @pytest.fixture
@@ -112,32 +111,6 @@ async def test_self_pay_sale_end_to_end_with_pdf_receipt(settings):
         assert ln.name in text
     assert str(total) in text
     assert "找零" in text and str(sale.change) in text
-
-
-class LoopbackPrinter:
-    """A TCP 'printer' on loopback that keeps every job's bytes."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.jobs: list[bytes] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            with conn:
-                chunks = []
-                while data := conn.recv(65536):
-                    chunks.append(data)
-                self.jobs.append(b"".join(chunks))
-
-    def close(self) -> None:
-        self.server.close()
 
 
 async def test_thermal_receipt_decodes_to_the_same_text(settings):
