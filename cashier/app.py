@@ -139,13 +139,29 @@ class CashierApp(App[None]):
             self.push_screen(LockScreen())
 
     # -- keyboard-wedge scanner -------------------------------------------------------
-    def _wants_scans(self) -> bool:
-        return getattr(self.screen, "ACCEPTS_SCANS", False)
+    def scan_target(self):
+        """The screen a scan goes to: the top one that takes scans, looking through dialogs
+        (a scan while the help or a quantity dialog is open still reaches the sale); none
+        while the screen is locked or nobody is logged in."""
+        from cashier.screens.lock import LockScreen
+
+        if self.operator is None:
+            return None
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, LockScreen):
+                return None
+            if getattr(screen, "ACCEPTS_SCANS", False):
+                return screen
+        return None
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
             self.last_input = time.monotonic()
-        if isinstance(event, events.Key) and not event.is_forwarded and self._wants_scans():
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and self.scan_target() is not None
+        ):
             # The key's own time stamp (taken as it arrived), so a busy event
             # loop does not split a scanner's burst.
             actions = self._burst.push(event.key, event.character, event.time)
@@ -158,9 +174,9 @@ class CashierApp(App[None]):
             if isinstance(action, Pass):
                 await super().on_event(events.Key(action.key, action.char))
             elif isinstance(action, Scan):
-                handler = getattr(self.screen, "handle_scan", None)
-                if handler is not None:
-                    handler(classify(action.text))
+                target = self.scan_target()
+                if target is not None:
+                    target.handle_scan(classify(action.text))
         if self._burst_timer is not None:
             self._burst_timer.stop()
             self._burst_timer = None

@@ -265,3 +265,24 @@ async def test_training_station_starts_its_sandbox_insurer(settings):
         await settle(pilot)
         assert app.insurer is not None and app.insurer.sandbox is not None
         assert app.insurer.client.sign_no(("1001", "王小美"))
+
+
+async def test_a_scan_while_a_dialog_is_open_still_reaches_the_sale(settings):
+    from cashier.screens.dialogs import HelpScreen
+
+    app = CashierApp(open_station(settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot)
+        sale = app.screen
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await scan(pilot, barcode("Y00001"))
+        assert isinstance(app.screen, HelpScreen)  # the dialog stays; the item is rung up
+        assert [ln.code for ln in sale.checkout.lines] == ["Y00001"]
+        # A locked screen takes no scans: nothing is added behind it.
+        await pilot.press("escape")
+        app.action_lock()
+        await pilot.pause()
+        await scan(pilot, barcode("Y00001"))
+        assert sale.checkout.lines[0].quantity == 1
