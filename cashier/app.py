@@ -28,6 +28,7 @@ class CashierApp(App[None]):
         self.settings = ctx.settings
         self.operator: SignedIn | None = None
         self.insurer = None  # cashier.station.InsurerConnection, once reached
+        self._customer_display = None  # the customer display, opened on first use
         scanner = self.settings.scanner
         self._burst = BurstDetector(
             max_gap=scanner.max_gap_ms / 1000,
@@ -75,6 +76,23 @@ class CashierApp(App[None]):
     def on_unmount(self) -> None:
         if self.insurer is not None:
             self.insurer.close()
+
+    # -- customer display (客显) -------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="display")
+    def show_customer(self, method: str, *args) -> None:
+        """Send one update to the customer display; a failing display is a notice, never a stop.
+
+        Exclusive: when the cashier is faster than a 2400-baud display, only the newest shows.
+        """
+        from cashier.hardware.display import display_from_config
+
+        try:
+            if self._customer_display is None:
+                self._customer_display = display_from_config(self.settings.display.url)
+            getattr(self._customer_display, method)(*args)
+        except CashierError as exc:
+            self._customer_display = None  # opened again next time: it may have been plugged back in
+            self.call_from_thread(self.notify, f"客显：{exc}", severity="warning", timeout=4)
 
     def show_login(self) -> None:
         from cashier.screens.login import LoginScreen

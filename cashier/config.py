@@ -63,6 +63,11 @@ class ScannerSettings:
 
 
 @dataclass(frozen=True)
+class DisplaySettings:
+    url: str = ""  # customer pole display, e.g. serial:///dev/ttyUSB0?baud=2400&protocol=escq
+
+
+@dataclass(frozen=True)
 class InsurerSettings:
     url: str = ""  # empty: the sandbox insurer on loopback (training)
     paasid: str = ""
@@ -86,6 +91,7 @@ class Settings:
     printer: PrinterSettings = field(default_factory=PrinterSettings)
     scanner: ScannerSettings = field(default_factory=ScannerSettings)
     insurer: InsurerSettings = field(default_factory=InsurerSettings)
+    display: DisplaySettings = field(default_factory=DisplaySettings)
     keymap: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_KEYMAP))
 
     @property
@@ -112,7 +118,12 @@ def default_config_path() -> Path:
     return Path(user_config_dir(APP_NAME, appauthor=False)) / "cashier.toml"
 
 
-_SECTIONS = {"printer": PrinterSettings, "scanner": ScannerSettings, "insurer": InsurerSettings}
+_SECTIONS = {
+    "printer": PrinterSettings,
+    "scanner": ScannerSettings,
+    "insurer": InsurerSettings,
+    "display": DisplaySettings,
+}
 _TOP = {f.name for f in fields(Settings)} - {"data_dir", "config_path", *_SECTIONS, "keymap"}
 
 

@@ -286,3 +286,24 @@ async def test_a_scan_while_a_dialog_is_open_still_reaches_the_sale(settings):
         await pilot.pause()
         await scan(pilot, barcode("Y00001"))
         assert sale.checkout.lines[0].quantity == 1
+
+
+async def test_customer_display_follows_the_sale(settings):
+    calls = []
+
+    class Recorder:
+        def __getattr__(self, method):
+            return lambda *args: calls.append((method, *args))
+
+    app = CashierApp(open_station(settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot)
+        app._customer_display = Recorder()
+        await scan(pilot, barcode("Y00001"))
+        await settle(pilot)
+        await pilot.press("f10")
+        await settle(pilot)
+    price = Item.get(Item.code == "Y00001").price
+    assert calls[0] == ("show_line", "阿莫西林胶囊", price)
+    assert ("show_total", price) in calls
+    assert calls[-1] == ("show_payment", price, Fen(0))

@@ -130,10 +130,11 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
     def _add_code(self, text: str) -> bool:
         try:
-            self.checkout.scan(text)
+            line = self.checkout.scan(text)
         except CashierError as exc:
             self._error(exc)
             return False
+        self.app.show_customer("show_line", line.name, line.amount)
         self.refresh_sale(select=self._index_of_last_change(text))
         return True
 
@@ -161,10 +162,11 @@ class SaleScreen(WorkerErrors, Screen[None]):
             if item is None:
                 return
             try:
-                self.checkout.add(item)
+                line = self.checkout.add(item)
             except CashierError as exc:
                 self._error(exc)
                 return
+            self.app.show_customer("show_line", line.name, line.amount)
             self.refresh_sale(
                 select=next(i for i, ln in enumerate(self.checkout.lines) if ln.code == item.code)
             )
@@ -204,6 +206,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         except CashierError as exc:
             self._error(exc)
             return
+        self.app.show_customer("show_total", plan.due)
         self.app.push_screen(PaymentScreen(self.checkout, plan, exact_cash), self._paid)
 
     def action_exact_cash(self) -> None:
@@ -214,6 +217,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
             self.checkout.back_to_open()
             self.query_one("#entry", Input).focus()
             return
+        self.app.show_customer("show_payment", completed.paid, completed.change)
         self.checkout = self._new_checkout()
         self._show_last(completed, "正在打印…")
         self.refresh_sale()
@@ -276,6 +280,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.checkout.void("收费员作废")
+                self.app.show_customer("clear")
                 self.checkout = self._new_checkout()
                 self.refresh_sale()
                 self.notify("本单已作废")
