@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -29,6 +30,8 @@ class CashierApp(App[None]):
         self.operator: SignedIn | None = None
         self.insurer = None  # cashier.station.InsurerConnection, once reached
         self._customer_display = None  # the customer display, opened on first use
+        self._devices_stop = threading.Event()  # ends the serial and camera scanner workers
+        self._scanners_started = False
         scanner = self.settings.scanner
         self._burst = BurstDetector(
             max_gap=scanner.max_gap_ms / 1000,
@@ -74,8 +77,67 @@ class CashierApp(App[None]):
             )
 
     def on_unmount(self) -> None:
+        self._devices_stop.set()
         if self.insurer is not None:
             self.insurer.close()
+
+    # -- serial and camera scanners ---------------------------------------------------------
+    def start_device_scanners(self) -> None:
+        """Serial and camera scanners, once someone is logged in (and then until the app ends)."""
+        if self._scanners_started:
+            return
+        self._scanners_started = True
+        scanner = self.settings.scanner
+        if scanner.serial_port:
+            self.run_serial_scanner()
+        if scanner.camera:
+            self.run_camera_scanner()
+
+    def _deliver_scan(self, code) -> None:
+        target = self.scan_target()
+        if target is not None:
+            target.handle_scan(code)
+
+    def _device_failed(self, what: str, exc: Exception) -> None:
+        why = str(exc) if isinstance(exc, CashierError) else type(exc).__name__
+        self.call_from_thread(self.notify, f"{what}：{why}", severity="warning", timeout=10)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="serial-scanner")
+    def run_serial_scanner(self) -> None:
+        from cashier.hardware.serial_scanner import SerialScanner
+
+        scanner = self.settings.scanner
+        try:
+            with SerialScanner(scanner.serial_port, scanner.serial_baud) as device:
+                device.run(
+                    lambda code: self.call_from_thread(self._deliver_scan, code), self._devices_stop
+                )
+        except Exception as exc:  # a device failure is a notice, never a traceback
+            self._device_failed("扫码枪", exc)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="camera")
+    def run_camera_scanner(self) -> None:
+        from pathlib import Path
+
+        from cashier.hardware.camera import (
+            CameraScanner,
+            CodeDecoder,
+            ImageFolderSource,
+            VideoDeviceSource,
+        )
+
+        where = self.settings.scanner.camera
+        try:
+            source = (
+                VideoDeviceSource(where)
+                if where.startswith("/dev/")
+                else ImageFolderSource(Path(where), fps=10)
+            )
+            CameraScanner(source, CodeDecoder()).run(
+                lambda code: self.call_from_thread(self._deliver_scan, code), self._devices_stop
+            )
+        except Exception as exc:  # a device failure is a notice, never a traceback
+            self._device_failed("摄像头", exc)
 
     # -- customer display (客显) -------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="display")
@@ -91,7 +153,9 @@ class CashierApp(App[None]):
                 self._customer_display = display_from_config(self.settings.display.url)
             getattr(self._customer_display, method)(*args)
         except CashierError as exc:
-            self._customer_display = None  # opened again next time: it may have been plugged back in
+            self._customer_display = (
+                None  # opened again next time: it may have been plugged back in
+            )
             self.call_from_thread(self.notify, f"客显：{exc}", severity="warning", timeout=4)
 
     def show_login(self) -> None:
@@ -107,6 +171,7 @@ class CashierApp(App[None]):
         self.last_input = time.monotonic()
         self.switch_screen(SaleScreen())
         self.print_waiting_receipts()
+        self.start_device_scanners()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="printer")
     def print_waiting_receipts(self) -> None:
@@ -149,6 +214,19 @@ class CashierApp(App[None]):
             return
         if time.monotonic() - self.last_input >= limit:
             self.push_screen(LockScreen())
+
+    def action_hardware(self) -> None:
+        """Open the hardware screen: device states, tests, printer and scanner settings."""
+        from cashier.screens.hardware import HardwareScreen
+
+        if self.operator is not None and not isinstance(self.screen, HardwareScreen):
+            self.push_screen(HardwareScreen())
+
+    def apply_scanner_settings(self) -> None:
+        """New wedge timing takes effect at once; keys being held are not lost."""
+        scanner = self.settings.scanner
+        self._burst.max_gap = scanner.max_gap_ms / 1000
+        self._burst.min_length = scanner.min_length
 
     def action_lock(self) -> None:
         from cashier.screens.lock import LockScreen

@@ -37,6 +37,7 @@ DEFAULT_KEYMAP: dict[str, str] = {
     "note_50": "f7",
     "note_100": "f8",
     "remove_line": "delete",
+    "hardware": "f8",
     "lock": "ctrl+l",
     "logout": "ctrl+q",
 }
@@ -60,6 +61,9 @@ class ScannerSettings:
     max_gap_ms: int = 50
     min_length: int = 6
     terminator: str = "enter"  # enter | tab
+    serial_port: str = ""  # a USB-COM scanner, e.g. /dev/ttyACM0
+    serial_baud: int = 9600
+    camera: str = ""  # /dev/video0, or a folder of images (demos, tests)
 
 
 @dataclass(frozen=True)

@@ -307,3 +307,41 @@ async def test_customer_display_follows_the_sale(settings):
     assert calls[0] == ("show_line", "阿莫西林胶囊", price)
     assert ("show_total", price) in calls
     assert calls[-1] == ("show_payment", price, Fen(0))
+
+
+async def test_serial_and_camera_scanners_ring_up_items(settings, tmp_path):
+    import os
+
+    from bench.camera import ean13_image, frame
+
+    master, slave = os.openpty()
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    settings = replace(
+        settings,
+        scanner=ScannerSettings(max_gap_ms=300, serial_port=os.ttyname(slave), camera=str(frames)),
+    )
+    ctx = open_station(settings)
+    frame(ean13_image(barcode("Y00004"))).save(frames / "0001.png")
+    app = CashierApp(ctx)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            # Not `login`: it waits for every worker, and the scanner workers never end.
+            await pilot.press(*"1001", "enter", *"1234", "enter")
+            for _ in range(100):
+                if isinstance(app.screen, SaleScreen):
+                    break
+                await pilot.pause(0.05)
+            os.write(master, barcode("Y00001").encode() + b"\r\n")
+            for _ in range(100):
+                codes = {ln.code for ln in app.screen.checkout.lines}
+                if codes >= {"Y00001", "Y00004"}:
+                    break
+                await pilot.pause(0.05)
+            assert {ln.code: ln.quantity for ln in app.screen.checkout.lines} == {
+                "Y00001": 1,
+                "Y00004": 1,  # the camera saw it once, however many frames
+            }
+    finally:
+        os.close(master)
+        os.close(slave)

@@ -37,6 +37,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         Binding("f11", "reprint", "重打", id="reprint"),
         Binding("f12", "void", "作废", id="void"),
         Binding("delete", "remove_line", "删行", id="remove_line"),
+        Binding("f8", "app.hardware", "设备", id="hardware", show=False),
         Binding("ctrl+l", "app.lock", "锁屏", id="lock", show=False),
         Binding("ctrl+q", "logout", "退出登录", id="logout", show=False),
     ]
