@@ -588,3 +588,33 @@ def test_cli_sandbox_card_and_read_card(reader: str, tmp_path):
     assert (
         out.returncode == 1 and "请插入社会保障卡" in out.stderr and "Traceback" not in out.stderr
     )
+
+
+def test_the_card_read_identifies_the_person_at_the_insurer(reader: str, tmp_path, empty_station):
+    """Card in the reader → fields → 1101 with mdtrt_cert_type 03 at the sandbox insurer."""
+    from datetime import datetime
+
+    from cashier.settlement import protocol
+    from cashier.settlement.sandbox.server import make_insurer, start_in_thread
+
+    from .insurer_helpers import OPERATOR, new_client
+
+    running = start_in_thread(make_insurer(tmp_path / "insurer"))
+    try:
+        person = find_person("P002")
+        with inserted(SocialSecurityCard.from_person(person)):
+            card = read_card()
+        info = new_client(running).call(
+            "1101",
+            protocol.input_1101(
+                mdtrt_cert_type="03",
+                mdtrt_cert_no=card.card_no,
+                card_sn=card.card_sn,
+                begntime=datetime.now(),
+            ),
+            operator=OPERATOR,
+        )
+        assert info["baseinfo"]["psn_no"] == "P002"
+        assert info["baseinfo"]["certno"] == card.social_security_no
+    finally:
+        running.stop()
