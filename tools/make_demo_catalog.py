@@ -27,20 +27,9 @@ import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-HEADER = [
-    "code",
-    "barcode",
-    "name",
-    "spec",
-    "unit",
-    "price",
-    "med_list_codg",
-    "list_class",
-    "selfpay_prop",
-    "price_cap",
-    "fee_category",
-    "stock",
-]
+from cashier.catalog import COLUMNS
+
+HEADER = list(COLUMNS)  # the catalog CSV contract, defined once in cashier.catalog
 
 OUTPUT = Path(__file__).resolve().parent.parent / "cashier" / "data" / "demo_catalog.csv"
 
