@@ -195,8 +195,15 @@ class CashierApp(App[None]):
 
     def logout(self) -> None:
         from cashier.screens.login import LoginScreen
+        from cashier.screens.payment import PaymentScreen
         from cashier.screens.sale import SaleScreen
 
+        if any(isinstance(s, PaymentScreen) and s.plan.tenders for s in self.screen_stack):
+            # Money has changed hands: the same operator must finish or undo the payment.
+            self.notify(
+                "收款进行中，不能换人：请本人解锁后完成收款或删除已收款项", severity="warning"
+            )
+            return
         for screen in self.screen_stack:
             if isinstance(screen, SaleScreen) and screen.checkout.lines:
                 screen.checkout.void("退出登录时未完成")  # recorded and audited, not lost

@@ -345,3 +345,21 @@ async def test_serial_and_camera_scanners_ring_up_items(settings, tmp_path):
     finally:
         os.close(master)
         os.close(slave)
+
+
+async def test_no_operator_change_while_a_payment_holds_money(settings):
+    app = CashierApp(open_station(settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot)
+        await scan(pilot, barcode("Y00001"))
+        await pilot.press("f9")
+        await settle(pilot)
+        pay = app.screen
+        await pilot.press("w", *"5", "enter", *"4200000000000009", "enter")
+        assert pay.plan.tenders
+        app.action_lock()
+        await pilot.pause()
+        await pilot.press("ctrl+q")  # 换人登录 on the lock screen
+        await pilot.pause()
+        assert app.operator is not None and pay in app.screen_stack
+    assert not Sale.select().exists()  # nothing voided behind the cashier's back
