@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Digits, Footer, Input, Label, Static
 
 from cashier import catalog
-from cashier.checkout import Checkout, Completed, last_completed
+from cashier.checkout import Checkout, Completed, Line, last_completed
 from cashier.errors import CashierError, DeviceError
 from cashier.hardware.scanner import ScanKind, ScannedCode
 from cashier.money import Fen
@@ -129,30 +129,35 @@ class SaleScreen(WorkerErrors, Screen[None]):
             return
         self._add_code(code.text)
 
-    def _add_code(self, text: str) -> bool:
+    def _add_code(self, text: str) -> None:
         try:
             line = self.checkout.scan(text)
         except CashierError as exc:
             self._error(exc)
-            return False
-        self.app.show_customer("show_line", line.name, line.amount)
-        self.refresh_sale(select=self._index_of_last_change(text))
-        return True
+            return
+        self._show_added(line)
 
-    def _index_of_last_change(self, text: str) -> int:
-        item = catalog.find_by_scan(text)
-        for i, line in enumerate(self.checkout.lines):
-            if item is not None and line.code == item.code:
-                return i
-        return len(self.checkout.lines) - 1
+    def _add_item(self, item: Item) -> None:
+        try:
+            line = self.checkout.add(item)
+        except CashierError as exc:
+            self._error(exc)
+            return
+        self._show_added(line)
+
+    def _show_added(self, line: Line) -> None:
+        """The line just added or increased: selected on screen and on the customer display."""
+        self.app.show_customer("show_line", line.name, line.amount)
+        self.refresh_sale(select=next(i for i, ln in enumerate(self.checkout.lines) if ln is line))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
         event.input.value = ""
         if not text:
             return
-        if catalog.find_by_scan(text) is not None:
-            self._add_code(text)
+        item = catalog.find_by_scan(text)
+        if item is not None:
+            self._add_item(item)
         else:
             self.action_search(text)
 
@@ -160,17 +165,8 @@ class SaleScreen(WorkerErrors, Screen[None]):
         from cashier.screens.dialogs import SearchDialog
 
         def chosen(item: Item | None) -> None:
-            if item is None:
-                return
-            try:
-                line = self.checkout.add(item)
-            except CashierError as exc:
-                self._error(exc)
-                return
-            self.app.show_customer("show_line", line.name, line.amount)
-            self.refresh_sale(
-                select=next(i for i, ln in enumerate(self.checkout.lines) if ln.code == item.code)
-            )
+            if item is not None:
+                self._add_item(item)
 
         self.app.push_screen(SearchDialog(query), chosen)
 
