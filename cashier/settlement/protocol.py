@@ -1694,7 +1694,7 @@ def input_2101(
     invono: str = "",
     med_type: str = "41",
 ) -> dict[str, Any]:
-    """药店预结算: ``druginfo`` + ``drugdetail[]``."""
+    """药店预结算 (and, as :data:`input_2102`, 药店结算): ``druginfo`` + ``drugdetail[]``."""
     return _pharmacy(
         psn_no,
         mdtrt_cert_type,
@@ -1709,32 +1709,8 @@ def input_2101(
     )
 
 
-def input_2102(
-    *,
-    psn_no: str,
-    mdtrt_cert_type: str,
-    mdtrt_cert_no: str,
-    begntime: datetime | str,
-    medfee_sumamt: Fen,
-    insutype: str,
-    acct_used_flag: bool | str,
-    drugdetail: Iterable[FeeDetail],
-    invono: str = "",
-    med_type: str = "41",
-) -> dict[str, Any]:
-    """药店结算: ``druginfo`` + ``drugdetail[]``."""
-    return _pharmacy(
-        psn_no,
-        mdtrt_cert_type,
-        mdtrt_cert_no,
-        begntime,
-        medfee_sumamt,
-        invono,
-        insutype,
-        acct_used_flag,
-        med_type,
-        drugdetail,
-    )
+#: 药店结算 sends the same ``druginfo`` + ``drugdetail[]`` as 2101 (with ``invono``).
+input_2102 = input_2101
 
 
 def input_2103(*, setl_id: str, mdtrt_id: str, psn_no: str) -> dict[str, Any]:

@@ -246,10 +246,8 @@ class Transactions:
             raise Refused("该就诊没有待结算的费用明细，请先上传（2204）")
         return lines
 
-    def pre_settle(self, req: protocol.Request) -> dict:
-        data = _node(req, "data")
-        visit = self._visit(str(data.get("mdtrt_id", "")))
-        person = self._person(visit.psn_no)
+    def _clinic_result(self, req, data: dict, visit: Visit, person: Person) -> SettlementResult:
+        """The settlement of the visit's unsettled lines, checked against the total sent."""
         lines = self._clinic_lines(visit.mdtrt_id, str(data.get("chrg_bchno", "")))
         result = self._compute(
             person,
@@ -259,6 +257,13 @@ class Transactions:
             req,
         )
         _check_total(data, result)
+        return result
+
+    def pre_settle(self, req: protocol.Request) -> dict:
+        data = _node(req, "data")
+        visit = self._visit(str(data.get("mdtrt_id", "")))
+        person = self._person(visit.psn_no)
+        result = self._clinic_result(req, data, visit, person)
         return {"setlinfo": self._setlinfo(result, person, visit, None, "11")}
 
     def settle(self, req: protocol.Request) -> dict:
@@ -266,15 +271,7 @@ class Transactions:
         visit = self._visit(str(data.get("mdtrt_id", "")))
         person = self._person(visit.psn_no)
         ec_token = self._usable_token(data)
-        lines = self._clinic_lines(visit.mdtrt_id, str(data.get("chrg_bchno", "")))
-        result = self._compute(
-            person,
-            str(data.get("med_type") or visit.med_type),
-            _flag(data.get("acct_used_flag")),
-            lines,
-            req,
-        )
-        _check_total(data, result)
+        result = self._clinic_result(req, data, visit, person)
         return self._commit(req, person, visit, result, "11", ec_token, with_lines=False)
 
     # -- pharmacy ---------------------------------------------------------------------------
@@ -287,10 +284,14 @@ class Transactions:
         self.identify(str(info.get("mdtrt_cert_type", "")), str(info.get("mdtrt_cert_no", "")))
         return person, info, tuple(_fee_line(r) for r in rows)
 
-    def pharmacy_pre_settle(self, req: protocol.Request) -> dict:
-        person, info, lines = self._pharmacy(req)
+    def _pharmacy_result(self, req, info: dict, person: Person, lines) -> SettlementResult:
         result = self._compute(person, "41", _flag(info.get("acct_used_flag")), lines, req)
         _check_total(info, result)
+        return result
+
+    def pharmacy_pre_settle(self, req: protocol.Request) -> dict:
+        person, info, lines = self._pharmacy(req)
+        result = self._pharmacy_result(req, info, person, lines)
         visit = Visit(mdtrt_id="", psn_no=person.psn_no, insutype=person.insutype, med_type="41")
         return {
             "setlinfo": self._setlinfo(result, person, visit, None, "41"),
@@ -300,8 +301,7 @@ class Transactions:
     def pharmacy_settle(self, req: protocol.Request) -> dict:
         person, info, lines = self._pharmacy(req)
         ec_token = self._usable_token(info)
-        result = self._compute(person, "41", _flag(info.get("acct_used_flag")), lines, req)
-        _check_total(info, result)
+        result = self._pharmacy_result(req, info, person, lines)
         mdtrt_id = f"MD{datetime.now():%Y%m%d}{state.next_number('mdtrt'):08d}"
         visit = Visit.create(
             mdtrt_id=mdtrt_id,
