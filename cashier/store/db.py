@@ -11,6 +11,7 @@ from cashier.errors import CashierError
 from cashier.store.models import (
     ALL_MODELS,
     INSURER_MODELS,
+    INSURED_MODELS,
     PRINT_MODELS,
     AuditHead,
     MsgidCounter,
@@ -77,7 +78,16 @@ def _migration_3(db: Database) -> None:
 
 
 #: Schema migrations, in order. Append only: a released migration never changes.
-MIGRATIONS: list[Callable[[Database], None]] = [_migration_1, _migration_2, _migration_3]
+def _migration_4(db: Database) -> None:
+    db.create_tables(INSURED_MODELS)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

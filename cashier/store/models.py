@@ -208,6 +208,72 @@ class PrintJob(BaseModel):
     printed_at = DateTimeField(null=True)
 
 
+class ClinicOrder(BaseModel):
+    """Pending charges from the clinic's system: one visit's prescription / orders.
+
+    Imported by ``cashier import orders`` or the drop folder; loaded onto the sale
+    when the patient with ``certno`` is identified; ``billed`` once its sale completes.
+    ``mdtrt_id`` is the insurer's visit once registered (2201), so a second try reuses it.
+    """
+
+    id = AutoField()
+    order_no = CharField(unique=True, max_length=40)  # the clinic's visit number (ipt_otp_no)
+    certno = CharField(max_length=18, index=True)  # the patient's ID number, upper case
+    patient_name = CharField(max_length=50)
+    doctor_code = CharField(max_length=30, default="")
+    doctor_name = CharField(max_length=50, default="")
+    dept_code = CharField(max_length=30, default="")
+    dept_name = CharField(max_length=50, default="")
+    diag_code = CharField(max_length=30, default="")
+    diag_name = CharField(max_length=100, default="")
+    med_type = CharField(max_length=4, default="11")
+    status = CharField(max_length=16, index=True, default="pending")  # pending | billed | cancelled
+    mdtrt_id = CharField(max_length=40, default="")
+    sale = ForeignKeyField(Sale, null=True, backref="orders")
+    source = CharField(max_length=200, default="")
+    imported_at = DateTimeField(default=utcnow)
+
+
+class ClinicOrderLine(BaseModel):
+    order = ForeignKeyField(ClinicOrder, backref="lines", on_delete="CASCADE")
+    line_no = IntegerField()
+    code = CharField(max_length=40)  # the catalog code
+    quantity = IntegerField()
+
+
+class InsuredSettlement(BaseModel):
+    """What the insurer settled for one completed sale (2207 or 2102), kept for receipts,
+    reports and reconciliation. Names and ID numbers only masked."""
+
+    id = AutoField()
+    sale = ForeignKeyField(Sale, unique=True, backref="settlements")
+    station = CharField(max_length=32, index=True)
+    kind = CharField(max_length=16)  # clinic | pharmacy
+    msgid = CharField(max_length=30, unique=True)  # of the 2207 / 2102 that settled it
+    setl_id = CharField(max_length=40, index=True)
+    mdtrt_id = CharField(max_length=40)
+    psn_no = CharField(max_length=40)
+    psn_name = CharField(max_length=50)  # masked
+    certno = CharField(max_length=18)  # masked
+    insutype = CharField(max_length=8)
+    psn_type = CharField(max_length=8, default="")
+    insuplc_admdvs = CharField(max_length=6, default="")
+    med_type = CharField(max_length=4)
+    clr_type = CharField(max_length=4, default="")
+    acct_used = BooleanField(default=True)
+    medfee_sumamt = FenField()
+    fund_pay_sumamt = FenField()
+    hifp_pay = FenField()
+    acct_pay = FenField()
+    acct_mulaid_pay = FenField(default=Fen(0))
+    psn_cash_pay = FenField()
+    balc = FenField()
+    setlinfo = TextField()  # the checked setlinfo as JSON, certno masked
+    status = CharField(max_length=16, index=True, default="settled")  # settled | cancelled
+    settled_at = DateTimeField(default=utcnow, index=True)
+    cancelled_at = DateTimeField(null=True)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaVersion,
     Station,
@@ -225,3 +291,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
 INSURER_MODELS: tuple[type[BaseModel], ...] = (InsurerCall, MsgidCounter, InsurerSignIn)
 #: Tables added by migration 3 (the print queue).
 PRINT_MODELS: tuple[type[BaseModel], ...] = (PrintJob,)
+#: Tables added by migration 4 (clinic orders, insured settlements).
+INSURED_MODELS: tuple[type[BaseModel], ...] = (ClinicOrder, ClinicOrderLine, InsuredSettlement)
