@@ -29,6 +29,7 @@ DEFAULT_KEYMAP: dict[str, str] = {
     "quantity": "f4",
     "presettle": "f5",
     "toggle_account": "f6",
+    "line_split": "f7",  # sale screen: the per-line insured / self-pay split
     "pay": "f9",
     "exact_cash": "f10",
     "reprint": "f11",
@@ -92,6 +93,8 @@ class Settings:
     database_url: str = ""
     training: bool = True
     idle_lock_seconds: int = 300
+    auto_presettle: bool = True  # pre-settle as soon as the patient is identified and lines are in
+    orders_folder: str = ""  # the clinic system's drop folder; empty: <data dir>/orders-inbox
     printer: PrinterSettings = field(default_factory=PrinterSettings)
     scanner: ScannerSettings = field(default_factory=ScannerSettings)
     insurer: InsurerSettings = field(default_factory=InsurerSettings)
@@ -105,6 +108,10 @@ class Settings:
     @property
     def receipts_dir(self) -> Path:
         return self.data_dir / "receipts"
+
+    @property
+    def orders_dir(self) -> Path:
+        return Path(self.orders_folder) if self.orders_folder else self.data_dir / "orders-inbox"
 
     def key(self, action: str) -> str:
         return self.keymap.get(action, DEFAULT_KEYMAP[action])
