@@ -10,9 +10,11 @@ belong only to completed sales).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from cashier import audit, catalog
 from cashier.errors import InputError, NotAllowed
@@ -20,6 +22,7 @@ from cashier.money import Fen
 from cashier.operators import Role, SignedIn
 from cashier.settlement.tender import Method, TenderPlan
 from cashier.store.models import (
+    InsuredSettlement,
     Item,
     PrintJob,
     ReceiptCounter,
@@ -29,7 +32,10 @@ from cashier.store.models import (
     database,
     utcnow,
 )
-from receipts import Receipt, ReceiptLine, ReceiptTender
+from receipts import InsuranceSummary, Receipt, ReceiptLine, ReceiptTender
+
+if TYPE_CHECKING:
+    from cashier.insured import InsuredPart, Patient
 
 MAX_QUANTITY = 9999
 
@@ -95,6 +101,15 @@ class Checkout:
     lines: list[Line] = field(default_factory=list)
     state: State = State.OPEN
     started_at: datetime = field(default_factory=utcnow)
+    insured: InsuredPart | None = None  # set once a patient is identified
+    key: str = field(default_factory=lambda: uuid.uuid4().hex[:20])
+
+    @property
+    def due(self) -> Fen:
+        """What the patient pays at the counter: the cash part once settled, else the total."""
+        if self.insured is not None and self.insured.cash_due is not None:
+            return self.insured.cash_due
+        return self.total
 
     # -- ringing up -------------------------------------------------------------
     @property
@@ -108,6 +123,69 @@ class Checkout:
     def _require_open(self) -> None:
         if self.state is not State.OPEN:
             raise InputError("本单已结束，请开始新的一单")
+        if self.insured is not None and (self.insured.settled or self.insured.held_msgid):
+            raise InputError("本单已医保结算，不能再改；如需修改请先撤销结算（收款界面按 Esc）")
+
+    def _changed(self) -> None:
+        if self.insured is not None:
+            self.insured.lines_changed()
+
+    # -- the patient ---------------------------------------------------------------
+    def identify(self, patient: Patient, kind: str) -> InsuredPart:
+        """Attach an identified patient; a different patient starts a new insured part."""
+        from cashier.insured import InsuredPart
+
+        self._require_open()
+        part = self.insured
+        if part is not None and part.patient.psn_no == patient.psn_no:
+            # The same patient again (a fresh 医保码): keep the visit, take the new token.
+            part.patient = patient
+            part.presettlement = None
+            return part
+        if part is not None and part.order_ids:
+            raise InputError("本单已载入另一位患者的医嘱，请先作废（F12）或完成本单")
+        self.insured = InsuredPart(patient=patient, kind=kind, sale_key=self.key)
+        return self.insured
+
+    def load_orders(self, orders: list) -> int:
+        """Add the lines of the patient's pending clinic orders; return how many orders."""
+        from cashier import orders as clinic_orders
+
+        part = self.insured
+        if part is None or not orders:
+            return 0
+        new = [o for o in orders if o.id not in part.order_ids]
+        for order in new:
+            for item, quantity in clinic_orders.order_lines(order):
+                self.add(item, quantity)
+        if new and not part.visit:
+            first = new[0]
+            part.visit = {
+                "order_no": first.order_no,
+                "doctor_code": first.doctor_code,
+                "doctor_name": first.doctor_name,
+                "dept_code": first.dept_code,
+                "dept_name": first.dept_name,
+                "diag_code": first.diag_code,
+                "diag_name": first.diag_name,
+                "med_type": first.med_type,
+            }
+            part.mdtrt_id = part.mdtrt_id or first.mdtrt_id
+        part.order_ids += tuple(o.id for o in new)
+        return len(new)
+
+    def to_selfpay(self) -> None:
+        """Drop the patient: the same lines are paid as a self-pay sale."""
+        self._require_open()
+        self.insured = None
+
+    def set_account(self, used: bool) -> None:
+        """个人账户 on or off (``acct_used_flag``); the pre-settlement must be run again."""
+        self._require_open()
+        if self.insured is None:
+            raise InputError("请先识别患者")
+        self.insured.acct_used = used
+        self.insured.presettlement = None
 
     def scan(self, code: str) -> Line:
         """Add the item with this barcode or code; a repeat scan adds one more."""
@@ -127,26 +205,33 @@ class Checkout:
                 return self.lines[i]
         line = Line.of(item, quantity)
         self.lines.append(line)
+        self._changed()
         return line
 
     def set_quantity(self, index: int, quantity: int) -> Line:
         self._require_open()
         _check_quantity(quantity)
         self.lines[index] = replace(self.lines[index], quantity=quantity)
+        self._changed()
         return self.lines[index]
 
     def remove(self, index: int) -> Line:
         self._require_open()
-        return self.lines.pop(index)
+        line = self.lines.pop(index)
+        self._changed()
+        return line
 
     # -- ending -------------------------------------------------------------------
     def start_payment(self) -> TenderPlan:
-        """The tenders for this sale's total; the sale can still go back to open."""
-        self._require_open()
+        """The tenders for what the patient pays (the total, or the settled cash part)."""
+        if self.state is not State.OPEN:
+            raise InputError("本单已结束，请开始新的一单")
         if not self.lines:
             raise InputError("还没有商品，请先扫码")
+        if self.insured is not None and not self.insured.settled:
+            raise InputError("请先完成医保结算（F9），或按 Ctrl+S 转自费")
         self.state = State.TENDERING
-        return TenderPlan(self.total)
+        return TenderPlan(self.due)
 
     def back_to_open(self) -> None:
         if self.state is State.TENDERING:
@@ -156,7 +241,7 @@ class Checkout:
         """Write the sale, its lines, tenders, receipt number and audit entry in one transaction."""
         if self.state is not State.TENDERING:
             raise InputError("请先进入收款")
-        if plan.due != self.total:
+        if plan.due != self.due:
             raise InputError("应收金额已变化，请重新收款")
         if not plan.complete:
             raise InputError(f"还差 {plan.remaining.display()}，不能完成")
@@ -168,7 +253,7 @@ class Checkout:
                 station=self.station_id,
                 operator=self.operator.code,
                 status=State.COMPLETED.value,
-                kind="selfpay",
+                kind="selfpay" if self.insured is None else "insured",
                 receipt_seq=seq,
                 receipt_no=receipt_no,
                 total=self.total,
@@ -190,6 +275,8 @@ class Checkout:
                     for n, t in enumerate(plan.tenders, 1)
                 ]
             ).execute()
+            if self.insured is not None:
+                self._write_settlement(sale)
             # The receipt is queued with the sale, so a crash before printing
             # leaves it waiting in the print queue, not forgotten.
             PrintJob.create(station=self.station_id, sale=sale.id, kind="receipt", status="queued")
@@ -202,14 +289,54 @@ class Checkout:
                 paid=str(plan.paid),
                 change=str(plan.change),
                 methods=sorted({t.method.value for t in plan.tenders}),
+                setl_id=self.insured.settlement.setlinfo.setl_id if self.insured else "",
             )
         self.state = State.COMPLETED
-        return Completed(sale.id, receipt_no, self.total, plan.paid, plan.change, plan.cash_taken())
+        return Completed(sale.id, receipt_no, self.due, plan.paid, plan.change, plan.cash_taken())
+
+    def _write_settlement(self, sale: Sale) -> None:
+
+        from cashier import orders as clinic_orders
+        from cashier.settlement.protocol import dumps
+
+        part = self.insured
+        assert part is not None and part.settlement is not None
+        s = part.settlement.setlinfo
+        setlinfo = dumps(replace(s, certno=part.patient.certno_masked).to_json())
+        InsuredSettlement.create(
+            sale=sale.id,
+            station=self.station_id,
+            kind=part.kind,
+            msgid=part.settle_msgid,
+            setl_id=s.setl_id or "",
+            mdtrt_id=part.mdtrt_id,
+            psn_no=part.patient.psn_no,
+            psn_name=part.patient.name_masked,
+            certno=part.patient.certno_masked,
+            insutype=part.patient.insu.insutype,
+            psn_type=part.patient.insu.psn_type,
+            insuplc_admdvs=part.patient.insu.insuplc_admdvs,
+            med_type=part.med_type,
+            clr_type=s.clr_type,
+            acct_used=part.acct_used,
+            medfee_sumamt=s.medfee_sumamt,
+            fund_pay_sumamt=s.fund_pay_sumamt,
+            hifp_pay=s.hifp_pay,
+            acct_pay=s.acct_pay,
+            acct_mulaid_pay=s.acct_mulaid_pay,
+            psn_cash_pay=s.psn_cash_pay,
+            balc=s.balc,
+            setlinfo=setlinfo,
+        )
+        if part.order_ids:
+            clinic_orders.mark_billed(part.order_ids, sale.id)
 
     def void(self, reason: str = "") -> int | None:
         """Abandon the sale. A sale with lines is recorded as voided and audited."""
         if self.state in (State.COMPLETED, State.VOIDED):
             raise InputError("本单已结束")
+        if self.insured is not None and (self.insured.settled or self.insured.held_msgid):
+            raise InputError("本单已医保结算，请先撤销医保结算再作废")
         self.state = State.VOIDED
         if not self.lines:
             return None
@@ -300,6 +427,7 @@ def receipt_for(
 ) -> Receipt:
     """The receipt document of a completed sale, as stored."""
     op = sale.operator
+    setl = sale.settlements.first()
     return Receipt(
         title=title or "收费票据",
         clinic_name=clinic_name,
@@ -329,6 +457,24 @@ def receipt_for(
         change=sale.change,
         reprint=reprint,
         training=training,
+        patient=f"{setl.psn_name} {setl.certno}" if setl else "",
+        insurance=_insurance_summary(setl) if setl else None,
+    )
+
+
+def _insurance_summary(setl: InsuredSettlement) -> InsuranceSummary:
+    from cashier.settlement.protocol import INSUTYPES
+
+    return InsuranceSummary(
+        insutype_name=INSUTYPES.get(setl.insutype, setl.insutype),
+        setl_id=setl.setl_id,
+        mdtrt_id=setl.mdtrt_id,
+        fund_pay=setl.hifp_pay,
+        other_fund_pay=setl.fund_pay_sumamt - setl.hifp_pay,
+        account_pay=setl.acct_pay,
+        cash_part=setl.psn_cash_pay,
+        balance_after=setl.balc,
+        mutual_aid_pay=setl.acct_mulaid_pay,
     )
 
 

@@ -58,6 +58,7 @@ LABELS: dict[str, str] = {
     "setl_id": "结算号",
     "mdtrt_id": "就诊号",
     "fund_pay": "医保统筹",
+    "other_fund_pay": "其他基金",
     "account_pay": "个人账户",
     "mutual_aid_pay": "共济",
     "cash_part": "现金部分",
@@ -257,6 +258,8 @@ def receipt_layout(receipt: Receipt) -> list[LayoutLine]:
         add(LayoutLine("normal", LABELS["setl_id"], ins.setl_id))
         add(LayoutLine("normal", LABELS["mdtrt_id"], ins.mdtrt_id))
         add(LayoutLine("normal", LABELS["fund_pay"], ins.fund_pay.display()))
+        if ins.other_fund_pay:
+            add(LayoutLine("normal", LABELS["other_fund_pay"], ins.other_fund_pay.display()))
         add(LayoutLine("normal", LABELS["account_pay"], ins.account_pay.display()))
         if ins.mutual_aid_pay:
             add(LayoutLine("normal", LABELS["mutual_aid_pay"], ins.mutual_aid_pay.display()))

@@ -38,11 +38,12 @@ class InsuranceSummary:
     insutype_name: str
     setl_id: str
     mdtrt_id: str
-    fund_pay: Fen  # 医保统筹 and other funds
+    fund_pay: Fen  # 医保统筹 (the pooled fund)
     account_pay: Fen  # 个人账户
     cash_part: Fen  # 现金部分
     balance_after: Fen | None = None
     mutual_aid_pay: Fen = Fen(0)  # 共济
+    other_fund_pay: Fen = Fen(0)  # 公务员补助, 大额, 医疗救助 … (every fund but 统筹)
 
 
 @dataclass(frozen=True)
