@@ -180,8 +180,7 @@ def _import(args: argparse.Namespace) -> int:
     from cashier.station import open_station
 
     if args.what == "orders":
-        print("cashier: 导入医嘱（import orders）在本版本中尚未提供", file=sys.stderr)
-        return EXIT_USAGE
+        return _import_orders(args)
     open_station(_settings(args), seed=False)
     show = sys.stderr.isatty()
 
@@ -204,6 +203,22 @@ def _import(args: argparse.Namespace) -> int:
     if show:
         print(file=sys.stderr)
     print(f"已导入 {result.total} 个商品（新增 {result.created}，更新 {result.updated}）")
+    return 0
+
+
+def _import_orders(args: argparse.Namespace) -> int:
+    from cashier.orders import OrdersImportError, import_orders
+    from cashier.station import open_station
+
+    open_station(_settings(args), seed=False)
+    try:
+        result = import_orders(Path(args.file), source=args.file)
+    except OrdersImportError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        print(f"cashier: {exc.summary}", file=sys.stderr)
+        return EXIT_ERROR
+    print(result.summary())
     return 0
 
 
