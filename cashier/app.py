@@ -92,6 +92,26 @@ class CashierApp(App[None]):
             self.run_serial_scanner()
         if scanner.camera:
             self.run_camera_scanner()
+        if self.settings.kind == "clinic":
+            self.watch_orders()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="orders")
+    def watch_orders(self) -> None:
+        """The clinic system's drop folder: orders placed there are imported as they arrive."""
+        from cashier.orders import watch_folder
+
+        def imported(result) -> None:
+            self.call_from_thread(
+                self.notify,
+                result.summary(),
+                severity="information" if result.ok else "error",
+                timeout=8,
+            )
+
+        try:
+            watch_folder(self.settings.orders_dir, self._devices_stop, imported)
+        except Exception as exc:  # a failing folder is a notice, never a traceback
+            self._device_failed("医嘱导入目录", exc)
 
     def _deliver_scan(self, code) -> None:
         target = self.scan_target()
@@ -204,6 +224,11 @@ class CashierApp(App[None]):
                 "收款进行中，不能换人：请本人解锁后完成收款或删除已收款项", severity="warning"
             )
             return
+        for screen in self.screen_stack:
+            part = getattr(screen, "checkout", None) and screen.checkout.insured
+            if part is not None and (part.settled or part.held_msgid):
+                self.notify("本单已医保结算，不能换人：请先收款或撤销结算", severity="warning")
+                return
         for screen in self.screen_stack:
             if isinstance(screen, SaleScreen) and screen.checkout.lines:
                 screen.checkout.void("退出登录时未完成")  # recorded and audited, not lost

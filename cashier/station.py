@@ -8,7 +8,7 @@ from cashier import catalog, operators
 from cashier.config import Settings
 from cashier.operators import Role
 from cashier.store import connect, migrate
-from cashier.store.models import Item, Operator, Station, database
+from cashier.store.models import ClinicOrder, Item, Operator, Station, database
 
 #: The training station's operators: a contract (design.md) shown on its login screen.
 DEMO_OPERATORS = (
@@ -55,12 +55,17 @@ def open_station(settings: Settings, *, seed: bool = True) -> StationContext:
 
 
 def seed_training(station_id: str) -> None:
-    """Demo operators (when none exist) and the demo catalog (when the catalog is empty)."""
+    """Demo operators (when none exist), the demo catalog (when the catalog is empty) and
+    demo clinic orders for sandbox patients (when there have never been any)."""
     if not Operator.select().exists():
         for code, name, role, pin in DEMO_OPERATORS:
             operators.create_operator(station_id, code, name, role, pin)
     if not Item.select().exists():
         catalog.import_catalog(text=catalog.demo_catalog_text())
+    if not ClinicOrder.select().exists():
+        from cashier import orders
+
+        orders.import_orders(text=orders.demo_orders_text(), fmt="json", source="demo")
 
 
 @dataclass
@@ -106,9 +111,18 @@ def connect_insurer(settings: Settings) -> InsurerConnection:
 
 
 def recover_insurer_calls(settings: Settings, connection: InsurerConnection) -> list:
-    """Resolve every in-doubt insurer call of this station before new sales (design rule 6)."""
+    """Before new sales (design rule 6): resolve every in-doubt insurer call of this station,
+    then cancel with the insurer every settlement no sale finished (crash, power cut).
+    The resolutions, then the cancellations; raises when the insurer cannot be asked now."""
     from cashier.settlement import journal, recovery
+    from cashier.store.models import utcnow
 
-    if not journal.unresolved(settings.station_id):
+    # A settlement journaled from now on is a counter's sale in progress, never an orphan.
+    started = utcnow()
+    station = settings.station_id
+    if not journal.unresolved(station) and not recovery.unfinished_settlements(
+        station, before=started
+    ):
         return []
-    return recovery.resolve_all(connection.client, settings.station_id)
+    resolved = recovery.resolve_all(connection.client, station)
+    return [*resolved, *recovery.cancel_unfinished(connection.client, station, before=started)]

@@ -62,7 +62,7 @@ LABELS: dict[str, str] = {
     "account_pay": "个人账户",
     "mutual_aid_pay": "共济",
     "cash_part": "现金部分",
-    "balance_after": "余额",
+    "balance_after": "账户余额",
     "paid": "实收",
     "change": "找零",
     "reference": "交易号",

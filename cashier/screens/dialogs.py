@@ -130,19 +130,101 @@ class SearchDialog(WorkerErrors, ModalScreen[Item | None]):
 
 HELP_TEXT = """\
 [b]收费台按键[/b]
-  扫码            直接扫商品条码，无需按键；同一商品再扫一次数量加一
-  F1  帮助        F3  查找商品（编码、名称、拼音首字母）
-  F4  改数量      Del 删除选中行
-  F9  收款        F10 现金足额收款（一键完成）
-  F11 重打上一张收据
-  F8  设备状态与测试    F12 作废本单
-  Ctrl+L 锁屏    Ctrl+Q 退出登录
+  扫码     商品条码、医保码、身份证号都直接扫，无需按键
+  F1 帮助  F2 读社保卡/输身份证号  F3 查找商品  F4 改数量
+  F5 预结算  F6 个人账户开/关  F7 逐项自付明细  Del 删除选中行
+  F9 结算收款  F10 现金足额（医保单先结算）  F11 重打  F12 作废
+  Ctrl+S 医保转自费  F8 设备  Ctrl+L 锁屏  Ctrl+Q 退出登录
 [b]收款[/b]
   ↑↓ 或 x 现金 · w 微信 · z 支付宝 · y 银行卡 · q 其他
   输入金额后 Enter；电子支付需输入或扫描交易参考号
   F7 收 ￥50 · F8 收 ￥100 · F10 现金足额 · Del 删除一笔 · Esc 返回
   扫付款码自动识别微信 / 支付宝 / 银联
 [b]Esc 关闭帮助[/b]"""
+
+
+class IdNumberDialog(ModalScreen[str | None]):
+    """F2 without a card: the patient's ID number, typed (checksum checked when sent)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "取消", id="back")]
+
+    def __init__(self, why: str = "") -> None:
+        super().__init__()
+        self.why = why
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            if self.why:
+                yield Static(f"[yellow]{self.why}[/]")
+            yield Label("输入患者身份证号（18 位）")
+            yield Input(id="certno", max_length=18, restrict=r"[0-9xX０-９ｘＸ]*")
+            yield Static("Enter 查询 · Esc 取消", classes="dim")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        from cashier.insured import parse_id_number
+
+        try:
+            self.dismiss(parse_id_number(event.value))
+        except CashierError as exc:
+            self.notify(str(exc), severity="error")
+
+
+class InsuranceDialog(ModalScreen[str | None]):
+    """1101 answered several insurances: the cashier picks one (the usual one preselected)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "取消", id="back")]
+
+    def __init__(self, rows: list[tuple[str, str]], preselect: int) -> None:
+        super().__init__()
+        self.rows = rows  # (insutype, label)
+        self.preselect = preselect
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("该患者有多个险种，请选择本次结算的险种")
+            yield OptionList(*(Option(label) for _, label in self.rows), id="insurances")
+            yield Static("↑↓ 选择 · Enter 确认 · Esc 取消", classes="dim")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.highlighted = self.preselect
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.rows[event.option_index][0])
+
+
+class SplitDialog(ModalScreen[None]):
+    """F7: each line's class, self-pay ratio and what the patient pays of it."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "关闭", id="back"),
+        Binding("f7", "dismiss(None)", "关闭", show=False),
+    ]
+
+    def __init__(self, rows: list) -> None:
+        super().__init__()
+        self.rows = rows  # cashier.insured.SplitRow
+
+    def compose(self) -> ComposeResult:
+        lines = [
+            f"{pad_right('项目', 24)}{pad_right('类别', 6)}{pad_left('自付比例', 9)}"
+            f"{pad_left('金额', 10)}{pad_left('自付', 10)}{pad_left('范围内', 10)}"
+        ]
+        for r in self.rows:
+            ratio = "—" if r.selfpay_prop is None else f"{r.selfpay_prop * 100:.0f}%"
+            lines.append(
+                f"{pad_right(r.name[:12], 24)}{pad_right(r.list_class or '—', 6)}"
+                f"{pad_left(ratio, 9)}{pad_left(str(r.amount), 10)}"
+                f"{pad_left(str(r.self_paid), 10)}{pad_left(str(r.in_range), 10)}"
+            )
+        with Vertical(classes="dialog wide"):
+            yield Label("逐项自付明细（医保平台返回）")
+            yield Static("\n".join(lines))
+            yield Static("自付 = 全自费 + 超限价 + 先行自付 · Esc 关闭", classes="dim")
 
 
 class HelpScreen(ModalScreen[None]):

@@ -18,8 +18,7 @@ from cashier.money import Fen
 from cashier.printing import configured_printer, pending_jobs, print_sale, retry_pending
 from cashier.screens.base import WorkerErrors
 from cashier.store.models import Item
-
-NOT_YET = "医保结算（读卡、预结算、个人账户）尚未接入本版本，本单按自费收款"
+from cashier.widgets.insured import Breakdown, PatientCard
 
 
 class SaleScreen(WorkerErrors, Screen[None]):
@@ -27,11 +26,13 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
     BINDINGS = [
         Binding("f1", "help", "帮助", id="help"),
-        Binding("f2", "insured", "读卡", id="identify"),
+        Binding("f2", "identify", "读卡", id="identify"),
         Binding("f3", "search", "查找", id="search"),
         Binding("f4", "quantity", "改数量", id="quantity"),
-        Binding("f5", "insured", "预结算", id="presettle", show=False),
-        Binding("f6", "insured", "个账", id="toggle_account", show=False),
+        Binding("f5", "presettle", "预结算", id="presettle"),
+        Binding("f6", "toggle_account", "个账", id="toggle_account"),
+        Binding("f7", "line_split", "明细", id="line_split", show=False),
+        Binding("ctrl+s", "selfpay", "转自费", id="selfpay", show=False),
         Binding("f9", "pay", "收款", id="pay"),
         Binding("f10", "exact_cash", "现金足额", id="exact_cash"),
         Binding("f11", "reprint", "重打", id="reprint"),
@@ -46,6 +47,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         super().__init__()
         self.checkout = self._new_checkout()
         self._last: Completed | None = None
+        self._problem = ""  # the last insurer problem, shown in the breakdown panel
 
     def _new_checkout(self) -> Checkout:
         return Checkout(self.app.settings.station_id, self.app.operator)
@@ -62,6 +64,8 @@ class SaleScreen(WorkerErrors, Screen[None]):
         with Horizontal(id="sale-main"):
             yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)
             with Vertical(id="side"):
+                yield PatientCard(id="patient")
+                yield Breakdown(id="breakdown")
                 yield Label("应收", classes="caption", id="total-caption")
                 yield Digits("0.00", id="total")
                 yield Static("", id="count")
@@ -72,10 +76,10 @@ class SaleScreen(WorkerErrors, Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#lines", DataTable)
         table.add_column("#", key="no", width=2)
-        table.add_column("名称", key="name", width=14)
-        table.add_column("规格", key="spec", width=8)
+        table.add_column("名称", key="name", width=12)
+        table.add_column("规格", key="spec", width=6)
         table.add_column(Text("单价", justify="right"), key="price", width=7)
-        table.add_column(Text("数量", justify="right"), key="qty", width=4)
+        table.add_column(Text("数量", justify="right"), key="qty", width=3)
         table.add_column(Text("金额", justify="right"), key="amount", width=8)
         self.query_one("#entry", Input).focus()
         self.refresh_sale()
@@ -97,13 +101,21 @@ class SaleScreen(WorkerErrors, Screen[None]):
             table.move_cursor(row=min(select, len(self.checkout.lines) - 1))
         lines = len(self.checkout.lines)
         last = self._last
-        if not lines and last is not None and last.change:
+        part = self.checkout.insured
+        self.query_one("#patient", PatientCard).show(part, self.app.settings.admvs)
+        self.query_one("#breakdown", Breakdown).show(part, self._problem)
+        self.query_one("#last-sale", Static).display = part is None
+        self.set_class(part is not None, "-insured")
+        caption, figure = "应收", self.checkout.total
+        if not lines and last is not None and last.change and part is None:
             # Between sales the change of the last one is what the cashier needs, big.
-            self.query_one("#total-caption", Label).update("找零（上一笔）")
-            self.query_one("#total", Digits).update(str(last.change))
-        else:
-            self.query_one("#total-caption", Label).update("应收")
-            self.query_one("#total", Digits).update(str(self.checkout.total))
+            caption, figure = "找零（上一笔）", last.change
+        elif part is not None and part.cash_due is not None:
+            caption, figure = "现金部分（应收）", part.cash_due
+        elif part is not None:
+            caption = "医疗费总额"
+        self.query_one("#total-caption", Label).update(caption)
+        self.query_one("#total", Digits).update(str(figure))
         self.query_one("#count", Static).update(
             f"{lines} 种 {self.checkout.item_count} 件" if lines else "请扫码"
         )
@@ -121,8 +133,11 @@ class SaleScreen(WorkerErrors, Screen[None]):
     # -- adding -------------------------------------------------------------------
     def handle_scan(self, code: ScannedCode) -> None:
         """A scanner burst, whatever had focus."""
-        if code.kind in (ScanKind.EVOUCHER, ScanKind.ID_NUMBER):
-            self.notify(NOT_YET, severity="warning", timeout=6)
+        if code.kind is ScanKind.EVOUCHER:
+            self.identify("qr", code.text)
+            return
+        if code.kind is ScanKind.ID_NUMBER:
+            self.identify("id", code.text)
             return
         if code.kind is ScanKind.PAYMENT_CODE:
             self.notify("这是付款码，请按 F9 进入收款后再扫", severity="warning")
@@ -198,12 +213,21 @@ class SaleScreen(WorkerErrors, Screen[None]):
     def action_pay(self, exact_cash: bool = False) -> None:
         from cashier.screens.payment import PaymentScreen
 
+        part = self.checkout.insured
+        if part is not None and not part.settled:
+            if part.presettlement is None and not part.held_msgid:
+                self.notify("请先预结算（F5），核对金额后再结算", severity="warning")
+                self.presettle()
+                return
+            self.settle(exact_cash)
+            return
         try:
             plan = self.checkout.start_payment()
         except CashierError as exc:
             self._error(exc)
             return
         self.app.show_customer("show_total", plan.due)
+        exact_cash = exact_cash or plan.complete  # nothing to take in cash: complete at once
         self.app.push_screen(PaymentScreen(self.checkout, plan, exact_cash), self._paid)
 
     def action_exact_cash(self) -> None:
@@ -213,9 +237,12 @@ class SaleScreen(WorkerErrors, Screen[None]):
         if completed is None:
             self.checkout.back_to_open()
             self.query_one("#entry", Input).focus()
+            if self.checkout.insured is not None and self.checkout.insured.settled:
+                self._offer_cancel()
             return
         self.app.show_customer("show_payment", completed.paid, completed.change)
         self.checkout = self._new_checkout()
+        self._problem = ""
         self._show_last(completed, "正在打印…")
         self.refresh_sale()
         self.print_receipt(completed)
@@ -271,12 +298,23 @@ class SaleScreen(WorkerErrors, Screen[None]):
         from cashier.screens.dialogs import ConfirmDialog
 
         if not self.checkout.lines:
+            if self.checkout.insured is not None and not self.checkout.insured.settled:
+                self.checkout = self._new_checkout()
+                self._problem = ""
+                self.refresh_sale()
+                self.notify("已清除患者信息")
+                return
             self.notify("本单为空", severity="warning")
             return
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.checkout.void("收费员作废")
+                try:
+                    self.checkout.void("收费员作废")
+                except CashierError as exc:
+                    self._error(exc)
+                    return
+                self._problem = ""
                 self.app.show_customer("clear")
                 self.checkout = self._new_checkout()
                 self.refresh_sale()
@@ -294,10 +332,224 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
         self.app.push_screen(HelpScreen())
 
-    def action_insured(self) -> None:
-        self.notify(NOT_YET, severity="warning", timeout=6)
+    # -- insured ------------------------------------------------------------------------
+    def _insurance(self):
+        from cashier.insured import Insurance
+        from cashier.settlement.client import InsurerUnavailable
+
+        connection = self.app.insurer
+        if connection is None:
+            raise InsurerUnavailable("医保平台尚未连接，请稍候再试（自费收款不受影响）")
+        return Insurance(connection.client, self.app.settings)
+
+    def _busy(self, busy: bool) -> None:
+        self.app.call_from_thread(setattr, self.query_one("#side"), "loading", busy)
+
+    def _failed(self, exc: BaseException) -> None:
+        """An insured step failed: what happened and what next, in the notice and the panel."""
+        from cashier.insured import advice
+
+        if not isinstance(exc, CashierError):
+            self.app.log.error(repr(exc))
+        tip = advice(exc)
+        self.app.call_from_thread(self._show_problem, str(tip), tip.message)
+
+    def _show_problem(self, notice: str, message: str) -> None:
+        self.app.bell()
+        self.notify(notice, severity="error", timeout=12)
+        self._problem = f"[b red]{message}[/]"
+        self.refresh_sale()
+
+    def action_identify(self) -> None:
+        """F2: read the social-security card; with no card, type the ID number."""
+        self.read_card()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
+    def read_card(self) -> None:
+        from cashier.hardware.cardreader import read_card
+
+        try:
+            card = read_card()
+        except CashierError as exc:
+            self.app.call_from_thread(self._ask_id_number, f"读卡：{exc}")
+            return
+        self._identify("card", card)
+
+    def _ask_id_number(self, why: str) -> None:
+        from cashier.screens.dialogs import IdNumberDialog
+
+        def typed(certno: str | None) -> None:
+            if certno:
+                self.identify("id", certno)
+
+        self.app.push_screen(IdNumberDialog(why), typed)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
+    def identify(self, how: str, value) -> None:
+        self._identify(how, value)
+
+    def _identify(self, how: str, value) -> None:
+        self._busy(True)
+        try:
+            insurance = self._insurance()
+            who = self.app.operator
+            patient = {
+                "qr": insurance.identify_qr,
+                "id": insurance.identify_id,
+                "card": insurance.identify_card,
+            }[how](value, who)
+        except Exception as exc:  # every failure is a message with a next step
+            self._failed(exc)
+            return
+        finally:
+            self._busy(False)
+        self.app.call_from_thread(self._identified, patient)
+
+    def _identified(self, patient) -> None:
+        from cashier.screens.dialogs import InsuranceDialog
+        from cashier.settlement.protocol import INSUTYPES
+
+        if len(patient.insurances) < 2:
+            self._attach_patient(patient)
+            return
+        rows = [
+            (i.insutype, f"{INSUTYPES.get(i.insutype, i.insutype)}  余额 {i.balc}")
+            for i in patient.insurances
+        ]
+        usual = next(n for n, i in enumerate(patient.insurances) if i is patient.insu)
+
+        def chosen(insutype: str | None) -> None:
+            if insutype:
+                self._attach_patient(patient.with_insurance(insutype))
+
+        self.app.push_screen(InsuranceDialog(rows, usual), chosen)
+
+    def _attach_patient(self, patient) -> None:
+        from cashier import orders
+
+        settings = self.app.settings
+        try:
+            self.checkout.identify(patient, settings.kind)
+            loaded = 0
+            if settings.kind == "clinic":
+                loaded = self.checkout.load_orders(orders.pending_for(patient.certno))
+        except CashierError as exc:
+            self._error(exc)
+            return
+        self._problem = ""
+        note = f"，已载入医嘱 {loaded} 张" if loaded else ""
+        self.notify(f"已识别：{patient.name_masked}（{patient.source}）{note}", timeout=5)
+        self.refresh_sale(select=0 if loaded else None)
+        if patient.problems:
+            self._show_problem(patient.problems[0], patient.problems[0])
+        elif settings.auto_presettle and self.checkout.lines:
+            self.presettle()
+
+    def action_presettle(self) -> None:
+        if self.checkout.insured is None:
+            self.notify("请先识别患者：扫医保码、F2 读卡或输入身份证号", severity="warning")
+            return
+        self.presettle()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
+    def presettle(self) -> None:
+        self._busy(True)
+        try:
+            self._insurance().presettle(self.checkout)
+        except Exception as exc:  # every failure is a message with a next step
+            self._failed(exc)
+            return
+        finally:
+            self._busy(False)
+        self._problem = ""
+        self.app.call_from_thread(self.refresh_sale)
+
+    def action_toggle_account(self) -> None:
+        part = self.checkout.insured
+        if part is None:
+            self.notify("自费单没有个人账户", severity="warning")
+            return
+        try:
+            self.checkout.set_account(not part.acct_used)
+        except CashierError as exc:
+            self._error(exc)
+            return
+        self.refresh_sale()
+        if self.checkout.lines:
+            self.presettle()
+
+    def action_line_split(self) -> None:
+        from cashier.insured import split_rows
+        from cashier.screens.dialogs import SplitDialog
+
+        part = self.checkout.insured
+        if part is None or not part.line_results:
+            self.notify("预结算后才有逐项明细（F5）", severity="warning")
+            return
+        self.app.push_screen(SplitDialog(split_rows(self.checkout.lines, part)))
+
+    def action_selfpay(self) -> None:
+        if self.checkout.insured is None:
+            return
+        try:
+            self.checkout.to_selfpay()
+        except CashierError as exc:
+            self._error(exc)
+            return
+        self._problem = ""
+        self.notify("已转为自费：本单按全额收款", timeout=5)
+        self.refresh_sale()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
+    def settle(self, exact_cash: bool) -> None:
+        self._busy(True)
+        try:
+            self._insurance().settle(self.checkout)
+        except Exception as exc:  # held, refused, unreachable: a message with a next step
+            self._failed(exc)
+            return
+        finally:
+            self._busy(False)
+        self._problem = ""
+        self.app.call_from_thread(self._settled, exact_cash)
+
+    def _settled(self, exact_cash: bool) -> None:
+        self.refresh_sale()
+        self.action_pay(exact_cash)
+
+    def _offer_cancel(self) -> None:
+        from cashier.screens.dialogs import ConfirmDialog
+
+        cash = self.checkout.due.display()
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.cancel_settlement()
+            else:
+                self.notify("已医保结算，按 F9 收取现金部分", timeout=6)
+
+        self.app.push_screen(
+            ConfirmDialog(f"患者不支付现金部分 {cash}？\n撤销医保结算（退回统筹和个人账户）"),
+            confirmed,
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
+    def cancel_settlement(self) -> None:
+        self._busy(True)
+        try:
+            self._insurance().cancel(self.checkout, "患者未支付现金部分")
+        except Exception as exc:  # the settlement stays; the cashier can try again
+            self._failed(exc)
+            return
+        finally:
+            self._busy(False)
+        self.app.call_from_thread(self.notify, "医保结算已撤销，本单回到未结算", timeout=8)
+        self.app.call_from_thread(self.refresh_sale)
 
     def action_logout(self) -> None:
+        if self.checkout.insured is not None and self.checkout.insured.settled:
+            self.notify("本单已医保结算，请先收款或撤销结算", severity="warning")
+            return
         if self.checkout.lines:
             self.notify("本单尚未完成，请先收款或作废（F12）", severity="warning")
             return

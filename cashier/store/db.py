@@ -10,8 +10,8 @@ from peewee import Database, SqliteDatabase
 from cashier.errors import CashierError
 from cashier.store.models import (
     ALL_MODELS,
-    INSURER_MODELS,
     INSURED_MODELS,
+    INSURER_MODELS,
     PRINT_MODELS,
     AuditHead,
     MsgidCounter,
