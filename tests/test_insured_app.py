@@ -1,0 +1,275 @@
+"""Insured visits driven through the real app with Pilot, over the training station's
+sandbox insurer on real HTTP. After each, the database, the journal, the sandbox's own
+records and the printed receipt (pdftotext) agree to the fen."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from dataclasses import replace
+
+import pytest
+
+from cashier.app import CashierApp
+from cashier.config import ScannerSettings
+from cashier.money import Fen
+from cashier.screens.dialogs import ConfirmDialog
+from cashier.screens.payment import PaymentScreen
+from cashier.screens.sale import SaleScreen
+from cashier.settlement.journal import Status
+from cashier.settlement.sandbox import state
+from cashier.station import open_station
+from cashier.store.models import (
+    AuditEntry,
+    Barcode,
+    ClinicOrder,
+    InsuredSettlement,
+    InsurerCall,
+    Item,
+    Sale,
+    Tender,
+)
+
+from .conftest import require_tool
+from .insurer_helpers import admin, fault
+from .test_app import login, settle
+
+
+@pytest.fixture
+def settings(settings):
+    return replace(settings, scanner=ScannerSettings(max_gap_ms=300))
+
+
+@pytest.fixture(autouse=True)
+def _close_sandbox():
+    yield
+    if not state.sandbox_db.is_closed():
+        state.sandbox_db.close()
+
+
+class Counter:
+    """The app at 80×24 with a cashier logged in, and the keys pressed since the last scan."""
+
+    def __init__(self, app: CashierApp, pilot) -> None:
+        self.app, self.pilot = app, pilot
+        self.keys = 0
+
+    @property
+    def sale(self) -> SaleScreen:
+        return next(s for s in self.app.screen_stack if isinstance(s, SaleScreen))
+
+    @property
+    def sandbox(self):
+        return self.app.insurer.sandbox
+
+    def qr(self, person: str, **extra) -> str:
+        return admin(self.sandbox, "/sandbox/admin/qr", {"person": person, **extra})["payload"]
+
+    async def scan(self, text: str) -> None:
+        """A scanner's burst: every character, then Enter, as fast as Pilot presses."""
+        await self.pilot.press(*text, "enter")
+        await settle(self.pilot)
+        self.keys = 0
+
+    async def press(self, *keys: str) -> None:
+        self.keys += len(keys)
+        await self.pilot.press(*keys)
+        await settle(self.pilot)
+
+    def notices(self) -> str:
+        return "\n".join(n.message for n in self.app._notifications)
+
+
+async def open_counter(settings) -> tuple[CashierApp, object]:
+    app = CashierApp(open_station(settings))
+    return app
+
+
+async def start(app: CashierApp, pilot) -> Counter:
+    await login(pilot)
+    for _ in range(200):
+        if app.insurer is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert app.insurer is not None, "the training sandbox did not start"
+    return Counter(app, pilot)
+
+
+def pdf_text(settings, receipt_no: str) -> str:
+    pdftotext = require_tool("pdftotext", "poppler-utils")
+    pdf = settings.receipts_dir / f"{receipt_no}.pdf"
+    return subprocess.run(
+        [pdftotext, "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def check_books(settings, sale: Sale) -> InsuredSettlement:
+    """Database, journal, sandbox and receipt agree to the fen."""
+    row = InsuredSettlement.get(InsuredSettlement.sale == sale.id)
+    assert row.medfee_sumamt == sale.total
+    assert row.fund_pay_sumamt + row.acct_pay + row.psn_cash_pay == row.medfee_sumamt
+    tenders = list(Tender.select().where(Tender.sale == sale.id))
+    assert Fen.total(t.amount for t in tenders) - sale.change == row.psn_cash_pay
+    call = InsurerCall.get_by_id(row.msgid)
+    assert call.infno in ("2207", "2102")
+    assert call.status in (Status.OK.value, Status.COMMITTED.value)
+    theirs = state.Settlement.get(state.Settlement.setl_id == row.setl_id)
+    assert not theirs.cancelled
+    assert (theirs.medfee_sumamt, theirs.fund_pay_sumamt, theirs.acct_pay) == (
+        row.medfee_sumamt,
+        row.fund_pay_sumamt,
+        row.acct_pay,
+    )
+    text = pdf_text(settings, sale.receipt_no)
+    for needle in (
+        row.setl_id,
+        row.mdtrt_id,
+        row.certno,
+        row.psn_name,
+        row.medfee_sumamt.display(),
+        row.psn_cash_pay.display(),
+        row.balc.display(),
+    ):
+        assert needle in text, needle
+    return row
+
+
+def barcode(code: str) -> str:
+    return Barcode.select().join(Item).where(Item.code == code).first().barcode
+
+
+# -- the visits ---------------------------------------------------------------------------------
+
+
+async def test_employee_visit_account_then_wechat_and_cash(settings):
+    """P001's demo order (甲/乙/丙 lines); the account holds ￥30, the rest WeChat + cash."""
+    app = await open_counter(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        c = await start(app, pilot)
+        state.Person.update(balance=Fen.parse("30.00")).where(
+            state.Person.psn_no == "P001"
+        ).execute()
+        await c.scan(c.qr("P001"))
+        part = c.sale.checkout.insured
+        assert part is not None and part.order_ids, c.notices()
+        assert {ln.list_class for ln in c.sale.checkout.lines} >= {"甲", "乙", "丙"}
+        pre = part.presettlement.setlinfo  # pre-settled on its own after the scan
+        assert pre.acct_pay == Fen.parse("30.00") and pre.psn_cash_pay > Fen(0)
+        screen = c.sale.query_one("#breakdown").render()
+        assert "个人账户支付" in str(screen) and "30.00" in str(screen)
+        await c.press("f9")  # settle: the payment screen opens with the cash part due
+        assert isinstance(app.screen, PaymentScreen)
+        due = app.screen.plan.due
+        assert due == pre.psn_cash_pay
+        await c.press("w", *"10", "enter", *"4200000000001", "enter")
+        await c.press("x", *"100", "enter")
+    sale = Sale.get()
+    assert sale.kind == "insured" and sale.paid == Fen.parse("110.00")
+    assert sale.change == Fen.parse("110.00") - due
+    row = check_books(settings, sale)
+    assert row.acct_pay == Fen.parse("30.00") and row.balc == Fen(0)
+    assert ClinicOrder.get(ClinicOrder.certno == "11010519780312001X").status == "billed"
+    assert "微信支付" in pdf_text(settings, sale.receipt_no)
+
+
+async def test_resident_visit_routine_keys(settings):
+    """The routine visit: scan the 医保码, then one key (F10: settle and exact cash)."""
+    app = await open_counter(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        c = await start(app, pilot)
+        await c.scan(c.qr("P004"))  # 刘洋, 城乡居民: order loads, pre-settles by itself
+        pre = c.sale.checkout.insured.presettlement.setlinfo
+        assert pre.hifp_pay > Fen(0) and pre.acct_pay == Fen(0)
+        await c.press("f10")
+        assert c.keys == 1
+        assert isinstance(app.screen, SaleScreen) and not c.sale.checkout.lines
+    sale = Sale.get()
+    row = check_books(settings, sale)
+    assert row.insutype == "390" and sale.paid == row.psn_cash_pay
+
+
+async def test_pharmacy_account_only_sale(settings):
+    settings = replace(settings, kind="pharmacy")
+    app = await open_counter(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        c = await start(app, pilot)
+        await c.scan(c.qr("P002"))  # identify first: nothing to pre-settle yet
+        await c.scan(barcode("Y00001"))
+        await c.scan(barcode("Y00004"))
+        await c.press("f5")
+        pre = c.sale.checkout.insured.presettlement.setlinfo
+        assert pre.hifp_pay == Fen(0) and pre.psn_cash_pay == Fen(0)
+        await c.press("f9")  # nothing in cash: completes without the payment screen
+        assert isinstance(app.screen, SaleScreen) and not c.sale.checkout.lines
+    sale = Sale.get()
+    row = check_books(settings, sale)
+    assert row.kind == "pharmacy" and row.med_type == "41" and row.acct_pay == sale.total
+    assert not Tender.select().where(Tender.sale == sale.id).exists()
+
+
+async def test_cross_region_filed_patient(settings):
+    app = await open_counter(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        c = await start(app, pilot)
+        await c.scan(c.qr("P006"))  # insured in Shanghai, temporary referral filed
+        assert "异地" in str(c.sale.query_one("#patient").render())
+        await c.scan(barcode("Y00004"))
+        await c.press("f6")  # no account: the pooled fund and cash
+        await c.press("f10")
+    sale = Sale.get()
+    row = check_books(settings, sale)
+    assert row.insuplc_admdvs == "310104" and not row.acct_used
+
+
+async def test_expired_and_reused_codes_ask_for_a_fresh_code(settings):
+    app = await open_counter(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        c = await start(app, pilot)
+        await c.scan(c.qr("P001", lifetime_s=0))
+        assert c.sale.checkout.insured is None
+        assert "过期" in c.notices() and "刷新" in c.notices()
+        payload = c.qr("P004")
+        await c.scan(payload)
+        await c.press("f10")
+        assert Sale.select().count() == 1
+        await c.scan(payload)  # the same code again
+        assert c.sale.checkout.insured is None
+        assert "已使用" in c.notices() or "已用于" in c.notices()
+    assert state.Settlement.select().count() == 1
+
+
+async def test_insurer_timeout_during_settlement_is_resolved_once(settings):
+    settings = replace(settings, insurer=replace(settings.insurer, timeout_s=2))
+    app = await open_counter(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        c = await start(app, pilot)
+        await c.scan(c.qr("P004"))
+        fault(c.sandbox, "drop_after_commit", "2207")  # settles, then the answer is lost
+        await c.press("f10")
+        assert isinstance(app.screen, SaleScreen) and not c.sale.checkout.lines, c.notices()
+    sale = Sale.get()
+    row = check_books(settings, sale)
+    assert InsurerCall.get_by_id(row.msgid).status == Status.COMMITTED.value
+    assert state.Settlement.select().count() == 1
+
+
+async def test_patient_cannot_pay_the_settlement_is_reversed(settings):
+    app = await open_counter(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        c = await start(app, pilot)
+        await c.scan(c.qr("P004"))
+        await c.press("f9")
+        assert isinstance(app.screen, PaymentScreen)
+        await c.press("escape")
+        assert isinstance(app.screen, ConfirmDialog)
+        await c.press("enter")
+        part = c.sale.checkout.insured
+        assert part is not None and not part.settled and c.sale.checkout.lines
+        await c.press("f12", "enter")  # and the bill is voided
+    assert not Sale.select().where(Sale.status == "completed").exists()
+    cancelled = state.Settlement.get()
+    assert cancelled.cancelled
+    call = InsurerCall.get(InsurerCall.infno == "2208")
+    assert call.status == Status.OK.value
+    assert AuditEntry.select().where(AuditEntry.action == "insured.cancel").count() == 1
+    assert ClinicOrder.get(ClinicOrder.certno == "110105199006070055").status == "pending"
