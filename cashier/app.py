@@ -94,6 +94,48 @@ class CashierApp(App[None]):
             self.run_camera_scanner()
         if self.settings.kind == "clinic":
             self.watch_orders()
+        self.watch_cards()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="card-reader")
+    def watch_cards(self) -> None:
+        """An inserted social-security card identifies the patient, whatever has focus.
+
+        Without a PC/SC service or reader it looks again every 10 s, quietly: many
+        counters have no reader and use the 医保码 only.
+        """
+        from cashier.hardware.cardreader import (
+            CardError,
+            read_card,
+            wait_for_card,
+            wait_for_removal,
+        )
+
+        stop = self._devices_stop
+        while not stop.is_set():
+            try:
+                reader = wait_for_card(60, cancel=stop)
+                if reader is None:
+                    continue
+                try:
+                    card = read_card(reader)
+                except CardError as exc:
+                    self.call_from_thread(self.notify, f"读卡：{exc}", severity="warning")
+                else:
+                    self.call_from_thread(self._deliver_card, card)
+                while not stop.is_set() and not wait_for_removal(60, reader, cancel=stop):
+                    pass
+            except CardError:
+                stop.wait(10)
+            except Exception as exc:  # a device failure is a notice, never a traceback
+                self._device_failed("读卡器", exc)
+                stop.wait(10)
+
+    def _deliver_card(self, card) -> None:
+        target = self.scan_target()
+        if target is not None and hasattr(target, "handle_card"):
+            target.handle_card(card)
+        elif self.operator is not None:
+            self.notify("请在收费界面插卡识别患者", severity="warning")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="orders")
     def watch_orders(self) -> None:

@@ -34,7 +34,7 @@ def barcode(code: str) -> str:
 
 
 #: Workers that run until the app ends (device and folder watchers): never waited for.
-ENDLESS = {"orders", "serial-scanner", "camera"}
+ENDLESS = {"orders", "serial-scanner", "camera", "card-reader"}
 
 
 async def settle(pilot) -> None:

@@ -273,3 +273,47 @@ async def test_patient_cannot_pay_the_settlement_is_reversed(settings):
     assert call.status == Status.OK.value
     assert AuditEntry.select().where(AuditEntry.action == "insured.cancel").count() == 1
     assert ClinicOrder.get(ClinicOrder.certno == "110105199006070055").status == "pending"
+
+
+async def test_inserted_card_identifies_the_patient(settings, tmp_path):
+    from cashier.hardware.virtualcard import SocialSecurityCard
+
+    from .pcsc import running_pcscd
+    from .test_cardreader import inserted
+
+    with running_pcscd(tmp_path / "pcscd"):
+        app = await open_counter(settings)
+        async with app.run_test(size=(80, 24)) as pilot:
+            c = await start(app, pilot)
+            card = SocialSecurityCard.from_person(state.find_person("P002"))
+            with inserted(card):  # no key: the card watcher reads it
+                for _ in range(100):
+                    if c.sale.checkout.insured is not None:
+                        break
+                    await pilot.pause(0.1)
+                await settle(pilot)
+            part = c.sale.checkout.insured
+            assert part is not None, c.notices()
+            assert part.patient.cert_type == "03" and part.patient.psn_no == "P002"
+            assert part.order_ids and part.presettlement is not None
+            await c.press("f10")
+    row = check_books(settings, Sale.get())
+    assert row.psn_no == "P002"
+
+
+async def test_f2_without_a_card_takes_a_typed_id_number(settings):
+    from cashier.screens.dialogs import IdNumberDialog
+
+    app = await open_counter(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        c = await start(app, pilot)
+        await c.press("f2")  # no reader here: the ID number dialog, with why
+        assert isinstance(app.screen, IdNumberDialog)
+        await c.press(*"110105199006070056", "enter")  # one digit wrong
+        assert isinstance(app.screen, IdNumberDialog) and "校验" in c.notices()
+        await c.press("backspace", "5", "enter")
+        part = c.sale.checkout.insured
+        assert part is not None and part.patient.cert_type == "02", c.notices()
+        assert part.patient.psn_no == "P004" and part.presettlement is not None
+        await c.press("f10")
+    check_books(settings, Sale.get())

@@ -144,9 +144,15 @@ HELP_TEXT = """\
 
 
 class IdNumberDialog(ModalScreen[str | None]):
-    """F2 without a card: the patient's ID number, typed (checksum checked when sent)."""
+    """F2 without a card: the patient's ID number, typed or scanned (checksum checked)."""
 
+    ACCEPTS_SCANS = True  # a scanned ID number lands here, not on the sale below
     BINDINGS = [Binding("escape", "dismiss(None)", "取消", id="back")]
+
+    def handle_scan(self, code) -> None:
+        field = self.query_one(Input)
+        field.value = code.text
+        self.on_input_submitted(Input.Submitted(field, field.value))
 
     def __init__(self, why: str = "") -> None:
         super().__init__()

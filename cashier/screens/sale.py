@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Digits, Footer, Input, Label, Static
 from cashier import catalog
 from cashier.checkout import Checkout, Completed, Line, last_completed
 from cashier.errors import CashierError, DeviceError
-from cashier.hardware.scanner import ScanKind, ScannedCode
+from cashier.hardware.scanner import ScanKind, ScannedCode, classify
 from cashier.money import Fen
 from cashier.printing import configured_printer, pending_jobs, print_sale, retry_pending
 from cashier.screens.base import WorkerErrors
@@ -144,6 +144,10 @@ class SaleScreen(WorkerErrors, Screen[None]):
             return
         self._add_code(code.text)
 
+    def handle_card(self, card) -> None:
+        """A social-security card was inserted (read by the app's card watcher)."""
+        self.identify("card", card)
+
     def _add_code(self, text: str) -> None:
         try:
             line = self.checkout.scan(text)
@@ -173,6 +177,8 @@ class SaleScreen(WorkerErrors, Screen[None]):
         item = catalog.find_by_scan(text)
         if item is not None:
             self._add_item(item)
+        elif classify(text).kind is ScanKind.ID_NUMBER:
+            self.identify("id", text)  # an ID number typed in full: identify the patient
         else:
             self.action_search(text)
 
