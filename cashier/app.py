@@ -271,6 +271,9 @@ class CashierApp(App[None]):
             if part is not None and (part.settled or part.held_msgid):
                 self.notify("本单已医保结算，不能换人：请先收款或撤销结算", severity="warning")
                 return
+            if getattr(screen, "parked", None):
+                self.notify("还有挂起的单，不能换人：请先取回处理（Ctrl+R）", severity="warning")
+                return
         for screen in self.screen_stack:
             if isinstance(screen, SaleScreen) and screen.checkout.lines:
                 screen.checkout.void("退出登录时未完成")  # recorded and audited, not lost

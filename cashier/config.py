@@ -30,6 +30,9 @@ DEFAULT_KEYMAP: dict[str, str] = {
     "presettle": "f5",
     "toggle_account": "f6",
     "line_split": "f7",  # sale screen: the per-line insured / self-pay split
+    "selfpay": "ctrl+s",  # an insured bill paid as self-pay instead
+    "hold": "ctrl+g",  # 挂单: park the bill, serve the next patient
+    "recall": "ctrl+r",  # 取单: take a parked bill back
     "pay": "f9",
     "exact_cash": "f10",
     "reprint": "f11",

@@ -317,3 +317,27 @@ async def test_f2_without_a_card_takes_a_typed_id_number(settings):
         assert part.patient.psn_no == "P004" and part.presettlement is not None
         await c.press("f10")
     check_books(settings, Sale.get())
+
+
+async def test_insurer_down_hold_the_bill_serve_the_next_then_recall(settings):
+    app = await open_counter(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        c = await start(app, pilot)
+        fault(c.sandbox, "http500", "2206")  # the gateway fails the pre-settlement once
+        await c.scan(c.qr("P004"))
+        part = c.sale.checkout.insured
+        assert part is not None and part.presettlement is None
+        assert "自费" in c.notices()  # the next step: self-pay, or try again later
+        assert "医保平台" in str(c.sale.query_one("#breakdown").render())
+        await c.press("ctrl+g")  # hold it
+        assert c.sale.checkout.insured is None and len(c.sale.parked) == 1
+        await c.scan(barcode("Y00001"))  # the next customer pays cash
+        await c.press("f10")
+        assert Sale.select().count() == 1
+        await c.press("ctrl+r")  # the held bill comes back, patient and lines
+        assert c.sale.checkout.insured is part and not c.sale.parked
+        await c.press("f5")
+        assert part.presettlement is not None
+        await c.press("f10")
+    assert Sale.select().count() == 2
+    check_books(settings, Sale.get(Sale.kind == "insured"))

@@ -134,7 +134,8 @@ HELP_TEXT = """\
   F1 帮助  F2 读社保卡/输身份证号  F3 查找商品  F4 改数量
   F5 预结算  F6 个人账户开/关  F7 逐项自付明细  Del 删除选中行
   F9 结算收款  F10 现金足额（医保单先结算）  F11 重打  F12 作废
-  Ctrl+S 医保转自费  F8 设备  Ctrl+L 锁屏  Ctrl+Q 退出登录
+  Ctrl+S 医保转自费  Ctrl+G 挂单  Ctrl+R 取单  F8 设备
+  Ctrl+L 锁屏  Ctrl+Q 退出登录
 [b]收款[/b]
   ↑↓ 或 x 现金 · w 微信 · z 支付宝 · y 银行卡 · q 其他
   输入金额后 Enter；电子支付需输入或扫描交易参考号
@@ -201,6 +202,28 @@ class InsuranceDialog(ModalScreen[str | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self.rows[event.option_index][0])
+
+
+class RecallDialog(ModalScreen[int | None]):
+    """取单: which parked bill to take back."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "取消", id="back")]
+
+    def __init__(self, labels: list[str]) -> None:
+        super().__init__()
+        self.labels = labels
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("取回挂起的单")
+            yield OptionList(*self.labels, id="parked")
+            yield Static("↑↓ 选择 · Enter 取回 · Esc 取消", classes="dim")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option_index)
 
 
 class SplitDialog(ModalScreen[None]):

@@ -33,6 +33,8 @@ class SaleScreen(WorkerErrors, Screen[None]):
         Binding("f6", "toggle_account", "个账", id="toggle_account"),
         Binding("f7", "line_split", "明细", id="line_split", show=False),
         Binding("ctrl+s", "selfpay", "转自费", id="selfpay", show=False),
+        Binding("ctrl+g", "hold", "挂单", id="hold", show=False),
+        Binding("ctrl+r", "recall", "取单", id="recall", show=False),
         Binding("f9", "pay", "收款", id="pay"),
         Binding("f10", "exact_cash", "现金足额", id="exact_cash"),
         Binding("f11", "reprint", "重打", id="reprint"),
@@ -48,6 +50,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         self.checkout = self._new_checkout()
         self._last: Completed | None = None
         self._problem = ""  # the last insurer problem, shown in the breakdown panel
+        self.parked: list[Checkout] = []  # 挂单: bills set aside while the next patient is served
 
     def _new_checkout(self) -> Checkout:
         return Checkout(self.app.settings.station_id, self.app.operator)
@@ -552,11 +555,58 @@ class SaleScreen(WorkerErrors, Screen[None]):
         self.app.call_from_thread(self.notify, "医保结算已撤销，本单回到未结算", timeout=8)
         self.app.call_from_thread(self.refresh_sale)
 
+    # -- holding a bill (挂单 / 取单) ------------------------------------------------------------
+    def action_hold(self) -> None:
+        """Set this bill aside (the insurer is slow, the patient went to fetch money)."""
+        co = self.checkout
+        if not co.lines and co.insured is None:
+            self.notify("本单为空，无需挂单", severity="warning")
+            return
+        self.parked.append(co)
+        self.checkout = self._new_checkout()
+        self._problem = ""
+        self.app.show_customer("clear")
+        self.refresh_sale()
+        self.notify(f"已挂单（共 {len(self.parked)} 张），按 Ctrl+R 取回", timeout=6)
+
+    def action_recall(self) -> None:
+        from cashier.screens.dialogs import RecallDialog
+
+        if not self.parked:
+            self.notify("没有挂起的单", severity="warning")
+            return
+        if self.checkout.lines or self.checkout.insured is not None:
+            self.notify("请先完成、挂起（Ctrl+G）或作废当前单，再取单", severity="warning")
+            return
+
+        def chosen(index: int | None) -> None:
+            if index is not None:
+                self.checkout = self.parked.pop(index)
+                self._problem = ""
+                self.refresh_sale(select=0)
+                self.notify("已取回挂起的单")
+
+        if len(self.parked) == 1:
+            chosen(0)
+            return
+        self.app.push_screen(RecallDialog([parked_label(co) for co in self.parked]), chosen)
+
     def action_logout(self) -> None:
         if self.checkout.insured is not None and self.checkout.insured.settled:
             self.notify("本单已医保结算，请先收款或撤销结算", severity="warning")
+            return
+        if self.parked:
+            self.notify(
+                f"还有 {len(self.parked)} 张挂单，请先取回处理（Ctrl+R）", severity="warning"
+            )
             return
         if self.checkout.lines:
             self.notify("本单尚未完成，请先收款或作废（F12）", severity="warning")
             return
         self.app.logout()
+
+
+def parked_label(co: Checkout) -> str:
+    who = co.insured.patient.name_masked if co.insured is not None else "自费"
+    state = "（已医保结算）" if co.insured is not None and co.insured.settled else ""
+    return f"{co.started_at:%H:%M} {who} {len(co.lines)} 项 {co.total.display()}{state}"
