@@ -14,6 +14,7 @@ from cashier import catalog
 from cashier.checkout import Checkout, Completed, Line, last_completed
 from cashier.errors import CashierError, DeviceError
 from cashier.hardware.scanner import ScanKind, ScannedCode, classify
+from cashier.insured import split_rows
 from cashier.money import Fen
 from cashier.printing import configured_printer, pending_jobs, print_sale, retry_pending
 from cashier.screens.base import WorkerErrors
@@ -78,21 +79,27 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#lines", DataTable)
-        table.add_column("#", key="no", width=2)
+        table.add_column("类", key="class", width=2)  # 甲/乙/丙: the insurer's, once uploaded
         table.add_column("名称", key="name", width=12)
         table.add_column("规格", key="spec", width=6)
-        table.add_column(Text("单价", justify="right"), key="price", width=7)
-        table.add_column(Text("数量", justify="right"), key="qty", width=3)
-        table.add_column(Text("金额", justify="right"), key="amount", width=8)
+        table.add_column(Text("单价", justify="right"), key="price", width=6)
+        table.add_column(Text("数", justify="right"), key="qty", width=3)
+        table.add_column(Text("金额", justify="right"), key="amount", width=7)
         self.query_one("#entry", Input).focus()
         self.refresh_sale()
 
     def refresh_sale(self, select: int | None = None) -> None:
         table = self.query_one("#lines", DataTable)
         table.clear()
+        part = self.checkout.insured
+        classes = (
+            [row.list_class[:1] for row in split_rows(self.checkout.lines, part)]
+            if part is not None
+            else [line.list_class for line in self.checkout.lines]
+        )
         for n, line in enumerate(self.checkout.lines, 1):
             table.add_row(
-                str(n),
+                classes[n - 1],
                 line.name,
                 line.spec,
                 Text(str(line.price), justify="right"),
@@ -104,7 +111,6 @@ class SaleScreen(WorkerErrors, Screen[None]):
             table.move_cursor(row=min(select, len(self.checkout.lines) - 1))
         lines = len(self.checkout.lines)
         last = self._last
-        part = self.checkout.insured
         self.query_one("#patient", PatientCard).show(part, self.app.settings.admvs)
         self.query_one("#breakdown", Breakdown).show(part, self._problem)
         self.query_one("#last-sale", Static).display = part is None
@@ -361,12 +367,17 @@ class SaleScreen(WorkerErrors, Screen[None]):
         if not isinstance(exc, CashierError):
             self.app.log.error(repr(exc))
         tip = advice(exc)
-        self.app.call_from_thread(self._show_problem, str(tip), tip.message)
+        self.app.call_from_thread(self._show_problem, str(tip), str(tip))
 
     def _show_problem(self, notice: str, message: str) -> None:
         self.app.bell()
-        self.notify(notice, severity="error", timeout=12)
-        self._problem = f"[b red]{message}[/]"
+        self.notify(notice, severity="error", timeout=12, markup=False)
+        from rich.markup import escape
+
+        first, _, rest = message.partition("\n")
+        self._problem = f"[b red]{escape(first)}[/]" + (
+            f"\n[yellow]{escape(rest)}[/]" if rest else ""
+        )
         self.refresh_sale()
 
     def action_identify(self) -> None:
@@ -488,7 +499,6 @@ class SaleScreen(WorkerErrors, Screen[None]):
             self.presettle()
 
     def action_line_split(self) -> None:
-        from cashier.insured import split_rows
         from cashier.screens.dialogs import SplitDialog
 
         part = self.checkout.insured
