@@ -6,10 +6,12 @@ Amounts in the comments are yuan; every rounding is ROUND_HALF_UP to the fen.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import replace
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 from hypothesis import given, settings
@@ -48,6 +50,7 @@ CATALOG = {
 }
 
 NOT_FILED = "未办理异地就医备案，请按自费结算后回参保地报销"
+NO_LIMITS: Mapping[str, Fen] = MappingProxyType({})
 SUSPENDED = "参保状态异常（暂停参保），不能医保结算，请按自费结算"
 
 
@@ -757,15 +760,20 @@ def _scenario(draw: st.DrawFn) -> tuple[Policy, SettlementRequest, dict[str, Cat
         POLICY,
         account_pays_class_c=draw(st.booleans()),
         pharmacy_uses_pool=draw(st.booleans()),
+        settlement_limit=draw(st.sampled_from([NO_LIMITS, POLICY.settlement_limit])),
     )
     return policy, req, catalog
 
 
-def _refusal(req: SettlementRequest) -> str | None:
+def _refusal(policy: Policy, req: SettlementRequest) -> str | None:
     if not req.person.insured:
         return SUSPENDED
     if req.person.insuplc_admdvs != req.mdtrtarea_admvs and req.person.filing == "none":
         return NOT_FILED
+    medfee = Fen.total(line.det_item_fee_sumamt for line in req.lines)
+    limit = policy.settlement_limit.get(req.med_type)
+    if limit is not None and medfee > limit:
+        return f"本次医疗费用 {medfee} 元超过单次结算限额 {limit} 元，请分次结算或按自费结算"
     return None
 
 
@@ -773,7 +781,7 @@ def _refusal(req: SettlementRequest) -> str | None:
 @given(_scenario())
 def test_any_settlement_keeps_the_invariants(scenario):
     policy, req, catalog = scenario
-    refusal = _refusal(req)
+    refusal = _refusal(policy, req)
     if refusal is not None:
         with pytest.raises(PolicyRefusal) as caught:
             policy.settle(req, catalog)
@@ -838,6 +846,7 @@ def test_a_year_of_settlements_then_cancels_restores_exactly(scenarios):
     # One person's year: each settlement starts from the last one's state; then every
     # settlement is cancelled in reverse, the caller subtracting what it added.
     policy, first, _ = scenarios[0]
+    policy = replace(policy, settlement_limit=NO_LIMITS)  # a year of any size
     who = replace(first.person, insured=True, insuplc_admdvs=HERE)
     ytd = YearToDate(Fen(0), Fen(0))
     own, family = first.account_balance, first.family_account_balance
@@ -869,3 +878,104 @@ def test_a_year_of_settlements_then_cancels_restores_exactly(scenarios):
 def test_settling_is_pure():
     req = request(person(cvlserv_flag=True), CART, deductible_used="1750", balance="50")
     assert POLICY.settle(req, CATALOG) == POLICY.settle(req, CATALOG)
+
+
+# -- insurances that settle only with a basic one --------------------------------------------------
+@pytest.mark.parametrize(
+    ("insutype", "words"),
+    [
+        ("320", "险种 320 公务员医疗补助不能单独结算，请改选险种 310 职工基本医疗保险结算"),
+        ("330", "险种 330 大额医疗费用补助不能单独结算，请改选险种 310 职工基本医疗保险结算"),
+        (
+            "392",
+            "险种 392 城乡居民大病医疗保险不能单独结算，请改选险种 390 城乡居民基本医疗保险结算",
+        ),
+        ("510", "险种 510 生育保险不能在此直接结算门诊费用，请按自费结算"),
+    ],
+)
+def test_an_insurance_that_does_not_settle_alone_names_the_one_to_choose(insutype, words):
+    who = person(insutype=insutype, cvlserv_flag=True)
+    with pytest.raises(PolicyRefusal) as caught:
+        POLICY.settle(request(who, CART, balance="100"), CATALOG)
+    assert str(caught.value) == words
+    with pytest.raises(PolicyRefusal):
+        POLICY.group_of(who)
+
+
+# -- the single-settlement limit (单次结算限额) -------------------------------------------------------
+def _cart_of(total: str) -> tuple[FeeLine, ...]:
+    return (line("0001", "XA01", total, "1"),)
+
+
+def test_default_settlement_limits():
+    assert dict(POLICY.settlement_limit) == {
+        "11": yuan("5000"),
+        "13": yuan("5000"),
+        "41": yuan("3000"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("med_type", "at_limit"), [("11", "5000.00"), ("13", "5000.00"), ("41", "3000.00")]
+)
+def test_a_settlement_above_the_limit_is_refused(med_type, at_limit):
+    settle(request(person(), _cart_of(at_limit), med_type=med_type, balance="9000"))
+    above = str(yuan(at_limit) + Fen(1))
+    with pytest.raises(PolicyRefusal) as caught:
+        POLICY.settle(request(person(), _cart_of(above), med_type=med_type), CATALOG)
+    assert str(caught.value) == (
+        f"本次医疗费用 {above} 元超过单次结算限额 {at_limit} 元，请分次结算或按自费结算"
+    )
+
+
+def test_the_limit_is_on_the_whole_bill_and_only_where_set():
+    # 60 lines of 100.00 = 6000.00: each line is small, the bill is above 5000.00.
+    lines = tuple(line(f"{n:04d}", "XC03", "100.00", "1") for n in range(60))
+    with pytest.raises(PolicyRefusal, match=r"6000\.00 元超过单次结算限额 5000\.00 元"):
+        POLICY.settle(request(person(), lines), CATALOG)
+    # 门诊慢特病 (14) has no limit by default; a policy without the table has none at all.
+    assert settle(request(person(), lines, med_type="14")).medfee_sumamt == yuan("6000")
+    assert settle(request(person(), lines), replace(POLICY, settlement_limit={})).psn_cash_pay
+
+
+def test_suspension_and_filing_are_named_before_the_limit():
+    big = _cart_of("9000.00")
+    with pytest.raises(PolicyRefusal, match="暂停参保"):
+        POLICY.settle(request(person(insured=False), big), CATALOG)
+    who = person(insuplc_admdvs=ELSEWHERE, filing="none")
+    with pytest.raises(PolicyRefusal, match="异地就医备案"):
+        POLICY.settle(request(who, big), CATALOG)
+
+
+def test_the_policy_stays_frozen_with_its_limits():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        POLICY.settlement_limit = {}  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        POLICY.settlement_limit["11"] = Fen(1)  # type: ignore[index]
+
+
+def test_policy_file_limits_are_optional_and_checked(tmp_path: Path):
+    table = "[settlement_limit]\n11 = 5000\n13 = 5000\n41 = 3000\n"
+    text = _default_text()
+    assert table in text
+    path = tmp_path / "policy.toml"
+    path.write_text(text.replace(table, ""), encoding="utf-8")
+    assert dict(Policy.load(path).settlement_limit) == {}
+    path.write_text(text.replace("41 = 3000", "41 = 2999.99\n14 = 8000"), encoding="utf-8")
+    assert dict(Policy.load(path).settlement_limit) == {
+        "11": yuan("5000"),
+        "13": yuan("5000"),
+        "14": yuan("8000"),
+        "41": yuan("2999.99"),
+    }
+    for bad, words in (
+        ("21 = 100", "settlement_limit.21"),
+        ("41 = -1", "settlement_limit.41"),
+        ("41 = 3000.001", "settlement_limit.41"),
+    ):
+        path.write_text(text.replace("41 = 3000", bad), encoding="utf-8")
+        with pytest.raises(PolicyFileError, match=words.replace(".", r"\.")):
+            Policy.load(path)
+    path.write_text(text.replace(table, "settlement_limit = 5000\n"), encoding="utf-8")
+    with pytest.raises(PolicyFileError, match="settlement_limit"):
+        Policy.load(path)

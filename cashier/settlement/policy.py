@@ -67,6 +67,16 @@ FUND_NAMES = {
     FUND_RESIDENT_POOL: "城乡居民基本医疗保险基金",
 }
 
+#: Insurances that only add to a basic one: paid within its settlement, never settled alone.
+_SETTLED_WITH = {"320": EMPLOYEE, "330": EMPLOYEE, "392": RESIDENT}
+_INSUTYPE_NAMES = {
+    "310": "职工基本医疗保险",
+    "320": "公务员医疗补助",
+    "330": "大额医疗费用补助",
+    "390": "城乡居民基本医疗保险",
+    "392": "城乡居民大病医疗保险",
+    "510": "生育保险",
+}
 _NOT_FILED = "未办理异地就医备案，请按自费结算后回参保地报销"
 _SUSPENDED = "参保状态异常（暂停参保），不能医保结算，请按自费结算"
 _FILING_NAMES = {
@@ -225,6 +235,10 @@ class Policy:
     civil_servant_ratio: Decimal
     account_pays_class_c: bool
     pharmacy_uses_pool: bool
+    #: 单次结算限额 by med_type: a settlement above it is refused; a med_type not listed has none.
+    settlement_limit: Mapping[str, Fen] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
 
     @classmethod
     def load(cls, path: Path | None = None) -> Policy:
@@ -254,7 +268,14 @@ class Policy:
             if not person.retired:
                 return "employee"
             return "retiree_elderly" if person.age >= self.elderly_age else "retiree"
-        raise PolicyRefusal(f"险种 {person.insutype} 不能在此直接结算门诊费用，请按自费结算")
+        name = _INSUTYPE_NAMES.get(person.insutype, "")
+        base = _SETTLED_WITH.get(person.insutype)
+        if base is not None:
+            raise PolicyRefusal(
+                f"险种 {person.insutype} {name}不能单独结算，"
+                f"请改选险种 {base} {_INSUTYPE_NAMES[base]}结算"
+            )
+        raise PolicyRefusal(f"险种 {person.insutype} {name}不能在此直接结算门诊费用，请按自费结算")
 
     def pooled_ratio(self, request: SettlementRequest) -> Decimal:
         """The pooled fund's share for this visit, cross-region cut included."""
@@ -284,6 +305,11 @@ class Policy:
         level = _level_index(request.hospital_level)
         lines = tuple(split_line(line, catalog.get(line.med_list_codg)) for line in request.lines)
         medfee = Fen.total(s.det_item_fee_sumamt for s in lines)
+        limit = self.settlement_limit.get(request.med_type)
+        if limit is not None and medfee > limit:
+            raise PolicyRefusal(
+                f"本次医疗费用 {medfee} 元超过单次结算限额 {limit} 元，请分次结算或按自费结算"
+            )
         fulamt = Fen.total(s.fulamt_ownpay_amt for s in lines)
         overlmt = Fen.total(s.overlmt_amt for s in lines)
         preselfpay = Fen.total(s.preselfpay_amt for s in lines)
@@ -603,11 +629,12 @@ _TOP_KEYS = (
     "cross_region_ratio_cut",
     "groups",
 )
+_OPTIONAL_KEYS = ("settlement_limit",)
 _GROUP_KEYS = ("deductible", "pooled_ratio", "pooled_cap")
 
 
 def _policy_from_toml(raw: Mapping[str, Any], where: str) -> Policy:
-    _keys(where, "", raw, _TOP_KEYS)
+    _keys(where, "", raw, _TOP_KEYS, optional=_OPTIONAL_KEYS)
     cuts_raw = _table(where, "cross_region_ratio_cut", raw["cross_region_ratio_cut"])
     _keys(where, "cross_region_ratio_cut.", cuts_raw, FILINGS[1:])
     cuts = {
@@ -636,12 +663,34 @@ def _policy_from_toml(raw: Mapping[str, Any], where: str) -> Policy:
         civil_servant_ratio=_ratio(where, "civil_servant_ratio", raw["civil_servant_ratio"]),
         account_pays_class_c=_flag(where, "account_pays_class_c", raw["account_pays_class_c"]),
         pharmacy_uses_pool=_flag(where, "pharmacy_uses_pool", raw["pharmacy_uses_pool"]),
+        settlement_limit=MappingProxyType(_limits(where, raw.get("settlement_limit", {}))),
     )
 
 
-def _keys(where: str, prefix: str, table: Mapping[str, Any], expected: Iterable[str]) -> None:
+def _limits(where: str, value: object) -> dict[str, Fen]:
+    table = _table(where, "settlement_limit", value)
+    unknown = sorted(set(table) - MED_TYPES)
+    if unknown:
+        names = "、".join(f"settlement_limit.{k}" for k in unknown)
+        raise PolicyFileError(
+            f"{where}：未知的医疗类别 {names}（可用 {'、'.join(sorted(MED_TYPES))}）"
+        )
+    return {
+        med_type: _amount(where, f"settlement_limit.{med_type}", table[med_type])
+        for med_type in sorted(table)
+    }
+
+
+def _keys(
+    where: str,
+    prefix: str,
+    table: Mapping[str, Any],
+    expected: Iterable[str],
+    *,
+    optional: Iterable[str] = (),
+) -> None:
     expected = set(expected)
-    unknown = sorted(set(table) - expected)
+    unknown = sorted(set(table) - expected - set(optional))
     missing = sorted(expected - set(table))
     if unknown:
         names = "、".join(prefix + k for k in unknown)
