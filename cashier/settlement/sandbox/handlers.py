@@ -113,6 +113,8 @@ class Transactions:
             if voucher is None:
                 raise Refused("医保电子凭证无效，请让患者刷新医保码后重新出示")
             person = Person.get_by_id(voucher.psn_no)
+            if not person.ec_activated:
+                raise Refused(state.EC_NOT_ACTIVATED)
         elif cert_type == "02":
             person = Person.get_or_none(Person.certno == cert_no.upper())
             if person is None:
@@ -137,6 +139,12 @@ class Transactions:
             str(data.get("mdtrt_cert_no", "")),
             str(data.get("card_sn", "")),
         )
+        # Name and ID number, when sent, must be the person's: a card or code shown by someone else.
+        name = str(data.get("psn_name") or "").strip()
+        certno = str(data.get("certno") or "").strip().upper()
+        id_card = str(data.get("psn_cert_type") or "01") == "01"
+        if (name and name != person.name) or (certno and id_card and certno != person.certno):
+            raise Refused("姓名与证件号码不符，请核对患者身份")
         return {
             "baseinfo": {
                 "psn_no": person.psn_no,
@@ -150,8 +158,9 @@ class Transactions:
             },
             "insuinfo": [
                 {
-                    "balc": person.balance,
-                    "insutype": person.insutype,
+                    # The personal account belongs to the main insurance; others show 0.
+                    "balc": person.balance if insutype == person.insutype else Fen(0),
+                    "insutype": insutype,
                     "psn_type": person.psn_type,
                     "psn_insu_stas": "1" if person.insured else "2",
                     "psn_insu_date": "2010-01-01",
@@ -160,9 +169,26 @@ class Transactions:
                     "insuplc_admdvs": person.insuplc_admdvs,
                     "emp_name": person.emp_name,
                 }
+                for insutype in person.insutypes
             ],
             "idetinfo": [],
         }
+
+    def _insutype(self, person: Person, *sent: object) -> str:
+        """The insurance a message settles: the first one sent, else the person's main one.
+
+        It must be one the person holds, and one that settles on its own
+        (320 公务员医疗补助 is paid within 310's settlement, never alone).
+        """
+        insutype = next((str(v) for v in sent if v), person.insutype)
+        if insutype not in person.insutypes:
+            named = " ".join(filter(None, (insutype, INSUTYPE_NAMES.get(insutype))))
+            raise Refused(f"该人员未参加险种 {named}，请按人员信息（1101）返回的险种办理")
+        try:
+            self.policy.group_of(_insured(person, insutype))
+        except PolicyRefusal as exc:
+            raise Refused(str(exc)) from None
+        return insutype
 
     # -- clinic visits ----------------------------------------------------------------------
     def register(self, req: protocol.Request) -> dict:
@@ -170,11 +196,12 @@ class Transactions:
         person = self._person(str(data.get("psn_no", "")))
         cert_type = str(data.get("mdtrt_cert_type", ""))
         self.identify(cert_type, str(data.get("mdtrt_cert_no", "")))
+        insutype = self._insutype(person, data.get("insutype"))
         mdtrt_id = f"MD{datetime.now():%Y%m%d}{state.next_number('mdtrt'):08d}"
         Visit.create(
             mdtrt_id=mdtrt_id,
             psn_no=person.psn_no,
-            insutype=str(data.get("insutype") or person.insutype),
+            insutype=insutype,
             med_type=str(data.get("med_type", "11")),
             fixmedins_code=req.fixmedins_code,
             mdtrt_cert_type=cert_type,
@@ -251,6 +278,7 @@ class Transactions:
         lines = self._clinic_lines(visit.mdtrt_id, str(data.get("chrg_bchno", "")))
         result = self._compute(
             person,
+            visit.insutype,
             str(data.get("med_type") or visit.med_type),
             _flag(data.get("acct_used_flag")),
             lines,
@@ -259,17 +287,23 @@ class Transactions:
         _check_total(data, result)
         return result
 
-    def pre_settle(self, req: protocol.Request) -> dict:
-        data = _node(req, "data")
+    def _clinic_visit(self, data: dict) -> tuple[Visit, Person]:
+        """The visit, settled under the insurance this message names (else the registered one)."""
         visit = self._visit(str(data.get("mdtrt_id", "")))
         person = self._person(visit.psn_no)
+        # In memory only: the answer and the settlement record carry the insurance settled.
+        visit.insutype = self._insutype(person, data.get("insutype"), visit.insutype)
+        return visit, person
+
+    def pre_settle(self, req: protocol.Request) -> dict:
+        data = _node(req, "data")
+        visit, person = self._clinic_visit(data)
         result = self._clinic_result(req, data, visit, person)
         return {"setlinfo": self._setlinfo(result, person, visit, None, "11")}
 
     def settle(self, req: protocol.Request) -> dict:
         data = _node(req, "data")
-        visit = self._visit(str(data.get("mdtrt_id", "")))
-        person = self._person(visit.psn_no)
+        visit, person = self._clinic_visit(data)
         ec_token = self._usable_token(data)
         result = self._clinic_result(req, data, visit, person)
         return self._commit(req, person, visit, result, "11", ec_token, with_lines=False)
@@ -284,15 +318,17 @@ class Transactions:
         self.identify(str(info.get("mdtrt_cert_type", "")), str(info.get("mdtrt_cert_no", "")))
         return person, info, tuple(_fee_line(r) for r in rows)
 
-    def _pharmacy_result(self, req, info: dict, person: Person, lines) -> SettlementResult:
-        result = self._compute(person, "41", _flag(info.get("acct_used_flag")), lines, req)
+    def _pharmacy_result(self, req, info: dict, person: Person, lines, insutype: str):
+        acct_used = _flag(info.get("acct_used_flag"))
+        result = self._compute(person, insutype, "41", acct_used, lines, req)
         _check_total(info, result)
         return result
 
     def pharmacy_pre_settle(self, req: protocol.Request) -> dict:
         person, info, lines = self._pharmacy(req)
-        result = self._pharmacy_result(req, info, person, lines)
-        visit = Visit(mdtrt_id="", psn_no=person.psn_no, insutype=person.insutype, med_type="41")
+        insutype = self._insutype(person, info.get("insutype"))
+        result = self._pharmacy_result(req, info, person, lines, insutype)
+        visit = Visit(mdtrt_id="", psn_no=person.psn_no, insutype=insutype, med_type="41")
         return {
             "setlinfo": self._setlinfo(result, person, visit, None, "41"),
             "detlcutinfo": [_line_json(s) for s in result.lines],
@@ -300,13 +336,14 @@ class Transactions:
 
     def pharmacy_settle(self, req: protocol.Request) -> dict:
         person, info, lines = self._pharmacy(req)
+        insutype = self._insutype(person, info.get("insutype"))
         ec_token = self._usable_token(info)
-        result = self._pharmacy_result(req, info, person, lines)
+        result = self._pharmacy_result(req, info, person, lines, insutype)
         mdtrt_id = f"MD{datetime.now():%Y%m%d}{state.next_number('mdtrt'):08d}"
         visit = Visit.create(
             mdtrt_id=mdtrt_id,
             psn_no=person.psn_no,
-            insutype=person.insutype,
+            insutype=insutype,
             med_type="41",
             fixmedins_code=req.fixmedins_code,
             mdtrt_cert_type=str(info.get("mdtrt_cert_type", "")),
@@ -366,7 +403,7 @@ class Transactions:
                 mdtrt_id=visit.mdtrt_id,
                 psn_no=person.psn_no,
                 fixmedins_code=req.fixmedins_code,
-                insutype=person.insutype,
+                insutype=visit.insutype,
                 clr_type=clr_type,
                 setl_date=datetime.now().strftime("%Y-%m-%d"),
                 medfee_sumamt=result.medfee_sumamt,
@@ -539,7 +576,15 @@ class Transactions:
         return visit
 
     def _compute(
-        self, person: Person, med_type: str, acct_used: bool, lines, req, *, family: bool = True
+        self,
+        person: Person,
+        insutype: str,
+        med_type: str,
+        acct_used: bool,
+        lines,
+        req,
+        *,
+        family: bool = True,
     ) -> SettlementResult:
         family_person = (
             Person.get_or_none(Person.psn_no == person.family_psn_no)
@@ -547,16 +592,7 @@ class Transactions:
             else None
         )
         request = SettlementRequest(
-            person=InsuredPerson(
-                psn_no=person.psn_no,
-                insutype=person.insutype,
-                retired=person.retired,
-                age=person.age(),
-                cvlserv_flag=person.cvlserv_flag,
-                insuplc_admdvs=person.insuplc_admdvs,
-                filing=person.filing,
-                insured=person.insured,
-            ),
+            person=_insured(person, insutype),
             ytd=YearToDate(person.deductible_used, person.pooled_paid),
             account_balance=person.balance,
             family_account_balance=family_person.balance if family_person else Fen(0),
@@ -582,7 +618,7 @@ class Transactions:
             "gend": person.gend,
             "brdy": person.brdy,
             "age": person.age(),
-            "insutype": person.insutype,
+            "insutype": visit.insutype,
             "psn_type": person.psn_type,
             "cvlserv_flag": "1" if person.cvlserv_flag else "0",
             "med_type": visit.med_type,
@@ -623,6 +659,20 @@ def broken_invariant(output: dict) -> dict:
 
 
 # -- helpers -------------------------------------------------------------------------------------
+def _insured(person: Person, insutype: str) -> InsuredPerson:
+    """The person as the policy sees them, settling under ``insutype``."""
+    return InsuredPerson(
+        psn_no=person.psn_no,
+        insutype=insutype,
+        retired=person.retired,
+        age=person.age(),
+        cvlserv_flag=person.cvlserv_flag,
+        insuplc_admdvs=person.insuplc_admdvs,
+        filing=person.filing,
+        insured=person.insured,
+    )
+
+
 def _node(req: protocol.Request, name: str) -> dict:
     node = req.input.get(name)
     if not isinstance(node, dict):

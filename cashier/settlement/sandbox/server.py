@@ -7,11 +7,14 @@
 ``DELETE /sandbox/admin/fault``                     clear faults
 
 Faults, per request (header ``x-sandbox-fault: kind[,delay_ms]``) or by the
-admin endpoint for the next calls of an ``infno``: ``latency`` (answer late),
-``timeout`` (never answer, nothing done), ``http500`` (nothing done),
+admin endpoint for the next calls of an ``infno``: ``latency`` (wait
+``delay_ms``, then do it and answer), ``timeout`` (wait ``delay_ms``, default
+60 s, then close with no answer; nothing done), ``http500`` (nothing done),
 ``malformed`` (done, then a broken answer), ``break_invariant`` (done, then an
-answer whose amounts do not add up) and ``drop_after_commit`` (done, then the
-connection closes with no answer).
+answer whose amounts do not add up) and ``drop_after_commit`` (done, then
+silent for ``delay_ms``, then the connection closes with no answer). The
+admin ``infno`` ``"*"`` means every transaction of the national interface;
+``"ec.query"`` (named, never by ``"*"``) is the e-voucher service.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ from cashier.settlement.sandbox.state import EVoucher, Fault, Person, sandbox_db
 CALL_PATH = "/fsi/api/rsfComIfsService/callService"
 EC_PATH = "/localcfc/api/hsecfc/localQrCodeQuery"
 FAULTS = ("latency", "timeout", "http500", "malformed", "break_invariant", "drop_after_commit")
+#: The admin fault ``infno`` of the e-voucher service.
+EC_INFNO = "ec.query"
+#: ec.query codes: not a 医保码, expired, already used for a settlement, not activated.
+EC_NOT_EVOUCHER, EC_EXPIRED, EC_USED, EC_NOT_ACTIVATED = 500159, 500160, 500161, 500162
 DEFAULT_PORT = 8701
 
 
@@ -85,20 +92,16 @@ class SandboxInsurer:
         except CashierError as exc:
             return self._refuse("", str(exc), now)
         fault, delay_ms = self._fault(headers, req.infno)
-        if fault == "latency":
-            time.sleep(delay_ms / 1000)
-        elif fault == "timeout":
-            time.sleep((delay_ms or 60_000) / 1000)
-            return Reply(0, None)
-        elif fault == "http500":
-            return Reply(500, b"<html><body>500 Internal Server Error</body></html>")
+        early = self._fault_before(fault, delay_ms)
+        if early is not None:
+            return early
         with self.lock:
             if req.infno in MONEY_CHANGING:
                 earlier = stored_response(req.msgid)
                 if (
                     earlier is not None
                 ):  # the same message again: the same answer, nothing done twice
-                    return self._deliver(earlier.encode(), fault)
+                    return self._deliver(earlier.encode(), fault, delay_ms)
             try:
                 handler = self.transactions.table().get(req.infno)
                 if handler is None:
@@ -116,10 +119,26 @@ class SandboxInsurer:
         if fault == "break_invariant":
             output = broken_invariant(output)
             text = protocol.dumps(self._response(output, now))
-        return self._deliver(text.encode(), fault)
+        return self._deliver(text.encode(), fault, delay_ms)
 
-    def _deliver(self, body: bytes, fault: str) -> Reply:
+    @staticmethod
+    def _fault_before(fault: str, delay_ms: int) -> Reply | None:
+        """The part of a fault that comes before any work: a reply ends the call, nothing done."""
+        if fault == "latency":
+            time.sleep(delay_ms / 1000)
+        elif fault == "timeout":
+            time.sleep((delay_ms or 60_000) / 1000)
+            return Reply(0, None)
+        elif fault == "http500":
+            return Reply(500, b"<html><body>500 Internal Server Error</body></html>")
+        return None
+
+    @staticmethod
+    def _deliver(body: bytes, fault: str, delay_ms: int = 0) -> Reply:
         if fault == "drop_after_commit":
+            # Done; the client waits in silence (a read timeout, when it is shorter), then
+            # the connection closes: a settlement the cashier cannot know happened.
+            time.sleep(delay_ms / 1000)
             return Reply(0, None)
         if fault == "malformed":
             return Reply(200, body[: len(body) // 2])
@@ -146,20 +165,26 @@ class SandboxInsurer:
         if header:
             kind, _, delay = header.partition(",")
             return kind.strip(), int(delay or 0)
+        matches = Fault.infno == infno
+        if infno != EC_INFNO:
+            matches |= Fault.infno == "*"
         with self.lock, sandbox_db.atomic():
-            fault = (
-                Fault.select()
-                .where(((Fault.infno == infno) | (Fault.infno == "*")) & (Fault.count > 0))
-                .order_by(Fault.id)
-                .first()
-            )
+            fault = Fault.select().where(matches & (Fault.count > 0)).order_by(Fault.id).first()
             if fault is None:
                 return "", 0
             Fault.update(count=Fault.count - 1).where(Fault.id == fault.id).execute()
             return fault.kind, fault.delay_ms
 
     # -- the e-voucher service -------------------------------------------------------------------
-    def ec_query(self, body: bytes) -> Reply:
+    def ec_query(self, body: bytes, headers: dict[str, str] | None = None) -> Reply:
+        fault, delay_ms = self._fault(headers or {}, EC_INFNO)
+        early = self._fault_before(fault, delay_ms)
+        if early is not None:
+            return early
+        reply = self._ec_answer(body)
+        return self._deliver(reply.body or b"", fault, delay_ms) if fault else reply
+
+    def _ec_answer(self, body: bytes) -> Reply:
         def answer(code: int | str, message: str, data: dict | None = None) -> Reply:
             return Reply(
                 200,
@@ -178,12 +203,14 @@ class SandboxInsurer:
             return answer(500100, "请求格式错误")
         voucher = EVoucher.get_or_none(EVoucher.payload == payload)
         if voucher is None:
-            return answer(500159, "请使用医保电子凭证二维码")
-        if voucher.used_setl_id:
-            return answer(500161, "该医保码已使用，请让患者刷新后重新出示")
-        if datetime.now() > voucher.expires_at:
-            return answer(500160, "医保码已过期，请让患者刷新后重新出示")
+            return answer(EC_NOT_EVOUCHER, "请使用医保电子凭证二维码")
         person = Person.get_by_id(voucher.psn_no)
+        if not person.ec_activated:
+            return answer(EC_NOT_ACTIVATED, state.EC_NOT_ACTIVATED)
+        if voucher.used_setl_id:
+            return answer(EC_USED, "该医保码已使用，请让患者刷新后重新出示")
+        if datetime.now() > voucher.expires_at:
+            return answer(EC_EXPIRED, "医保码已过期，请让患者刷新后重新出示")
         return answer(
             0,
             "成功",
@@ -253,7 +280,7 @@ def _handler_class(insurer: SandboxInsurer) -> type[BaseHTTPRequestHandler]:
             if path == CALL_PATH:
                 self._send(insurer.call(headers, body))
             elif path == EC_PATH:
-                self._send(insurer.ec_query(body))
+                self._send(insurer.ec_query(body, headers))
             elif path.startswith("/sandbox/admin/"):
                 self._send(insurer.admin("POST", path, body))
             else:

@@ -30,6 +30,8 @@ sandbox_db = DatabaseProxy()
 #: Where the training station is: the treatment region of the sandbox's answers.
 DEFAULT_ADMVS = "110105"
 FILINGS = ("none", "long_term", "temporary_referral", "temporary_emergency", "temporary_other")
+#: ec.query's answer for a person whose 医保电子凭证 is not activated (``ec_activated = false``).
+EC_NOT_ACTIVATED = "医保电子凭证未激活，请患者在国家医保服务平台App或微信/支付宝中激活后重新出示"
 
 
 def _now() -> datetime:
@@ -64,6 +66,14 @@ class Person(SandboxModel):
     card_issued = CharField()  # YYYYMMDD
     card_expiry = CharField()  # YYYYMMDD
     card_status = CharField(default="normal")  # normal | lost
+    ec_activated = BooleanField(default=True)  # False: ec.query refuses the person's 医保码
+    extra_insutypes = CharField(default="")  # more insuinfo rows, comma-separated: "320"
+
+    @property
+    def insutypes(self) -> tuple[str, ...]:
+        """Every insurance the person holds, the main one first (1101 ``insuinfo[]``)."""
+        extra = (t.strip() for t in self.extra_insutypes.split(","))
+        return (self.insutype, *(t for t in extra if t and t != self.insutype))
 
     @property
     def gend(self) -> str:
@@ -194,9 +204,26 @@ def open_sandbox(path: Path, people: Path | None = None) -> SqliteDatabase:
     db.connect(reuse_if_open=True)
     with db.atomic():
         db.create_tables(MODELS)
+        _add_new_columns(db)
         if not Person.select().exists():
             seed_people(load_people(people))
     return db
+
+
+#: Person columns added after the first release, with the value an older sandbox.db gets.
+_NEW_PERSON_COLUMNS = {
+    "ec_activated": "INTEGER NOT NULL DEFAULT 1",
+    "extra_insutypes": "VARCHAR(255) NOT NULL DEFAULT ''",
+}
+
+
+def _add_new_columns(db: SqliteDatabase) -> None:
+    """A sandbox.db made by an older version keeps its people and gains the new columns."""
+    table = Person._meta.table_name
+    have = {c.name for c in db.get_columns(table)}
+    for name, definition in _NEW_PERSON_COLUMNS.items():
+        if name not in have:
+            db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {definition}')
 
 
 def next_number(name: str) -> int:
@@ -266,9 +293,48 @@ def seed_people(people: list[dict]) -> None:
                 card_issued=str(p.get("card_issued", f"{year - 3}0101")),
                 card_expiry=str(p.get("card_expiry", f"{year + 7}0101")),
                 card_status=str(p.get("card_status", "normal")),
+                ec_activated=_bool(p, "ec_activated", True),
+                extra_insutypes=",".join(_insutypes(p.get("extra_insutypes", []))),
             )
         except (KeyError, ValueError, CashierError) as exc:
             raise InputError(f"沙箱人员文件第 {n} 个 [[person]] 有误：{exc}") from None
+
+
+def _bool(p: dict, key: str, default: bool) -> bool:
+    value = p.get(key, default)
+    if not isinstance(value, bool):
+        raise InputError(f"{key} 应为 true 或 false")
+    return value
+
+
+def _insutypes(value: object) -> list[str]:
+    if not isinstance(value, list) or not all(
+        isinstance(t, str) and len(t) == 3 and t.isdigit() for t in value
+    ):
+        raise InputError('extra_insutypes 应为险种代码列表，如 ["320"]')
+    return list(value)
+
+
+def person_notes(person: Person) -> list[str]:
+    """What is special about a person, in the words of ``cashier sandbox people``."""
+    notes = []
+    if person.retired:
+        notes.append("退休")
+    if person.cvlserv_flag:
+        notes.append("公务员")
+    if person.insuplc_admdvs != DEFAULT_ADMVS:
+        notes.append(f"异地({person.insuplc_admdvs}, 备案:{person.filing})")
+    if not person.insured:
+        notes.append("暂停参保")
+    if person.card_status != "normal":
+        notes.append("卡已挂失")
+    if person.family_psn_no:
+        notes.append(f"共济←{person.family_psn_no}")
+    if len(person.insutypes) > 1:
+        notes.append("另有险种 " + "/".join(person.insutypes[1:]))
+    if not person.ec_activated:
+        notes.append("医保码未激活")
+    return notes
 
 
 def find_person(key: str) -> Person:
