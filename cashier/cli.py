@@ -327,19 +327,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     if args.action == "people":
         kinds = {"310": "职工", "390": "城乡居民"}
         for p in state.Person.select().order_by(state.Person.psn_no):
-            notes = []
-            if p.retired:
-                notes.append("退休")
-            if p.cvlserv_flag:
-                notes.append("公务员")
-            if p.insuplc_admdvs != state.DEFAULT_ADMVS:
-                notes.append(f"异地({p.insuplc_admdvs}, 备案:{p.filing})")
-            if not p.insured:
-                notes.append("暂停参保")
-            if p.card_status != "normal":
-                notes.append("卡已挂失")
-            if p.family_psn_no:
-                notes.append(f"共济←{p.family_psn_no}")
+            notes = state.person_notes(p)
             kind = kinds.get(p.insutype, p.insutype) + (" " + " ".join(notes) if notes else "")
             print(f"{p.psn_no}\t{p.name}\t{p.insutype}\t{kind}\t{p.card_no}")
         return 0
