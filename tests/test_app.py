@@ -39,7 +39,7 @@ ENDLESS = {"orders", "serial-scanner", "camera", "card-reader"}
 
 async def settle(pilot) -> None:
     """Wait until every worker that ends has ended (the insurer, the printer, the display)."""
-    for _ in range(3):  # a worker's callback may start the next one (identify → presettle)
+    for _ in range(10):  # a worker's callback may start the next one (identify → presettle)
         await pilot.pause()
         running = [w for w in pilot.app.workers if w.group not in ENDLESS and not w.is_finished]
         if not running:

@@ -341,3 +341,45 @@ async def test_insurer_down_hold_the_bill_serve_the_next_then_recall(settings):
         await c.press("f10")
     assert Sale.select().count() == 2
     check_books(settings, Sale.get(Sale.kind == "insured"))
+
+
+async def test_errors_patients_meet_say_what_next(settings):
+    from cashier.screens.dialogs import InsuranceDialog
+
+    app = await open_counter(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        c = await start(app, pilot)
+        await c.scan(c.qr("P012"))  # the e-voucher was never activated
+        assert c.sale.checkout.insured is None and "激活" in c.notices()
+        await c.scan("ybm:" + "x" * 30)  # not a 医保码 the service knows
+        assert c.sale.checkout.insured is None
+
+        await c.scan(c.qr("P008"))  # insurance suspended: shown, not settled
+        part = c.sale.checkout.insured
+        assert part is not None and part.patient.problems
+        assert "暂停参保" in str(c.sale.query_one("#patient").render())
+        await c.scan(barcode("Y00001"))
+        await c.press("f5")
+        assert part.presettlement is None and "自费" in c.notices()
+        await c.press("ctrl+s")  # the cashier offers self-pay
+        assert c.sale.checkout.insured is None
+        await c.press("f10")
+        assert Sale.get().kind == "selfpay"
+
+        await c.scan(c.qr("P005"))  # two insurances: the usual one preselected
+        assert isinstance(app.screen, InsuranceDialog)
+        await c.press("enter")
+        part = c.sale.checkout.insured
+        assert part is not None and part.patient.insu.insutype == "310"
+        for _ in range(3):
+            await c.press("f4")  # nothing selected yet is fine: a notice
+        await c.scan(barcode("Y00001"))
+        await c.press("f4", *"401", "enter")  # 12.50 × 401 = 5012.50, above the visit limit
+        await c.press("f5")
+        assert part.presettlement is None and "限额" in c.notices()
+        await c.press("f4", "backspace", *"2", "enter")
+        await c.press("f10")  # the lines changed: F10 pre-settles first, to be checked
+        assert part.presettlement is not None and not part.settled
+        await c.press("f10")
+    row = check_books(settings, Sale.get(Sale.kind == "insured"))
+    assert row.psn_no == "P005" and row.insutype == "310"
