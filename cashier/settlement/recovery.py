@@ -1,19 +1,25 @@
 """Resolving in-doubt insurer calls: ask (5203), never guess; reverse (2601) what cannot go on.
+Cancelling (2208 / 2103) settlements the counter never finished.
 
 Run at start-up before any new sale, and after any call that ended in doubt.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
+
+from peewee import fn
 
 from cashier import audit
 from cashier.settlement import journal, protocol
 from cashier.settlement.client import InsurerClient, InsurerInDoubt, InsurerUnavailable
 from cashier.settlement.journal import Status
-from cashier.store.models import InsurerCall
+from cashier.store.models import InsuredSettlement, InsurerCall
 
 
 @dataclass(frozen=True)
@@ -120,3 +126,182 @@ def _finish(call: InsurerCall, status: Status, output: dict | None = None) -> Re
         outcome=status.value,
     )
     return Resolution(call.msgid, call.infno, status, output)
+
+
+# -- settlements the counter never finished ------------------------------------------------------
+#: The settling call and the call that cancels it.
+CANCEL_INFNO = {"2207": "2208", "2102": "2103"}
+#: How the insurer says a settlement is cancelled already (``结算 ST… 已撤销``).
+ALREADY_CANCELLED = "已撤销"
+_DONE = (Status.OK.value, Status.COMMITTED.value)
+
+
+class CancelOutcome(StrEnum):
+    CANCELLED = "cancelled"  # 2208 / 2103 accepted now
+    ALREADY_CANCELLED = "already_cancelled"  # the insurer answered 已撤销
+    REFUSED = "refused"  # the insurer said no for another reason: left, tried again next start
+    UNREADABLE = "unreadable"  # the journal row names no settlement: left for a person
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    msgid: str  # of the settling 2207 / 2102
+    infno: str  # 2207 | 2102
+    status: CancelOutcome
+    setl_id: str = ""
+    cancel_msgid: str = ""
+    error: str = ""
+    output: dict[str, Any] | None = None  # the cancellation's answer (amounts negated)
+
+
+def unfinished_settlements(station: str, *, before: datetime | None = None) -> list[InsurerCall]:
+    """Settlements of this station the insurer holds but no sale finished, oldest first (one query,
+    no network): a 2207 / 2102 journaled ``ok`` or ``committed`` with no ``InsuredSettlement`` row
+    of its msgid, not ``reversed``, and not undone by a 2208 / 2103 / 2601 naming it as ``omsgid``
+    that is ``ok`` / ``committed`` or was refused as 已撤销. ``before``: only calls journaled
+    before then (UTC), so that a sale a counter is settling right now is never taken for one."""
+    undo = InsurerCall.alias()
+    undone = undo.select(undo.msgid).where(
+        undo.infno.in_(("2208", "2103", "2601")),
+        undo.status.in_(_DONE)
+        | (
+            (undo.status == Status.REFUSED.value)
+            & undo.infno.in_(("2208", "2103"))
+            & undo.error.contains(ALREADY_CANCELLED)
+        ),
+        # A settling msgid (30 unique characters) in a cancellation's or reversal's context is
+        # its omsgid: no other field of those contexts holds a msgid.
+        undo.context.contains(InsurerCall.msgid),
+    )
+    finished = InsuredSettlement.select(InsuredSettlement.id).where(
+        InsuredSettlement.msgid == InsurerCall.msgid
+    )
+    query = InsurerCall.select().where(
+        InsurerCall.station == station,
+        InsurerCall.infno.in_(tuple(CANCEL_INFNO)),
+        InsurerCall.status.in_(_DONE),
+        ~fn.EXISTS(finished),
+        ~fn.EXISTS(undone),
+    )
+    if before is not None:
+        query = query.where(InsurerCall.created_at < before)
+    return list(query.order_by(InsurerCall.created_at))
+
+
+def settlement_output(call: InsurerCall) -> dict[str, Any] | None:
+    """The settlement a journal row holds: its answer's output (``ok``: the response envelope)
+    or the 5203 output recovery found (``committed``)."""
+    if not call.response:
+        return None
+    data = json.loads(call.response)
+    if isinstance(data, dict) and "infcode" in data:
+        return protocol.parse_response(call.response, call.infno)
+    return data if isinstance(data, dict) else None
+
+
+def cancel_unfinished(
+    client: InsurerClient, station: str, *, before: datetime | None = None
+) -> list[Cancellation]:
+    """Cancel with the insurer every settlement of this station that no sale finished (the
+    patient did not pay: they can be settled again). Safe to run again: a cancellation left in
+    doubt raises ``InsurerUnavailable``; the next run resolves it (:func:`resolve_all`) first."""
+    return [
+        cancel_settlement(client, call) for call in unfinished_settlements(station, before=before)
+    ]
+
+
+def cancel_settlement(client: InsurerClient, call: InsurerCall) -> Cancellation:
+    """2208 / 2103 for one settling call, as the operator who settled it; audited."""
+    ctx = journal.context_of(call)
+    operator = (call.operator or "system", str(ctx.get("operator_name", "")))
+    infno = CANCEL_INFNO[call.infno]
+    try:
+        setlinfo = (settlement_output(call) or {})["setlinfo"]
+        setl_id = str(setlinfo["setl_id"] or "")
+    except (ValueError, KeyError, TypeError, protocol.InsurerError, protocol.ProtocolError):
+        setlinfo, setl_id = {}, ""
+    if not setl_id:
+        error = "日志中没有可读的结算编号，请联系医保科核实"
+        _audit(call, CancelOutcome.UNREADABLE, {}, error=error)
+        return Cancellation(call.msgid, call.infno, CancelOutcome.UNREADABLE, error=error)
+    # 2102's visit id came in its answer; 2207's is in both.
+    mdtrt_id = str(setlinfo.get("mdtrt_id") or ctx.get("mdtrt_id") or "")
+    psn_no = str(ctx.get("psn_no") or setlinfo.get("psn_no") or "")
+    where = str(ctx.get("insuplc_admdvs", ""))
+    builder = protocol.input_2103 if infno == "2103" else protocol.input_2208
+    try:
+        answer = client.call(
+            infno,
+            builder(setl_id=setl_id, mdtrt_id=mdtrt_id, psn_no=psn_no),
+            operator=operator,
+            insuplc_admdvs=where,
+            context={
+                "psn_no": psn_no,
+                "setl_id": setl_id,
+                "mdtrt_id": mdtrt_id,
+                "omsgid": call.msgid,
+                "insuplc_admdvs": where,
+                "sale_key": ctx.get("sale_key", ""),
+                "operator_name": operator[1],
+            },
+        )
+    except InsurerInDoubt as exc:
+        _audit(call, "in_doubt", setlinfo, cancel_msgid=exc.msgid)
+        raise InsurerUnavailable("撤销未完成结算的结果未知，稍后将再次核实") from None
+    except protocol.InsurerError as exc:
+        status = (
+            CancelOutcome.ALREADY_CANCELLED
+            if ALREADY_CANCELLED in str(exc)
+            else CancelOutcome.REFUSED
+        )
+        cancel_msgid = _last_cancel_msgid(infno, call)
+        _audit(call, status, setlinfo, cancel_msgid=cancel_msgid, error=str(exc))
+        return Cancellation(call.msgid, call.infno, status, setl_id, cancel_msgid, str(exc))
+    cancel_msgid = str(answer.get("_msgid", ""))
+    _audit(call, CancelOutcome.CANCELLED, setlinfo, cancel_msgid=cancel_msgid)
+    return Cancellation(
+        call.msgid, call.infno, CancelOutcome.CANCELLED, setl_id, cancel_msgid, output=answer
+    )
+
+
+def _last_cancel_msgid(infno: str, call: InsurerCall) -> str:
+    """The cancellation just refused (the client journals it, but the refusal names no msgid)."""
+    row = (
+        InsurerCall.select(InsurerCall.msgid)
+        .where(InsurerCall.infno == infno, InsurerCall.context.contains(call.msgid))
+        .order_by(InsurerCall.created_at.desc())
+        .first()
+    )
+    return row.msgid if row is not None else ""
+
+
+def _audit(
+    call: InsurerCall,
+    outcome: str,
+    setlinfo: dict[str, Any],
+    *,
+    cancel_msgid: str = "",
+    error: str = "",
+) -> None:
+    ctx = journal.context_of(call)
+    amounts = {
+        name: str(protocol.money(setlinfo[name], name))
+        for name in ("medfee_sumamt", "acct_pay", "psn_cash_pay")
+        if setlinfo.get(name) is not None
+    }
+    # Record ids and amounts only: never a name, an ID number or an e-voucher token.
+    audit.record(
+        call.station,
+        "insurer.cancel_unfinished",
+        operator=call.operator,
+        subject=call.msgid,
+        infno=call.infno,
+        cancel_infno=CANCEL_INFNO[call.infno],
+        cancel_msgid=cancel_msgid,
+        setl_id=str(setlinfo.get("setl_id") or ""),
+        mdtrt_id=str(setlinfo.get("mdtrt_id") or ctx.get("mdtrt_id") or ""),
+        sale_key=str(ctx.get("sale_key", "")),
+        outcome=str(outcome),
+        error=error[:200],
+        **amounts,
+    )
