@@ -94,7 +94,7 @@ def test_qr_identified_clinic_visit_in_tmux(tmux):
     assert total and account, screen
     # P001's demo order: the account (￥3000) pays the whole person part
     assert Fen.parse(total.group(1)) > Fen(0)
-    assert "余额 3000.00 →" in screen
+    assert re.search(r"账户余额 3000.00→[0-9.]+", screen), screen
     tmux.keys("F10")
     screen = tmux.wait_for(r"已打印", timeout=30)
     assert "上一笔" in screen and "TRAIN-01-00000001" in screen

@@ -234,9 +234,10 @@ class SplitDialog(ModalScreen[None]):
         Binding("f7", "dismiss(None)", "关闭", show=False),
     ]
 
-    def __init__(self, rows: list) -> None:
+    def __init__(self, rows: list, funds: list[tuple[str, str, str]] = ()) -> None:
         super().__init__()
         self.rows = rows  # cashier.insured.SplitRow
+        self.funds = funds  # (fund name, amount, how it was computed)
 
     def compose(self) -> ComposeResult:
         lines = [
@@ -250,9 +251,14 @@ class SplitDialog(ModalScreen[None]):
                 f"{pad_left(ratio, 9)}{pad_left(str(r.amount), 10)}"
                 f"{pad_left(str(r.self_paid), 10)}{pad_left(str(r.in_range), 10)}"
             )
+        from rich.markup import escape
+
+        lines = [escape(line) for line in lines]
+        for name, amount, info in self.funds:
+            lines.append(f"[b]{escape(name)} {amount}[/]" + (f"\n  {escape(info)}" if info else ""))
         with Vertical(classes="dialog wide"):
             yield Label("逐项自付明细（医保平台返回）")
-            yield Static("\n".join(lines))
+            yield Static("\n".join(lines), markup=True)
             yield Static("自付 = 全自费 + 超限价 + 先行自付 · Esc 关闭", classes="dim")
 
 

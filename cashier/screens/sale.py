@@ -505,7 +505,12 @@ class SaleScreen(WorkerErrors, Screen[None]):
         if part is None or not part.line_results:
             self.notify("预结算后才有逐项明细（F5）", severity="warning")
             return
-        self.app.push_screen(SplitDialog(split_rows(self.checkout.lines, part)))
+        bill = part.settlement or part.presettlement
+        funds = [
+            (d.fund_pay_type_name or d.fund_pay_type, d.fund_payamt.display(), d.setl_proc_info)
+            for d in (bill.setldetail if bill is not None else ())
+        ]
+        self.app.push_screen(SplitDialog(split_rows(self.checkout.lines, part), funds))
 
     def action_selfpay(self) -> None:
         if self.checkout.insured is None:

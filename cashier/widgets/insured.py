@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual.widgets import Static
 
 from cashier.insured import InsuredPart, breakdown_rows
@@ -24,14 +25,21 @@ class PatientCard(Static):
             self.display = False
             return
         p = part.patient
-        region = (
-            f"[b yellow]异地 {p.insu.insuplc_admdvs}[/]" if p.cross_region(admvs) else "本地参保"
-        )
+        region = "本地参保"
+        if p.cross_region(admvs):
+            # The insurer tells the filing only by settling (or refusing): say what is known.
+            filed = "已备案" if (part.presettlement or part.settlement) else "备案待核"
+            region = f"[b yellow]异地 {p.insu.insuplc_admdvs} {filed}[/]"
+        balance = f"账户余额 {p.insu.balc}"
+        bill = part.settlement or part.presettlement
+        if bill is not None and bill.setlinfo.acct_pay:
+            balance += f"→{bill.setlinfo.balc}"
         lines = [
-            f"[b]{p.name_masked}[/] {p.sex} {p.age} · {p.source}",
+            f"[b]{escape(p.name_masked)}[/] {p.sex} {p.age} · {p.source}",
             p.certno_masked,
             f"{p.insutype_name}·{p.psn_type_name}",
-            f"{region} 余额 {p.insu.balc}",
+            region,
+            balance,
         ]
         lines.extend(f"[b red]{problem}[/]" for problem in p.problems)
         self.update("\n".join(lines))
@@ -56,11 +64,7 @@ class Breakdown(Static):
         s = bill.setlinfo
         title = "[b green]已结算[/]" if part.settled else "预结算"
         lines = [f"{title} · {account} (F6)"]
-        for label, amount in breakdown_rows(s)[:-1]:
-            lines.append(_row(label, amount.display()))
-            if label == "个人账户支付" and part.acct_used:
-                before = part.patient.insu.balc
-                lines.append(f"  余额 {before} → {s.balc}")
+        lines.extend(_row(label, amount.display()) for label, amount in breakdown_rows(s)[:-1])
         if message:
             lines.append(message)
         self.update("\n".join(lines))
