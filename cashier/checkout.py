@@ -326,6 +326,12 @@ class Checkout:
             acct_mulaid_pay=s.acct_mulaid_pay,
             psn_cash_pay=s.psn_cash_pay,
             balc=s.balc,
+            cvlserv_pay=s.cvlserv_pay,
+            hifes_pay=s.hifes_pay,
+            hifmi_pay=s.hifmi_pay,
+            hifob_pay=s.hifob_pay,
+            maf_pay=s.maf_pay,
+            oth_pay=s.oth_pay,
             setlinfo=setlinfo,
         )
         if part.order_ids:

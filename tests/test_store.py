@@ -23,3 +23,23 @@ def test_newer_database_is_refused(empty_station):
     SchemaVersion.create(version=SCHEMA_VERSION + 1)
     with pytest.raises(CashierError, match="升级"):
         migrate(database.obj)
+
+
+def test_migration_5_adds_the_new_columns_to_an_older_database(tmp_path):
+    from cashier.store import SCHEMA_VERSION, connect, migrate
+    from cashier.store.db import MIGRATIONS, schema_version
+    from cashier.store.models import SchemaVersion
+
+    db = connect(f"sqlite:///{tmp_path / 'old.db'}")
+    for version, migration in enumerate(MIGRATIONS[:4], 1):
+        with db.atomic():
+            migration(db)
+            SchemaVersion.create(version=version)
+    # as a version-4 database was made before these columns existed
+    db.execute_sql("DROP INDEX sale_shift_id")
+    db.execute_sql("ALTER TABLE sale DROP COLUMN shift_id")
+    db.execute_sql("ALTER TABLE insured_settlement DROP COLUMN maf_pay")
+    assert migrate(db) == SCHEMA_VERSION == schema_version(db)
+    assert "shift_id" in {c.name for c in db.get_columns("sale")}
+    assert "maf_pay" in {c.name for c in db.get_columns("insured_settlement")}
+    assert db.table_exists("shift") and db.table_exists("refund_tender")

@@ -13,8 +13,11 @@ from cashier.store.models import (
     INSURED_MODELS,
     INSURER_MODELS,
     PRINT_MODELS,
+    SHIFT_MODELS,
     AuditHead,
+    InsuredSettlement,
     MsgidCounter,
+    Sale,
     SchemaVersion,
     database,
 )
@@ -82,11 +85,36 @@ def _migration_4(db: Database) -> None:
     db.create_tables(INSURED_MODELS)
 
 
+def _migration_5(db: Database) -> None:
+    db.create_tables(SHIFT_MODELS)
+    # New columns of existing tables. Earlier migrations create tables from today's
+    # models, so a database made by them already has the columns: add what is missing.
+    _add_missing_columns(db, Sale, ("shift",))
+    _add_missing_columns(
+        db,
+        InsuredSettlement,
+        ("cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay"),
+    )
+
+
+def _add_missing_columns(db: Database, model, names: tuple[str, ...]) -> None:
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    table = model._meta.table_name
+    have = {c.name for c in db.get_columns(table)}
+    migrator = SchemaMigrator.from_database(db)
+    for name in names:
+        field = model._meta.fields[name]
+        if field.column_name not in have:
+            migrate(migrator.add_column(table, field.column_name, field))
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_5,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -10,6 +10,7 @@ from peewee import (
     CharField,
     DatabaseProxy,
     DateTimeField,
+    DeferredForeignKey,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -102,6 +103,7 @@ class Sale(BaseModel):
     void_reason = CharField(max_length=200, default="")
     reprints = IntegerField(default=0)
     printed = BooleanField(default=False)  # False: the receipt still waits for the printer
+    shift = DeferredForeignKey("Shift", null=True, index=True)  # migration 5
 
     class Meta:
         indexes = ((("station", "receipt_seq"), True),)
@@ -268,10 +270,104 @@ class InsuredSettlement(BaseModel):
     acct_mulaid_pay = FenField(default=Fen(0))
     psn_cash_pay = FenField()
     balc = FenField()
+    cvlserv_pay = FenField(default=Fen(0))  # migration 5: the other funds, for reports
+    hifes_pay = FenField(default=Fen(0))
+    hifmi_pay = FenField(default=Fen(0))
+    hifob_pay = FenField(default=Fen(0))
+    maf_pay = FenField(default=Fen(0))
+    oth_pay = FenField(default=Fen(0))
     setlinfo = TextField()  # the checked setlinfo as JSON, certno masked
     status = CharField(max_length=16, index=True, default="settled")  # settled | cancelled
     settled_at = DateTimeField(default=utcnow, index=True)
     cancelled_at = DateTimeField(null=True)
+
+
+class Shift(BaseModel):
+    """One cashier's shift at one station: opened with a float, closed with a blind count.
+
+    ``z_no`` numbers the closed shifts of a station without gaps; ``z_report``
+    is the Z report frozen at close (JSON), never changed afterwards.
+    """
+
+    id = AutoField()
+    station = ForeignKeyField(Station, backref="shifts")
+    operator = ForeignKeyField(Operator, backref="shifts")
+    float_amount = FenField()
+    status = CharField(max_length=16, index=True, default="open")  # open | closed
+    opened_at = DateTimeField(default=utcnow, index=True)
+    closed_at = DateTimeField(null=True)
+    closed_by = CharField(max_length=16, default="")  # the cashier, or the supervisor
+    z_no = IntegerField(null=True)
+    z_report = TextField(default="")
+    reprints = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("station", "z_no"), True),)
+
+
+class ShiftCount(BaseModel):
+    """The blind count at close, per payment method, and what the books expected."""
+
+    shift = ForeignKeyField(Shift, backref="counts", on_delete="CASCADE")
+    method = CharField(max_length=16)
+    counted = FenField()
+    expected = FenField()
+    variance = FenField()  # counted − expected: short is negative, never forced to zero
+
+
+class Payout(BaseModel):
+    """Cash taken out of the drawer for something other than a refund (audited)."""
+
+    id = AutoField()
+    shift = ForeignKeyField(Shift, backref="payouts")
+    operator = CharField(max_length=16)
+    amount = FenField()
+    reason = CharField(max_length=200)
+    at = DateTimeField(default=utcnow)
+
+
+class Refund(BaseModel):
+    """Money given back for a completed sale, approved by a supervisor.
+
+    ``kind`` full (every line) or partial (some lines; an insured sale's
+    settlement is cancelled whole and the remaining lines settled again as
+    ``resettled_sale``). ``amount`` is what the patient gets back over the
+    tenders; ``insured_amount`` what returns to the funds and the account.
+    """
+
+    id = AutoField()
+    sale = ForeignKeyField(Sale, backref="refunds")
+    station = ForeignKeyField(Station, backref="refunds")
+    shift = ForeignKeyField(Shift, null=True, backref="refunds")
+    kind = CharField(max_length=16)  # full | partial
+    requested_by = CharField(max_length=16)
+    approved_by = CharField(max_length=16)
+    completed_by = CharField(max_length=16)
+    reason = CharField(max_length=200)
+    amount = FenField()  # back to the patient over the tenders
+    total = FenField()  # the refunded lines' amount (医疗费) — insured and self-paid
+    acct_returned = FenField(default=Fen(0))  # back to the personal account
+    fund_returned = FenField(default=Fen(0))  # back to the funds
+    cancel_msgid = CharField(max_length=30, default="")  # the 2208 / 2103
+    resettled_sale = ForeignKeyField(Sale, null=True, backref="resettled_from")
+    refund_no = CharField(max_length=40, unique=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+    printed = BooleanField(default=False)
+
+
+class RefundLine(BaseModel):
+    refund = ForeignKeyField(Refund, backref="lines", on_delete="CASCADE")
+    sale_line = ForeignKeyField(SaleLine)
+    quantity = IntegerField()
+    amount = FenField()
+
+
+class RefundTender(BaseModel):
+    refund = ForeignKeyField(Refund, backref="tenders", on_delete="CASCADE")
+    seq = IntegerField()
+    method = CharField(max_length=16)
+    amount = FenField()
+    reference = CharField(max_length=64, default="")
 
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
@@ -291,5 +387,15 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
 INSURER_MODELS: tuple[type[BaseModel], ...] = (InsurerCall, MsgidCounter, InsurerSignIn)
 #: Tables added by migration 3 (the print queue).
 PRINT_MODELS: tuple[type[BaseModel], ...] = (PrintJob,)
+#: Tables added by migration 5 (shifts, payouts, refunds); it also adds ``sale.shift``
+#: and the other funds' columns of ``insured_settlement``.
+SHIFT_MODELS: tuple[type[BaseModel], ...] = (
+    Shift,
+    ShiftCount,
+    Payout,
+    Refund,
+    RefundLine,
+    RefundTender,
+)
 #: Tables added by migration 4 (clinic orders, insured settlements).
 INSURED_MODELS: tuple[type[BaseModel], ...] = (ClinicOrder, ClinicOrderLine, InsuredSettlement)
