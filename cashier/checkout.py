@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from cashier import audit, catalog
+from cashier import audit, catalog, shifts
 from cashier.errors import InputError, NotAllowed
 from cashier.money import Fen
 from cashier.operators import Role, SignedIn
@@ -252,6 +252,7 @@ class Checkout:
             sale = Sale.create(
                 station=self.station_id,
                 operator=self.operator.code,
+                shift=shifts.shift_for_sale(self.station_id, self.operator),
                 status=State.COMPLETED.value,
                 kind="selfpay" if self.insured is None else "insured",
                 receipt_seq=seq,

@@ -33,6 +33,7 @@ DEFAULT_KEYMAP: dict[str, str] = {
     "selfpay": "ctrl+s",  # an insured bill paid as self-pay instead
     "hold": "ctrl+g",  # 挂单: park the bill, serve the next patient
     "recall": "ctrl+r",  # 取单: take a parked bill back
+    "menu": "ctrl+o",  # 功能: shifts, refunds, lookup, reports, reconciliation
     "pay": "f9",
     "exact_cash": "f10",
     "reprint": "f11",

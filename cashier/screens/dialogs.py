@@ -134,7 +134,8 @@ HELP_TEXT = """\
   F1 帮助  F2 读社保卡/输身份证号  F3 查找商品  F4 改数量
   F5 预结算  F6 个人账户开/关  F7 逐项自付明细  Del 删除选中行
   F9 结算收款  F10 现金足额（医保单先结算）  F11 重打  F12 作废
-  Ctrl+S 医保转自费  Ctrl+G 挂单  Ctrl+R 取单  F8 设备
+  Ctrl+S 医保转自费  Ctrl+G 挂单  Ctrl+R 取单  Ctrl+O 功能（班次/退款/报表）
+  F8 设备
   Ctrl+L 锁屏  Ctrl+Q 退出登录
 [b]收款[/b]
   ↑↓ 或 x 现金 · w 微信 · z 支付宝 · y 银行卡 · q 其他

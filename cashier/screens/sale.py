@@ -36,6 +36,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         Binding("ctrl+s", "selfpay", "转自费", id="selfpay", show=False),
         Binding("ctrl+g", "hold", "挂单", id="hold", show=False),
         Binding("ctrl+r", "recall", "取单", id="recall", show=False),
+        Binding("ctrl+o", "menu", "功能", id="menu", show=False),
         Binding("f9", "pay", "收款", id="pay"),
         Binding("f10", "exact_cash", "现金足额", id="exact_cash"),
         Binding("f11", "reprint", "重打", id="reprint"),
@@ -341,6 +342,11 @@ class SaleScreen(WorkerErrors, Screen[None]):
             ),
             confirmed,
         )
+
+    def action_menu(self) -> None:
+        from cashier.screens.menu import MenuScreen
+
+        self.app.push_screen(MenuScreen())
 
     def action_help(self) -> None:
         from cashier.screens.dialogs import HelpScreen
