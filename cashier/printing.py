@@ -38,6 +38,7 @@ class JobKind(StrEnum):
     REPRINT = "reprint"  # 重打
     TEST = "test"
     DRAWER = "drawer"
+    DOCUMENT = "document"  # a refund slip, an X or Z report: printed once, reprinted on request
 
 
 class JobStatus(StrEnum):
@@ -239,6 +240,25 @@ def print_test(settings: Settings, printer: ReceiptPrinter) -> Printed:
         )
         try:
             printed = printer.print_receipt(sample_receipt(settings))
+        except DeviceError as exc:
+            _finish(job, JobStatus.FAILED, str(exc))
+            raise
+        _finish(job, JobStatus.PRINTED)
+        return printed
+
+
+def print_document(settings: Settings, document: Receipt, printer: ReceiptPrinter) -> Printed:
+    """Print a document that is not a sale's receipt (a refund slip, a shift report), recorded
+    as a job. Raises ``DeviceError`` when the printer fails: the caller keeps what it printed
+    (it is stored) and offers to print it again; nothing waits in the queue."""
+    with _PRINTING:
+        job = PrintJob.create(
+            station=settings.station_id,
+            kind=JobKind.DOCUMENT.value,
+            status=JobStatus.QUEUED.value,
+        )
+        try:
+            printed = printer.print_receipt(document)
         except DeviceError as exc:
             _finish(job, JobStatus.FAILED, str(exc))
             raise
