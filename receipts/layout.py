@@ -272,8 +272,11 @@ def receipt_layout(receipt: Receipt) -> list[LayoutLine]:
         add(LayoutLine("normal", tender.method_name, tender.amount.display()))
         if tender.reference:
             add(LayoutLine("normal", f"{LABELS['reference']}：{tender.reference}", indent=2))
-    add(LayoutLine("bold", LABELS["paid"], receipt.paid.display()))
-    add(LayoutLine("big", LABELS["change"], receipt.change.display()))
+    if receipt.paid_label:
+        add(LayoutLine("big", receipt.paid_label, receipt.paid.display()))
+    else:
+        add(LayoutLine("bold", LABELS["paid"], receipt.paid.display()))
+        add(LayoutLine("big", LABELS["change"], receipt.change.display()))
     add(LayoutLine("rule"))
 
     add(LayoutLine("qr", receipt.qr_payload, align="center"))

@@ -61,6 +61,7 @@ class Receipt:
     change: Fen
     patient: str = ""  # masked name and ID, empty for walk-in sales
     insurance: InsuranceSummary | None = None
+    paid_label: str = ""  # "" = 实收 and 找零; a refund slip says 退还患者 and has no change
     reprint: int = 0  # 0 = original; n = the n-th reprint (shows 重打)
     training: bool = False  # shows 培训模式 — not a valid receipt
     footer: tuple[str, ...] = field(default=("谢谢惠顾，祝您早日康复",))

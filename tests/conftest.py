@@ -42,6 +42,20 @@ def empty_station(settings: Settings) -> StationContext:
 
 
 @pytest.fixture
+def insurer(station, settings):
+    """The training station's insurer connection: its sandbox on loopback (3 s timeout)."""
+    from dataclasses import replace
+
+    from cashier.settlement.sandbox import state
+    from cashier.station import connect_insurer
+
+    connection = connect_insurer(replace(settings, insurer=replace(settings.insurer, timeout_s=3)))
+    yield connection
+    connection.close()
+    state.sandbox_db.close()
+
+
+@pytest.fixture
 def cashier_1001() -> SignedIn:
     return SignedIn("1001", "王小美", Role.CASHIER)
 

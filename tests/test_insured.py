@@ -17,7 +17,6 @@ from cashier.settlement.client import InsurerUnavailable
 from cashier.settlement.journal import Status
 from cashier.settlement.sandbox import state
 from cashier.settlement.tender import Method
-from cashier.station import connect_insurer
 from cashier.store.models import InsuredSettlement, InsurerCall, Sale
 
 from .insurer_helpers import admin, fault
@@ -25,14 +24,6 @@ from .insurer_helpers import admin, fault
 AMOXICILLIN = "Y00001"  # 甲类 12.50
 CEFIXIME = "Y00004"  # 乙类 26.80, selfpay 0.20
 TERBINAFINE = "Y00036"  # 丙类 28.00
-
-
-@pytest.fixture
-def insurer(station, settings):
-    connection = connect_insurer(replace(settings, insurer=replace(settings.insurer, timeout_s=3)))
-    yield connection
-    connection.close()
-    state.sandbox_db.close()
 
 
 @pytest.fixture
