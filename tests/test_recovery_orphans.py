@@ -17,8 +17,7 @@ from cashier.settlement.client import InsurerInDoubt, InsurerUnavailable
 from cashier.settlement.journal import Status
 from cashier.settlement.recovery import CancelOutcome
 from cashier.settlement.sandbox import state
-from cashier.settlement.sandbox.server import make_insurer, start_in_thread
-from cashier.station import InsurerConnection, recover_insurer_calls
+from cashier.station import recover_insurer_calls
 from cashier.store.models import AuditEntry, InsuredSettlement, InsurerCall, Sale
 
 from .insurer_helpers import (
@@ -27,7 +26,6 @@ from .insurer_helpers import (
     fault,
     fee_lines,
     identify_by_qr,
-    new_client,
     open_clinic_visit,
     settle_args,
 )
@@ -38,16 +36,13 @@ CEFIXIME = ("XJ01DDA089A009462477698", "26.80", "1")  # 乙类 0.20
 
 
 @pytest.fixture
-def sandbox(tmp_path, station):
-    running = start_in_thread(make_insurer(tmp_path / "sandbox"))
-    yield running
-    running.stop()
-    state.sandbox_db.close()
+def sandbox(insurer):
+    return insurer.sandbox
 
 
 @pytest.fixture
-def client(sandbox):
-    return new_client(sandbox)
+def client(insurer):
+    return insurer.client
 
 
 def money_state(psn_no: str) -> tuple[Fen, Fen, Fen]:
@@ -129,6 +124,16 @@ def clinic_settled(client, sandbox, person: str = "P001") -> Settled:
     done = settle_clinic(client, visit, total)
     assert money_state(person) != before  # the insurer took the money
     return Settled(before, visit, total, done)
+
+
+def cancel_at_counter(client, visit: Visit, setl_id: str, context: dict | None = None) -> None:
+    client.call(
+        "2208",
+        protocol.input_2208(setl_id=setl_id, mdtrt_id=visit.mdtrt_id, psn_no=visit.psn_no),
+        operator=OPERATOR,
+        insuplc_admdvs=visit.insuplc_admdvs,
+        context=context,
+    )
 
 
 def sandbox_settlement(msgid: str) -> state.Settlement:
@@ -266,12 +271,11 @@ def test_one_cancelled_at_the_counter_is_left_alone(client, sandbox):
     before, visit, _, done = clinic_settled(client, sandbox)
     setl_id = done["setlinfo"]["setl_id"]
     # The counter cancels (the patient could not pay), as the contract says it journals it.
-    client.call(
-        "2208",
-        protocol.input_2208(setl_id=setl_id, mdtrt_id=visit.mdtrt_id, psn_no=visit.psn_no),
-        operator=OPERATOR,
-        insuplc_admdvs=visit.insuplc_admdvs,
-        context={
+    cancel_at_counter(
+        client,
+        visit,
+        setl_id,
+        {
             "psn_no": visit.psn_no,
             "setl_id": setl_id,
             "mdtrt_id": visit.mdtrt_id,
@@ -311,7 +315,7 @@ def test_in_doubt_settlement_found_committed_then_never_finished_is_cancelled(cl
 
 
 def test_a_cancel_left_in_doubt_is_resolved_at_the_next_start_and_not_sent_again(
-    client, sandbox, settings
+    client, sandbox, settings, insurer
 ):
     before, _, _, done = clinic_settled(client, sandbox)
     fault(sandbox, "drop_after_commit", "2208")  # the insurer cancels; the answer is lost
@@ -323,41 +327,39 @@ def test_a_cancel_left_in_doubt_is_resolved_at_the_next_start_and_not_sent_again
     assert money_state("P001") == before
 
     # Next start: the 2208 is found done (5203 no longer finds the settlement); nothing resent.
-    results = recover_insurer_calls(settings, InsurerConnection(client))
+    results = recover_insurer_calls(settings, insurer)
     assert [(r.msgid, r.infno, r.status) for r in results] == [
         (cancel.msgid, "2208", Status.COMMITTED)
     ]
     assert InsurerCall.select().where(InsurerCall.infno == "2208").count() == 1
     assert money_state("P001") == before
-    assert recover_insurer_calls(settings, InsurerConnection(client)) == []
+    assert recover_insurer_calls(settings, insurer) == []
 
 
-def test_a_cancel_that_did_not_happen_is_sent_again_at_the_next_start(client, sandbox, settings):
+def test_a_cancel_that_did_not_happen_is_sent_again_at_the_next_start(
+    client, sandbox, settings, insurer
+):
     before, _, _, done = clinic_settled(client, sandbox)
     fault(sandbox, "http500", "2208")  # a gateway error page: in doubt, nothing done
     with pytest.raises(InsurerUnavailable):
-        recover_insurer_calls(settings, InsurerConnection(client))
+        recover_insurer_calls(settings, insurer)
     assert not sandbox_settlement(done["_msgid"]).cancelled
 
-    results = recover_insurer_calls(settings, InsurerConnection(client))
+    results = recover_insurer_calls(settings, insurer)
     assert [(r.infno, r.status) for r in results] == [
         ("2208", Status.NOT_COMMITTED),
         ("2207", CancelOutcome.CANCELLED),
     ]
     assert sandbox_settlement(done["_msgid"]).cancel_msgid == results[1].cancel_msgid
     assert money_state("P001") == before
-    assert recover_insurer_calls(settings, InsurerConnection(client)) == []
+    assert recover_insurer_calls(settings, insurer) == []
 
 
 def test_already_cancelled_at_the_insurer_counts_as_done(client, sandbox):
     before, visit, _, done = clinic_settled(client, sandbox)
     setl_id = done["setlinfo"]["setl_id"]
     # Cancelled by some other way the journal cannot tie to this settlement.
-    client.call(
-        "2208",
-        protocol.input_2208(setl_id=setl_id, mdtrt_id=visit.mdtrt_id, psn_no=visit.psn_no),
-        operator=OPERATOR,
-    )
+    cancel_at_counter(client, visit, setl_id)
     results = recovery.cancel_unfinished(client, STATION)
     assert [r.status for r in results] == [CancelOutcome.ALREADY_CANCELLED]
     assert "已撤销" in results[0].error
@@ -369,7 +371,9 @@ def test_already_cancelled_at_the_insurer_counts_as_done(client, sandbox):
 
 def test_a_refused_cancel_is_reported_and_tried_again(client, sandbox):
     # A settlement the insurer does not know (say, its records were repaired by hand).
-    msgid = protocol.make_msgid("H11010500001", datetime.now(), journal.next_msgid_seq())
+    msgid = protocol.make_msgid(
+        client.caller.fixmedins_code, datetime.now(), journal.next_msgid_seq()
+    )
     journal.begin(
         msgid,
         STATION,
@@ -391,7 +395,7 @@ def test_a_refused_cancel_is_reported_and_tried_again(client, sandbox):
 
 
 def test_start_up_looks_for_unfinished_settlements_even_with_nothing_in_doubt(
-    client, sandbox, settings
+    client, sandbox, settings, insurer
 ):
     before, _, _, done = clinic_settled(client, sandbox)
     call = InsurerCall.get_by_id(done["_msgid"])
@@ -401,7 +405,7 @@ def test_start_up_looks_for_unfinished_settlements_even_with_nothing_in_doubt(
     # Another station's settlement is that station's business.
     assert recovery.unfinished_settlements("OTHER-02") == []
 
-    results = recover_insurer_calls(settings, InsurerConnection(client))
+    results = recover_insurer_calls(settings, insurer)
     assert [(r.msgid, r.status) for r in results] == [(call.msgid, CancelOutcome.CANCELLED)]
     assert money_state("P001") == before
-    assert recover_insurer_calls(settings, InsurerConnection(client)) == []
+    assert recover_insurer_calls(settings, insurer) == []
