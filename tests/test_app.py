@@ -21,12 +21,7 @@ from receipts.escpos import escpos_text
 from .conftest import require_tool
 from .printers import LoopbackPrinter
 
-
-@pytest.fixture
-def settings(settings):
-    """Pilot presses keys as fast as the test machine allows, which under load can be
-    slower than a scanner; a wider gap keeps the scan tests about behaviour, not timing."""
-    return replace(settings, scanner=ScannerSettings(max_gap_ms=300))
+pytestmark = pytest.mark.pilot
 
 
 def barcode(code: str) -> str:

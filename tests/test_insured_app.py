@@ -11,7 +11,6 @@ from dataclasses import replace
 import pytest
 
 from cashier.app import CashierApp
-from cashier.config import ScannerSettings
 from cashier.money import Fen
 from cashier.screens.dialogs import ConfirmDialog
 from cashier.screens.payment import PaymentScreen
@@ -34,10 +33,7 @@ from .conftest import require_tool
 from .insurer_helpers import admin, fault
 from .test_app import login, settle
 
-
-@pytest.fixture
-def settings(settings):
-    return replace(settings, scanner=ScannerSettings(max_gap_ms=300))
+pytestmark = pytest.mark.pilot
 
 
 @pytest.fixture(autouse=True)

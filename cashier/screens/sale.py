@@ -576,6 +576,15 @@ class SaleScreen(WorkerErrors, Screen[None]):
         self.app.call_from_thread(self.notify, "医保结算已撤销，本单回到未结算", timeout=8)
         self.app.call_from_thread(self.refresh_sale)
 
+    def take_lines(self, lines) -> None:
+        """Lines handed over from elsewhere (a refund's kept lines, to be charged again);
+        a bill in progress is held first."""
+        if self.checkout.lines or self.checkout.insured is not None:
+            self.action_hold()
+        for line in lines:
+            self.checkout.lines.append(line)
+        self.refresh_sale(select=0)
+
     # -- holding a bill (挂单 / 取单) ------------------------------------------------------------
     def action_hold(self) -> None:
         """Set this bill aside (the insurer is slow, the patient went to fetch money)."""
