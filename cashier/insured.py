@@ -13,7 +13,6 @@ cancellation go through the journal; a settlement left in doubt is resolved
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -469,7 +468,7 @@ class Insurance:
                 ) from None
             status, output = result.status, result.output
         else:
-            output = _journal_output(call)
+            output = recovery.settlement_output(call)
         part.held_msgid = ""
         if status in (journal.Status.OK, journal.Status.COMMITTED) and output is not None:
             return self._settled(co, part, output, call.msgid)
@@ -505,21 +504,16 @@ class Insurance:
         if bill is None:
             raise InputError("本单没有医保结算，无需撤销")
         setl = bill.setlinfo
-        infno = "2103" if part.kind == "pharmacy" else "2208"
-        builder = protocol.input_2103 if infno == "2103" else protocol.input_2208
-        self.client.call(
-            infno,
-            builder(setl_id=setl.setl_id or "", mdtrt_id=part.mdtrt_id, psn_no=part.patient.psn_no),
-            operator=self._op(co.operator),
+        send_cancel(
+            self.client,
+            co.operator,
+            pharmacy=part.kind == "pharmacy",
+            setl_id=setl.setl_id or "",
+            mdtrt_id=part.mdtrt_id,
+            psn_no=part.patient.psn_no,
             insuplc_admdvs=part.patient.insu.insuplc_admdvs,
-            context={
-                "psn_no": part.patient.psn_no,
-                "setl_id": setl.setl_id,
-                "mdtrt_id": part.mdtrt_id,
-                "omsgid": part.settle_msgid,
-                "insuplc_admdvs": part.patient.insu.insuplc_admdvs,
-                "sale_key": part.sale_key,
-            },
+            omsgid=part.settle_msgid,
+            sale_key=part.sale_key,
         )
         audit.record(
             co.station_id,
@@ -534,6 +528,40 @@ class Insurance:
         if part.kind == "pharmacy":
             part.mdtrt_id = ""
         co.back_to_open()
+
+
+def send_cancel(
+    client: InsurerClient,
+    who: SignedIn,
+    *,
+    pharmacy: bool,
+    setl_id: str,
+    mdtrt_id: str,
+    psn_no: str,
+    insuplc_admdvs: str,
+    omsgid: str,
+    sale_key: str,
+) -> str:
+    """2208 (clinic) / 2103 (pharmacy) through the journal; returns the cancel's msgid.
+    ``omsgid`` names the settlement's own message, so recovery knows it is cancelled."""
+    infno = "2103" if pharmacy else "2208"
+    builder = protocol.input_2103 if pharmacy else protocol.input_2208
+    output = client.call(
+        infno,
+        builder(setl_id=setl_id, mdtrt_id=mdtrt_id, psn_no=psn_no),
+        operator=(who.code, who.name),
+        insuplc_admdvs=insuplc_admdvs,
+        context={
+            "psn_no": psn_no,
+            "setl_id": setl_id,
+            "mdtrt_id": mdtrt_id,
+            "omsgid": omsgid,
+            "insuplc_admdvs": insuplc_admdvs,
+            "sale_key": sale_key,
+            "operator_name": who.name,
+        },
+    )
+    return str(output.get("_msgid", ""))
 
 
 def feedetl_sn(n: int) -> str:
@@ -570,16 +598,6 @@ def _check_total(bill: Settlement, total: Fen) -> None:
             f"医保平台的医疗费总额 {bill.setlinfo.medfee_sumamt.display()} 与本单合计"
             f" {total.display()} 不符，未作为账单显示，请重新预结算"
         )
-
-
-def _journal_output(call) -> dict | None:
-    """The settlement output a journal row holds (a response envelope, or a 5203 output)."""
-    if not call.response:
-        return None
-    data = json.loads(call.response)
-    if isinstance(data, dict) and "infcode" in data:
-        return protocol.parse_response(call.response, call.infno)
-    return data
 
 
 # -- what to tell the cashier ---------------------------------------------------------------------

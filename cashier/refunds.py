@@ -257,25 +257,19 @@ def execute(
 
 
 def _cancel_settlement(insurance, row: InsuredSettlement, who: SignedIn, sale: Sale) -> str:
-    from cashier.settlement import protocol
+    from cashier.insured import send_cancel
 
-    infno = "2103" if row.kind == "pharmacy" else "2208"
-    builder = protocol.input_2103 if infno == "2103" else protocol.input_2208
-    output = insurance.client.call(
-        infno,
-        builder(setl_id=row.setl_id, mdtrt_id=row.mdtrt_id, psn_no=row.psn_no),
-        operator=(who.code, who.name),
+    return send_cancel(
+        insurance.client,
+        who,
+        pharmacy=row.kind == "pharmacy",
+        setl_id=row.setl_id,
+        mdtrt_id=row.mdtrt_id,
+        psn_no=row.psn_no,
         insuplc_admdvs=row.insuplc_admdvs,
-        context={
-            "psn_no": row.psn_no,
-            "setl_id": row.setl_id,
-            "mdtrt_id": row.mdtrt_id,
-            "omsgid": row.msgid,
-            "insuplc_admdvs": row.insuplc_admdvs,
-            "sale_key": sale.receipt_no,
-        },
+        omsgid=row.msgid,
+        sale_key=sale.receipt_no,
     )
-    return str(output.get("_msgid", ""))
 
 
 def _net_tenders(tenders: list[Tender], change: Fen) -> list[tuple[Method, Fen, str]]:

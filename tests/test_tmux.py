@@ -80,6 +80,7 @@ def test_qr_identified_clinic_visit_in_tmux(tmux):
     tmux.start()
     tmux.wait_for("演示工号")
     tmux.keys("1001", "Enter")
+    time.sleep(0.5)  # the PIN field takes the focus
     tmux.keys("1234", "Enter")
     tmux.wait_for("请扫码")
     payload = sandbox_qr(tmux.data_dir, "P001")
