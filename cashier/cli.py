@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.add_argument("--full", action="store_true", help="不遮盖姓名和社会保障号码")
 
+    p = sub.add_parser("console", help="组长控制台：在浏览器中打开报表、班次、查单和对账")
+    _common(p)
+    p.add_argument("--host", help="监听地址（默认配置中的 console_host，即 127.0.0.1）")
+    p.add_argument("--port", type=int, help="端口（默认配置中的 console_port）")
+    p.add_argument("--app", action="store_true", help="在本终端中运行控制台（不经浏览器）")
+
     for name, help_text in (("report", "日结报表"),):
         p = sub.add_parser(name, help=f"{help_text}（尚未提供）")
         _common(p)
@@ -133,6 +139,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _sandbox(args)
     if command == "read-card":
         return _read_card(args)
+    if command == "console":
+        return _console(args)
     print(f"cashier: “{command}” 在本版本中尚未提供", file=sys.stderr)
     return EXIT_USAGE
 
@@ -147,6 +155,24 @@ def _run_tui(args: argparse.Namespace) -> int:
     from cashier.app import CashierApp
 
     CashierApp(ctx).run()
+    return 0
+
+
+def _console(args: argparse.Namespace) -> int:
+    from cashier.station import open_station
+
+    settings = _settings(args)
+    if not args.app:
+        from cashier.console import serve
+
+        host = args.host or settings.console_host
+        port = args.port or settings.console_port
+        print(f"组长控制台：http://{host}:{port}/（Ctrl+C 停止）", file=sys.stderr)
+        return serve(settings, host=host, port=port, config=args.config, data_dir=args.data_dir)
+    ctx = open_station(settings)
+    from cashier.console import ConsoleApp
+
+    ConsoleApp(ctx).run()
     return 0
 
 

@@ -99,6 +99,8 @@ class Settings:
     idle_lock_seconds: int = 300
     auto_presettle: bool = True  # pre-settle as soon as the patient is identified and lines are in
     orders_folder: str = ""  # the clinic system's drop folder; empty: <data dir>/orders-inbox
+    console_host: str = "127.0.0.1"  # `cashier console`: the supervisor console in a browser
+    console_port: int = 8765
     printer: PrinterSettings = field(default_factory=PrinterSettings)
     scanner: ScannerSettings = field(default_factory=ScannerSettings)
     insurer: InsurerSettings = field(default_factory=InsurerSettings)

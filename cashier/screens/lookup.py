@@ -129,6 +129,9 @@ class LookupScreen(WorkerErrors, Screen[None]):
         self.query_one("#lookup-detail", Static).update("\n".join(out))
 
     def action_reprint(self) -> None:
+        if getattr(self.app, "CONSOLE", False):
+            self.notify("重打请在收费台进行：打印机在收费台", severity="warning")
+            return
         sale = self._selected()
         if sale is None or sale.status != "completed":
             self.notify("请选择一张已完成的收费单", severity="warning")
