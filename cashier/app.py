@@ -73,7 +73,7 @@ class CashierApp(App[None]):
             return
         if resolved:
             self.call_from_thread(
-                self.notify, f"已核实 {len(resolved)} 笔未确认的医保交易", timeout=8
+                self.notify, f"已核对 {len(resolved)} 笔未完成的医保交易（详见审计记录）", timeout=8
             )
 
     def on_unmount(self) -> None:
