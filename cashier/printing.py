@@ -22,6 +22,8 @@ from cashier.errors import DeviceError
 from cashier.hardware.printer import (
     NO_DRAWER_PDF,
     STATUS_TIMEOUT,
+    EscposPrinter,
+    PdfPrinter,
     Printed,
     PrinterStatus,
     ReceiptPrinter,
@@ -31,6 +33,12 @@ from cashier.money import Fen
 from cashier.operators import Role, SignedIn
 from cashier.store.models import PrintJob, Sale, database, utcnow
 from receipts import Receipt, ReceiptLine, ReceiptTender
+from receipts.shift_report import (
+    ShiftReport,
+    render_shift_report_escpos,
+    render_shift_report_pdf,
+    shift_report_file_name,
+)
 
 
 class JobKind(StrEnum):
@@ -247,7 +255,9 @@ def print_test(settings: Settings, printer: ReceiptPrinter) -> Printed:
         return printed
 
 
-def print_document(settings: Settings, document: Receipt, printer: ReceiptPrinter) -> Printed:
+def print_document(
+    settings: Settings, document: Receipt | ShiftReport, printer: ReceiptPrinter
+) -> Printed:
     """Print a document that is not a sale's receipt (a refund slip, a shift report), recorded
     as a job. Raises ``DeviceError`` when the printer fails: the caller keeps what it printed
     (it is stored) and offers to print it again; nothing waits in the queue."""
@@ -258,7 +268,10 @@ def print_document(settings: Settings, document: Receipt, printer: ReceiptPrinte
             status=JobStatus.QUEUED.value,
         )
         try:
-            printed = printer.print_receipt(document)
+            if isinstance(document, ShiftReport):
+                printed = _print_shift_report(printer, document)
+            else:
+                printed = printer.print_receipt(document)
         except DeviceError as exc:
             _finish(job, JobStatus.FAILED, str(exc))
             raise
@@ -267,6 +280,25 @@ def print_document(settings: Settings, document: Receipt, printer: ReceiptPrinte
 
 
 # -- inside ---------------------------------------------------------------------------
+
+
+def _print_shift_report(printer: ReceiptPrinter, report: ShiftReport) -> Printed:
+    """A shift report through the configured printer (whose interface knows only receipts):
+    a PDF in its directory, or the ESC/POS job over its transport."""
+    if isinstance(printer, PdfPrinter):
+        path = printer.directory / shift_report_file_name(report)
+        try:
+            printer.directory.mkdir(parents=True, exist_ok=True)
+            render_shift_report_pdf(
+                report, path, "80mm" if printer.paper == "58mm" else printer.paper
+            )
+        except OSError as exc:
+            raise DeviceError(f"无法写入报表文件（{exc.strerror}）：{printer.directory}") from None
+        return Printed(str(path), path)
+    if isinstance(printer, EscposPrinter):
+        printer.transport.send(render_shift_report_escpos(report, printer.paper_mm))
+        return Printed(printer.description)
+    raise DeviceError("此打印机不能打印班次报表")
 
 
 def _queued_for(sale: Sale, kind: JobKind):
