@@ -561,6 +561,113 @@ class Transactions:
             ]
         )
 
+    # -- planted disagreements (POST /sandbox/admin/plant: tests and demos) -------------------
+    def plant_lost_here(
+        self,
+        fixmedins_code: str,
+        person_key: str,
+        *,
+        clr_type: str = "11",
+        lines: list[dict] | None = None,
+        acct_used: bool = True,
+    ) -> dict:
+        """A settlement the cashier never stored: settled here as the counter would (2201 +
+        2204 + 2207, or 2102 when ``clr_type`` is 41), so the account, the year-to-date and
+        the fee details all move as for any other; only no client ever hears of it.
+        Returns ``setlinfo`` and the ``msgid`` it is recorded under."""
+        if clr_type not in ("11", "41"):
+            raise Refused("clr_type 应为 11（门诊）或 41（药店购药）")
+        person = state.find_person(person_key)
+        rows = [_plant_line(n, line) for n, line in enumerate(lines or [self._plant_default()], 1)]
+        cert = {"mdtrt_cert_type": "02", "mdtrt_cert_no": person.certno}
+        begntime = _now_text()
+        flag = "1" if acct_used else "0"
+        if clr_type == "41":
+            msgid = _plant_msgid(fixmedins_code)
+            info = {"psn_no": person.psn_no, **cert, "begntime": begntime, "med_type": "41"}
+            output = self.pharmacy_settle(
+                _plant_request(
+                    "2102",
+                    msgid,
+                    fixmedins_code,
+                    person,
+                    {"druginfo": {**info, "acct_used_flag": flag}, "drugdetail": rows},
+                )
+            )
+        else:
+            reg = self.register(
+                _plant_request(
+                    "2201",
+                    _plant_msgid(fixmedins_code),
+                    fixmedins_code,
+                    person,
+                    {"data": {"psn_no": person.psn_no, **cert, "begntime": begntime}},
+                )
+            )
+            mdtrt_id = reg["data"]["mdtrt_id"]
+            for row in rows:
+                row.update(mdtrt_id=mdtrt_id, psn_no=person.psn_no, chrg_bchno="0001")
+            self.upload_fees(
+                _plant_request(
+                    "2204",
+                    _plant_msgid(fixmedins_code),
+                    fixmedins_code,
+                    person,
+                    {"feedetail": rows},
+                )
+            )
+            msgid = _plant_msgid(fixmedins_code)
+            data = {
+                "psn_no": person.psn_no,
+                **cert,
+                "med_type": "11",
+                "mdtrt_id": mdtrt_id,
+                "chrg_bchno": "0001",
+                "acct_used_flag": flag,
+            }
+            output = self.settle(
+                _plant_request("2207", msgid, fixmedins_code, person, {"data": data})
+            )
+        return {"msgid": msgid, **output}
+
+    def _plant_default(self) -> dict:
+        """One line of the first 甲类 entry of the 医保目录, 10.00 × 1."""
+        code = next(
+            (c.med_list_codg for c in self.catalog.values() if c.list_class == "甲"),
+            next(iter(self.catalog), "PLANT0001"),
+        )
+        return {"med_list_codg": code, "pric": "10.00", "cnt": "1"}
+
+    #: The amounts a planted disagreement may change. ``acct_pay`` is not one: a later
+    #: 2208 / 2103 gives the account back what the record says it paid.
+    PLANTABLE = ("medfee_sumamt", "fund_pay_sumamt")
+
+    def plant_amount_differs(self, setl_id: str, field: str, delta: Fen) -> dict:
+        """The insurer's record of a settlement says another amount: ``field`` moves by
+        ``delta`` in what 3201 and 3202 count. The answer as sent (5203), the person's account
+        and year-to-date, and what a cancellation gives back stay as they were."""
+        if field not in self.PLANTABLE:
+            raise Refused(f"field 应为 {' 或 '.join(self.PLANTABLE)}")
+        if not delta:
+            raise Refused("delta 不能为 0")
+        setl = Settlement.get_or_none(Settlement.setl_id == setl_id)
+        if setl is None:
+            raise Refused(f"结算记录 {setl_id} 不存在")
+        column = getattr(Settlement, field)
+        Settlement.update({column: column + delta}).where(Settlement.setl_id == setl_id).execute()
+        before = getattr(setl, field)
+        return {"setl_id": setl_id, "field": field, "before": before, "after": before + delta}
+
+    def plant_cancelled_there(self, setl_id: str) -> dict:
+        """The insurer cancels a settlement (as a 2208 / 2103 would: the account and the
+        year-to-date get their part back) and the cashier never hears of it."""
+        setl = Settlement.get_or_none(Settlement.setl_id == setl_id)
+        if setl is None:
+            raise Refused(f"结算记录 {setl_id} 不存在")
+        msgid = _plant_msgid(setl.fixmedins_code)
+        self._undo(setl, msgid)
+        return {"setl_id": setl_id, "cancel_msgid": msgid}
+
     # -- computing -----------------------------------------------------------------------------
     def _person(self, psn_no: str) -> Person:
         person = Person.get_or_none(Person.psn_no == psn_no)
@@ -671,6 +778,49 @@ def _insured(person: Person, insutype: str) -> InsuredPerson:
         filing=person.filing,
         insured=person.insured,
     )
+
+
+def _plant_msgid(fixmedins_code: str) -> str:
+    """A msgid for a planted message: sequence 9000-9999, apart from a counter's low numbers."""
+    return protocol.make_msgid(
+        fixmedins_code, datetime.now(), 9000 + state.next_number("plant") % 1000
+    )
+
+
+def _plant_request(
+    infno: str, msgid: str, fixmedins_code: str, person: Person, input: dict
+) -> protocol.Request:
+    return protocol.Request(
+        infno=infno,
+        msgid=msgid,
+        sign_no="",
+        insuplc_admdvs=person.insuplc_admdvs,
+        mdtrtarea_admvs=state.DEFAULT_ADMVS,
+        fixmedins_code=fixmedins_code,
+        opter="sandbox",
+        input=input,
+        raw={},
+    )
+
+
+def _plant_line(n: int, line: Any) -> dict:
+    """A planted fee line ``{"med_list_codg", "pric", "cnt"}`` as 2204 / 2102 carry it."""
+    if not isinstance(line, dict) or not line.get("med_list_codg"):
+        raise Refused("lines 的每一项应为 {med_list_codg, pric, cnt}")
+    try:
+        pric = protocol.money(line.get("pric", "10.00"), "pric")
+        cnt = Decimal(str(line.get("cnt", "1")))
+    except (CashierError, InvalidOperation):
+        raise Refused(f"lines 第 {n} 项的单价或数量无效") from None
+    return {
+        "feedetl_sn": f"{n:04d}",
+        "med_list_codg": str(line["med_list_codg"]),
+        "medins_list_codg": str(line["med_list_codg"]),
+        "cnt": str(cnt),
+        "pric": pric,
+        "det_item_fee_sumamt": pric.mul_ratio(cnt),
+        "fee_ocur_time": _now_text(),
+    }
 
 
 def _node(req: protocol.Request, name: str) -> dict:

@@ -4,6 +4,7 @@
 ``POST /localcfc/api/hsecfc/localQrCodeQuery``      e-voucher ``ec.query``
 ``POST /sandbox/admin/fault``                       inject a fault (tests, demos)
 ``POST /sandbox/admin/qr``                          a fresh 医保码 for a person
+``POST /sandbox/admin/plant``                       a disagreement for reconciliation
 ``DELETE /sandbox/admin/fault``                     clear faults
 
 Faults, per request (header ``x-sandbox-fault: kind[,delay_ms]``) or by the
@@ -244,6 +245,8 @@ class SandboxInsurer:
                     delay_ms=int(data.get("delay_ms", 0)),
                 )
                 return Reply(200, b"{}")
+            if path == "/sandbox/admin/plant":
+                return Reply(200, protocol.dumps(self.plant(data)).encode())
             if path == "/sandbox/admin/qr":
                 voucher = state.issue_evoucher(
                     state.find_person(str(data["person"])), lifetime_s=data.get("lifetime_s")
@@ -252,6 +255,38 @@ class SandboxInsurer:
         except (ValueError, KeyError, TypeError, CashierError) as exc:
             return Reply(400, json.dumps({"error": str(exc)}, ensure_ascii=False).encode())
         return Reply(404, b"{}")
+
+    def plant(self, data: dict) -> dict:
+        """Make the sandbox disagree with the cashier (``/sandbox/admin/plant``), for
+        reconciliation tests and demos; see :data:`PLANTS`."""
+        kind = str(data["kind"])
+        if kind not in PLANTS:
+            raise ValueError(f"kind 应为 {', '.join(PLANTS)}")
+        t = self.transactions
+        now = datetime.now()
+        with self.lock, sandbox_db.atomic():
+            if kind == "lost_here":
+                output = t.plant_lost_here(
+                    str(data["fixmedins_code"]),
+                    str(data.get("person", "P001")),
+                    clr_type=str(data.get("clr_type", "11")),
+                    lines=data.get("lines"),
+                    acct_used=bool(data.get("acct_used", True)),
+                )
+                # Recorded like any settlement message: a repeat or a 2601 finds it.
+                msgid = output.pop("msgid")
+                infno = "2102" if output["setlinfo"]["clr_type"] == "41" else "2207"
+                remember_response(msgid, infno, protocol.dumps(self._response(output, now)))
+                return {"msgid": msgid, **output}
+            if kind == "amount_differs":
+                delta = protocol.money(data.get("delta", "0.01"), "delta")
+                field = str(data.get("field", "medfee_sumamt"))
+                return t.plant_amount_differs(str(data["setl_id"]), field, delta)
+            return t.plant_cancelled_there(str(data["setl_id"]))
+
+
+#: What ``POST /sandbox/admin/plant`` can make the sandbox hold that the cashier does not.
+PLANTS = ("lost_here", "amount_differs", "cancelled_there")
 
 
 def _handler_class(insurer: SandboxInsurer) -> type[BaseHTTPRequestHandler]:
