@@ -348,9 +348,11 @@ class Checkout:
         if not self.lines:
             return None
         with database.atomic():
+            shift = shifts.open_shift_of(self.station_id)
             sale = Sale.create(
                 station=self.station_id,
                 operator=self.operator.code,
+                shift=shift.id if shift is not None else None,
                 status=State.VOIDED.value,
                 total=self.total,
                 created_at=self.started_at,

@@ -428,8 +428,10 @@ def _require_open(shift: Shift) -> Shift:
 
 
 def x_report(shift: Shift, who: SignedIn, *, now: datetime | None = None) -> ShiftFigures:
-    """The live X report of an open shift, audited ``shift.x_report`` (a supervisor can see
-    who looked at the expected figures before a blind count)."""
+    """The live X report of an open shift, audited ``shift.x_report``. Supervisors only: it
+    shows what the drawer should hold, and the cashier's count at close is blind."""
+    if not who.role.at_least(Role.SUPERVISOR):
+        raise NotAllowed("X 报表显示应有金额，须收费组长查看（收费员交班为盲点）")
     shift = _require_open(shift)
     result = figures(shift, now=now)
     audit.record(

@@ -123,7 +123,7 @@ async def test_open_sell_blind_close_short_and_the_z_pdf(settings):
 async def test_x_report_and_payout_on_screen(settings):
     app = CashierApp(open_station(settings))
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot)
+        await login(pilot, "9001", "9999")  # the X report is a supervisor's
         screen = await open_shift_screen(pilot)
         await pilot.press("f2", *"100", "enter")
         await settle(pilot)
