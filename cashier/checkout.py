@@ -65,6 +65,22 @@ class Line:
         return self.price * self.quantity
 
     @classmethod
+    def of_sold(cls, line: SaleLine, quantity: int) -> Line:
+        """A stored sale's line again (a refund's kept lines, sold anew)."""
+        return cls(
+            item_id=line.item_id,
+            code=line.code,
+            name=line.name,
+            spec=line.spec,
+            unit=line.unit,
+            price=line.price,
+            quantity=quantity,
+            fee_category=line.fee_category,
+            list_class=line.list_class,
+            med_list_codg=line.med_list_codg,
+        )
+
+    @classmethod
     def of(cls, item: Item, quantity: int = 1) -> Line:
         return cls(
             item_id=item.id,
@@ -467,22 +483,24 @@ def receipt_for(
         reprint=reprint,
         training=training,
         patient=f"{setl.psn_name} {setl.certno}" if setl else "",
-        insurance=_insurance_summary(setl) if setl else None,
+        insurance=insurance_summary(setl) if setl else None,
     )
 
 
-def _insurance_summary(setl: InsuredSettlement) -> InsuranceSummary:
+def insurance_summary(setl: InsuredSettlement, *, cancelled: bool = False) -> InsuranceSummary:
+    """The insurance block of a receipt (or, ``cancelled``, of a refund slip)."""
     from cashier.settlement.protocol import INSUTYPES
 
     return InsuranceSummary(
-        insutype_name=INSUTYPES.get(setl.insutype, setl.insutype),
+        insutype_name=INSUTYPES.get(setl.insutype, setl.insutype)
+        + ("（已撤销）" if cancelled else ""),
         setl_id=setl.setl_id,
         mdtrt_id=setl.mdtrt_id,
         fund_pay=setl.hifp_pay,
         other_fund_pay=setl.fund_pay_sumamt - setl.hifp_pay,
         account_pay=setl.acct_pay,
         cash_part=setl.psn_cash_pay,
-        balance_after=setl.balc,
+        balance_after=None if cancelled else setl.balc,
         mutual_aid_pay=setl.acct_mulaid_pay,
     )
 

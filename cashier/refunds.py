@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cashier import audit, shifts
-from cashier.checkout import Checkout, Line
+from cashier.checkout import Checkout, Line, insurance_summary
 from cashier.errors import CashierError, InputError, NotAllowed
 from cashier.money import Fen
 from cashier.operators import Role, SignedIn
@@ -38,7 +38,7 @@ from cashier.store.models import (
     database,
     utcnow,
 )
-from receipts import InsuranceSummary, Receipt, ReceiptLine, ReceiptTender
+from receipts import Receipt, ReceiptLine, ReceiptTender
 
 
 class ResaleFailed(CashierError):
@@ -301,20 +301,7 @@ def _kept_lines(sale: Sale, plan: RefundPlan) -> list[Line]:
     for ln in sale.lines.order_by(SaleLine.line_no):
         quantity = ln.quantity - back.get(ln.id, 0)
         if quantity:
-            kept.append(
-                Line(
-                    item_id=ln.item_id,
-                    code=ln.code,
-                    name=ln.name,
-                    spec=ln.spec,
-                    unit=ln.unit,
-                    price=ln.price,
-                    quantity=quantity,
-                    fee_category=ln.fee_category,
-                    list_class=ln.list_class,
-                    med_list_codg=ln.med_list_codg,
-                )
-            )
+            kept.append(Line.of_sold(ln, quantity))
     return kept
 
 
@@ -338,7 +325,6 @@ def _resell(settings, kept: list[Line], reversal, who: SignedIn, insurance, pati
 # -- the refund slip ---------------------------------------------------------------------------
 def refund_receipt(refund: Refund, *, clinic_name: str, training: bool) -> Receipt:
     """The slip the patient signs: what went back, how, and who did it."""
-    from cashier.settlement.protocol import INSUTYPES
 
     sale = refund.sale
     lines = tuple(
@@ -370,18 +356,7 @@ def refund_receipt(refund: Refund, *, clinic_name: str, training: bool) -> Recei
     footer.append("患者签字：")
     back = _by_method(reversal, kept)
     setl = sale.settlements.first()
-    insurance = None
-    if setl is not None:
-        insurance = InsuranceSummary(
-            insutype_name=INSUTYPES.get(setl.insutype, setl.insutype) + "（已撤销）",
-            setl_id=setl.setl_id,
-            mdtrt_id=setl.mdtrt_id,
-            fund_pay=setl.hifp_pay,
-            other_fund_pay=setl.fund_pay_sumamt - setl.hifp_pay,
-            account_pay=setl.acct_pay,
-            cash_part=setl.psn_cash_pay,
-            mutual_aid_pay=setl.acct_mulaid_pay,
-        )
+    insurance = insurance_summary(setl, cancelled=True) if setl is not None else None
     net = Fen.total(amount for _, amount in back)
     return Receipt(
         title="退款凭证",
