@@ -92,10 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="端口（默认配置中的 console_port）")
     p.add_argument("--app", action="store_true", help="在本终端中运行控制台（不经浏览器）")
 
-    for name, help_text in (("report", "日结报表"),):
-        p = sub.add_parser(name, help=f"{help_text}（尚未提供）")
-        _common(p)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
+    p = sub.add_parser("report", help="报表：eod 日结报表（PDF 或 CSV）")
+    _common(p)
+    p.add_argument("which", choices=("eod",), help="eod：日结报表")
+    p.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="日期（本地），或起始日期")
+    p.add_argument("--to", metavar="YYYY-MM-DD", help="结束日期（含），默认同 --date")
+    p.add_argument("--format", choices=("pdf", "csv"), help="默认按 --out 的扩展名")
+    p.add_argument("--out", required=True, metavar="FILE", help="输出文件")
+    p.add_argument("--station", metavar="ID", help="只统计一个收费台（默认：全院）")
     return parser
 
 
@@ -139,6 +143,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _sandbox(args)
     if command == "read-card":
         return _read_card(args)
+    if command == "report":
+        return _report(args)
     if command == "console":
         return _console(args)
     print(f"cashier: “{command}” 在本版本中尚未提供", file=sys.stderr)
@@ -307,6 +313,40 @@ def _operator(args: argparse.Namespace) -> int:
             raise CashierError("两次输入的 PIN 不一致")
     operators.create_operator(ctx.station_id, args.code, args.name, Role(args.role), pin)
     print(f"已保存 {args.code} {args.name}（{Role(args.role).label}）")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from cashier.reports.eod import eod_report, parse_day
+    from cashier.reports.render import FORMATS, write_report
+    from cashier.station import open_station
+
+    date_from = parse_day(args.date, "--date")
+    date_to = parse_day(args.to, "--to") if args.to else None
+    out = Path(args.out)
+    fmt = args.format or out.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise CashierError(f"无法从 {out.name} 看出格式：请用 --format pdf 或 --format csv")
+    settings = _settings(args)
+    open_station(settings, seed=False)
+    show = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if show:
+            print(f"\r统计中 {done}/{total}", end="", file=sys.stderr)
+
+    report = eod_report(date_from, date_to, station=args.station, progress=progress)
+    if show:
+        print(file=sys.stderr)
+    written = write_report(
+        report, out, fmt, clinic_name=settings.clinic_name, training=settings.training
+    )
+    total = report.total
+    print(
+        f"日结报表 {report.period} {report.scope}：收费 {total.sales} 笔，退款 {total.refunds} 笔，"
+        f"作废 {total.voids} 笔，实收净额 {total.net_takings}"
+    )
+    print(f"已写入 {written}")
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Reports: the figures first (plain data, SQL aggregates), rendering elsewhere. No UI."""
