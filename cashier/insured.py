@@ -636,16 +636,6 @@ def advice(exc: BaseException) -> Advice:
 
 
 # -- what the breakdown panel shows ---------------------------------------------------------------
-_OTHER_FUNDS = (
-    ("cvlserv_pay", "公务员补助"),
-    ("hifes_pay", "企业补充"),
-    ("hifmi_pay", "大病保险"),
-    ("hifob_pay", "大额补助"),
-    ("maf_pay", "医疗救助"),
-    ("oth_pay", "其他基金"),
-)
-
-
 def breakdown_rows(s: protocol.SetlInfo) -> list[tuple[str, Fen]]:
     """The split as the cashier reads it, top to bottom; the cash part is last."""
     rows = [("医疗费总额", s.medfee_sumamt), ("全自费", s.fulamt_ownpay_amt)]
@@ -653,7 +643,11 @@ def breakdown_rows(s: protocol.SetlInfo) -> list[tuple[str, Fen]]:
         rows.append(("超限价自付", s.overlmt_selfpay))
     rows.append(("先行自付", s.preselfpay_amt))
     rows.append(("医保统筹支付", s.hifp_pay))
-    rows.extend((label, getattr(s, name)) for name, label in _OTHER_FUNDS if getattr(s, name))
+    rows.extend(
+        (protocol.SETLINFO_LABELS[name], getattr(s, name))
+        for name in protocol.OTHER_FUNDS
+        if getattr(s, name)
+    )
     rows.append(("个人账户支付", s.acct_pay))
     if s.acct_mulaid_pay:
         rows.append(("共济支付", s.acct_mulaid_pay))

@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from cashier.catalog import COLUMNS
 
 from .conftest import require_tool
@@ -145,12 +143,6 @@ def test_tui_without_a_terminal_says_so(tmp_path):
     proc = run(data_dir=tmp_path / "d")
     assert_one_line_error(proc)
     assert "终端" in proc.stderr
-
-
-@pytest.mark.parametrize("command", ["report"])
-def test_commands_of_later_versions_say_so(tmp_path, command):
-    proc = run(command, data_dir=tmp_path)
-    assert proc.returncode == 2 and "尚未提供" in proc.stderr
 
 
 def test_data_dir_before_or_after_the_command(tmp_path):

@@ -42,7 +42,7 @@ from typing import Any
 
 from cashier.errors import InputError
 from cashier.money import Fen
-from cashier.settlement.protocol import INSUTYPES
+from cashier.settlement.protocol import INSUTYPES, OTHER_FUNDS, SETLINFO_LABELS
 from cashier.settlement.tender import METHOD_LABELS, Method
 from cashier.store.models import database
 
@@ -69,19 +69,17 @@ Progress = Callable[[int, int], None]
 SOLD = ("completed", "refunded")
 
 #: The settlement's amounts the report sums, in the order they are shown, with their labels.
-FUNDS: tuple[tuple[str, str], ...] = (
-    ("medfee_sumamt", "医疗费总额"),
-    ("hifp_pay", "统筹基金"),
-    ("cvlserv_pay", "公务员补助"),
-    ("hifes_pay", "企业补充"),
-    ("hifmi_pay", "大病保险"),
-    ("hifob_pay", "大额补助"),
-    ("maf_pay", "医疗救助"),
-    ("oth_pay", "其他基金"),
-    ("fund_pay_sumamt", "基金支付合计"),
-    ("acct_pay", "个人账户"),
-    ("acct_mulaid_pay", "共济支付"),
-    ("psn_cash_pay", "个人现金"),
+FUNDS: tuple[tuple[str, str], ...] = tuple(
+    (key, SETLINFO_LABELS[key])
+    for key in (
+        "medfee_sumamt",
+        "hifp_pay",
+        *OTHER_FUNDS,
+        "fund_pay_sumamt",
+        "acct_pay",
+        "acct_mulaid_pay",
+        "psn_cash_pay",
+    )
 )
 _FUND_KEYS = tuple(key for key, _ in FUNDS)
 UNCATEGORISED = "未分类"

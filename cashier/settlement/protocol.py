@@ -132,6 +132,26 @@ FUND_PAY_TYPES = {
     "610100": "医疗救助",
     "999996": "医院垫付",
 }
+#: What the counter, receipts and reports call the ``setlinfo`` amounts.
+SETLINFO_LABELS = {
+    "medfee_sumamt": "医疗费总额",
+    "fulamt_ownpay_amt": "全自费",
+    "overlmt_selfpay": "超限价自付",
+    "preselfpay_amt": "先行自付",
+    "hifp_pay": "统筹基金",
+    "cvlserv_pay": "公务员补助",
+    "hifes_pay": "企业补充",
+    "hifmi_pay": "大病保险",
+    "hifob_pay": "大额补助",
+    "maf_pay": "医疗救助",
+    "oth_pay": "其他基金",
+    "fund_pay_sumamt": "基金支付合计",
+    "acct_pay": "个人账户",
+    "acct_mulaid_pay": "共济支付",
+    "psn_cash_pay": "个人现金",
+}
+#: The funds other than the pooled one (统筹), in the order they are shown.
+OTHER_FUNDS = ("cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay")
 EC_BUSINESS_OUTPATIENT = "01301"  # 门诊结算
 EC_BUSINESS_PHARMACY = "02121"  # 药店购药
 
