@@ -206,3 +206,45 @@ def test_partial_refund_of_an_insured_sale_cancels_and_settles_again(
     assert done.back_to_patient == old.psn_cash_pay - new.psn_cash_pay
     theirs = {s.setl_id: s.cancelled for s in state.Settlement.select()}
     assert theirs == {old.setl_id: True, new.setl_id: False}
+
+
+def test_after_a_partial_insured_refund_insurer_account_drawer_and_report_agree(
+    insurer, settings, cashier_1001, supervisor
+):
+    from datetime import date
+
+    from cashier import shifts
+    from cashier.reports.eod import eod_report
+
+    shift = shifts.open_shift(settings.station_id, cashier_1001, fen("100.00"))
+    before = state.Person.get_by_id("P001").balance
+    state.Person.update(balance=fen("20.00")).where(state.Person.psn_no == "P001").execute()
+    insurance, sale = insured_sale(insurer, settings, cashier_1001, "P001", AMOXICILLIN, CEFIXIME)
+    old = InsuredSettlement.get(InsuredSettlement.sale == sale.id)
+    assert old.acct_pay == fen("20.00") and old.psn_cash_pay > Fen(0)
+    lines = {ln.code: ln for ln in sale.lines}
+    patient = insurance.identify_qr(qr(insurer, "P001"), cashier_1001)
+    done = execute(
+        settings, plan_refund(sale, {lines[CEFIXIME].id: 1}), requested_by=cashier_1001,
+        approved_by=supervisor, completed_by=cashier_1001, reason="退药",
+        insurance=insurance, patient=patient,
+    )  # fmt: skip
+    new = InsuredSettlement.get(InsuredSettlement.sale == done.new_sale_id)
+    # the insurer: one settlement cancelled, one standing, for the kept line
+    theirs = {s.setl_id: s.cancelled for s in state.Settlement.select()}
+    assert theirs == {old.setl_id: True, new.setl_id: False}
+    assert new.medfee_sumamt == fen("12.50")
+    # the account: back to its 20.00, then the kept line's account part taken again
+    assert state.Person.get_by_id("P001").balance == fen("20.00") - new.acct_pay
+    # the drawer: float + what the patient paid in cash, less what went back
+    paid_cash = net_cash(sale)
+    back_cash = dict(done.by_method).get(Method.CASH, Fen(0))
+    assert shifts.figures(shift).cash_expected == fen("100.00") + paid_cash - back_cash
+    assert back_cash == old.psn_cash_pay - new.psn_cash_pay
+    # the report: net takings and net funds are the kept line's
+    day = eod_report(date.today()).total
+    assert day.net_total == new.medfee_sumamt
+    assert day.net_takings == new.psn_cash_pay
+    assert day.net_fund("acct_pay") == new.acct_pay
+    assert day.net_fund("fund_pay_sumamt") == new.fund_pay_sumamt
+    state.Person.update(balance=before).where(state.Person.psn_no == "P001").execute()
