@@ -107,7 +107,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
             yield Label("支出：从钱箱取出现金（非退款），Enter 下一项 · Esc 取消")
             with Horizontal(classes="shift-row"):
                 yield Label("金额")
-                yield AmountInput("", id="payout-amount", compact=True)
+                yield AmountInput("", id="payout-amount", placeholder="0.00", compact=True)
             with Horizontal(classes="shift-row"):
                 yield Label("事由")
                 yield Input(id="payout-reason", max_length=200, compact=True)
@@ -116,7 +116,9 @@ class ShiftScreen(WorkerErrors, Screen[None]):
             for method in shifts.METHODS:
                 with Horizontal(classes="shift-row"):
                     yield Label(f"{method.label}实点")
-                    yield AmountInput("", id=f"count-{method.value}", compact=True)
+                    yield AmountInput(
+                        "", id=f"count-{method.value}", placeholder="0.00", compact=True
+                    )
             with Horizontal(classes="shift-row", id="supervisor-row"):
                 yield Label("组长工号")
                 yield Input(id="sup-code", max_length=16, compact=True)
