@@ -40,6 +40,9 @@ def connect(url: str) -> Database:
             },
         )
     elif url.startswith(("postgresql://", "postgres://")):
+        from cashier.store.drivers import with_psycopg
+
+        with_psycopg()  # before playhouse, which looks for psycopg too
         from playhouse.db_url import connect as url_connect
 
         try:
