@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -378,8 +379,6 @@ class SaleScreen(WorkerErrors, Screen[None]):
     def _show_problem(self, notice: str, message: str) -> None:
         self.app.bell()
         self.notify(notice, severity="error", timeout=12, markup=False)
-        from rich.markup import escape
-
         first, _, rest = message.partition("\n")
         self._problem = f"[b red]{escape(first)}[/]" + (
             f"\n[yellow]{escape(rest)}[/]" if rest else ""
