@@ -160,6 +160,7 @@ class InsuredPart:
     order_ids: tuple[int, ...] = ()
     visit: dict[str, str] = field(default_factory=dict)  # doctor, department, diagnosis, med_type
     mdtrt_id: str = ""
+    registered_here: bool = False  # 2201 sent by this sale (else the visit came with an order)
     uploaded: tuple | None = None  # the lines as uploaded with 2204 (clinic)
     batch: int = 0  # chrg_bchno of the last upload
     line_results: dict[str, protocol.FeeLineResult] = field(default_factory=dict)
@@ -319,7 +320,7 @@ class Insurance:
                     insuplc_admdvs=where,
                 )
             )
-            part.mdtrt_id = reg.mdtrt_id
+            part.mdtrt_id, part.registered_here = reg.mdtrt_id, True
             if part.order_ids:
                 from cashier import orders
 
@@ -328,7 +329,9 @@ class Insurance:
         snapshot = tuple((ln.code, ln.price, ln.quantity) for ln in co.lines)
         if snapshot == part.uploaded:
             return
-        if part.uploaded is not None:
+        if part.uploaded is not None or not part.registered_here:
+            # Lines uploaded before (by this sale, or by an earlier try at the same visit)
+            # must not be settled with these: 2205 takes back every unsettled line.
             self.client.call(
                 "2205",
                 protocol.input_2205(

@@ -216,3 +216,23 @@ def test_id_number_checks_its_checksum():
 def test_unreachable_insurer_advice_offers_selfpay():
     tip = advice(InsurerUnavailable("无法连接医保平台"))
     assert tip.offer_selfpay and "自费" in tip.next_step
+
+
+def test_a_second_try_at_an_orders_visit_settles_only_its_own_lines(
+    insurer, insurance, settings, cashier_1001
+):
+    from cashier import orders
+
+    pending = orders.pending_for("11010519780312001X")  # P001's demo order
+    first = Checkout(settings.station_id, cashier_1001)
+    first.identify(insurance.identify_qr(qr(insurer, "P001"), cashier_1001), "clinic")
+    first.load_orders(pending)
+    insurance.presettle(first)  # registers the visit and uploads every line
+    first.void("患者离开")
+    again = Checkout(settings.station_id, cashier_1001)
+    again.identify(insurance.identify_qr(qr(insurer, "P001"), cashier_1001), "clinic")
+    again.load_orders(orders.pending_for("11010519780312001X"))
+    assert again.insured.mdtrt_id == first.insured.mdtrt_id  # the same visit
+    again.remove(0)  # one line fewer this time
+    bill = insurance.presettle(again)
+    assert bill.setlinfo.medfee_sumamt == again.total
