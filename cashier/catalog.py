@@ -15,8 +15,10 @@ from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 
-from cashier.errors import InputError
+from cashier import audit
+from cashier.errors import InputError, NotAllowed
 from cashier.money import Fen, MoneyError
+from cashier.operators import Role, SignedIn
 from cashier.store.models import Barcode, Item, database, utcnow
 
 COLUMNS = (
@@ -208,10 +210,16 @@ def import_catalog(
     text: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     batch: int = 500,
+    by: SignedIn | None = None,
+    station_id: str = "",
 ) -> ImportResult:
     """Import a catalog CSV (a path, or its text): validate all, then write all in one transaction.
 
     Items already present (same code) are updated; their barcodes are replaced.
+    Changing the price of an item already present is a price change: it needs ``by``,
+    a supervisor or administrator (``NotAllowed`` otherwise, nothing written), and is
+    audited ``catalog.prices``. An import that only creates items, or keeps every
+    price (the training station's seed), needs no operator.
     """
     source = str(path) if path else ""
     if text is None:
@@ -231,7 +239,22 @@ def import_catalog(
         raise CatalogImportError(taken, source)
     created = updated = 0
     with database.atomic():
-        existing = {code: id_ for code, id_ in Item.select(Item.code, Item.id).tuples()}
+        existing = {}
+        old_price = {}
+        for code, id_, price in Item.select(Item.code, Item.id, Item.price).tuples():
+            existing[code], old_price[code] = id_, price
+        repriced = [r for r in rows if r.code in old_price and old_price[r.code] != r.price]
+        if repriced:
+            _check_may_reprice(repriced, by)
+            assert by is not None
+            audit.record(
+                station_id,
+                "catalog.prices",
+                operator=by.code,
+                subject=source,
+                count=len(repriced),
+                changes={r.code: [str(old_price[r.code]), str(r.price)] for r in repriced[:100]},
+            )
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
             for row in chunk:
@@ -266,6 +289,16 @@ def import_catalog(
             if progress:
                 progress(min(start + batch, len(rows)), len(rows))
     return ImportResult(created, updated)
+
+
+def _check_may_reprice(repriced: list[CatalogRow], by: SignedIn | None) -> None:
+    """Changing prices is a supervisor's or an administrator's (a cashier may not)."""
+    first = "、".join(r.code for r in repriced[:3]) + ("等" if len(repriced) > 3 else "")
+    what = f"本次导入将修改 {len(repriced)} 个已有商品的价格（{first}）"
+    if by is None:
+        raise NotAllowed(f"{what}，须由收费组长或管理员操作；未导入任何商品")
+    if not by.role.at_least(Role.SUPERVISOR):
+        raise NotAllowed(f"{what}，{by.label} 不是收费组长或管理员；未导入任何商品")
 
 
 def _barcodes_taken_elsewhere(rows: list[CatalogRow]) -> list[tuple[int, str]]:

@@ -209,11 +209,13 @@ def _init(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     from cashier.catalog import CatalogImportError, import_catalog
+    from cashier.operators import Role, SignedIn
     from cashier.station import open_station
 
     if args.what == "orders":
         return _import_orders(args)
-    open_station(_settings(args), seed=False)
+    settings = _settings(args)
+    open_station(settings, seed=False)
     show = sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
@@ -227,7 +229,12 @@ def _import(args: argparse.Namespace) -> int:
             )
 
     try:
-        result = import_catalog(args.file, progress=progress)
+        # The command line is the administrator's own tool at the machine (as for
+        # `cashier operator`): a price change is allowed and audited as "cli".
+        admin = SignedIn("cli", "命令行", Role.ADMIN)
+        result = import_catalog(
+            args.file, progress=progress, by=admin, station_id=settings.station_id
+        )
     except CatalogImportError as exc:
         for line, message in exc.problems:
             print(f"{args.file}:{line}: {message}", file=sys.stderr)

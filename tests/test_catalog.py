@@ -3,6 +3,7 @@ import pytest
 from cashier import catalog
 from cashier.catalog import COLUMNS, CatalogImportError, import_catalog, pinyin_initials
 from cashier.money import Fen
+from cashier.operators import Role, SignedIn
 from cashier.store.models import Barcode, Item
 
 HEADER = ",".join(COLUMNS)
@@ -34,7 +35,7 @@ def test_import_and_update(empty_station):
     assert s1.price_cap == Fen(2000) and str(s1.selfpay_prop) == "0.10"
     # Re-import updates in place and replaces barcodes.
     again = GOOD.replace("12.50", "13.00").replace("|6900000000014", "")
-    result = import_catalog(text=again)
+    result = import_catalog(text=again, by=SignedIn("9001", "李组长", Role.SUPERVISOR))
     assert (result.created, result.updated) == (0, 2)
     assert Item.get(Item.code == "A1").price == Fen(1300)
     assert Barcode.select().count() == 1
