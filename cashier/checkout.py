@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from cashier import audit, catalog, shifts
+from cashier import audit, catalog, faults, shifts
 from cashier.errors import InputError, NotAllowed
 from cashier.money import Fen
 from cashier.operators import Role, SignedIn
@@ -308,6 +308,7 @@ class Checkout:
                 methods=sorted({t.method.value for t in plan.tenders}),
                 setl_id=self.insured.settlement.setlinfo.setl_id if self.insured else "",
             )
+        faults.crash_point("after_commit")  # the sale is committed, nothing printed
         self.state = State.COMPLETED
         return Completed(sale.id, receipt_no, self.due, plan.paid, plan.change, plan.cash_taken())
 
@@ -355,8 +356,15 @@ class Checkout:
             clinic_orders.mark_billed(part.order_ids, sale.id)
 
     def void(self, reason: str = "") -> int | None:
-        """Abandon the sale. A sale with lines is recorded as voided and audited."""
-        if self.state in (State.COMPLETED, State.VOIDED):
+        """Abandon the sale. A sale with lines is recorded as voided and audited.
+
+        Only a sale not yet completed is voided: a completed sale is never voided, by
+        anyone — it is refunded (:mod:`cashier.refunds`, approved by a supervisor).
+        No other path turns a stored sale into a void.
+        """
+        if self.state is State.COMPLETED:
+            raise NotAllowed("已完成的收费单不能作废；如需退还，请办理退费（须收费组长审批）")
+        if self.state is State.VOIDED:
             raise InputError("本单已结束")
         if self.insured is not None and (self.insured.settled or self.insured.held_msgid):
             raise InputError("本单已医保结算，请先撤销医保结算再作废")

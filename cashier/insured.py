@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from cashier import audit
+from cashier import audit, faults
 from cashier.errors import CashierError, InputError
 from cashier.hardware.scanner import is_valid_id_number, mask_id_number, mask_name
 from cashier.money import Fen
@@ -453,6 +453,7 @@ class Insurance:
         except InsurerInDoubt as exc:
             part.held_msgid = exc.msgid
             return self._resolve_held(co, part)
+        faults.crash_point("after_answer", infno)  # journaled ok, the sale not yet told
         return self._settled(co, part, output, str(output.get("_msgid", "")))
 
     def _resolve_held(self, co: Checkout, part: InsuredPart) -> Settlement:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from cashier import audit
+from cashier import audit, faults
 from cashier.checkout import receipt_for, record_reprint
 from cashier.config import Settings
 from cashier.errors import DeviceError
@@ -109,6 +109,8 @@ def print_sale(
         if sale.printed:
             if by is None:
                 raise ValueError("a reprint needs the operator who asks for it")
+            if kick_drawer:  # a reprint takes no money: opening the drawer is open_drawer's
+                by.require(Role.SUPERVISOR)
             with database.atomic():
                 reprint = record_reprint(sale, by, settings.station_id)
                 # An earlier 重打 of this sale still waiting is overtaken by this one.
@@ -352,6 +354,7 @@ def _print_job(
         reprint=job.reprint,
         title=receipt_title(settings),
     )
+    faults.crash_point("printing")  # the receipt job is queued, the printer not yet called
     try:
         printed = printer.print_receipt(receipt, kick_drawer=job.kick_drawer)
     except DeviceError as exc:

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from cashier import faults
 from cashier.errors import CashierError
 from cashier.settlement import journal, protocol
 from cashier.settlement.journal import MONEY_CHANGING, Status
@@ -81,6 +82,7 @@ class InsurerClient:
                 )
             try:
                 conn.request("POST", (parts.path.rstrip("/") + path), body=body, headers=headers)
+                faults.crash_point("after_send", lambda: protocol.loads(body).get("infno", ""))
                 response = conn.getresponse()
                 data = response.read()
             except TimeoutError:
@@ -136,6 +138,7 @@ class InsurerClient:
         journaled = infno in MONEY_CHANGING
         if journaled:
             journal.begin(msgid, self.station_id, infno, operator[0], body.decode("utf-8"), context)
+        faults.crash_point("before_send", infno)  # journaled (when money changes), not sent
         try:
             raw = self._post(self.gateway.base_url, CALL_PATH, body)
         except InsurerUnavailable as exc:
