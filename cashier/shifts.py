@@ -627,14 +627,15 @@ def z_report_of(shift: Shift) -> ZReport:
     return ZReport.from_json(shift.z_report)
 
 
-def recent_z_reports(station_id: str, limit: int = 20) -> list[tuple[Shift, ZReport]]:
-    """The station's latest closed shifts with their Z reports, newest first."""
-    rows = (
-        Shift.select()
-        .where((Shift.station == station_id) & (Shift.status == CLOSED))
-        .order_by(Shift.z_no.desc())
-        .limit(limit)
-    )
+def recent_z_reports(
+    station_id: str, *, who: SignedIn, limit: int = 20
+) -> list[tuple[Shift, ZReport]]:
+    """The station's latest closed shifts with their Z reports, newest first. A cashier
+    sees only their own shifts; another cashier's shift is a supervisor's to see."""
+    where = (Shift.station == station_id) & (Shift.status == CLOSED)
+    if not who.role.at_least(Role.SUPERVISOR):
+        where &= Shift.operator == who.code
+    rows = Shift.select().where(where).order_by(Shift.z_no.desc()).limit(limit)
     return [(row, z_report_of(row)) for row in rows]
 
 

@@ -359,7 +359,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="shift")
     def load_z_list(self) -> None:
-        rows = shifts.recent_z_reports(self.app.settings.station_id)
+        rows = shifts.recent_z_reports(self.app.settings.station_id, who=self.app.operator)
         if get_current_worker().is_cancelled:  # another view was asked for meanwhile
             return
         self.app.call_from_thread(self._show_z_list, [(s.id, s.reprints, z) for s, z in rows])
