@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -21,9 +22,57 @@ def require_tool(name: str, package: str) -> str:
     return path
 
 
+#: ``CASHIER_TEST_DB=postgres``: every test's database is a fresh one on a PostgreSQL
+#: server the session starts on loopback (tests/pg.py); otherwise SQLite in tmp_path.
+USE_POSTGRES = os.environ.get("CASHIER_TEST_DB", "sqlite").lower() in ("postgres", "postgresql")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): tests SQLite itself; skipped when CASHIER_TEST_DB=postgres"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if not USE_POSTGRES:
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker:
+            reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server on loopback for the whole session (started on first use)."""
+    from .pg import start_server
+
+    server = start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_database(pg_server, request) -> str:
+    """The URL of a fresh database on the session's server, dropped afterwards: empty, or,
+    for a test that uses the ``station`` fixture, a copy of a training station's database
+    (what ``open_station`` would make, copied rather than made: much faster)."""
+    kind = "training" if "station" in request.fixturenames else "empty"
+    name = pg_server.create_database(pg_server.template(kind))
+    yield pg_server.url(name)
+    if database.obj is not None and not database.is_closed():
+        database.close()
+    pg_server.drop_database(name)
+
+
 @pytest.fixture
 def settings(tmp_path: Path, request) -> Settings:
     settings = settings_from_dict({}, data_dir=tmp_path / "data")
+    if USE_POSTGRES:
+        from dataclasses import replace
+
+        settings = replace(settings, database_url=request.getfixturevalue("pg_database"))
     if request.node.get_closest_marker("pilot"):
         # Pilot presses keys as fast as the test machine allows, which under load can be
         # slower than a scanner; a wider gap keeps scan tests about behaviour, not timing.

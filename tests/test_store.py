@@ -1,8 +1,11 @@
+import pytest
+
 from cashier.store import SCHEMA_VERSION, migrate
 from cashier.store.db import schema_version
 from cashier.store.models import database
 
 
+@pytest.mark.sqlite_only("reads SQLite's PRAGMAs (WAL, synchronous=FULL, foreign keys)")
 def test_sqlite_pragmas_and_schema(empty_station):
     db = database.obj
     assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -15,8 +18,6 @@ def test_sqlite_pragmas_and_schema(empty_station):
 
 
 def test_newer_database_is_refused(empty_station):
-    import pytest
-
     from cashier.errors import CashierError
     from cashier.store.models import SchemaVersion
 
