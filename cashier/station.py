@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cashier import catalog, operators
+from cashier import operators
 from cashier.config import Settings
 from cashier.operators import Role
 from cashier.store import connect, migrate
@@ -61,6 +61,8 @@ def seed_training(station_id: str) -> None:
         for code, name, role, pin in DEMO_OPERATORS:
             operators.create_operator(station_id, code, name, role, pin)
     if not Item.select().exists():
+        from cashier import catalog  # only to seed: csv and the catalog wait for first use
+
         catalog.import_catalog(text=catalog.demo_catalog_text())
     if not ClinicOrder.select().exists():
         from cashier import orders
