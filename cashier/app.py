@@ -41,6 +41,14 @@ class CashierApp(App[None]):
         self._burst_timer: Timer | None = None
         self.last_input = time.monotonic()
         self.sub_title = f"{self.settings.clinic_name} · {self.settings.station_id}"
+        if self.settings.low_spec:  # docs/low-spec.md
+            if not self.current_theme.ansi:  # TEXTUAL_THEME=ansi-light is kept
+                self.theme = "ansi-dark"  # the terminal's own 16 colours, nothing converted
+            self.animation_level = "none"
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if self.settings.low_spec and hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False  # a blinking cursor repaints twice a second
 
     # -- start-up ---------------------------------------------------------------
     def on_mount(self) -> None:
@@ -151,7 +159,8 @@ class CashierApp(App[None]):
             )
 
         try:
-            watch_folder(self.settings.orders_dir, self._devices_stop, imported)
+            interval = 5.0 if self.settings.low_spec else 2.0
+            watch_folder(self.settings.orders_dir, self._devices_stop, imported, interval)
         except Exception as exc:  # a failing folder is a notice, never a traceback
             self._device_failed("医嘱导入目录", exc)
 

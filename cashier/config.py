@@ -101,6 +101,7 @@ class Settings:
     orders_folder: str = ""  # the clinic system's drop folder; empty: <data dir>/orders-inbox
     console_host: str = "127.0.0.1"  # `cashier console`: the supervisor console in a browser
     console_port: int = 8765
+    low_spec: bool = False  # docs/low-spec.md: ANSI colours, no animation; CASHIER_LOW_SPEC=1
     printer: PrinterSettings = field(default_factory=PrinterSettings)
     scanner: ScannerSettings = field(default_factory=ScannerSettings)
     insurer: InsurerSettings = field(default_factory=InsurerSettings)
@@ -172,7 +173,26 @@ def load_settings(config: str | Path | None = None, data_dir: str | Path | None 
     settings = settings_from_dict(raw, data_dir=data_dir, config_path=path)
     if os.environ.get("CASHIER_DATABASE_URL"):
         settings = replace(settings, database_url=os.environ["CASHIER_DATABASE_URL"])
+    low_spec = env_flag("CASHIER_LOW_SPEC")
+    if low_spec is not None:
+        settings = replace(settings, low_spec=low_spec)
     return settings
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def env_flag(name: str) -> bool | None:
+    """A yes/no environment variable: ``None`` when unset or empty; a wrong value is an error."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"环境变量 {name} 应为 1 或 0（true/false），而不是 {os.environ[name]!r}")
 
 
 def settings_from_dict(
