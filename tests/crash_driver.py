@@ -1,6 +1,6 @@
 """One counter process for the crash matrix (tests/test_crash.py), run as a subprocess:
 
-    python -m tests.crash_driver DATA_DIR SANDBOX_URL STEP [visit|restart|selfpay-loop]
+    python -m tests.crash_driver DATA_DIR SANDBOX_URL STEP [visit|restart|selfpay-loop] [KIND]
 
 ``visit`` (the default): open the station of DATA_DIR against the insurer at
 SANDBOX_URL and run one insured clinic visit — a fresh 医保码 (POST
@@ -11,7 +11,8 @@ no crash), so that the process dies by SIGKILL at that crash point
 again — resolve in-doubt insurer calls, cancel settlements no sale finished
 (:func:`cashier.station.recover_insurer_calls`), print the queued receipts.
 ``selfpay-loop``: complete self-pay sales as fast as possible until killed
-(the power-cut test).
+(the power-cut test). KIND: ``clinic`` (the default) or ``pharmacy`` (the
+visit is then a pharmacy sale: 2101, 2102).
 
 Each step it passes is printed as one JSON line (flushed), so the test sees
 how far a dead process got.
@@ -35,10 +36,12 @@ def say(step: str, **data) -> None:
     print(json.dumps({"step": step, **data}, ensure_ascii=False, default=str), flush=True)
 
 
-def station_settings(data_dir: str | Path, sandbox_url: str):
+def station_settings(data_dir: str | Path, sandbox_url: str, kind: str = "clinic"):
     from cashier.config import settings_from_dict
 
-    return settings_from_dict({"insurer": {"url": sandbox_url, "timeout_s": 5}}, data_dir=data_dir)
+    return settings_from_dict(
+        {"kind": kind, "insurer": {"url": sandbox_url, "timeout_s": 5}}, data_dir=data_dir
+    )
 
 
 def cashier():
@@ -72,7 +75,7 @@ def run_visit(settings, sandbox_url: str, connection) -> int:
     who = cashier()
     insurance = Insurance(connection.client, settings)
     co = Checkout(settings.station_id, who)
-    co.identify(insurance.identify_qr(new_qr(sandbox_url), who), "clinic")
+    co.identify(insurance.identify_qr(new_qr(sandbox_url), who), settings.kind)
     for code in CODES:
         co.add(catalog.find_by_scan(code))
     say("identified", key=co.key, total=co.total)
@@ -128,11 +131,12 @@ def selfpay_loop(settings) -> None:
 def main(argv: list[str]) -> int:
     data_dir, sandbox_url, step = argv[:3]
     mode = argv[3] if len(argv) > 3 else "visit"
+    kind = argv[4] if len(argv) > 4 else "clinic"
     if step != "none":
         os.environ["CASHIER_CRASH_AT"] = step  # before cashier.faults is imported
     from cashier.station import connect_insurer, open_station
 
-    settings = station_settings(data_dir, sandbox_url)
+    settings = station_settings(data_dir, sandbox_url, kind)
     ctx = open_station(settings)
     say("opened", station=settings.station_id, crash_at=step, mode=mode)
     try:

@@ -39,6 +39,7 @@ class Case:
     restart_crashes: tuple[str, ...] = ()  # crash points of restarts that die too
     sale_kept: bool = False  # the visit's sale must survive (committed before the crash)
     expected: str = ""  # what the restart must end with, as the table says it
+    kind: str = "clinic"  # pharmacy: 2101 / 2102 / 2103 instead of 2206 / 2207 / 2208
 
 
 CASES = (
@@ -99,6 +100,39 @@ CASES = (
         sale_kept=True,
         expected="sale kept, receipt printed at restart",
     ),
+    # A pharmacy sale: 2102's visit id comes in its answer, so an in-doubt 2102 is
+    # reversed by msgid (2601) whether or not the insurer committed it.
+    Case(
+        "pharmacy: before 2102 is sent",
+        "before_send:2102",
+        expected="2102 reversed (2601 by msgid), none at insurer, no sale",
+        kind="pharmacy",
+    ),
+    Case(
+        "pharmacy: after 2102 is sent",
+        "after_send:2102",
+        expected="2102 reversed (2601 by msgid), cancelled at insurer, no sale",
+        kind="pharmacy",
+    ),
+    Case(
+        "pharmacy: after 2102's answer",
+        "after_answer:2102",
+        expected="settlement cancelled (2103), no sale",
+        kind="pharmacy",
+    ),
+    Case(
+        "pharmacy: during tender",
+        "tender",
+        expected="settlement cancelled (2103), no sale",
+        kind="pharmacy",
+    ),
+    Case(
+        "pharmacy: after the local commit",
+        "after_commit",
+        sale_kept=True,
+        expected="sale kept, receipt printed at restart",
+        kind="pharmacy",
+    ),
 )
 
 
@@ -113,10 +147,12 @@ class Run:
         return any(s["step"] == step for s in self.steps)
 
 
-def driver(data_dir: Path, url: str, crash_at: str, mode: str = "visit") -> Run:
+def driver(
+    data_dir: Path, url: str, crash_at: str, mode: str = "visit", kind: str = "clinic"
+) -> Run:
     env = {k: v for k, v in os.environ.items() if k != "CASHIER_CRASH_AT"}
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.crash_driver", str(data_dir), url, crash_at, mode],
+        [sys.executable, "-m", "tests.crash_driver", str(data_dir), url, crash_at, mode, kind],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -208,15 +244,17 @@ def check_books(settings, case: Case, visit: Run, restart: Run) -> Books:
             first = next(s for s in visit.steps if s["step"] == "completed")
             assert Sale.get_by_id(first["sale_id"]).receipt_no == first["receipt_no"]
         assert audit.verify().ok
-        first_2207 = (
-            InsurerCall.select().where(InsurerCall.infno == "2207").order_by(InsurerCall.created_at)
+        call = (
+            InsurerCall.select()
+            .where(InsurerCall.infno.in_(("2207", "2102")))
+            .order_by(InsurerCall.created_at)
+            .first()
         )
-        call = first_2207.first()
         theirs = state.Settlement.get_or_none(state.Settlement.msgid == call.msgid)
         at_insurer = "none" if theirs is None else "cancelled" if theirs.cancelled else "live"
         return Books(
             sales=len(completed),
-            settlement=f"{call.status}/{at_insurer}",
+            settlement=f"{call.infno}/{call.status}/{at_insurer}",
             receipt="printed at restart"
             if any(s["step"] == "reprinted" for s in restart.steps)
             else ("printed" if visit.reached("printed") else "-"),
@@ -231,9 +269,15 @@ def check_books(settings, case: Case, visit: Run, restart: Run) -> Books:
 
 def outcome_of(case: Case, books: Books) -> str:
     """The restart's end, in the table's words, from what the databases hold."""
-    status, at_insurer = books.settlement.split("/")
+    infno, status, at_insurer = books.settlement.split("/")
     if case.sale_kept:
         return f"sale kept, receipt {books.receipt}"
+    if infno == "2102":
+        if status == "reversed":
+            return f"2102 reversed (2601 by msgid), {at_insurer} at insurer, no sale"
+        if status == "ok" and at_insurer == "cancelled":
+            return "settlement cancelled (2103), no sale"
+        return f"2102 {status}, insurer {at_insurer}"
     if status == "not_committed" and at_insurer == "none":
         return "2207 not_committed (5203 none, 2601 tombstone), no sale"
     if status == "reversed" and at_insurer == "cancelled":
@@ -253,18 +297,20 @@ def run_case(tmp: Path, case: Case) -> tuple[Books, str]:
     sandbox.server.handle_error = lambda request, client_address: None
     try:
         state.Person.update(balance=START_BALANCE).where(state.Person.psn_no == PERSON).execute()
-        settings = station_settings(tmp / "station", sandbox.url)
-        visit = driver(settings.data_dir, sandbox.url, case.visit_crash)
+        settings = station_settings(tmp / "station", sandbox.url, case.kind)
+        visit = driver(settings.data_dir, sandbox.url, case.visit_crash, kind=case.kind)
         if case.visit_crash == "none":
             assert visit.returncode == 0 and visit.reached("printed"), visit.stderr[-1500:]
         else:
             expect_death(visit, case.visit_crash)
         for crash_at in case.restart_crashes:
-            expect_death(driver(settings.data_dir, sandbox.url, crash_at, "restart"), crash_at)
-        restart = driver(settings.data_dir, sandbox.url, "none", "restart")
+            expect_death(
+                driver(settings.data_dir, sandbox.url, crash_at, "restart", case.kind), crash_at
+            )
+        restart = driver(settings.data_dir, sandbox.url, "none", "restart", case.kind)
         assert restart.returncode == 0 and restart.reached("done"), restart.stderr[-1500:]
         # The counter sells again after the restart: the same patient, a fresh 医保码.
-        again = driver(settings.data_dir, sandbox.url, "none")
+        again = driver(settings.data_dir, sandbox.url, "none", kind=case.kind)
         assert again.returncode == 0 and again.reached("printed"), again.stderr[-1500:]
         books = check_books(settings, case, visit, restart)
         return books, outcome_of(case, books)
@@ -286,12 +332,12 @@ def test_crash_matrix(tmp_path, capsys):
     width = max(len(c.name) for c in CASES)
     lines = [
         "",
-        f"{'step':<{width}}  {'outcome after restart':<55}  {'recovery':<28}  result",
-        "-" * (width + 100),
+        f"{'step':<{width}}  {'outcome after restart':<62}  {'recovery':<36}  result",
+        "-" * (width + 110),
     ]
     for case, outcome, books, result in rows:
         recovery = books.recovery if books else ""
-        lines.append(f"{case.name:<{width}}  {outcome:<55}  {recovery:<28}  {result}")
+        lines.append(f"{case.name:<{width}}  {outcome:<62}  {recovery:<36}  {result}")
     with capsys.disabled():
         print("\n".join(lines))
     assert not failures, "\n".join(failures)
