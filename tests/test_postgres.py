@@ -153,3 +153,24 @@ def test_msgid_sequence_never_repeats_across_stations(two_stations):
     assert sorted(every) == list(range(1, 4 * per_thread + 1))
     for g in got:
         assert g == sorted(g)  # each counter's own numbers only go up
+
+
+def test_counters_starting_at_once_on_a_new_database_migrate_it_once(pg_database):
+    """After an upgrade every counter may start at the same moment: one migrates, the
+    others wait for it and find the schema up to date (no "already exists" crash)."""
+    import subprocess
+    import sys
+
+    code = f"from cashier.store import connect, migrate; print(migrate(connect({pg_database!r})))"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    outcomes = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [err for _, err in outcomes]
+    assert [out.strip() for out, _ in outcomes] == [str(SCHEMA_VERSION)] * 4
+    versions = query(pg_database, "SELECT version FROM schema_version ORDER BY version")
+    assert [v for (v,) in versions] == list(range(1, SCHEMA_VERSION + 1))  # each once
+    assert query(pg_database, "SELECT count(*) FROM audit_head") == [(1,)]

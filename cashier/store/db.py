@@ -122,6 +122,10 @@ MIGRATIONS: list[Callable[[Database], None]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+#: The PostgreSQL advisory lock key that serializes migrations ("cashier" in ASCII).
+MIGRATION_LOCK = 0x636173686965
+
+
 def schema_version(db: Database) -> int:
     if not db.table_exists(SchemaVersion._meta.table_name):
         return 0
@@ -136,8 +140,16 @@ def migrate(db: Database) -> int:
         raise CashierError(
             f"数据库版本 {current} 比本程序（{SCHEMA_VERSION}）新，请升级 cashier 后再打开"
         )
+    postgres = not isinstance(db, SqliteDatabase)
     for version in range(current + 1, SCHEMA_VERSION + 1):
         with db.atomic():
+            if postgres:
+                # Counters sharing a server may start at once after an upgrade: one
+                # migrates, the others wait for it here and then find the work done.
+                # (SQLite: the first write locks the whole database file.)
+                db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+                if schema_version(db) >= version:
+                    continue
             MIGRATIONS[version - 1](db)
             SchemaVersion.create(version=version)
     return SCHEMA_VERSION
