@@ -59,6 +59,10 @@ class CashierApp(App[None]):
             self.set_keymap(overrides)
         self.set_interval(5, self._check_idle)
         self.show_login()
+        from cashier.config import config_warnings
+
+        for warning in config_warnings(self.settings):
+            self.notify(warning, severity="warning", timeout=30)
         # After the login screen is up: the sandbox's imports must not delay the first paint.
         self.set_timer(0.5, self.connect_insurer)
 

@@ -9,7 +9,14 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from cashier.config import KINDS, Settings, default_config_path, load_settings, write_settings
+from cashier.config import (
+    KINDS,
+    Settings,
+    config_warnings,
+    default_config_path,
+    load_settings,
+    write_settings,
+)
 from cashier.errors import CashierError
 
 EXIT_ERROR = 1
@@ -122,7 +129,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config, args.data_dir)
+    settings = load_settings(args.config, args.data_dir)
+    for warning in config_warnings(settings):
+        print(f"cashier: 警告：{warning}", file=sys.stderr)
+    return settings
 
 
 def _dispatch(args: argparse.Namespace) -> int:

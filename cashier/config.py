@@ -253,6 +253,24 @@ def _typed(where: str, name: str, value: Any, annotation: Any) -> Any:
     return value
 
 
+def config_warnings(settings: Settings) -> tuple[str, ...]:
+    """What the cashier warns about at start (the command line on stderr, the app in a
+    notice): a configuration file holding the insurer's secret that others can read."""
+    path = settings.config_path
+    if path is None or not settings.insurer.secret:
+        return ()
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return ()
+    if not mode & (stat.S_IRGRP | stat.S_IROTH):
+        return ()
+    return (
+        f"配置文件 {path} 含医保平台密钥，但其他用户也能读取（{stat.filemode(mode)}）："
+        f"请执行 chmod 600 {path}",
+    )
+
+
 def write_settings(settings: Settings, path: Path) -> None:
     """Write the configuration file, mode 0600 (it may hold the insurer's secret)."""
     import tomli_w

@@ -284,3 +284,54 @@ def test_a_cashier_sees_only_their_own_z_reports(station, settings, cashier_1001
     theirs = [z.figures.operator for _, z in shifts.recent_z_reports(sid, who=other)]
     every = [z.figures.operator for _, z in shifts.recent_z_reports(sid, who=supervisor_9001)]
     assert (mine, theirs, every) == (["1001"], ["1002"], ["1002", "1001"])
+
+
+# -- the configuration file holding the insurer's secret --------------------------------------
+
+
+def test_the_config_file_is_0600_and_a_readable_one_is_warned_about(tmp_path, capsys):
+    import os
+    import stat
+
+    from cashier.cli import main
+    from cashier.config import config_warnings, load_settings, settings_from_dict, write_settings
+
+    path = tmp_path / "cashier.toml"
+    data = tmp_path / "data"
+    raw = {"insurer": {"url": "http://127.0.0.1:9/", "paasid": "p1", "secret": "s3cret-key"}}
+    write_settings(settings_from_dict(raw, data_dir=data), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert config_warnings(load_settings(path, data)) == ()
+    os.chmod(path, 0o644)
+    (warning,) = config_warnings(load_settings(path, data))
+    assert "其他用户也能读取" in warning and f"chmod 600 {path}" in warning
+    assert "s3cret-key" not in warning
+    # The command line says so on stderr (and goes on).
+    assert main(["verify-audit", "--config", str(path), "--data-dir", str(data)]) == 0
+    err = capsys.readouterr().err
+    assert "警告" in err and "chmod 600" in err and "s3cret-key" not in err
+    # No secret, nothing to warn about.
+    write_settings(settings_from_dict({}, data_dir=data), path)
+    os.chmod(path, 0o644)
+    assert config_warnings(load_settings(path, data)) == ()
+
+
+async def test_the_app_warns_at_start_about_a_readable_config(settings, tmp_path):
+    import os
+
+    from cashier.app import CashierApp
+    from cashier.station import open_station
+
+    path = tmp_path / "cashier.toml"
+    path.write_text("")
+    os.chmod(path, 0o644)
+    settings = replace(
+        settings,
+        config_path=path,
+        insurer=replace(settings.insurer, secret="s3cret-key"),
+    )
+    app = CashierApp(open_station(settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        notices = "\n".join(n.message for n in app._notifications)
+    assert "其他用户也能读取" in notices and "s3cret-key" not in notices
