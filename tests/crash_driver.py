@@ -65,7 +65,7 @@ def new_qr(sandbox_url: str, person: str = PERSON) -> str:
 
 def run_visit(settings, sandbox_url: str, connection) -> int:
     """One insured clinic visit, start to printed receipt; returns the sale id."""
-    from cashier import catalog, faults
+    from cashier import catalog, faults, orders
     from cashier.checkout import Checkout
     from cashier.insured import Insurance
     from cashier.money import Fen
@@ -75,10 +75,15 @@ def run_visit(settings, sandbox_url: str, connection) -> int:
     who = cashier()
     insurance = Insurance(connection.client, settings)
     co = Checkout(settings.station_id, who)
-    co.identify(insurance.identify_qr(new_qr(sandbox_url), who), settings.kind)
-    for code in CODES:
-        co.add(catalog.find_by_scan(code))
-    say("identified", key=co.key, total=co.total)
+    patient = insurance.identify_qr(new_qr(sandbox_url), who)
+    co.identify(patient, settings.kind)
+    # At a clinic, the doctor's pending order (P001 has one in the demo data) while there is
+    # one: a visit tried again after a crash settles the same order; else plain lines.
+    pending = orders.pending_for(patient.certno) if settings.kind == "clinic" else []
+    if not co.load_orders(pending):
+        for code in CODES:
+            co.add(catalog.find_by_scan(code))
+    say("identified", key=co.key, total=co.total, orders=[o.order_no for o in pending])
     pre = insurance.presettle(co)
     say("presettled", mdtrt_id=co.insured.mdtrt_id, cash=pre.setlinfo.psn_cash_pay)
     bill = insurance.settle(co)

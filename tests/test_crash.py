@@ -197,7 +197,7 @@ def check_books(settings, case: Case, visit: Run, restart: Run) -> Books:
     from cashier import audit
     from cashier.settlement import journal, recovery
     from cashier.station import open_station
-    from cashier.store.models import InsuredSettlement, InsurerCall, PrintJob, Sale
+    from cashier.store.models import ClinicOrder, InsuredSettlement, InsurerCall, PrintJob, Sale
 
     ctx = open_station(settings, seed=False)
     try:
@@ -243,6 +243,11 @@ def check_books(settings, case: Case, visit: Run, restart: Run) -> Books:
         if visit.reached("completed"):
             first = next(s for s in visit.steps if s["step"] == "completed")
             assert Sale.get_by_id(first["sale_id"]).receipt_no == first["receipt_no"]
+        if case.kind == "clinic":
+            # The doctor's order is billed once, by the first sale that completed (the visit's
+            # own, or the try after the restart), whose lines it gave.
+            order = ClinicOrder.get(ClinicOrder.certno == "11010519780312001X")
+            assert order.status == "billed" and order.sale_id == completed[0].id
         assert audit.verify().ok
         call = (
             InsurerCall.select()
