@@ -89,9 +89,9 @@ CASES = (
         "2207 sent, then restart dies after 2601 is sent",
         "after_send:2207",
         ("after_send:2601",),
-        # The first restart's 2601 reversed it; the second finds nothing by 5203 and labels
-        # the 2207 not_committed (a second, harmless 2601). Money right; see reliability.md.
-        expected="2207 reversed (2601, journal says not_committed), no sale",
+        # The first restart's 2601 reversed it; the second sees that 2601 in the journal,
+        # finishes it and marks the 2207 reversed: no second 2601, no second lookup.
+        expected="2207 reversed (5203 found it, 2601), no sale",
     ),
     Case(
         "printing, then restart dies printing too",

@@ -45,6 +45,11 @@ def resolve(
     ctx = journal.context_of(call)
     operator = (call.operator or "system", ctx.get("operator_name", ""))
     psn_no = str(ctx.get("psn_no", ""))
+    if call.infno in ("2207", "2102") and (earlier := _reversal_sent(call.msgid)) is not None:
+        # A restart already sent a 2601 for it and died: finish that one, nothing new.
+        if Status(earlier.status).unresolved:
+            resolve(client, earlier)
+        return _finish(call, Status.REVERSED)
     if call.infno == "2207":
         output = _lookup(client, operator, psn_no, mdtrt_id=str(ctx.get("mdtrt_id", "")))
         if output is None or output.get("msgid", call.msgid) != call.msgid:
@@ -81,7 +86,22 @@ def resolve_all(
 ) -> list[Resolution]:
     """Every unresolved call of this station, oldest first. Stops at the first that cannot be
     resolved now (insurer unreachable) by raising, so no new sale starts on unknown ground."""
-    return [resolve(client, call, can_continue) for call in journal.unresolved(station)]
+    done = []
+    for call in journal.unresolved(station):
+        call = InsurerCall.get_by_id(call.msgid)  # an earlier one may have settled it
+        if Status(call.status).unresolved:
+            done.append(resolve(client, call, can_continue))
+    return done
+
+
+def _reversal_sent(msgid: str) -> InsurerCall | None:
+    """The 2601 that reverses ``msgid``, if one was journaled (sent or about to be)."""
+    return (
+        InsurerCall.select()
+        .where((InsurerCall.infno == "2601") & InsurerCall.context.contains(f'"omsgid": "{msgid}"'))
+        .order_by(InsurerCall.created_at)
+        .first()
+    )
 
 
 def _lookup(client, operator, psn_no, *, setl_id: str = "", mdtrt_id: str = "") -> dict | None:
