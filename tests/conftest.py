@@ -67,12 +67,15 @@ def pg_database(pg_server, request) -> str:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, request) -> Settings:
+def settings(tmp_path: Path, request, monkeypatch) -> Settings:
     settings = settings_from_dict({}, data_dir=tmp_path / "data")
     if USE_POSTGRES:
         from dataclasses import replace
 
-        settings = replace(settings, database_url=request.getfixturevalue("pg_database"))
+        url = request.getfixturevalue("pg_database")
+        settings = replace(settings, database_url=url)
+        # `cashier …` run by the test as a subprocess opens the same database
+        monkeypatch.setenv("CASHIER_DATABASE_URL", url)
     if request.node.get_closest_marker("pilot"):
         # Pilot presses keys as fast as the test machine allows, which under load can be
         # slower than a scanner; a wider gap keeps scan tests about behaviour, not timing.

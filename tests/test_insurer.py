@@ -343,7 +343,7 @@ from cashier.settlement import protocol
 from tests.insurer_helpers import OPERATOR, Visit, new_client, settle_args
 from tests import test_insurer as t
 
-open_station(settings_from_dict({{}}, data_dir={data!r}), seed=False)
+open_station(settings_from_dict({{"database_url": {db!r}}}, data_dir={data!r}), seed=False)
 
 class Remote:
     url = {url!r}
@@ -371,6 +371,7 @@ def test_crash_between_sending_2207_and_its_answer_is_resolved_on_restart(
             CRASH.format(
                 root=str(__import__("pathlib").Path(__file__).resolve().parents[1]),
                 data=str(settings.data_dir),
+                db=settings.database_url,  # the test's database (PostgreSQL or SQLite)
                 url=sandbox.url,
                 visit=fields,
                 total=str(total),

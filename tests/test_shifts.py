@@ -74,9 +74,15 @@ def actions(name: str) -> list[AuditEntry]:
     return list(AuditEntry.select().where(AuditEntry.action == name).order_by(AuditEntry.id))
 
 
+def sql_rows(query: str, *params) -> list[tuple]:
+    """Raw SQL over the tables, no model code; ``?`` for parameters on either database."""
+    query = query.replace("?", database.obj.param)  # SQLite's ? is PostgreSQL's %s
+    return database.execute_sql(query, params).fetchall()
+
+
 def sql_sum(query: str, *params) -> dict:
     """An independent sum: raw SQL over the tables, no model code."""
-    return {k: v for k, v in database.execute_sql(query, params).fetchall()}
+    return {k: v for k, v in sql_rows(query, *params)}
 
 
 # -- opening ------------------------------------------------------------------------------------
@@ -146,12 +152,8 @@ def test_x_report_agrees_with_an_independent_sql_sum(station, cashier_1001, supe
         " JOIN refund r ON rt.refund_id = r.id WHERE r.shift_id = ? GROUP BY rt.method",
         shift.id,
     )
-    [(change,)] = database.execute_sql(
-        "SELECT SUM(change) FROM sale WHERE shift_id = ?", (shift.id,)
-    ).fetchall()
-    [(paid_out,)] = database.execute_sql(
-        "SELECT SUM(amount) FROM payout WHERE shift_id = ?", (shift.id,)
-    ).fetchall()
+    [(change,)] = sql_rows("SELECT SUM(change) FROM sale WHERE shift_id = ?", shift.id)
+    [(paid_out,)] = sql_rows("SELECT SUM(amount) FROM payout WHERE shift_id = ?", shift.id)
     for m in x.methods:
         assert m.taken.fen == taken.get(m.method.value, 0), m.method
         assert m.refunded.fen == refunded.get(m.method.value, 0), m.method
