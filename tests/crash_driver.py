@@ -39,9 +39,10 @@ def say(step: str, **data) -> None:
 def station_settings(data_dir: str | Path, sandbox_url: str, kind: str = "clinic"):
     from cashier.config import settings_from_dict
 
-    return settings_from_dict(
-        {"kind": kind, "insurer": {"url": sandbox_url, "timeout_s": 5}}, data_dir=data_dir
-    )
+    raw = {"kind": kind, "insurer": {"url": sandbox_url, "timeout_s": 5}}
+    if os.environ.get("CASHIER_DATABASE_URL"):  # the PostgreSQL pass: the case's own database
+        raw["database_url"] = os.environ["CASHIER_DATABASE_URL"]
+    return settings_from_dict(raw, data_dir=data_dir)
 
 
 def cashier():

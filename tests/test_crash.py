@@ -324,9 +324,15 @@ def run_case(tmp: Path, case: Case) -> tuple[Books, str]:
         state.sandbox_db.close()
 
 
-def test_crash_matrix(tmp_path, capsys):
+def test_crash_matrix(tmp_path, capsys, request, monkeypatch):
+    """On SQLite, or (CASHIER_TEST_DB=postgres) each case on its own PostgreSQL database."""
+    from .conftest import USE_POSTGRES
+
     rows, failures = [], []
     for n, case in enumerate(CASES):
+        if USE_POSTGRES:
+            server = request.getfixturevalue("pg_server")
+            monkeypatch.setenv("CASHIER_DATABASE_URL", server.url(server.create_database()))
         try:
             books, outcome = run_case(tmp_path / f"case{n}", case)
             assert outcome == case.expected, f"ended with {outcome!r}"
@@ -335,8 +341,10 @@ def test_crash_matrix(tmp_path, capsys):
             failures.append(f"{case.name}: {exc}")
             rows.append((case, str(exc).splitlines()[0][:60], None, "FAIL"))
     width = max(len(c.name) for c in CASES)
+    database = "PostgreSQL" if USE_POSTGRES else "SQLite"
     lines = [
         "",
+        f"crash matrix on {database} (the counter's database; the insurer is the sandbox's)",
         f"{'step':<{width}}  {'outcome after restart':<62}  {'recovery':<36}  result",
         "-" * (width + 110),
     ]
@@ -349,6 +357,7 @@ def test_crash_matrix(tmp_path, capsys):
 
 
 # -- power loss on SQLite --------------------------------------------------------------------
+@pytest.mark.sqlite_only("a power cut during SQLite's own writes")
 def test_kill_during_committing_writes_leaves_a_whole_database(tmp_path, capsys):
     """SIGKILL a process completing self-pay sales back to back, at a random moment, five
     times over the same database: it opens, passes integrity_check, every sale in it is
