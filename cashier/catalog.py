@@ -95,6 +95,10 @@ def _parse_row(line: int, row: dict[str, str]) -> tuple[CatalogRow | None, list[
     code = get["code"]
     if code and (len(code) > 40 or not code.isprintable()):
         errors.append(f"code 无效：{code!r}")
+    for col in ("name", "spec", "unit", "med_list_codg", "fee_category"):
+        size = getattr(Item, col).max_length
+        if len(get[col]) > size:
+            errors.append(f"{col} 太长（最多 {size} 个字符）")
     barcodes = tuple(b.strip() for b in get["barcode"].split("|") if b.strip())
     for b in barcodes:
         if not (b.isascii() and b.isalnum() and len(b) <= 40):
@@ -119,7 +123,10 @@ def _parse_row(line: int, row: dict[str, str]) -> tuple[CatalogRow | None, list[
     if get["selfpay_prop"]:
         try:
             prop = Decimal(get["selfpay_prop"])
-            if not (prop.is_finite() and Decimal(0) <= prop <= Decimal(1)):
+            if (
+                not (prop.is_finite() and Decimal(0) <= prop <= Decimal(1))
+                or len(str(prop)) > Item.selfpay_prop.max_length
+            ):
                 raise InvalidOperation
         except InvalidOperation:
             errors.append(f"selfpay_prop 应为 0 到 1 之间的小数，而不是 {get['selfpay_prop']!r}")
@@ -130,6 +137,8 @@ def _parse_row(line: int, row: dict[str, str]) -> tuple[CatalogRow | None, list[
             stock = int(get["stock"])
         except ValueError:
             errors.append(f"stock 应为整数，而不是 {get['stock']!r}")
+        if not -(2**31) <= stock < 2**31:  # the column is a 32-bit integer on PostgreSQL
+            errors.append(f"stock 超出范围：{get['stock']}")
     if errors:
         return None, errors
     assert price is not None
@@ -163,6 +172,14 @@ def _gtin_ok(code: str) -> bool:
 def read_catalog(text: Iterable[str], source: str = "") -> list[CatalogRow]:
     """Validate a whole catalog CSV; raise :class:`CatalogImportError` listing every bad row."""
     reader = csv.DictReader(text)
+    try:
+        return _read_rows(reader, source)
+    except csv.Error as exc:  # a cell longer than csv's field limit, say
+        problem = (max(reader.line_num, 1), f"CSV 格式错误：{exc}")
+        raise CatalogImportError([problem], source) from None
+
+
+def _read_rows(reader: csv.DictReader, source: str) -> list[CatalogRow]:
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not header:
         raise CatalogImportError([(1, "文件为空或缺少表头")], source)

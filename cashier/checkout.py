@@ -432,7 +432,10 @@ def parse_quantity(text: str) -> int:
     raw = unicodedata.normalize("NFKC", text).strip()
     if not (raw.isascii() and raw.isdigit()):
         raise InputError(f"“{text}”不是数量，请输入 1 到 {MAX_QUANTITY} 的整数")
-    quantity = int(raw)
+    digits = raw.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_QUANTITY)):  # never int() a pasted digit run
+        raise InputError(f"数量应在 1 到 {MAX_QUANTITY} 之间")
+    quantity = int(digits)
     _check_quantity(quantity)
     return quantity
 

@@ -168,7 +168,7 @@ def load_settings(config: str | Path | None = None, data_dir: str | Path | None 
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"无法读取配置文件 {path}：{exc}") from None
-        except tomllib.TOMLDecodeError as exc:
+        except ValueError as exc:  # TOMLDecodeError, or an integer too long to convert
             raise ConfigError(f"配置文件 {path} 格式错误：{exc}") from None
     settings = settings_from_dict(raw, data_dir=data_dir, config_path=path)
     if os.environ.get("CASHIER_DATABASE_URL"):
@@ -230,8 +230,11 @@ def settings_from_dict(
         raise ConfigError(f"{where}：[keymap] 中未知的动作 {', '.join(sorted(bad))}")
     keymap.update(user_keys)
     kwargs["keymap"] = keymap
-    chosen_dir = data_dir or raw.get("data_dir")
-    kwargs["data_dir"] = Path(chosen_dir).expanduser() if chosen_dir else default_data_dir()
+    chosen_dir = data_dir or _typed(where, "data_dir", raw.get("data_dir", ""), "str")
+    try:
+        kwargs["data_dir"] = Path(chosen_dir).expanduser() if chosen_dir else default_data_dir()
+    except RuntimeError:  # ~user whose home directory is unknown
+        raise ConfigError(f"{where}：data_dir 中的 ~ 无法展开：{chosen_dir}") from None
     settings = Settings(config_path=config_path, **kwargs)
     if settings.kind not in KINDS:
         raise ConfigError(f"{where}：kind 应为 clinic 或 pharmacy，而不是 {settings.kind!r}")

@@ -21,6 +21,8 @@ __all__ = ["MAX_INPUT_FEN", "Fen", "MoneyError"]
 MAX_INPUT_FEN = 10_000_000_00
 
 _CURRENCY_MARKS = ("￥", "¥", "元", "RMB", "CNY")
+#: An insurer's amount at or above this (yuan) is refused: 10¹⁸ fen still fits a BIGINT.
+_MAX_JSON_YUAN = Decimal(10) ** 16
 
 
 class MoneyError(InputError):
@@ -65,6 +67,8 @@ class Fen:
             raise MoneyError(f"不是金额：{value!r}") from None
         if not yuan.is_finite():
             raise MoneyError(f"不是金额：{value!r}")
+        if abs(yuan) >= _MAX_JSON_YUAN:  # and quantize() below would raise InvalidOperation
+            raise MoneyError(f"金额过大：{value!r}")
         if yuan != yuan.quantize(Decimal("0.01")):
             raise MoneyError(f"金额超过两位小数：{value!r}")
         return cls.from_decimal(yuan)
@@ -96,6 +100,9 @@ class Fen:
             raise MoneyError(f"“{text}”不是金额，请输入如 12.50")
         if len(frac) > 2:
             raise MoneyError(f"“{text}”超过两位小数（最小单位为分）")
+        whole = whole.lstrip("0")
+        if len(whole) > len(str(MAX_INPUT_FEN)):  # never int() a pasted digit run
+            raise MoneyError(f"金额过大：{text}")
         fen = int(whole or "0") * 100 + int((frac + "00")[:2])
         if negative:
             if not allow_negative:

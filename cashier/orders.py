@@ -236,6 +236,8 @@ def _quantity(value: Any) -> tuple[int | None, str]:
             return None, "缺少 quantity（数量）"
         if not (text.isascii() and text.isdigit()):
             return None, f"quantity 应为 1 到 {MAX_QUANTITY} 的整数，而不是 {text!r}"
+        if len(text.lstrip("0")) > len(str(MAX_QUANTITY)):  # never int() a pasted digit run
+            return None, f"quantity 应为 1 到 {MAX_QUANTITY} 的整数，而不是 {len(text)} 位数"
         value = int(text)
     if value is None:
         return None, "缺少 quantity（数量）"
@@ -295,6 +297,8 @@ def _read_json(text: str) -> tuple[list[_Order], list[tuple[int, str]]]:
         return [], [(exc.lineno, f"JSON 格式错误（第 {exc.colno} 列）：{message}")]
     except RecursionError:
         return [], [(1, "JSON 嵌套太深")]
+    except ValueError:  # an integer of more digits than Python converts
+        return [], [(1, "JSON 格式错误：数字位数太多")]
     line_of = decoder.line_of
     if isinstance(data, dict):
         where = line_of.get(id(data), 1)
@@ -372,6 +376,13 @@ def _read_json(text: str) -> tuple[list[_Order], list[tuple[int, str]]]:
 
 def _read_csv(text: str) -> tuple[list[_Order], list[tuple[int, str]]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _read_csv_rows(reader)
+    except csv.Error as exc:  # a cell longer than csv's field limit, say
+        return [], [(max(reader.line_num, 1), f"CSV 格式错误：{exc}")]
+
+
+def _read_csv_rows(reader: csv.DictReader) -> tuple[list[_Order], list[tuple[int, str]]]:
     header = [(h or "").strip() for h in (reader.fieldnames or [])]
     if not any(header):
         return [], [(1, "文件为空或缺少表头")]

@@ -331,6 +331,8 @@ def _parse_json(text: str | bytes | bytearray) -> Any:
         ) from None
     except RecursionError:
         raise ValueError("JSON 嵌套过深") from None
+    except InvalidOperation:  # Decimal() of a number whose exponent has no end in sight
+        raise ValueError("JSON 数值超出范围") from None
 
 
 def loads(text: str | bytes) -> Any:
@@ -824,10 +826,13 @@ class BaseInfo:
     @classmethod
     def from_json(cls, node: dict[str, Any]) -> BaseInfo:
         r = _Reader(node, "baseinfo", _unreadable)
+        age = r.decimal("age")
+        if age is not None and not 0 <= age <= 150:  # int(1E+999999999) would hang the counter
+            raise _unreadable(f"baseinfo.age 不是年龄：{age}")
         return cls(
             psn_no=r.text("psn_no", required=True),
             **{k: r.text(k) for k in _BASEINFO_TEXT[1:]},
-            age=r.decimal("age"),
+            age=age,
         )
 
     def to_json(self) -> dict[str, Any]:
