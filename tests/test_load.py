@@ -113,16 +113,6 @@ def test_counters_sell_at_once_on_one_postgresql_and_one_insurer(pg_database, tm
     insurer = make_insurer(
         tmp_path / "insurer", paasid=base.insurer.paasid, secret=base.insurer.secret
     )
-    # The sandbox's admin requests (QR codes here) write to its SQLite store without the
-    # lock its interface calls hold; eight counters asking at once then meet "database is
-    # locked". The real insurer is not ours to load: its admin side is serialized too.
-    unlocked_admin = insurer.admin
-
-    def admin_locked(*args, **kwargs):
-        with insurer.lock:
-            return unlocked_admin(*args, **kwargs)
-
-    insurer.admin = admin_locked
     sandbox = start_in_thread(insurer)
     context = multiprocessing.get_context("spawn")  # no fork of open connections/threads
     pool = ProcessPoolExecutor(max_workers=COUNTERS, mp_context=context)

@@ -229,6 +229,11 @@ class SandboxInsurer:
 
     # -- admin ---------------------------------------------------------------------------------
     def admin(self, method: str, path: str, body: bytes) -> Reply:
+        """The admin endpoints, one at a time with the interface calls (one SQLite store)."""
+        with self.lock:
+            return self._admin(method, path, body)
+
+    def _admin(self, method: str, path: str, body: bytes) -> Reply:
         try:
             data = json.loads(body or b"{}")
             if path == "/sandbox/admin/fault" and method == "DELETE":
