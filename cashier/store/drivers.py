@@ -30,7 +30,8 @@ def with_psycopg() -> None:
     PostgreSQL database is made: what peewee's own import of psycopg would have set."""
     import peewee
 
-    if peewee.psycopg is not None or peewee.psycopg2 is not None:
+    adapter = getattr(peewee, "Psycopg3Adapter", None)  # a peewee without it never looked
+    if adapter is None or peewee.psycopg is not None or peewee.psycopg2 is not None:
         return  # peewee has a driver of its own: as peewee chose at its import
     try:
         import psycopg
@@ -40,7 +41,7 @@ def with_psycopg() -> None:
         raise CashierError("PostgreSQL 需要 psycopg：pip install 'cashier[postgres]'") from None
     peewee.TransactionStatus = TransactionStatus
     peewee.Json_pg3, peewee.Jsonb_pg3 = Json, Jsonb
-    adapter = peewee.Psycopg3Adapter  # its transaction states are set when it is defined
+    # The adapter's transaction states are set when the class is defined, from psycopg.
     adapter.txn_idle = TransactionStatus.IDLE
     adapter.txn_inerror = TransactionStatus.INERROR
     adapter.txn_unknown = TransactionStatus.UNKNOWN
