@@ -1,6 +1,6 @@
 """The end-of-day report on one year of a busy pharmacy, next to bare SQL, in one run.
 
-    python -m bench.eod [--sales N] [--days D] [--runs R] [--quick] [--out docs/benchmarks.md]
+    python -m bench.eod [--sales N] [--days D] [--runs R] [--quick]
 
 Generates ``--sales`` sales (default 200,000: about 1,000,000 lines; 40 % insured
 with their settlements; a few voids and refunds; several stations, operators and
@@ -9,15 +9,13 @@ database with bulk inserts, then times ``eod_report`` for one day and for the
 whole period (median of ``--runs``), each next to one hand-written SQL statement
 over the same tables and period that computes the same figures (a ``UNION ALL``
 of the same ``GROUP BY``s, rows fetched, nothing else), and, for information, a
-minimal one (takings by method only). Reported, never asserted; ``--out``
-writes the table into its section of the Markdown file.
+minimal one (takings by method only). Reported, never asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -27,6 +25,7 @@ from pathlib import Path
 
 from peewee import chunked
 
+from bench.report import Figure, Section, median_seconds
 from cashier.config import settings_from_dict
 from cashier.money import Fen
 from cashier.reports.eod import eod_report, utc_bounds
@@ -43,7 +42,6 @@ from cashier.store.models import (
     database,
 )
 
-SECTION = "## End-of-day report — `python -m bench.eod`"
 FIRST_DAY = date(2025, 1, 1)
 STATIONS = ("YF-01", "YF-02", "YF-03")
 OPERATORS = tuple(f"2{n:03d}" for n in range(1, 9))
@@ -235,68 +233,53 @@ def _bare(query: str, first: date, last: date) -> Callable[[], object]:
     return lambda: database.execute_sql(query, (start, end)).fetchall()
 
 
-def _median(fn: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def _write_section(path: Path, body: str) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = text.find(SECTION)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + body + "\n"
-    else:
-        following = text.find("\n## ", start + len(SECTION))
-        rest = text[following + 1 :] if following != -1 else ""
-        text = text[:start] + body + ("\n\n" + rest if rest else "\n")
-    path.write_text(text, encoding="utf-8")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sales", type=int, default=200_000)
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="5,000 sales over 30 days, 3 runs")
-    parser.add_argument("--out", type=Path, help="write the table into this Markdown file")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.sales, args.days, args.runs = 5_000, 30, 3
-    last_day = FIRST_DAY + timedelta(days=args.days - 1)
-    busy_day = FIRST_DAY + timedelta(days=args.days // 2)
+def run(
+    quick: bool = False,
+    sales: int | None = None,
+    days: int | None = None,
+    runs: int | None = None,
+) -> Section:
+    sales = sales or (2_000 if quick else 200_000)
+    days = days or (14 if quick else 365)
+    runs = runs or (3 if quick else 5)
+    last_day = FIRST_DAY + timedelta(days=days - 1)
+    busy_day = FIRST_DAY + timedelta(days=days // 2)
     with tempfile.TemporaryDirectory() as tmp:
         ctx = open_station(settings_from_dict({}, data_dir=Path(tmp)), seed=False)
-        t0 = time.perf_counter()
-        counts = generate(args.sales, args.days)
-        made = time.perf_counter() - t0
-        print(
-            f"generated in {made:.1f} s: "
-            + ", ".join(f"{n:,} {table}" for table, n in counts.items())
+        try:
+            t0 = time.perf_counter()
+            counts = generate(sales, days)
+            made = time.perf_counter() - t0
+            rows = []
+            for label, first, last in (
+                ("one day", busy_day, busy_day),
+                (f"whole period ({days} days)", FIRST_DAY, last_day),
+            ):
+                report = eod_report(first, last)  # warm the cache and check the figures agree
+                takings = dict(_bare(TAKINGS_ONLY, first, last)())
+                if report.total.method("cash").tendered != Fen(int(takings.get("cash", 0))):
+                    raise RuntimeError(f"{label}: the report's cash takings differ from SQL")
+                t_report = median_seconds(lambda f=first, la=last: eod_report(f, la), runs)
+                t_same = median_seconds(_bare(SAME_FIGURES, first, last), runs)
+                t_takings = median_seconds(_bare(TAKINGS_ONLY, first, last), runs)
+                rows.append((label, report.total.sales, t_report, t_same, t_takings))
+        finally:
+            ctx.close()
+    figures = [
+        Figure(
+            "eod",
+            f"end-of-day report, {label}",
+            r * 1000,
+            "ms",
+            baseline=s * 1000,
+            baseline_name="bare SQL, same figures",
         )
-        rows = []
-        for label, first, last in (
-            ("one day", busy_day, busy_day),
-            (f"whole period ({args.days} days)", FIRST_DAY, last_day),
-        ):
-            report = eod_report(first, last)  # warm the cache and check the figures agree
-            same = _bare(SAME_FIGURES, first, last)
-            takings = dict(_bare(TAKINGS_ONLY, first, last)())
-            assert report.total.method("cash").tendered == Fen(int(takings.get("cash", 0)))
-            t_report = _median(lambda f=first, la=last: eod_report(f, la), args.runs)
-            t_same = _median(same, args.runs)
-            t_takings = _median(_bare(TAKINGS_ONLY, first, last), args.runs)
-            rows.append((label, report.total.sales, t_report, t_same, t_takings))
-        ctx.close()
-    table = [
-        SECTION,
-        "",
+        for label, _, r, s, _ in rows
+    ]
+    body = [
         f"{counts['sale']:,} sales ({counts['sale_line']:,} lines, "
         f"{counts['insured_settlement']:,} insured, {counts['refund']:,} refunds) over "
-        f"{args.days} days, 3 stations, SQLite; median of {args.runs} runs, ms.",
+        f"{days} days, 3 stations, SQLite, generated in {made:.0f} s; median of {runs} runs, ms.",
         "",
         "| period | sales | eod_report | bare SQL, same figures | ratio | bare SQL, takings only |",
         "|---|---|---|---|---|---|",
@@ -309,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         "period computing what the report computes (a `UNION ALL` of the same `GROUP BY`s, rows",
         "fetched, no Python); the ratio is against it. *Takings only* is the least a report",
         "could ask (tenders by method), for scale: the report computes ten breakdowns, and",
-        "the fee categories alone join every line of the period (about 1.4 s of the year).",
+        "the fee categories alone join every line of the period.",
         "",
         "Plans (`EXPLAIN QUERY PLAN`): a day goes through indexes the schema already has —",
         "`sale.closed_at`, `refund.created_at` and the foreign keys of `sale_line`, `tender`,",
@@ -319,9 +302,17 @@ def main(argv: list[str] | None = None) -> int:
         "`sale_line(sale_id, fee_category, amount)`, `tender(sale_id, method, amount)`) were",
         "tried and changed neither figure measurably, so none is added.",
     ]
-    print("\n".join(table))
-    if args.out:
-        _write_section(args.out, "\n".join(table))
+    return Section("eod", "End-of-day report", "\n".join(body), figures)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sales", type=int, help="default 200,000 (quick 2,000)")
+    parser.add_argument("--days", type=int, help="default 365 (quick 14)")
+    parser.add_argument("--runs", type=int, help="default 5 (quick 3)")
+    parser.add_argument("--quick", action="store_true", help="2,000 sales over 14 days, 3 runs")
+    args = parser.parse_args(argv)
+    print(run(args.quick, args.sales, args.days, args.runs).markdown())
     return 0
 
 

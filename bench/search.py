@@ -1,9 +1,12 @@
-"""Catalog search per keystroke on a large catalog (default 50,000 items).
+"""Catalog search per keystroke on a large catalog (default 50,000 items), next to the
+same SQL without the ORM.
 
-    python -m bench.search [--items N]
+    python -m bench.search [--items N] [--runs R] [--quick]
 
-Builds a synthetic catalog from the demo names, then times ``catalog.search``
-for the prefixes a cashier types. Median of several runs; reported, never asserted.
+Builds a synthetic catalog from the demo names in a fresh SQLite station, then times
+``catalog.search`` for each prefix a cashier types (median of R runs), and, as the
+baseline, the very statements that call sent (captured from peewee's log) executed
+and fetched raw. Reported, never asserted.
 """
 
 from __future__ import annotations
@@ -11,15 +14,19 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import logging
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.report import Figure, Section, median_seconds
 from cashier import catalog
 from cashier.config import settings_from_dict
 from cashier.station import open_station
+
+QUERIES = ("a", "am", "amx", "amxl", "阿莫", "阿莫西林", "B0123", "B012345", "头孢")
 
 
 def synthetic_catalog(n: int) -> str:
@@ -36,27 +43,106 @@ def synthetic_catalog(n: int) -> str:
     return out.getvalue()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--items", type=int, default=50_000)
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args(argv)
+class _Statements(logging.Handler):
+    """Collects the (sql, params) peewee logs while attached."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.sent: list[tuple[str, tuple]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if isinstance(record.msg, tuple):
+            self.sent.append(record.msg)
+
+
+def statements_of(query: str) -> list[tuple[str, tuple]]:
+    """The SQL statements one ``catalog.search(query)`` sends."""
+    log = logging.getLogger("peewee")
+    handler, level = _Statements(), log.level
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    try:
+        catalog.search(query)
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+    return handler.sent
+
+
+def run(quick: bool = False, items: int | None = None, runs: int | None = None) -> Section:
+    from cashier.store.models import database
+
+    items = items or (2_000 if quick else 50_000)
+    runs = runs or (3 if quick else 9)
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         ctx = open_station(settings_from_dict({}, data_dir=Path(tmp)), seed=False)
-        t0 = time.perf_counter()
-        catalog.import_catalog(text=synthetic_catalog(args.items))
-        imported = time.perf_counter() - t0
-        print(f"import of {args.items} items: {imported:.1f} s")
-        print("| query | median ms | hits |")
-        print("|---|---|---|")
-        for query in ("a", "am", "amx", "amxl", "阿莫", "阿莫西林", "B0123", "B012345", "头孢"):
-            times = []
-            for _ in range(args.runs):
-                t0 = time.perf_counter()
-                hits = catalog.search(query)
-                times.append(time.perf_counter() - t0)
-            print(f"| {query} | {statistics.median(times) * 1000:.1f} | {len(hits)} |")
-        ctx.close()
+        try:
+            t0 = time.perf_counter()
+            catalog.import_catalog(text=synthetic_catalog(items))
+            imported = time.perf_counter() - t0
+            for query in QUERIES:
+                sent = statements_of(query)
+
+                def bare(sent=sent) -> None:
+                    for sql, params in sent:
+                        database.execute_sql(sql, params).fetchall()
+
+                hits = len(catalog.search(query))
+                t_search = median_seconds(lambda q=query: catalog.search(q), runs)
+                t_bare = median_seconds(bare, runs)
+                rows.append((query, t_search, t_bare, hits, len(sent)))
+        finally:
+            ctx.close()
+    per_key = statistics.median(r[1] for r in rows)
+    per_key_bare = statistics.median(r[2] for r in rows)
+    worst = max(rows, key=lambda r: r[1])
+    figures = [
+        Figure(
+            "search",
+            f"catalog search per keystroke, {items:,} items (median of the queries)",
+            per_key * 1000,
+            "ms",
+            baseline=per_key_bare * 1000,
+            baseline_name="same SQL, raw",
+        ),
+        Figure(
+            "search",
+            f"catalog search, slowest query ({worst[0]})",
+            worst[1] * 1000,
+            "ms",
+            baseline=worst[2] * 1000,
+            baseline_name="same SQL, raw",
+        ),
+    ]
+    body = [
+        f"{items:,} items in SQLite (import: {imported:.1f} s, pinyin initials per name and "
+        f"one insert per row); median of {runs} runs per query, ms.",
+        "",
+        "| query | catalog.search | same SQL, raw | ratio | hits | statements |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {q} | {s * 1000:.1f} | {b * 1000:.1f} | {s / b:.2f}× | {h} | {n} |"
+            for q, s, b, h, n in rows
+        ),
+        "",
+        "*Same SQL, raw* runs the statements `catalog.search` sent for that query (captured",
+        "from peewee's log: the exact-code/barcode lookups and the `LIKE` search, limit 50)",
+        "through the same connection and fetches the rows, without building model objects.",
+        "Every `LIKE '%…%'` on name and pinyin scans the item table: that scan is most of",
+        "the time, in the ORM and in the raw statement alike. A search runs in a worker, so",
+        "typing never waits for it.",
+    ]
+    return Section("search", "Catalog search per keystroke", "\n".join(body), figures)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, help="catalog size (default 50,000; quick 2,000)")
+    parser.add_argument("--runs", type=int, help="runs per query (default 9; quick 3)")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    print(run(args.quick, args.items, args.runs).markdown())
     return 0
 
 

@@ -1,9 +1,12 @@
-"""Start-up to the login screen and idle memory, next to a bare Textual app, in one run.
+"""Start-up to the login screen and to a ready sale screen, and idle memory, next to a
+bare Textual app, in one run.
 
-    python -m bench.startup [--runs N] [--out docs/benchmarks.md]
+    python -m bench.startup [--runs N] [--quick]
 
-Each figure is the median of N runs, cashier and bare app interleaved so a
-noisy machine affects both alike. Timings are reported, never asserted.
+Each start is a fresh process (``bench/_probe.py``), headless at 80×24, timed from
+process creation (interpreter start-up included) to the screen being ready. The three
+kinds (bare, login, sale) are interleaved so that a noisy machine affects all alike;
+each figure is the median of N runs. Timings are reported, never asserted.
 """
 
 from __future__ import annotations
@@ -13,14 +16,22 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench.report import Figure, Section
+
 HERE = Path(__file__).resolve().parent
+KINDS = ("bare", "login", "sale")
+TIME_TARGET, MEMORY_TARGET = 1.3, 1.5
+MIB = 2**20
 
 
-def probe(kind: str, data_dir: Path) -> tuple[float, int]:
+def probe(kind: str, data_dir: Path, idle: float = 1.0) -> tuple[float, int]:
+    """One start of ``kind``: (seconds from process creation to ready, RSS bytes after
+    ``idle`` seconds idle)."""
     out = subprocess.run(
-        [sys.executable, str(HERE / "_probe.py"), kind, str(data_dir)],
+        [sys.executable, str(HERE / "_probe.py"), kind, str(data_dir), str(idle)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -29,48 +40,123 @@ def probe(kind: str, data_dir: Path) -> tuple[float, int]:
     return float(out[1]), int(out[2])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--out", type=Path, help="write the table to this Markdown file")
-    args = parser.parse_args(argv)
+def seeded_station(data_dir: Path) -> None:
+    """The training station a start opens, created and seeded (demo catalog, operators)."""
+    from cashier.config import load_settings
+    from cashier.station import open_station
+
+    open_station(load_settings(None, data_dir)).close()
+
+
+def measure(runs: int, *, together: bool = False) -> dict[str, tuple[float, float]]:
+    """Median (seconds to ready, idle RSS bytes) per kind over ``runs`` interleaved starts;
+    ``together``: the kinds of a round start at the same time (quick mode: faster, and the
+    figures then say nothing)."""
+    idle = 0.2 if together else 1.0
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
-        probe("cashier", data_dir)  # first start seeds the training station; not counted
-        samples: dict[str, list[tuple[float, int]]] = {"cashier": [], "bare": []}
-        for _ in range(args.runs):
-            for kind in samples:
-                samples[kind].append(probe(kind, data_dir))
-    med = {
+        seeded_station(data_dir)  # here, once: seeding is not part of a start
+        samples: dict[str, list[tuple[float, int]]] = {k: [] for k in KINDS}
+        with ThreadPoolExecutor(max_workers=len(KINDS) if together else 1) as pool:
+            for _ in range(runs):
+                for kind, sample in zip(
+                    KINDS, pool.map(lambda k: probe(k, data_dir, idle), KINDS), strict=True
+                ):
+                    samples[kind].append(sample)
+    return {
         k: (statistics.median(s[0] for s in v), statistics.median(s[1] for s in v))
         for k, v in samples.items()
     }
-    (c_t, c_m), (b_t, b_m) = med["cashier"], med["bare"]
-    rows = [
-        ("start-up to login screen (s)", f"{c_t:.3f}", f"{b_t:.3f}", f"{c_t / b_t:.2f}×"),
-        (
-            "idle resident memory (MiB)",
-            f"{c_m / 2**20:.1f}",
-            f"{b_m / 2**20:.1f}",
-            f"{c_m / b_m:.2f}×",
-        ),
-    ]
-    table = [
-        f"Median of {args.runs} runs each, interleaved, headless at 80×24, "
-        "from process creation (interpreter start-up included).",
-        "",
-        "| measure | cashier | bare Textual app (one label) | ratio |",
-        "|---|---|---|---|",
-        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
-    ]
-    print("\n".join(table))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(
-            "# Benchmarks\n\nMeasured by `python -m bench.startup` on the development machine "
-            "(2 cores).\n\n## Start-up and idle memory\n\n" + "\n".join(table) + "\n",
-            encoding="utf-8",
+
+
+def run(quick: bool = False, runs: int | None = None) -> Section:
+    runs = runs or (1 if quick else 9)
+    med = measure(runs, together=quick)
+    bare_t, bare_m = med["bare"]
+    figures = []
+    for kind, label in (("login", "login screen"), ("sale", "ready sale screen")):
+        t = med[kind][0]
+        figures.append(
+            Figure(
+                "startup",
+                f"start-up to {label}",
+                t,
+                "s",
+                digits=3,
+                baseline=bare_t,
+                baseline_name="bare app",
+                target=f"≤ {TIME_TARGET}× bare",
+                met=t <= TIME_TARGET * bare_t,
+            )
         )
+    for kind, label in (("login", "login screen"), ("sale", "sale screen")):
+        m = med[kind][1]
+        figures.append(
+            Figure(
+                "startup",
+                f"idle resident memory, {label}",
+                m / MIB,
+                "MiB",
+                baseline=bare_m / MIB,
+                baseline_name="bare app",
+                target=f"≤ {MEMORY_TARGET}× bare",
+                met=m <= MEMORY_TARGET * bare_m,
+            )
+        )
+    rows = [
+        f"| {label} | {med[kind][0]:.3f} | {med[kind][0] / bare_t:.2f}× "
+        f"| {med[kind][1] / MIB:.1f} | {med[kind][1] / bare_m:.2f}× |"
+        for kind, label in (
+            ("bare", "bare Textual app (one label)"),
+            ("login", "cashier: login screen"),
+            ("sale", "cashier: ready sale screen"),
+        )
+    ]
+    body = [
+        f"Median of {runs} runs of each, interleaved, each a fresh process (`bench/_probe.py`),",
+        *(
+            ["(quick mode: the three started at once, so these figures mean nothing)"]
+            if quick
+            else []
+        ),
+        "headless at 80×24, timed from process creation (interpreter start-up included) to",
+        "the screen being ready: the bare app's label mounted; the login screen mounted; the",
+        "sale screen mounted with its entry focused. For the sale screen the demo cashier's",
+        "code and PIN are typed as key events and the typing is not counted: the figure is",
+        "the start to the login screen plus the Enter of the PIN to the ready sale screen",
+        "(the PIN check, scrypt, and building the sale screen with its first imports). The",
+        "code is typed once the insurer connection, started in the background half a second",
+        "after the login screen, is up — as it is by the time a person has typed a code and a",
+        "PIN. Memory is the resident set a second after ready, idle (0.2 s in quick mode).",
+        "",
+        "| start | to ready (s) | ratio | idle RSS (MiB) | ratio |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+        "**What limits it.** Against the bare app, the login screen adds importing the",
+        "cashier's modules, peewee and the widgets its screens use, and opening and migrating",
+        "SQLite and checking the training station's seed data before the first screen. The",
+        "ready sale screen adds the PIN check (scrypt with N = 2¹⁴, r = 8: some 50 ms by",
+        "design, against brute force) and the sale screen's first imports (checkout, printing",
+        "and the receipt documents, pyscard for the card watcher) and its composition. Idle",
+        "memory adds the sandbox insurer and the in-doubt recovery, started half a second",
+        "after the login screen in a worker (so they do not delay it), and at the sale screen",
+        "the card, order-folder and printer workers. **What was tried:** nothing in this",
+        "part, which measures only; the start-up work (lazy imports) is separate, and these",
+        "rows show its effect when re-run (`python -m bench --only startup`).",
+        "",
+        "The figures move with the machine's load: the bare app's own start has ranged from",
+        "0.23 s to over 1.5 s on this shared 2-core machine; compare same-run ratios only.",
+    ]
+    return Section("startup", "Start-up and idle memory", "\n".join(body), figures)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, help="starts of each kind (default 9; 1 quick)")
+    parser.add_argument("--quick", action="store_true", help="one start of each kind")
+    args = parser.parse_args(argv)
+    print(run(args.quick, args.runs).markdown())
     return 0
 
 
