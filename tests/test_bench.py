@@ -12,8 +12,11 @@ from bench.till import THREE_ITEMS
 from cashier.money import Fen
 
 pytestmark = pytest.mark.pilot
+#: The app-driving pieces open the default training station, SQLite, whatever the pass.
+on_the_training_station = pytest.mark.sqlite_only("the benchmarks measure the SQLite default")
 
 
+@on_the_training_station
 def test_keystroke_counter_counts_the_routine_sales(tmp_path):
     counts = {c.name: c for c in keys.measure(tmp_path)}
     visit = counts["insured clinic visit, exact cash"]
@@ -30,6 +33,7 @@ def test_keystroke_counter_counts_the_routine_sales(tmp_path):
     assert counts["three-item pharmacy cash sale, a ¥100 note"].change > Fen(0)
 
 
+@on_the_training_station
 def test_scan_to_breakdown_latency_times_the_visits_insurer_calls(tmp_path):
     (visit,) = latency.measure(tmp_path, 1)
     assert visit.calls == ("ec.query", "1101", "2201", "2204", "2206")
@@ -43,6 +47,7 @@ def test_scan_to_breakdown_latency_times_the_visits_insurer_calls(tmp_path):
     assert parts["busy"] > 0 and parts["refresh"] > 0 and parts["frame"] >= 0
 
 
+@on_the_training_station
 def test_probe_reaches_the_ready_sale_screen(tmp_path):
     startup.seeded_station(tmp_path)
     for kind in ("bare", "sale"):
