@@ -99,7 +99,8 @@ def _parse_row(line: int, row: dict[str, str]) -> tuple[CatalogRow | None, list[
         size = getattr(Item, col).max_length
         if len(get[col]) > size:
             errors.append(f"{col} 太长（最多 {size} 个字符）")
-    barcodes = tuple(b.strip() for b in get["barcode"].split("|") if b.strip())
+    # The same barcode twice in one cell is one barcode (a copy-paste slip, not an error).
+    barcodes = tuple(dict.fromkeys(b.strip() for b in get["barcode"].split("|") if b.strip()))
     for b in barcodes:
         if not (b.isascii() and b.isalnum() and len(b) <= 40):
             errors.append(f"条码无效：{b!r}")

@@ -91,3 +91,10 @@ def test_search_by_code_barcode_name_and_initials(station):
 def test_demo_catalog_is_seeded(station):
     assert Item.select().count() >= 300
     assert catalog.find_by_scan("nonexistent") is None
+
+
+def test_the_same_barcode_twice_in_one_cell_is_one_barcode(empty_station):
+    """Found by the fuzz suite: ``2000000000008|2000000000008`` used to fail on the
+    database's unique constraint instead of importing."""
+    import_catalog(text=csv("F1,6901234567892|6901234567892,阿莫西林胶囊,,盒,1,,甲,,,西药费,0"))
+    assert [b.barcode for b in Item.get(Item.code == "F1").barcodes] == ["6901234567892"]
