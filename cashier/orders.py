@@ -217,10 +217,17 @@ def _format_of(path: Path | None, fmt: str | None) -> str:
 
 
 def _text_value(value: Any) -> str | None:
-    """A JSON scalar as text (numbers allowed for codes); ``None`` if it is not one."""
+    """A JSON scalar as text (numbers allowed for codes); ``None`` if it is not one.
+
+    A string with a lone surrogate (JSON's ``"\\ud800"``) is not text: no database can
+    store it (found by the fuzz suite)."""
     if value is None:
         return ""
     if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
         return value.strip()
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)

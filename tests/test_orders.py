@@ -210,6 +210,17 @@ def test_json_required_fields_and_types(station):
         import_orders(text='"hello"', fmt="json")
 
 
+def test_json_lone_surrogates_are_refused_as_not_text(station):
+    """Found by the fuzz suite: ``"\\ud800"`` decodes to a string no database can store,
+    which used to reach SQLite as a UnicodeEncodeError."""
+    text = as_json(order("OP1", lines=(("Y00001", 1),))).replace('"OP1"', '"\\ud800"')
+    text = text.replace('"Y00001"', '"Y\\udc00"')
+    with pytest.raises(OrdersImportError) as err:
+        import_orders(text=text, fmt="json")
+    assert "visit 应为文字" in str(err.value) and "code 应为文字" in str(err.value)
+    assert ClinicOrder.select().count() == 0
+
+
 def test_format_from_suffix_or_refused(station, tmp_path):
     with pytest.raises(InputError, match=r"\.json 或 \.csv"):
         import_orders(tmp_path / "orders.txt", text="[]")
