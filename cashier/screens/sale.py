@@ -8,7 +8,9 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Digits, Footer, Input, Label, Static
 
 from cashier import catalog
@@ -20,7 +22,10 @@ from cashier.money import Fen
 from cashier.printing import configured_printer, pending_jobs, print_sale, retry_pending
 from cashier.screens.base import WorkerErrors
 from cashier.store.models import Item
+from cashier.widgets import put
 from cashier.widgets.insured import Breakdown, PatientCard
+
+SPINNER_AFTER_S = 0.3
 
 
 class SaleScreen(WorkerErrors, Screen[None]):
@@ -54,6 +59,8 @@ class SaleScreen(WorkerErrors, Screen[None]):
         self._last: Completed | None = None
         self._problem = ""  # the last insurer problem, shown in the breakdown panel
         self.parked: list[Checkout] = []  # 挂单: bills set aside while the next patient is served
+        self._rows: list[tuple[str, ...]] | None = None  # what the lines table shows
+        self._spinner: Timer | None = None  # shows the side panel's spinner when a wait is long
 
     def _new_checkout(self) -> Checkout:
         return Checkout(self.app.settings.station_id, self.app.operator)
@@ -91,32 +98,41 @@ class SaleScreen(WorkerErrors, Screen[None]):
         self.refresh_sale()
 
     def refresh_sale(self, select: int | None = None) -> None:
-        table = self.query_one("#lines", DataTable)
-        table.clear()
+        """Show the bill as it is now. Only what changed is redrawn: the sale screen
+        refreshes after every scan and insurer step, and a DataTable rebuilt or a class
+        toggled on the screen costs a visible frame on a slow PC (``bench.latency``)."""
         part = self.checkout.insured
+        lines = self.checkout.lines
         classes = (
-            [row.list_class[:1] for row in split_rows(self.checkout.lines, part)]
+            [row.list_class[:1] for row in split_rows(lines, part)]
             if part is not None
-            else [line.list_class for line in self.checkout.lines]
+            else [line.list_class for line in lines]
         )
-        for n, line in enumerate(self.checkout.lines, 1):
-            table.add_row(
-                classes[n - 1],
-                line.name,
-                line.spec,
-                Text(str(line.price), justify="right"),
-                Text(str(line.quantity), justify="right"),
-                Text(str(line.amount), justify="right"),
-                key=str(n),
-            )
-        if select is not None and self.checkout.lines:
-            table.move_cursor(row=min(select, len(self.checkout.lines) - 1))
-        lines = len(self.checkout.lines)
+        rows = [
+            (klass, line.name, line.spec, str(line.price), str(line.quantity), str(line.amount))
+            for klass, line in zip(classes, lines, strict=True)
+        ]
+        table = self.query_one("#lines", DataTable)
+        if rows != self._rows:
+            self._rows = rows
+            table.clear()
+            for n, (klass, name, spec, price, quantity, amount) in enumerate(rows, 1):
+                table.add_row(
+                    klass,
+                    name,
+                    spec,
+                    Text(price, justify="right"),
+                    Text(quantity, justify="right"),
+                    Text(amount, justify="right"),
+                    key=str(n),
+                )
+        if select is not None and lines:
+            table.move_cursor(row=min(select, len(lines) - 1))
         last = self._last
         self.query_one("#patient", PatientCard).show(part, self.app.settings.admvs)
         self.query_one("#breakdown", Breakdown).show(part, self._problem)
         self.query_one("#last-sale", Static).display = part is None
-        self.set_class(part is not None, "-insured")
+        self.query_one("#side").set_class(part is not None, "-insured")
         caption, figure = "应收", self.checkout.total
         if not lines and last is not None and last.change and part is None:
             # Between sales the change of the last one is what the cashier needs, big.
@@ -125,10 +141,13 @@ class SaleScreen(WorkerErrors, Screen[None]):
             caption, figure = "现金部分（应收）", part.cash_due
         elif part is not None:
             caption = "医疗费总额"
-        self.query_one("#total-caption", Label).update(caption)
-        self.query_one("#total", Digits).update(str(figure))
-        self.query_one("#count", Static).update(
-            f"{lines} 种 {self.checkout.item_count} 件" if lines else "请扫码"
+        put(self.query_one("#total-caption", Label), caption)
+        digits = self.query_one("#total", Digits)
+        if digits.value != str(figure):
+            digits.update(str(figure))
+        put(
+            self.query_one("#count", Static),
+            f"{len(lines)} 种 {self.checkout.item_count} 件" if lines else "请扫码",
         )
 
     def _selected(self) -> int | None:
@@ -364,8 +383,29 @@ class SaleScreen(WorkerErrors, Screen[None]):
             raise InsurerUnavailable("医保平台尚未连接，请稍候再试（自费收款不受影响）")
         return Insurance(connection.client, self.app.settings)
 
+    class Waiting(Message):
+        """Posted by a worker as it starts (``True``) and stops waiting for the insurer."""
+
+        def __init__(self, waiting: bool) -> None:
+            super().__init__()
+            self.waiting = waiting
+
     def _busy(self, busy: bool) -> None:
-        self.app.call_from_thread(setattr, self.query_one("#side"), "loading", busy)
+        """From a worker: does not wait for the UI thread (a blocking hand-over cost each
+        call a frame or two, measured in ``bench.latency``)."""
+        self.post_message(self.Waiting(busy))
+
+    def on_sale_screen_waiting(self, message: Waiting) -> None:
+        """The spinner on the side panel shows only when the insurer takes longer than
+        ``SPINNER_AFTER_S``: a quick answer never flashes it, a slow one is seen waiting."""
+        side = self.query_one("#side")
+        if self._spinner is not None:
+            self._spinner.stop()
+            self._spinner = None
+        if message.waiting:
+            self._spinner = self.set_timer(SPINNER_AFTER_S, lambda: setattr(side, "loading", True))
+        elif side.loading:
+            side.loading = False
 
     def _failed(self, exc: BaseException) -> None:
         """An insured step failed: what happened and what next, in the notice and the panel."""

@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from cashier.insured import InsuredPart, breakdown_rows
 from cashier.money import Fen
+from cashier.widgets import put
 
 
 def _row(label: str, value: str, width: int = 26) -> str:
@@ -21,7 +22,7 @@ class PatientCard(Static):
 
     def show(self, part: InsuredPart | None, admvs: str) -> None:
         if part is None:
-            self.update("")
+            put(self, "")
             self.display = False
             return
         p = part.patient
@@ -42,7 +43,7 @@ class PatientCard(Static):
             balance,
         ]
         lines.extend(f"[b red]{problem}[/]" for problem in p.problems)
-        self.update("\n".join(lines))
+        put(self, "\n".join(lines))
         self.display = True
 
 
@@ -51,7 +52,7 @@ class Breakdown(Static):
 
     def show(self, part: InsuredPart | None, message: str = "") -> None:
         if part is None:
-            self.update("")
+            put(self, "")
             self.display = False
             return
         self.display = True
@@ -59,7 +60,7 @@ class Breakdown(Static):
         account = "个账 开" if part.acct_used else "[b yellow]个账 关[/]"
         if bill is None:
             state = message or "按 F5 预结算"
-            self.update(f"{account} (F6)\n{state}")
+            put(self, f"{account} (F6)\n{state}")
             return
         s = bill.setlinfo
         title = "[b green]已结算[/]" if part.settled else "预结算"
@@ -67,7 +68,7 @@ class Breakdown(Static):
         lines.extend(_row(label, amount.display()) for label, amount in breakdown_rows(s)[:-1])
         if message:
             lines.append(message)
-        self.update("\n".join(lines))
+        put(self, "\n".join(lines))
 
     @staticmethod
     def cash_part(part: InsuredPart | None) -> Fen | None:
