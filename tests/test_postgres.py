@@ -149,7 +149,8 @@ def test_msgid_sequence_never_repeats_across_stations(two_stations):
         t.join(timeout=120)
     every = [n for g in got for n in g]
     assert len(every) == 4 * per_thread
-    # unique and without a hole: one database-wide sequence, whoever asks
+    # unique, and here without a hole: one process hands out its reserved blocks in order
+    # (other processes' blocks would leave holes, never repeats: tests/test_journal.py)
     assert sorted(every) == list(range(1, 4 * per_thread + 1))
     for g in got:
         assert g == sorted(g)  # each counter's own numbers only go up
