@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.report import Figure, Section
+from bench.startup import compile_project
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB, MB = 2**20, 10**6
@@ -161,6 +162,7 @@ def run(quick: bool = False, sales: int | None = None, runs: int | None = None) 
     runs = runs or (1 if quick else 3)
     # Memory, not time, is measured here: the runs share the cores, two or more at once.
     kinds = ["bare"] * runs + ["cashier"] * runs + ([] if quick else ["cashier-pruned"])
+    compile_project()
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         idle = 0.2 if quick else 1.0
         results = list(pool.map(lambda kind: (kind, spawn(kind, sales, idle)), kinds))
