@@ -13,11 +13,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from cashier.app import CashierApp
 from cashier.errors import CashierError
 from cashier.operators import Role, SignedIn
+from cashier.widgets.keybar import KeyBar
 
 #: The console's entries: the function menu's, less what needs the counter's devices.
 CONSOLE_ENTRIES = (
@@ -42,7 +43,7 @@ class ConsoleHome(Screen[None]):
             "  Ctrl+Q 退出登录（打印、钱箱、读卡等设备只在收费台使用）",
             id="console-home",
         )
-        yield Footer(show_command_palette=False, compact=True)
+        yield KeyBar()
 
     def action_open(self, target: str) -> None:
         from cashier.screens.menu import open_entry

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 from textual.worker import Worker, get_current_worker
 
 from cashier import printing
@@ -27,6 +27,7 @@ from cashier.hardware.cardreader import CardData, CardError, list_readers, read_
 from cashier.hardware.printer import PrinterStatus, printer_from_url
 from cashier.hardware.scanner import ScanKind, ScannedCode, mask_id_number
 from cashier.screens.base import WorkerErrors
+from cashier.widgets.keybar import KeyBar
 
 #: How often the device states are asked again, in seconds.
 REFRESH_SECONDS = 3.0
@@ -169,7 +170,7 @@ class HardwareScreen(WorkerErrors, Screen[None]):
                 device = Static("", id=f"hw-{key}", classes="device")
                 device.border_title = title
                 yield device
-        yield Footer(show_command_palette=False, compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._show_all()

@@ -7,13 +7,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from cashier import operators
 from cashier.errors import CashierError
 from cashier.operators import SignedIn
 from cashier.screens.base import WorkerErrors
 from cashier.station import DEMO_OPERATORS
+from cashier.widgets.keybar import KeyBar
 
 
 class LoginScreen(WorkerErrors, Screen[None]):
@@ -38,7 +39,7 @@ class LoginScreen(WorkerErrors, Screen[None]):
                         f"{code} / {pin}（{role.label}）" for code, _, role, pin in DEMO_OPERATORS
                     )
                     yield Static(f"演示工号：{demo}", classes="dim", id="demo-operators")
-        yield Footer(show_command_palette=False, compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#code", Input).focus()

@@ -12,12 +12,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from cashier.errors import CashierError, InputError
 from cashier.screens.base import WorkerErrors
 from cashier.settlement.tender import Method
 from cashier.store.models import Sale, SaleLine, Tender
+from cashier.widgets.keybar import KeyBar
 
 STATUS = {"completed": "已完成", "voided": "已作废", "refunded": "已退款"}
 
@@ -48,7 +49,7 @@ class LookupScreen(WorkerErrors, Screen[None]):
         yield DataTable(id="lookup-results", cursor_type="row")
         with VerticalScroll(id="lookup-detail-box"):
             yield Static("", id="lookup-detail")
-        yield Footer(show_command_palette=False, compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

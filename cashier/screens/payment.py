@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Digits, Footer, Input, Label, Static
+from textual.widgets import DataTable, Digits, Input, Label, Static
 
 from cashier.checkout import Checkout, Completed
 from cashier.errors import CashierError
@@ -15,6 +15,7 @@ from cashier.hardware.scanner import ScanKind, ScannedCode, payment_code_issuer
 from cashier.money import Fen
 from cashier.screens.base import WorkerErrors
 from cashier.settlement.tender import Method, TenderPlan
+from cashier.widgets.keybar import KeyBar
 from cashier.widgets.money_input import AmountInput
 
 METHOD_KEYS = {
@@ -77,7 +78,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
                 yield Input(placeholder="交易参考号（可扫码）", id="reference", disabled=True)
                 yield DataTable(id="tenders", cursor_type="row")
         yield Static("↑↓ 或 x w z y q 选方式 · 输入金额后 Enter", id="pay-help")
-        yield Footer(show_command_palette=False, compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._set_method(Method.CASH)

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from cashier.errors import CashierError
@@ -29,6 +29,7 @@ from cashier.reconcile import (
 )
 from cashier.screens.base import WorkerErrors
 from cashier.settlement.protocol import INSUTYPES, MED_TYPES
+from cashier.widgets.keybar import KeyBar
 
 NOT_CONNECTED = "医保平台尚未连接（正在连接或暂不可用），请稍后再对账"
 
@@ -88,7 +89,7 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
         yield DataTable(id="recon-groups", cursor_type="row")
         yield Label("不符明细（↑↓ 选择，Enter 查看收费单）", id="recon-caption")
         yield DataTable(id="recon-mismatches", cursor_type="row")
-        yield Footer(show_command_palette=False, compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         who = self.app.operator

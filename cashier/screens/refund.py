@@ -8,12 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 
 from cashier.errors import CashierError, DeviceError
 from cashier.hardware.scanner import ScanKind, ScannedCode
 from cashier.screens.base import WorkerErrors
 from cashier.store.models import SaleLine
+from cashier.widgets.keybar import KeyBar
 
 
 class RefundScreen(WorkerErrors, Screen[None]):
@@ -46,7 +47,7 @@ class RefundScreen(WorkerErrors, Screen[None]):
                 yield Input(placeholder="组长工号", id="sup-code")
                 yield Input(placeholder="组长 PIN", id="sup-pin", password=True)
         yield Label("", id="refund-result")
-        yield Footer(show_command_palette=False, compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, ProgressBar, Select, Static
+from textual.widgets import Input, Label, ProgressBar, Select, Static
 from textual_plotext import PlotextPlot
 
 from cashier.errors import CashierError, InputError
@@ -37,6 +37,7 @@ from cashier.reports.render import (
 )
 from cashier.screens.base import WorkerErrors
 from cashier.store.models import Station, database
+from cashier.widgets.keybar import KeyBar
 
 __all__ = ["ReportScreen", "reports_dir"]
 
@@ -103,7 +104,7 @@ class ReportScreen(WorkerErrors, Screen[None]):
             yield Label(CHART_TITLE, id="report-chart-title")
             yield PlotextPlot(id="report-chart")
             yield Static("", id="report-tables")
-        yield Footer(show_command_palette=False, compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         who = self.app.operator

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Digits, Footer, Input, Label, Static
+from textual.widgets import DataTable, Digits, Input, Label, Static
 
 from cashier import catalog
 from cashier.checkout import Checkout, Completed, Line, last_completed
@@ -24,6 +24,7 @@ from cashier.screens.base import WorkerErrors
 from cashier.store.models import Item
 from cashier.widgets import put
 from cashier.widgets.insured import Breakdown, PatientCard
+from cashier.widgets.keybar import KeyBar
 
 SPINNER_AFTER_S = 0.3
 
@@ -84,7 +85,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
                 yield Static("", id="count")
                 yield Static("", id="last-sale")
         yield Input(placeholder="扫码，或输入编码 / 名称 / 拼音首字母后回车", id="entry")
-        yield Footer(show_command_palette=False, compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#lines", DataTable)

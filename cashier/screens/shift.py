@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 from textual.worker import get_current_worker
 
 from cashier import operators, printing, shifts
@@ -27,6 +27,7 @@ from cashier.screens.base import WorkerErrors
 from cashier.screens.dialogs import ConfirmDialog
 from cashier.settlement.tender import Method
 from cashier.store.models import Shift
+from cashier.widgets.keybar import KeyBar
 from cashier.widgets.money_input import AmountInput
 
 NO_SHIFT = "本收款台没有未交班的班次：按 F2 开班"
@@ -127,7 +128,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
                 yield Input(id="sup-pin", password=True, max_length=8, compact=True)
         yield DataTable(id="shift-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="shift-note")
-        yield Footer(show_command_palette=False, compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.load_state()
