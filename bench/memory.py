@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -112,13 +113,17 @@ def seeded_station(data_dir: Path) -> None:
     open_station(bench_settings(data_dir)).close()
 
 
+_seeding = threading.Lock()
+
+
 def spawn(kind: str, sales: int, idle: float = 1.0) -> dict:
     # On tmpfs when there is one: the sale's fsyncs (database, receipt) then cost nothing,
     # which changes the time a run takes, not what the process holds in memory.
     shm = Path("/dev/shm")
     with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as tmp:
         if kind != "bare":
-            seeded_station(Path(tmp))
+            with _seeding:  # one database proxy in this process: one station at a time
+                seeded_station(Path(tmp))
         return _spawn(kind, sales, Path(tmp), idle)
 
 

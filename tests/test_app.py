@@ -368,3 +368,39 @@ async def test_no_operator_change_while_a_payment_holds_money(settings):
         await pilot.pause()
         assert app.operator is not None and pay in app.screen_stack
     assert not Sale.select().exists()  # nothing voided behind the cashier's back
+
+
+async def test_key_bar_follows_the_screen_and_sales_leave_no_widgets_behind(settings):
+    """The key bar shows the active screen's keys, and sales keep no widgets behind:
+    Textual's Footer, which it replaced, kept some twenty per sale (Textual #6666)."""
+    import gc
+
+    from cashier.widgets.keybar import KeyBar
+
+    def alive(kind) -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, kind))
+
+    app = CashierApp(open_station(settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot)
+
+        def keys() -> str:
+            return app.screen.query_one(KeyBar).visual.plain
+
+        assert "F9收款" in keys() and "F10现金足额" in keys() and "F12作废" in keys()
+        from textual.widget import Widget
+
+        before = None
+        for n in range(4):
+            await scan(pilot, barcode("Y00001"))
+            await pilot.press("f9")
+            await settle(pilot)
+            assert isinstance(app.screen, PaymentScreen)
+            assert "F12作废" not in keys() and "Esc" in keys()  # the payment screen's own
+            await pilot.press("f10")
+            await settle(pilot)
+            assert isinstance(app.screen, SaleScreen)
+            if n == 1:  # after a warm-up sale or two
+                before = alive(Widget)
+        assert alive(Widget) == before

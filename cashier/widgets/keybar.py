@@ -49,8 +49,11 @@ class KeyBar(Static):
             key = self.app.get_key_display(binding)
             if key[:1] == "f" and key[1:].isdigit():
                 key = key.upper()  # F9, as on the keyboard and in the README
+            elif len(key) > 1 and key.isascii() and key.isalpha():
+                key = key.capitalize()  # Esc, Delete
             key, what = escape(key), escape(binding.description)
+            # No space inside a key: the sale screen's ten keys then fit in 80 columns.
             keys.append(
-                f"[b $footer-key-foreground]{key}[/] {what}" if enabled else f"[dim]{key} {what}[/]"
+                f"[b $footer-key-foreground]{key}[/]{what}" if enabled else f"[dim]{key}{what}[/]"
             )
         put(self, " ".join(keys))
