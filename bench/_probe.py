@@ -20,7 +20,7 @@ import sys
 import time
 
 # Run as a script, this file's folder comes first on sys.path, and bench/receipts.py would
-# shadow the real ``receipts`` package the sale screen imports.
+# shadow top-level modules of the same name (a ``camera``, a ``receipts``) that libraries import.
 if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
     del sys.path[0]
 
@@ -68,10 +68,10 @@ def main() -> None:
     else:
         from textual import events
 
-        from cashier.app import CashierApp
         from cashier.config import load_settings
-        from cashier.screens.login import LoginScreen
-        from cashier.station import open_station
+        from cashier.services.station import open_station
+        from cashier.ui.app import CashierApp
+        from cashier.ui.screens.login import LoginScreen
 
         app = CashierApp(open_station(load_settings(None, data_dir)))
         # sale: (login screen ready: process age) + (Enter of the PIN → sale screen ready).

@@ -8,7 +8,7 @@ UPC-A) and for a QR-only decoder next to it. Timings are reported, never
 asserted.
 
 The frame builders here (:func:`qr_image`, :func:`ean13_image`,
-:func:`frame`) also make the frames of ``tests/test_camera.py``: synthetic,
+:func:`frame`) also make the frames of ``tests/integration/test_camera.py``: synthetic,
 deterministic, no camera needed.
 """
 
@@ -112,7 +112,7 @@ def median_decode_ms(
 
 
 def run(quick: bool = False, frames: int | None = None, runs: int | None = None) -> Section:
-    from cashier.hardware.camera import CodeDecoder
+    from cashier.devices.camera import CodeDecoder
 
     frames = frames or (5 if quick else 30)
     runs = runs or (1 if quick else 5)

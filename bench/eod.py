@@ -27,9 +27,9 @@ from peewee import chunked
 
 from bench.report import Figure, Section, median_seconds
 from cashier.config import settings_from_dict
-from cashier.money import Fen
+from cashier.domain.money import Fen
 from cashier.reports.eod import eod_report, utc_bounds
-from cashier.station import open_station
+from cashier.services.station import open_station
 from cashier.store.models import (
     InsuredSettlement,
     Operator,

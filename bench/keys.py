@@ -3,7 +3,7 @@
     python -m bench.keys
 
 Drives the real app with Pilot (headless, 80×24, training station, sandbox insurer on
-loopback) the way ``tests/test_insured_app.py`` does, and counts the keys the cashier
+loopback) the way ``tests/app/test_insured_app.py`` does, and counts the keys the cashier
 presses after logging in; a scanner's burst is a scan, not keys. Each visit must end
 as a completed sale in the database, or the count is refused.
 """
@@ -26,7 +26,7 @@ from bench.till import (
     open_till,
     without_card_reader,
 )
-from cashier.money import Fen
+from cashier.domain.money import Fen
 
 #: The routine clinic patient: 刘洋 (城乡居民, no personal account) and her demo order.
 CLINIC_PERSON, CLINIC_CERTNO = "P004", "110105199006070055"
@@ -51,8 +51,8 @@ class KeyCount:
 
 
 def _completed(name: str, till: Till, pressed: tuple[str, ...]) -> KeyCount:
-    from cashier.screens.sale import SaleScreen
     from cashier.store.models import Sale
+    from cashier.ui.screens.sale import SaleScreen
 
     sale = Sale.select().order_by(Sale.id.desc()).first()
     if sale is None or sale.status != "completed" or not isinstance(till.app.screen, SaleScreen):
@@ -138,7 +138,7 @@ def run(quick: bool = False) -> Section:
     ]
     body = [
         "Counted by driving the real app with Pilot (headless, 80×24, training station, the",
-        "sandbox insurer on loopback), as `tests/test_insured_app.py` does: keys pressed after",
+        "sandbox insurer on loopback), as `tests/app/test_insured_app.py` does: keys pressed after",
         "the cashier is logged in, until the sale is completed in the database and the sale",
         "screen is back. A scanner's burst (医保码 or product barcode) is a scan, not keys.",
         "",

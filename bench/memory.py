@@ -108,7 +108,7 @@ def seeded_station(data_dir: Path) -> None:
     """Create and seed the training station, here: seeding imports the demo catalog (and
     the pinyin dictionary with it), which a counter does once, not in the measured process."""
     from bench.till import bench_settings
-    from cashier.station import open_station
+    from cashier.services.station import open_station
 
     open_station(bench_settings(data_dir)).close()
 

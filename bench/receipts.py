@@ -17,8 +17,8 @@ from datetime import datetime
 from pathlib import Path
 
 from bench.report import Figure, Section, median_seconds
-from cashier.money import Fen
-from receipts import Receipt, ReceiptLine, ReceiptTender
+from cashier.domain.money import Fen
+from cashier.receipts import Receipt, ReceiptLine, ReceiptTender
 
 
 def sample() -> Receipt:
@@ -51,9 +51,9 @@ def sample() -> Receipt:
 def run(quick: bool = False, runs: int | None = None) -> Section:
     from reportlab.pdfgen.canvas import Canvas
 
-    from receipts.escpos import render_escpos
-    from receipts.layout import receipt_text_lines
-    from receipts.pdf import cjk_font, render_pdf
+    from cashier.receipts.escpos import render_escpos
+    from cashier.receipts.layout import receipt_text_lines
+    from cashier.receipts.pdf import cjk_font, render_pdf
 
     runs = runs or (3 if quick else 30)
     receipt = sample()

@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 from bench.report import Figure, Section, median_seconds
-from cashier import catalog
 from cashier.config import settings_from_dict
-from cashier.station import open_station
+from cashier.services import catalog
+from cashier.services.station import open_station
 
 QUERIES = ("a", "am", "amx", "amxl", "阿莫", "阿莫西林", "B0123", "B012345", "头孢")
 

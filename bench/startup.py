@@ -51,14 +51,14 @@ def compile_project() -> None:
     import compileall
 
     root = Path(__file__).resolve().parent.parent
-    for package in ("cashier", "receipts"):
+    for package in ("cashier", "cashier_sandbox"):
         compileall.compile_dir(root / package, quiet=1)
 
 
 def seeded_station(data_dir: Path) -> None:
     """The training station a start opens, created and seeded (demo catalog, operators)."""
     from cashier.config import load_settings
-    from cashier.station import open_station
+    from cashier.services.station import open_station
 
     open_station(load_settings(None, data_dir)).close()
 
@@ -162,7 +162,7 @@ def run(quick: bool = False, runs: int | None = None) -> Section:
         "",
         "**What was tried.** Heavy modules are imported on first use, not at start:",
         "reportlab (PDF), pyzbar and pillow (camera), python-escpos, psycopg (PostgreSQL",
-        "only), the report and reconciliation code (`tests/test_startup_imports.py` keeps it",
+        "only), the report and reconciliation code (`tests/integration/test_startup_imports.py` keeps it",
         "so). The insurer connection and the in-doubt recovery start in a worker after the",
         "login screen is painted. The cashier's packages are byte-compiled at install",
         "(`scripts/setup-env`) and before this bench: the install is editable, and where",

@@ -105,7 +105,7 @@ class Till:
     @property
     def sale(self):
         """The sale screen (under any dialog or the payment screen)."""
-        from cashier.screens.sale import SaleScreen
+        from cashier.ui.screens.sale import SaleScreen
 
         return next(s for s in self.app.screen_stack if isinstance(s, SaleScreen))
 
@@ -146,7 +146,7 @@ class Till:
     async def pay_cash(self, how: str) -> tuple[str, ...]:
         """Take the sale in cash: ``exact`` (F10), or ``note``: F9, then ¥100 notes (F8)
         until the payment screen closes. The keys pressed."""
-        from cashier.screens.payment import PaymentScreen
+        from cashier.ui.screens.payment import PaymentScreen
 
         if how == "exact":
             await self.press("f10")
@@ -180,9 +180,9 @@ class Till:
 async def open_till(settings: Settings, *, insurer: bool = True) -> AsyncIterator[Till]:
     """A fresh app on ``settings`` at 80×24, the demo cashier logged in, and (``insurer``)
     its sandbox insurer up. Closes the station's and the sandbox's databases after."""
-    from cashier.app import CashierApp
-    from cashier.screens.sale import SaleScreen
-    from cashier.station import open_station
+    from cashier.services.station import open_station
+    from cashier.ui.app import CashierApp
+    from cashier.ui.screens.sale import SaleScreen
 
     ctx = open_station(settings)
     app = CashierApp(ctx)
@@ -203,7 +203,7 @@ async def open_till(settings: Settings, *, insurer: bool = True) -> AsyncIterato
             yield till
     finally:
         ctx.close()
-        from cashier.settlement.sandbox import state
+        from cashier_sandbox import state
 
         if state.sandbox_db.obj is not None and not state.sandbox_db.is_closed():
             state.sandbox_db.close()
@@ -219,7 +219,7 @@ def barcode(code: str) -> str:
 def new_order(certno: str, visit: str) -> None:
     """A copy of the demo clinic order of ``certno`` under a new visit number: pending again,
     so the next scan of that patient loads it (each visit bills its order)."""
-    from cashier import orders
+    from cashier.services import orders
 
     demo = json.loads(orders.demo_orders_text())
     order = next(o for o in demo["orders"] if o["patient"]["certno"] == certno)

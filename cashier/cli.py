@@ -162,38 +162,38 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _run_tui(args: argparse.Namespace) -> int:
-    from cashier.station import open_station
+    from cashier.services.station import open_station
 
     ctx = open_station(_settings(args))
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         print("cashier: 需要在终端中运行（80×24 或更大）", file=sys.stderr)
         return EXIT_USAGE
-    from cashier.app import CashierApp
+    from cashier.ui.app import CashierApp
 
     CashierApp(ctx).run()
     return 0
 
 
 def _console(args: argparse.Namespace) -> int:
-    from cashier.station import open_station
+    from cashier.services.station import open_station
 
     settings = _settings(args)
     if not args.app:
-        from cashier.console import serve
+        from cashier.ui.console import serve
 
         host = args.host or settings.console_host
         port = args.port or settings.console_port
         print(f"组长控制台：http://{host}:{port}/（Ctrl+C 停止）", file=sys.stderr)
         return serve(settings, host=host, port=port, config=args.config, data_dir=args.data_dir)
     ctx = open_station(settings)
-    from cashier.console import ConsoleApp
+    from cashier.ui.console import ConsoleApp
 
     ConsoleApp(ctx).run()
     return 0
 
 
 def _init(args: argparse.Namespace) -> int:
-    from cashier.station import open_station
+    from cashier.services.station import open_station
 
     path = Path(args.config or os.environ.get("CASHIER_CONFIG") or default_config_path())
     if path.is_file():
@@ -218,9 +218,9 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from cashier.catalog import CatalogImportError, import_catalog
-    from cashier.operators import Role, SignedIn
-    from cashier.station import open_station
+    from cashier.services.catalog import CatalogImportError, import_catalog
+    from cashier.services.operators import Role, SignedIn
+    from cashier.services.station import open_station
 
     if args.what == "orders":
         return _import_orders(args)
@@ -256,8 +256,8 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _import_orders(args: argparse.Namespace) -> int:
-    from cashier.orders import OrdersImportError, import_orders
-    from cashier.station import open_station
+    from cashier.services.orders import OrdersImportError, import_orders
+    from cashier.services.station import open_station
 
     open_station(_settings(args), seed=False)
     try:
@@ -272,9 +272,9 @@ def _import_orders(args: argparse.Namespace) -> int:
 
 
 def _print_test(args: argparse.Namespace) -> int:
-    from cashier.hardware.printer import printer_from_url
-    from cashier.printing import print_test
-    from cashier.station import open_station
+    from cashier.devices.printer import printer_from_url
+    from cashier.services.printing import print_test
+    from cashier.services.station import open_station
 
     settings = _settings(args)
     open_station(settings, seed=False)  # the test page is recorded in the print log
@@ -286,8 +286,8 @@ def _print_test(args: argparse.Namespace) -> int:
 
 
 def _verify_audit(args: argparse.Namespace) -> int:
-    from cashier import audit
-    from cashier.station import open_station
+    from cashier.services import audit
+    from cashier.services.station import open_station
 
     open_station(_settings(args), seed=False)
     check = audit.verify()
@@ -301,9 +301,9 @@ def _verify_audit(args: argparse.Namespace) -> int:
 
 
 def _operator(args: argparse.Namespace) -> int:
-    from cashier import operators
-    from cashier.operators import Role, SignedIn
-    from cashier.station import open_station
+    from cashier.services import operators
+    from cashier.services.operators import Role, SignedIn
+    from cashier.services.station import open_station
     from cashier.store.models import Operator
 
     ctx = open_station(_settings(args))
@@ -336,7 +336,7 @@ def _operator(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from cashier.reports.eod import eod_report, parse_day
     from cashier.reports.render import FORMATS, write_report
-    from cashier.station import open_station
+    from cashier.services.station import open_station
 
     date_from = parse_day(args.date, "--date")
     date_to = parse_day(args.to, "--to") if args.to else None
@@ -370,7 +370,7 @@ def _report(args: argparse.Namespace) -> int:
 def _read_card(args: argparse.Namespace) -> int:
     import json
 
-    from cashier.hardware.cardreader import read_card
+    from cashier.devices.cardreader import read_card
 
     card = read_card(args.reader)
     fields = card.to_json(full=args.full)
@@ -392,7 +392,7 @@ def _read_card(args: argparse.Namespace) -> int:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from cashier.settlement.sandbox import state
+    from cashier_sandbox import state
 
     settings = _settings(args)
     state.open_sandbox(
@@ -440,11 +440,11 @@ def _sandbox(args: argparse.Namespace) -> int:
     if args.action == "card":
         if not args.person:
             raise CashierError("请给出人员：cashier sandbox card P002")
-        from cashier.hardware import virtualcard
+        from cashier_sandbox import virtualcard
 
         vpcd = ["--vpcd", args.vpcd] if args.vpcd else []
         return virtualcard.main(["--data-dir", str(settings.data_dir), args.person, *vpcd])
-    from cashier.settlement.sandbox.server import serve
+    from cashier_sandbox.server import serve
 
     return serve(settings, host=args.host, port=args.port, policy=args.policy, catalog=args.catalog)
 

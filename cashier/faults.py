@@ -1,4 +1,4 @@
-"""Crash points for the fault-injection tests (tests/test_crash.py): nothing in production.
+"""Crash points for the fault-injection tests (tests/integration/test_crash.py): nothing in production.
 
 ``crash_point(name)`` does nothing unless the environment variable
 ``CASHIER_CRASH_AT`` names this point, in which case the process kills itself

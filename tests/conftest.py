@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from cashier.config import Settings, settings_from_dict
-from cashier.operators import Role, SignedIn
-from cashier.station import StationContext, open_station
+from cashier.services.operators import Role, SignedIn
+from cashier.services.station import StationContext, open_station
 from cashier.store.models import database
-
-
-def require_tool(name: str, package: str) -> str:
-    """A system tool the test needs; missing is a failure naming the package, never a skip."""
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} not found: apt-get install {package}")
-    return path
-
-
-#: ``CASHIER_TEST_DB=postgres``: every test's database is a fresh one on a PostgreSQL
-#: server the session starts on loopback (tests/pg.py); otherwise SQLite in tmp_path.
-USE_POSTGRES = os.environ.get("CASHIER_TEST_DB", "sqlite").lower() in ("postgres", "postgresql")
+from tests.support.tools import USE_POSTGRES
 
 
 def pytest_configure(config):
@@ -46,7 +32,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def pg_server():
     """A PostgreSQL server on loopback for the whole session (started on first use)."""
-    from .pg import start_server
+    from tests.support.pg import start_server
 
     server = start_server()
     yield server
@@ -107,8 +93,8 @@ def insurer(station, settings):
     """The training station's insurer connection: its sandbox on loopback (3 s timeout)."""
     from dataclasses import replace
 
-    from cashier.settlement.sandbox import state
-    from cashier.station import connect_insurer
+    from cashier.services.station import connect_insurer
+    from cashier_sandbox import state
 
     connection = connect_insurer(replace(settings, insurer=replace(settings.insurer, timeout_s=3)))
     yield connection

@@ -27,9 +27,9 @@ import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from cashier.catalog import COLUMNS
+from cashier.services.catalog import COLUMNS
 
-HEADER = list(COLUMNS)  # the catalog CSV contract, defined once in cashier.catalog
+HEADER = list(COLUMNS)  # the catalog CSV contract, defined once in cashier.services.catalog
 
 OUTPUT = Path(__file__).resolve().parent.parent / "cashier" / "data" / "demo_catalog.csv"
 

@@ -6,7 +6,7 @@ them. Every figure is an SQL aggregate (``GROUP BY``), never a loop over sales,
 and all the queries run in one read transaction, so the figures agree with each
 other even while the counters keep selling.
 
-What is counted, and when (the same books as :mod:`cashier.refunds` and the
+What is counted, and when (the same books as :mod:`cashier.services.refunds` and the
 shift reports):
 
 * **Sales** are the sales *closed* in the period that are ``completed`` or
@@ -40,10 +40,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from cashier.domain.money import Fen
+from cashier.domain.tender import METHOD_LABELS, Method
 from cashier.errors import InputError
-from cashier.money import Fen
-from cashier.settlement.protocol import INSUTYPES, OTHER_FUNDS, SETLINFO_LABELS
-from cashier.settlement.tender import METHOD_LABELS, Method
+from cashier.insurer.protocol.protocol import INSUTYPES, OTHER_FUNDS, SETLINFO_LABELS
 from cashier.store.models import database
 
 __all__ = [

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from cashier.domain.money import Fen
 from cashier.errors import CashierError
-from cashier.money import Fen
 from cashier.reports.eod import FUNDS, EodReport, Figures
 
 __all__ = [
@@ -293,7 +293,7 @@ def write_pdf(
     from reportlab.platypus import KeepTogether, LongTable, Paragraph, SimpleDocTemplate, Spacer
     from reportlab.platypus import Table as PdfTable
 
-    from receipts.pdf import cjk_font
+    from cashier.receipts.pdf import cjk_font
 
     font = cjk_font()
     title_style = ParagraphStyle("title", fontName=font, fontSize=15, leading=20)

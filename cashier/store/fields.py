@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from peewee import BigIntegerField, CharField
 
-from cashier.money import Fen
+from cashier.domain.money import Fen
 
 
 class FenField(BigIntegerField):

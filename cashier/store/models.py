@@ -17,7 +17,7 @@ from peewee import (
     TextField,
 )
 
-from cashier.money import Fen
+from cashier.domain.money import Fen
 from cashier.store.fields import FenField, RatioField
 
 database = DatabaseProxy()
@@ -160,7 +160,7 @@ class InsurerCall(BaseModel):
     station = CharField(max_length=32, index=True)
     infno = CharField(max_length=8)
     operator = CharField(max_length=16, default="")
-    status = CharField(max_length=16, index=True)  # see cashier.settlement.journal.Status
+    status = CharField(max_length=16, index=True)  # see cashier.insurer.journal.Status
     request = TextField()  # the whole message as sent
     context = TextField(default="{}")  # psn_no, mdtrt_id, setl_id, omsgid: what recovery needs
     response = TextField(default="")

@@ -1,0 +1,427 @@
+"""Receipt printers: one interface, thin transports.
+
+``printer_from_url`` reads the printer URL of the configuration:
+``pdf://DIR`` (one PDF per receipt; the training default), ``tcp://host:9100``,
+``usb://04b8:0202``, ``serial:///dev/ttyS0?baud=9600`` and ``file:///dev/usb/lp0``.
+Every ESC/POS job opens the connection, sends the whole receipt and closes it;
+a failure raises :class:`DeviceError` and never touches the sale.
+
+Besides receipts a printer opens the cash drawer wired to it (ESC p) and, where
+the transport can read (TCP, a serial port, a character device), answers the
+real-time status request DLE EOT n, read into a :class:`PrinterStatus`.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import stat
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+from cashier.errors import DeviceError
+from cashier.receipts import Receipt
+
+#: How long a status request waits for the printer's answer, in seconds.
+STATUS_TIMEOUT = 1.0
+#: How long a TCP job waits for the printer to close its side after the whole job was sent.
+DRAIN_TIMEOUT = 1.0
+
+NO_DRAWER_PDF = "PDF 打印机没有钱箱"
+
+# DLE EOT n: real-time status. n=1 printer status, 2 offline cause, 4 roll paper sensor.
+STATUS_REQUESTS: tuple[bytes, ...] = (b"\x10\x04\x01", b"\x10\x04\x02", b"\x10\x04\x04")
+
+
+@dataclass(frozen=True)
+class Printed:
+    """Where a receipt went: a file path for PDF, a device description otherwise."""
+
+    where: str
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class PrinterStatus:
+    """What the printer says about itself.
+
+    ``error`` is the problem in the cashier's words ("" when there is none; a
+    roll that is nearly used up is only ``paper_near_end``). ``known`` is False
+    when the transport cannot ask (USB, a plain file): then nothing else holds.
+    """
+
+    online: bool
+    cover_open: bool = False
+    paper_out: bool = False
+    paper_near_end: bool = False
+    error: str = ""
+    known: bool = True
+
+    @classmethod
+    def unknown(cls, why: str = "该打印机不能查询状态") -> PrinterStatus:
+        return cls(online=False, error=why, known=False)
+
+    @classmethod
+    def offline(cls, why: str) -> PrinterStatus:
+        return cls(online=False, error=why)
+
+    @property
+    def ready(self) -> bool:
+        """Known to be able to print right now."""
+        return self.known and self.online and not self.error
+
+
+def _status_byte_ok(byte: int) -> bool:
+    # Every DLE EOT answer has bits 1 and 4 set and bits 0 and 7 clear.
+    return byte & 0b1001_0011 == 0b0001_0010
+
+
+def parse_status(printer: int, offline_cause: int, paper: int) -> PrinterStatus:
+    """The answers to DLE EOT 1, 2 and 4, read per the ESC/POS specification."""
+    for byte in (printer, offline_cause, paper):
+        if not _status_byte_ok(byte):
+            answers = " ".join(f"{b:02X}" for b in (printer, offline_cause, paper))
+            return PrinterStatus.unknown(f"打印机状态应答无法识别（{answers}）")
+    offline = bool(printer & 0x08)  # n=1 bit 3
+    cover_open = bool(offline_cause & 0x04)  # n=2 bit 2
+    stopped_paper_end = bool(offline_cause & 0x20)  # n=2 bit 5
+    error_occurred = bool(offline_cause & 0x40)  # n=2 bit 6
+    paper_out = stopped_paper_end or paper & 0x60 == 0x60  # n=4 bits 5-6
+    near_end = paper & 0x0C == 0x0C  # n=4 bits 2-3
+    problems = []
+    if cover_open:
+        problems.append("打印机上盖打开，请合上")
+    if paper_out:
+        problems.append("打印机缺纸，请装纸")
+    if error_occurred:
+        problems.append("打印机故障（如切刀卡纸），请排除后重新开机")
+    if offline and not problems:
+        problems.append("打印机脱机")
+    return PrinterStatus(
+        online=not offline,
+        cover_open=cover_open,
+        paper_out=paper_out,
+        paper_near_end=near_end and not paper_out,
+        error="；".join(problems),
+    )
+
+
+class ReceiptPrinter(Protocol):
+    has_drawer: ClassVar[bool]
+
+    def print_receipt(self, receipt: Receipt, *, kick_drawer: bool = False) -> Printed: ...
+
+    def open_drawer(self) -> None: ...
+
+    def status(self, timeout: float = STATUS_TIMEOUT) -> PrinterStatus: ...
+
+
+def receipt_file_name(receipt: Receipt) -> str:
+    suffix = f"-重打{receipt.reprint}" if receipt.reprint else ""
+    return f"{receipt.receipt_no}{suffix}.pdf"
+
+
+@dataclass
+class PdfPrinter:
+    """Writes each receipt as a PDF file in a directory (the fallback printer)."""
+
+    directory: Path
+    paper: str = "80mm"
+    has_drawer: ClassVar[bool] = False
+
+    def print_receipt(self, receipt: Receipt, *, kick_drawer: bool = False) -> Printed:
+        from cashier.receipts.pdf import render_pdf
+
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            path = self.directory / receipt_file_name(receipt)
+            render_pdf(receipt, path, paper="80mm" if self.paper == "58mm" else self.paper)
+        except OSError as exc:
+            raise DeviceError(f"无法写入收据文件（{exc.strerror}）：{self.directory}") from None
+        return Printed(str(path), path)
+
+    def open_drawer(self) -> None:
+        raise DeviceError(NO_DRAWER_PDF)
+
+    def status(self, timeout: float = STATUS_TIMEOUT) -> PrinterStatus:
+        """Online when the directory (or the nearest existing parent) is writable."""
+        existing = self.directory
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
+            return PrinterStatus(online=True)
+        return PrinterStatus.offline(f"无法写入收据目录：{self.directory}")
+
+
+class EscposTransport(Protocol):
+    """Carries ESC/POS bytes to a printer.
+
+    A transport that can also read the printer's answers has
+    ``query(requests, *, timeout) -> list[bytes] | None``: it sends each request
+    and reads a one-byte answer, stopping at the first that does not come
+    within ``timeout``; ``None`` means this connection cannot read at all.
+    """
+
+    def send(self, data: bytes) -> None: ...
+
+
+@dataclass
+class EscposPrinter:
+    """A thermal printer speaking ESC/POS over some transport."""
+
+    transport: EscposTransport
+    paper_mm: int = 80
+    description: str = "ESC/POS"
+    has_drawer: ClassVar[bool] = True
+
+    def print_receipt(self, receipt: Receipt, *, kick_drawer: bool = False) -> Printed:
+        from cashier.receipts.escpos import render_escpos
+
+        data = render_escpos(receipt, paper_mm=self.paper_mm, kick_drawer=kick_drawer)
+        self.transport.send(data)
+        return Printed(self.description)
+
+    def open_drawer(self) -> None:
+        """Send only the drawer pulse: pin 2, the same pulse a cash receipt starts with."""
+        from escpos.constants import CD_KICK_2
+
+        self.transport.send(CD_KICK_2)
+
+    def status(self, timeout: float = STATUS_TIMEOUT) -> PrinterStatus:
+        """Ask DLE EOT 1, 2, 4. No answer within ``timeout``: offline."""
+        query = getattr(self.transport, "query", None)
+        if query is None:
+            return PrinterStatus.unknown()
+        try:
+            answers = query(STATUS_REQUESTS, timeout=timeout)
+        except DeviceError as exc:
+            return PrinterStatus.offline(str(exc))
+        if answers is None:
+            return PrinterStatus.unknown()
+        if len(answers) < len(STATUS_REQUESTS):
+            return PrinterStatus.offline(f"打印机 {self.description} 没有应答，请检查电源和连线")
+        return parse_status(*(answer[0] for answer in answers))
+
+
+@dataclass
+class TcpTransport:
+    host: str
+    port: int = 9100
+    timeout: float = 5.0
+    drain_timeout: float = DRAIN_TIMEOUT
+
+    def _connect(self, timeout: float) -> socket.socket:
+        try:
+            return socket.create_connection((self.host, self.port), timeout=timeout)
+        except OSError as exc:
+            raise DeviceError(
+                f"打印机 {self.host}:{self.port} 无法连接（{exc.strerror or exc}），请检查电源和网线"
+            ) from None
+
+    def send(self, data: bytes) -> None:
+        """Send the job and make sure the printer took it.
+
+        A peer that closes without reading (a printer rebooting, a port that
+        accepts and drops) is only noticed after the data went out: the job
+        half-closes and waits for the printer's end of the conversation, and a
+        reset or a pending socket error is a failure, not a printed receipt.
+        """
+        with self._connect(self.timeout) as sock:
+            try:
+                if _peer_closed(sock):
+                    raise ConnectionResetError("连接被打印机关闭")
+                sock.sendall(data)
+                sock.shutdown(socket.SHUT_WR)
+                _wait_for_close(sock, self.drain_timeout)
+                error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if error:
+                    raise OSError(error, os.strerror(error))
+            except OSError as exc:
+                raise DeviceError(
+                    f"打印机 {self.host}:{self.port} 中断了连接（{exc.strerror or exc}），收据未打印"
+                ) from None
+
+    def query(self, requests: Sequence[bytes], *, timeout: float) -> list[bytes]:
+        answers: list[bytes] = []
+        with self._connect(timeout) as sock:
+            try:
+                for request in requests:
+                    sock.sendall(request)
+                    try:
+                        answer = sock.recv(1)
+                    except TimeoutError:
+                        break
+                    if not answer:
+                        break
+                    answers.append(answer)
+            except OSError as exc:
+                raise DeviceError(
+                    f"打印机 {self.host}:{self.port} 中断了连接（{exc.strerror or exc}）"
+                ) from None
+        return answers
+
+
+def _wait_for_close(sock: socket.socket, timeout: float) -> None:
+    """Read until the printer closes its side, at most ``timeout`` seconds.
+
+    Bytes it sends back (automatic status) are ignored; a printer that keeps the
+    connection open past the timeout has taken the data, which is fine.
+    """
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            if not sock.recv(256):
+                return
+        except TimeoutError:
+            return
+
+
+def _peer_closed(sock: socket.socket) -> bool:
+    """True when the printer already hung up (an EOF is waiting) before anything was sent."""
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except BlockingIOError:
+        return False
+    finally:
+        sock.settimeout(timeout)
+
+
+@dataclass
+class FileTransport:
+    path: str
+
+    def send(self, data: bytes) -> None:
+        try:
+            with open(self.path, "ab", buffering=0) as fh:
+                fh.write(data)
+        except OSError as exc:
+            raise DeviceError(f"打印机 {self.path} 不可用（{exc.strerror}）") from None
+
+    def query(self, requests: Sequence[bytes], *, timeout: float) -> list[bytes] | None:
+        """Only a character device (``/dev/usb/lp0``, a tty) can answer; a plain file cannot."""
+        import select
+
+        try:
+            if not stat.S_ISCHR(os.stat(self.path).st_mode):
+                return None
+            fd = os.open(self.path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        except OSError as exc:
+            raise DeviceError(f"打印机 {self.path} 不可用（{exc.strerror}）") from None
+        answers: list[bytes] = []
+        try:
+            _drain(fd)
+            for request in requests:
+                os.write(fd, request)
+                readable, _, _ = select.select([fd], [], [], timeout)
+                answer = os.read(fd, 1) if readable else b""
+                if not answer:
+                    break
+                answers.append(answer)
+        except OSError as exc:
+            if exc.errno == errno.EINVAL:  # a one-way device (usblp without a read channel)
+                return None
+            raise DeviceError(f"打印机 {self.path} 不可用（{exc.strerror}）") from None
+        finally:
+            os.close(fd)
+        return answers
+
+
+def _drain(fd: int) -> None:
+    """Throw away bytes the device sent before we asked (automatic status, old answers)."""
+    while True:
+        try:
+            if not os.read(fd, 256):
+                return
+        except BlockingIOError:
+            return
+
+
+@dataclass
+class EscposLibTransport:
+    """USB and serial through python-escpos's own connection classes."""
+
+    kind: str
+    args: dict
+
+    def send(self, data: bytes) -> None:
+        try:
+            from escpos import printer as escpos_printer
+
+            cls = {"usb": escpos_printer.Usb, "serial": escpos_printer.Serial}[self.kind]
+            device = cls(**self.args)
+            try:
+                device.open()
+                device._raw(data)
+            finally:
+                device.close()
+        except Exception as exc:  # the USB and serial stacks raise many kinds
+            raise DeviceError(f"{self.kind} 打印机不可用：{exc}") from None
+
+    def query(self, requests: Sequence[bytes], *, timeout: float) -> list[bytes] | None:
+        """A serial printer answers on its receive line; USB is not read here."""
+        if self.kind != "serial":
+            return None
+        import serial  # pyserial, a python-escpos dependency
+
+        answers: list[bytes] = []
+        try:
+            with serial.Serial(
+                self.args["devfile"],
+                self.args["baudrate"],
+                timeout=timeout,
+                write_timeout=timeout,
+            ) as port:
+                port.reset_input_buffer()
+                for request in requests:
+                    port.write(request)
+                    answer = port.read(1)
+                    if not answer:
+                        break
+                    answers.append(answer)
+        except (serial.SerialException, OSError) as exc:
+            raise DeviceError(f"serial 打印机不可用：{exc}") from None
+        return answers
+
+
+def printer_from_url(url: str, *, data_dir: Path, paper: str = "80mm") -> ReceiptPrinter:
+    """The printer that a configuration URL names; a bad URL is a clear error."""
+    parts = urlsplit(url)
+    paper_mm = 58 if paper == "58mm" else 80
+    if parts.scheme == "pdf":
+        raw = (parts.netloc + parts.path).strip()
+        directory = Path(raw).expanduser() if raw else data_dir / "receipts"
+        return PdfPrinter(directory, paper)
+    if parts.scheme == "tcp":
+        if not parts.hostname:
+            raise DeviceError(f"打印机地址缺少主机：{url}")
+        port = parts.port or 9100
+        return EscposPrinter(
+            TcpTransport(parts.hostname, port), paper_mm, f"{parts.hostname}:{port}"
+        )
+    if parts.scheme == "file":
+        return EscposPrinter(FileTransport(parts.path), paper_mm, parts.path)
+    if parts.scheme == "usb":
+        try:
+            vid, pid = (int(x, 16) for x in parts.netloc.split(":"))
+        except ValueError:
+            raise DeviceError(
+                f"USB 打印机地址应为 usb://厂商号:产品号（十六进制）：{url}"
+            ) from None
+        return EscposPrinter(
+            EscposLibTransport("usb", {"idVendor": vid, "idProduct": pid}), paper_mm, url
+        )
+    if parts.scheme == "serial":
+        query = parse_qs(parts.query)
+        baud = int(query.get("baud", ["9600"])[0])
+        return EscposPrinter(
+            EscposLibTransport("serial", {"devfile": parts.path, "baudrate": baud}), paper_mm, url
+        )
+    raise DeviceError(f"不支持的打印机地址：{url}（pdf://、tcp://、usb://、serial://、file://）")

@@ -1,0 +1,1 @@
+"""The national 医药机构接口: protocol, client, journal, recovery."""

@@ -1,0 +1,237 @@
+"""Talking to an insurer gateway over HTTP: sign-in, TIF signatures, timeouts, the journal.
+
+Connecting and reading have separate timeouts, so the client knows whether
+a message never left (``InsurerUnavailable``: safe to try again) or left and
+got no usable answer (``InsurerInDoubt``: never retried blindly; the journal
+holds it until :mod:`cashier.insurer.recovery` finds out what happened).
+"""
+
+from __future__ import annotations
+
+import http.client
+import secrets
+import time
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from cashier import faults
+from cashier.errors import CashierError
+from cashier.insurer import journal
+from cashier.insurer.journal import MONEY_CHANGING, Status
+from cashier.insurer.protocol import protocol
+from cashier.store.models import InsurerSignIn, database
+
+CALL_PATH = "/fsi/api/rsfComIfsService/callService"
+EC_PATH = "/localcfc/api/hsecfc/localQrCodeQuery"
+
+
+class InsurerUnavailable(CashierError):
+    """The message never reached the insurer; trying again is safe."""
+
+
+class InsurerInDoubt(CashierError):
+    """The message left, and what the insurer did is not known yet."""
+
+    def __init__(self, msgid: str, infno: str, why: str) -> None:
+        self.msgid, self.infno = msgid, infno
+        super().__init__(f"医保平台未确认结果（{why}），正在核实，请勿重复收费；交易流水 {msgid}")
+
+
+@dataclass(frozen=True)
+class Gateway:
+    base_url: str  # e.g. http://127.0.0.1:8701
+    paasid: str = ""
+    secret: str = ""
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    ec_base_url: str = ""  # the e-voucher service; the gateway's host by default
+
+
+class InsurerClient:
+    """One station's connection to the insurer."""
+
+    def __init__(self, gateway: Gateway, caller: protocol.Caller, station_id: str) -> None:
+        self.gateway = gateway
+        self.caller = caller
+        self.station_id = station_id
+
+    # -- transport --------------------------------------------------------------------
+    def _post(self, base_url: str, path: str, body: bytes) -> bytes:
+        """POST and return the body; ``InsurerUnavailable`` if not sent, ``_NoAnswer`` if no answer."""
+        parts = urlsplit(base_url)
+        cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn = cls(parts.hostname, parts.port, timeout=self.gateway.connect_timeout)
+        try:
+            try:
+                conn.connect()
+            except OSError as exc:
+                raise InsurerUnavailable(
+                    f"无法连接医保平台（{exc.strerror or exc}），请检查网络后重试"
+                ) from None
+            conn.sock.settimeout(self.gateway.read_timeout)
+            headers = {"Content-Type": "application/json;charset=utf-8"}
+            if self.gateway.secret:
+                headers.update(
+                    protocol.tif_headers(
+                        self.gateway.paasid,
+                        self.gateway.secret,
+                        now=int(time.time()),
+                        nonce=secrets.token_hex(16),
+                    )
+                )
+            try:
+                conn.request("POST", (parts.path.rstrip("/") + path), body=body, headers=headers)
+                faults.crash_point("after_send", lambda: protocol.loads(body).get("infno", ""))
+                response = conn.getresponse()
+                data = response.read()
+            except TimeoutError:
+                raise _NoAnswer("等待应答超时") from None
+            except (OSError, http.client.HTTPException) as exc:
+                raise _NoAnswer(f"连接中断：{type(exc).__name__}") from None
+            if response.status != 200:
+                raise _BadStatus(response.status)
+            return data
+        finally:
+            conn.close()
+
+    # -- the national interface ---------------------------------------------------------------
+    def call(
+        self,
+        infno: str,
+        input: dict[str, Any],
+        *,
+        operator: tuple[str, str],
+        insuplc_admdvs: str = "",
+        context: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Send one transaction as ``operator`` (code, name) and return its checked ``output``."""
+        for attempt in (1, 2):
+            sign_no = "" if infno == "9001" else self.sign_no(operator)
+            try:
+                return self._call_once(
+                    infno, input, operator, sign_no, insuplc_admdvs, context or {}
+                )
+            except protocol.InsurerError as exc:
+                if attempt == 1 and infno != "9001" and "签到" in str(exc):
+                    self._forget_sign_in(
+                        operator[0]
+                    )  # the gateway dropped our sign-in: again, once
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def _call_once(self, infno, input, operator, sign_no, insuplc_admdvs, context) -> dict:
+        now = datetime.now()
+        msgid = protocol.make_msgid(self.caller.fixmedins_code, now, journal.next_msgid_seq())
+        caller = replace(self.caller, opter=operator[0], opter_name=operator[1])
+        message = protocol.build_request(
+            caller,
+            infno,
+            input,
+            msgid=msgid,
+            sign_no=sign_no,
+            insuplc_admdvs=insuplc_admdvs,
+            when=now,
+        )
+        body = protocol.dumps(message).encode("utf-8")
+        journaled = infno in MONEY_CHANGING
+        if journaled:
+            journal.begin(msgid, self.station_id, infno, operator[0], body.decode("utf-8"), context)
+        faults.crash_point("before_send", infno)  # journaled (when money changes), not sent
+        try:
+            raw = self._post(self.gateway.base_url, CALL_PATH, body)
+        except InsurerUnavailable as exc:
+            if journaled:
+                journal.finish(msgid, Status.FAILED, error=str(exc))
+            raise
+        except _BadStatus as exc:
+            # A gateway error page: for a money call the insurer may still have acted.
+            return self._in_doubt(journaled, msgid, infno, f"HTTP {exc.status}", exc)
+        except _NoAnswer as exc:
+            return self._in_doubt(journaled, msgid, infno, str(exc), exc)
+        try:
+            output = protocol.parse_response(raw, infno)
+            check_output(infno, output)
+        except protocol.InsurerError as exc:
+            if journaled:
+                journal.finish(
+                    msgid, Status.REFUSED, response=raw.decode("utf-8", "replace"), error=str(exc)
+                )
+            raise
+        except protocol.ProtocolError as exc:
+            if journaled:
+                journal.finish(
+                    msgid, Status.IN_DOUBT, response=raw.decode("utf-8", "replace"), error=str(exc)
+                )
+                raise InsurerInDoubt(msgid, infno, "应答数据有误") from exc
+            raise
+        if journaled:
+            journal.finish(msgid, Status.OK, response=raw.decode("utf-8"))
+        output.setdefault("_msgid", msgid)
+        return output
+
+    def _in_doubt(self, journaled: bool, msgid: str, infno: str, why: str, exc: Exception) -> dict:
+        if not journaled:
+            raise InsurerUnavailable(f"医保平台没有应答（{why}），请稍后重试") from exc
+        journal.finish(msgid, Status.IN_DOUBT, error=why)
+        raise InsurerInDoubt(msgid, infno, why) from exc
+
+    # -- sign-in ------------------------------------------------------------------------------------
+    def sign_no(self, operator: tuple[str, str]) -> str:
+        """Today's sign-in of this operator, signing in (9001) when there is none."""
+        today = date.today().isoformat()
+        row = InsurerSignIn.get_or_none(
+            (InsurerSignIn.operator == operator[0]) & (InsurerSignIn.day == today)
+        )
+        if row is not None:
+            return row.sign_no
+        output = self.call(
+            "9001",
+            protocol.input_9001(opter_no=operator[0], mac="", ip="127.0.0.1"),
+            operator=operator,
+        )
+        sign_no = str(output["signinoutb"]["sign_no"])
+        with database.atomic():
+            InsurerSignIn.delete().where(
+                (InsurerSignIn.operator == operator[0]) & (InsurerSignIn.day == today)
+            ).execute()
+            InsurerSignIn.create(operator=operator[0], day=today, sign_no=sign_no)
+        return sign_no
+
+    def _forget_sign_in(self, operator_code: str) -> None:
+        InsurerSignIn.delete().where(InsurerSignIn.operator == operator_code).execute()
+
+    # -- the e-voucher ----------------------------------------------------------------------------
+    def ec_query(self, qr_code: str, business_type: str) -> protocol.EcIdentity:
+        """Who a scanned 医保码 belongs to, and the ecToken for 1101 / 2206 / 2207."""
+        body = protocol.dumps(
+            protocol.ec_query_request(self.caller.fixmedins_code, qr_code, business_type)
+        ).encode("utf-8")
+        try:
+            raw = self._post(self.gateway.ec_base_url or self.gateway.base_url, EC_PATH, body)
+        except (_NoAnswer, _BadStatus) as exc:
+            raise InsurerUnavailable(f"医保电子凭证服务没有应答（{exc}），请稍后重试") from None
+        return protocol.EcIdentity.from_json(protocol.loads(raw))
+
+
+def check_output(infno: str, output: dict[str, Any]) -> None:
+    """Every settlement answer is checked; one that breaks an invariant is never a bill."""
+    if infno in ("2206", "2207", "2101", "2102", "5203"):
+        protocol.Settlement.from_json(output)
+    elif infno in ("2208", "2103"):
+        protocol.Settlement.from_json(output, negated=True)
+    elif infno == "2204":
+        for row in output.get("result") or []:
+            protocol.FeeLineResult.from_json(row).check()
+
+
+class _NoAnswer(Exception):
+    pass
+
+
+class _BadStatus(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status

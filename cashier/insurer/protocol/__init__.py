@@ -1,0 +1,1 @@
+"""The insurer's wire protocol: codes, JSON, envelope, answers, requests."""

@@ -1,0 +1,1 @@
+"""Use cases, one transaction each: the only thing screens call."""

@@ -1,0 +1,380 @@
+"""The catalog: items, barcodes, 医保目录 codes, list classes, price caps, search.
+
+``import_catalog`` reads the catalog CSV of design.md, all-or-nothing: every
+bad row is reported with its line number and nothing is written while any row
+is bad. Search finds items by code, barcode, name substring and 拼音 initials.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+
+from cashier.domain.money import Fen, MoneyError
+from cashier.errors import InputError, NotAllowed
+from cashier.services import audit
+from cashier.services.operators import Role, SignedIn
+from cashier.store.models import Barcode, Item, database, utcnow
+
+COLUMNS = (
+    "code",
+    "barcode",
+    "name",
+    "spec",
+    "unit",
+    "price",
+    "med_list_codg",
+    "list_class",
+    "selfpay_prop",
+    "price_cap",
+    "fee_category",
+    "stock",
+)
+REQUIRED = ("code", "name", "price")
+LIST_CLASSES = {"甲": "01", "乙": "02", "丙": "03"}  # → chrgitm_lv
+SEARCH_LIMIT = 50
+
+
+class CatalogImportError(InputError):
+    """A catalog file with bad rows; ``problems`` lists each as (line, message)."""
+
+    def __init__(self, problems: list[tuple[int, str]], source: str = "") -> None:
+        self.problems = problems
+        head = f"{source}：" if source else ""
+        super().__init__(f"{head}{len(problems)} 处错误，未导入任何商品")
+
+
+@dataclass(frozen=True)
+class CatalogRow:
+    """One validated row of the catalog CSV."""
+
+    line: int
+    code: str
+    barcodes: tuple[str, ...]
+    name: str
+    spec: str
+    unit: str
+    price: Fen
+    med_list_codg: str
+    list_class: str
+    selfpay_prop: Decimal | None
+    price_cap: Fen | None
+    fee_category: str
+    stock: int
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated
+
+
+def pinyin_initials(name: str) -> str:
+    """阿莫西林胶囊 → ``amxljn``; letters and digits in the name are kept."""
+    from pypinyin import Style, lazy_pinyin  # heavy dictionary: load only when needed
+
+    parts = lazy_pinyin(name, style=Style.FIRST_LETTER, errors=lambda s: list(s))
+    return "".join(p for p in parts if p.isascii() and p.isalnum()).lower()
+
+
+def _parse_row(line: int, row: dict[str, str]) -> tuple[CatalogRow | None, list[str]]:
+    errors: list[str] = []
+    get = {k: (row.get(k) or "").strip() for k in COLUMNS}
+    for col in REQUIRED:
+        if not get[col]:
+            errors.append(f"缺少 {col}")
+    code = get["code"]
+    if code and (len(code) > 40 or not code.isprintable()):
+        errors.append(f"code 无效：{code!r}")
+    for col in ("name", "spec", "unit", "med_list_codg", "fee_category"):
+        size = getattr(Item, col).max_length
+        if len(get[col]) > size:
+            errors.append(f"{col} 太长（最多 {size} 个字符）")
+    # The same barcode twice in one cell is one barcode (a copy-paste slip, not an error).
+    barcodes = tuple(dict.fromkeys(b.strip() for b in get["barcode"].split("|") if b.strip()))
+    for b in barcodes:
+        if not (b.isascii() and b.isalnum() and len(b) <= 40):
+            errors.append(f"条码无效：{b!r}")
+        elif b.isdigit() and len(b) in (8, 12, 13, 14) and not _gtin_ok(b):
+            errors.append(f"条码校验位错误：{b}")
+    price = cap = None
+    if get["price"]:
+        try:
+            price = Fen.parse(get["price"])
+        except MoneyError as exc:
+            errors.append(f"price：{exc}")
+    if get["price_cap"]:
+        try:
+            cap = Fen.parse(get["price_cap"])
+        except MoneyError as exc:
+            errors.append(f"price_cap：{exc}")
+    list_class = get["list_class"]
+    if list_class and list_class not in LIST_CLASSES:
+        errors.append(f"list_class 应为 甲/乙/丙，而不是 {list_class!r}")
+    prop: Decimal | None = None
+    if get["selfpay_prop"]:
+        try:
+            prop = Decimal(get["selfpay_prop"])
+            if (
+                not (prop.is_finite() and Decimal(0) <= prop <= Decimal(1))
+                or len(str(prop)) > Item.selfpay_prop.max_length
+            ):
+                raise InvalidOperation
+        except InvalidOperation:
+            errors.append(f"selfpay_prop 应为 0 到 1 之间的小数，而不是 {get['selfpay_prop']!r}")
+            prop = None
+    stock = 0
+    if get["stock"]:
+        try:
+            stock = int(get["stock"])
+        except ValueError:
+            errors.append(f"stock 应为整数，而不是 {get['stock']!r}")
+        if not -(2**31) <= stock < 2**31:  # the column is a 32-bit integer on PostgreSQL
+            errors.append(f"stock 超出范围：{get['stock']}")
+    if errors:
+        return None, errors
+    assert price is not None
+    return (
+        CatalogRow(
+            line=line,
+            code=code,
+            barcodes=barcodes,
+            name=get["name"],
+            spec=get["spec"],
+            unit=get["unit"],
+            price=price,
+            med_list_codg=get["med_list_codg"],
+            list_class=list_class,
+            selfpay_prop=prop,
+            price_cap=cap,
+            fee_category=get["fee_category"],
+            stock=stock,
+        ),
+        [],
+    )
+
+
+def _gtin_ok(code: str) -> bool:
+    digits = [int(c) for c in code]
+    body, check = digits[:-1], digits[-1]
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
+
+
+def read_catalog(text: Iterable[str], source: str = "") -> list[CatalogRow]:
+    """Validate a whole catalog CSV; raise :class:`CatalogImportError` listing every bad row."""
+    reader = csv.DictReader(text)
+    try:
+        return _read_rows(reader, source)
+    except csv.Error as exc:  # a cell longer than csv's field limit, say
+        problem = (max(reader.line_num, 1), f"CSV 格式错误：{exc}")
+        raise CatalogImportError([problem], source) from None
+
+
+def _read_rows(reader: csv.DictReader, source: str) -> list[CatalogRow]:
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if not header:
+        raise CatalogImportError([(1, "文件为空或缺少表头")], source)
+    reader.fieldnames = header
+    extra = [h for h in header if h not in COLUMNS]
+    missing = [c for c in REQUIRED if c not in header]
+    if extra or missing:
+        problems = []
+        if extra:
+            problems.append((1, f"未知的列：{', '.join(extra)}（允许的列：{','.join(COLUMNS)}）"))
+        if missing:
+            problems.append((1, f"缺少必需的列：{', '.join(missing)}"))
+        raise CatalogImportError(problems, source)
+    rows: list[CatalogRow] = []
+    problems: list[tuple[int, str]] = []
+    seen_codes: dict[str, int] = {}
+    seen_barcodes: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        if None in row:  # more cells than header columns
+            problems.append((line, "单元格比表头多"))
+            continue
+        if not any((v or "").strip() for v in row.values()):
+            continue  # blank line
+        parsed, errors = _parse_row(line, row)
+        if parsed:
+            if parsed.code in seen_codes:
+                errors.append(f"code {parsed.code} 与第 {seen_codes[parsed.code]} 行重复")
+            for b in parsed.barcodes:
+                if b in seen_barcodes:
+                    errors.append(f"条码 {b} 与第 {seen_barcodes[b]} 行重复")
+        problems.extend((line, e) for e in errors)
+        if parsed and not errors:
+            seen_codes[parsed.code] = line
+            seen_barcodes.update(dict.fromkeys(parsed.barcodes, line))
+            rows.append(parsed)
+    if problems:
+        raise CatalogImportError(problems, source)
+    return rows
+
+
+def import_catalog(
+    path: Path | str | None = None,
+    *,
+    text: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    batch: int = 500,
+    by: SignedIn | None = None,
+    station_id: str = "",
+) -> ImportResult:
+    """Import a catalog CSV (a path, or its text): validate all, then write all in one transaction.
+
+    Items already present (same code) are updated; their barcodes are replaced.
+    Changing the price of an item already present is a price change: it needs ``by``,
+    a supervisor or administrator (``NotAllowed`` otherwise, nothing written), and is
+    audited ``catalog.prices``. An import that only creates items, or keeps every
+    price (the training station's seed), needs no operator.
+    """
+    source = str(path) if path else ""
+    if text is None:
+        if path is None:
+            raise ValueError("path or text")
+        try:
+            text = Path(path).read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise InputError(f"找不到文件：{path}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{path} 不是 UTF-8 编码（请另存为 UTF-8 CSV）") from None
+        except OSError as exc:
+            raise InputError(f"无法读取 {path}：{exc.strerror}") from None
+    rows = read_catalog(io.StringIO(text, newline=""), source)
+    taken = _barcodes_taken_elsewhere(rows)
+    if taken:
+        raise CatalogImportError(taken, source)
+    created = updated = 0
+    with database.atomic():
+        existing = {}
+        old_price = {}
+        for code, id_, price in Item.select(Item.code, Item.id, Item.price).tuples():
+            existing[code], old_price[code] = id_, price
+        repriced = [r for r in rows if r.code in old_price and old_price[r.code] != r.price]
+        if repriced:
+            _check_may_reprice(repriced, by)
+            assert by is not None
+            audit.record(
+                station_id,
+                "catalog.prices",
+                operator=by.code,
+                subject=source,
+                count=len(repriced),
+                changes={r.code: [str(old_price[r.code]), str(r.price)] for r in repriced[:100]},
+            )
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            for row in chunk:
+                fields = {
+                    "name": row.name,
+                    "spec": row.spec,
+                    "unit": row.unit,
+                    "price": row.price,
+                    "med_list_codg": row.med_list_codg,
+                    "list_class": row.list_class,
+                    "selfpay_prop": row.selfpay_prop,
+                    "price_cap": row.price_cap,
+                    "fee_category": row.fee_category,
+                    "stock": row.stock,
+                    "pinyin": pinyin_initials(row.name),
+                    "active": True,
+                    "updated_at": utcnow(),
+                }
+                if row.code in existing:
+                    Item.update(**fields).where(Item.id == existing[row.code]).execute()
+                    item_id = existing[row.code]
+                    Barcode.delete().where(Barcode.item == item_id).execute()
+                    updated += 1
+                else:
+                    item_id = Item.insert(code=row.code, **fields).execute()
+                    existing[row.code] = item_id
+                    created += 1
+                if row.barcodes:
+                    Barcode.insert_many(
+                        [{"barcode": b, "item": item_id} for b in row.barcodes]
+                    ).execute()
+            if progress:
+                progress(min(start + batch, len(rows)), len(rows))
+    return ImportResult(created, updated)
+
+
+def _check_may_reprice(repriced: list[CatalogRow], by: SignedIn | None) -> None:
+    """Changing prices is a supervisor's or an administrator's (a cashier may not)."""
+    first = "、".join(r.code for r in repriced[:3]) + ("等" if len(repriced) > 3 else "")
+    what = f"本次导入将修改 {len(repriced)} 个已有商品的价格（{first}）"
+    if by is None:
+        raise NotAllowed(f"{what}，须由收费组长或管理员操作；未导入任何商品")
+    if not by.role.at_least(Role.SUPERVISOR):
+        raise NotAllowed(f"{what}，{by.label} 不是收费组长或管理员；未导入任何商品")
+
+
+def _barcodes_taken_elsewhere(rows: list[CatalogRow]) -> list[tuple[int, str]]:
+    """Barcodes in the file that already belong to another item in the database."""
+    by_barcode = {b: r for r in rows for b in r.barcodes}
+    problems = []
+    codes = list(by_barcode)
+    for start in range(0, len(codes), 500):
+        query = (
+            Barcode.select(Barcode.barcode, Item.code)
+            .join(Item)
+            .where(Barcode.barcode.in_(codes[start : start + 500]))
+            .tuples()
+        )
+        for barcode, owner in query:
+            row = by_barcode[barcode]
+            if owner != row.code:
+                problems.append((row.line, f"条码 {barcode} 已属于商品 {owner}"))
+    return sorted(problems)
+
+
+def demo_catalog_text() -> str:
+    return resources.files("cashier").joinpath("data/demo_catalog.csv").read_text("utf-8")
+
+
+def find_by_scan(code: str) -> Item | None:
+    """The item for a scanned or typed barcode or item code; ``None`` if unknown."""
+    code = code.strip()
+    if not code:
+        return None
+    hit = Barcode.select(Barcode, Item).join(Item).where(Barcode.barcode == code).first()
+    if hit is not None and hit.item.active:
+        return hit.item
+    return Item.get_or_none((Item.code == code) & (Item.active == True))  # noqa: E712
+
+
+def search(query: str, limit: int = SEARCH_LIMIT) -> list[Item]:
+    """Items whose code or barcode starts with, or name or 拼音 initials contain, the query.
+
+    Exact code / barcode first, then code prefix, then the rest by name.
+    """
+    q = query.strip()
+    if not q:
+        return []
+    exact = find_by_scan(q)
+    cond = Item.code.startswith(q) | Item.name.contains(q)  # peewee escapes % and _
+    if q.isascii():
+        cond = cond | Item.pinyin.contains(q.lower())
+    rows = list(
+        Item.select()
+        .where((Item.active == True) & cond)  # noqa: E712
+        .order_by(Item.code.startswith(q).desc(), Item.name)
+        .limit(limit)
+    )
+    if exact is not None:
+        rows = [exact, *[r for r in rows if r.id != exact.id][: limit - 1]]
+    return rows
+
+
+def iter_items() -> Iterator[Item]:
+    return Item.select().order_by(Item.code).iterator()

@@ -1,0 +1,567 @@
+"""The sale life cycle as a plain object, no UI.
+
+A :class:`Checkout` holds the sale being rung up in memory; nothing reaches
+the database until it ends. ``complete`` writes the sale, its lines, its
+tenders, its receipt number and its audit entry in one transaction, so a
+crash at any point leaves either the whole sale or nothing. Voids are
+recorded the same way (no receipt number: receipt numbers are gap-free and
+belong only to completed sales).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from cashier import faults
+from cashier.domain.money import Fen
+from cashier.domain.tender import Method, TenderPlan
+from cashier.errors import InputError, NotAllowed
+from cashier.receipts import InsuranceSummary, Receipt, ReceiptLine, ReceiptTender
+from cashier.services import audit, catalog, shifts
+from cashier.services.operators import Role, SignedIn
+from cashier.store.models import (
+    InsuredSettlement,
+    Item,
+    PrintJob,
+    ReceiptCounter,
+    Sale,
+    SaleLine,
+    Tender,
+    database,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from cashier.services.insured import InsuredPart, Patient
+
+MAX_QUANTITY = 9999
+
+
+class State(StrEnum):
+    OPEN = "open"
+    TENDERING = "tendering"
+    COMPLETED = "completed"
+    VOIDED = "voided"
+
+
+@dataclass(frozen=True)
+class Line:
+    item_id: int | None
+    code: str
+    name: str
+    spec: str
+    unit: str
+    price: Fen
+    quantity: int
+    fee_category: str = ""
+    list_class: str = ""
+    med_list_codg: str = ""
+
+    @property
+    def amount(self) -> Fen:
+        return self.price * self.quantity
+
+    @classmethod
+    def of_sold(cls, line: SaleLine, quantity: int) -> Line:
+        """A stored sale's line again (a refund's kept lines, sold anew)."""
+        return cls(
+            item_id=line.item_id,
+            code=line.code,
+            name=line.name,
+            spec=line.spec,
+            unit=line.unit,
+            price=line.price,
+            quantity=quantity,
+            fee_category=line.fee_category,
+            list_class=line.list_class,
+            med_list_codg=line.med_list_codg,
+        )
+
+    @classmethod
+    def of(cls, item: Item, quantity: int = 1) -> Line:
+        return cls(
+            item_id=item.id,
+            code=item.code,
+            name=item.name,
+            spec=item.spec,
+            unit=item.unit,
+            price=item.price,
+            quantity=quantity,
+            fee_category=item.fee_category,
+            list_class=item.list_class,
+            med_list_codg=item.med_list_codg,
+        )
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What the cashier sees after a sale ends."""
+
+    sale_id: int
+    receipt_no: str
+    total: Fen
+    paid: Fen
+    change: Fen
+    cash_taken: Fen
+
+
+@dataclass
+class Checkout:
+    """One sale at one station, from the first scan to completion or void."""
+
+    station_id: str
+    operator: SignedIn
+    lines: list[Line] = field(default_factory=list)
+    state: State = State.OPEN
+    started_at: datetime = field(default_factory=utcnow)
+    insured: InsuredPart | None = None  # set once a patient is identified
+    key: str = field(default_factory=lambda: uuid.uuid4().hex[:20])
+
+    @property
+    def due(self) -> Fen:
+        """What the patient pays at the counter: the cash part once settled, else the total."""
+        if self.insured is not None and self.insured.cash_due is not None:
+            return self.insured.cash_due
+        return self.total
+
+    # -- ringing up -------------------------------------------------------------
+    @property
+    def total(self) -> Fen:
+        return Fen.total(line.amount for line in self.lines)
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    def _require_open(self) -> None:
+        if self.state is not State.OPEN:
+            raise InputError("本单已结束，请开始新的一单")
+        if self.insured is not None and (self.insured.settled or self.insured.held_msgid):
+            raise InputError("本单已医保结算，不能再改；如需修改请先撤销结算（收款界面按 Esc）")
+
+    def _changed(self) -> None:
+        if self.insured is not None:
+            self.insured.lines_changed()
+
+    # -- the patient ---------------------------------------------------------------
+    def identify(self, patient: Patient, kind: str) -> InsuredPart:
+        """Attach an identified patient; a different patient starts a new insured part."""
+        from cashier.services.insured import InsuredPart
+
+        self._require_open()
+        part = self.insured
+        if part is not None and part.patient.psn_no == patient.psn_no:
+            # The same patient again (a fresh 医保码): keep the visit, take the new token.
+            part.patient = patient
+            part.presettlement = None
+            return part
+        if part is not None and part.order_ids:
+            raise InputError("本单已载入另一位患者的医嘱，请先作废（F12）或完成本单")
+        self.insured = InsuredPart(patient=patient, kind=kind, sale_key=self.key)
+        return self.insured
+
+    def load_orders(self, orders: list) -> int:
+        """Add the lines of the patient's pending clinic orders; return how many orders."""
+        from cashier.services import orders as clinic_orders
+
+        part = self.insured
+        if part is None or not orders:
+            return 0
+        new = [o for o in orders if o.id not in part.order_ids]
+        for order in new:
+            for item, quantity in clinic_orders.order_lines(order):
+                self.add(item, quantity)
+        if new and not part.visit:
+            first = new[0]
+            part.visit = {
+                "order_no": first.order_no,
+                "doctor_code": first.doctor_code,
+                "doctor_name": first.doctor_name,
+                "dept_code": first.dept_code,
+                "dept_name": first.dept_name,
+                "diag_code": first.diag_code,
+                "diag_name": first.diag_name,
+                "med_type": first.med_type,
+            }
+            part.mdtrt_id = part.mdtrt_id or first.mdtrt_id
+        part.order_ids += tuple(o.id for o in new)
+        return len(new)
+
+    def to_selfpay(self) -> None:
+        """Drop the patient: the same lines are paid as a self-pay sale."""
+        self._require_open()
+        self.insured = None
+
+    def set_account(self, used: bool) -> None:
+        """个人账户 on or off (``acct_used_flag``); the pre-settlement must be run again."""
+        self._require_open()
+        if self.insured is None:
+            raise InputError("请先识别患者")
+        self.insured.acct_used = used
+        self.insured.presettlement = None
+
+    def scan(self, code: str) -> Line:
+        """Add the item with this barcode or code; a repeat scan adds one more."""
+        self._require_open()
+        item = catalog.find_by_scan(code)
+        if item is None:
+            raise InputError(f"未找到商品“{code.strip()}”，请按 F3 查找")
+        return self.add(item)
+
+    def add(self, item: Item, quantity: int = 1) -> Line:
+        """Add an item; the same item again increases its line's quantity."""
+        self._require_open()
+        _check_quantity(quantity)
+        for i, line in enumerate(self.lines):
+            if line.code == item.code and line.price == item.price:
+                self.set_quantity(i, line.quantity + quantity)
+                return self.lines[i]
+        line = Line.of(item, quantity)
+        self.lines.append(line)
+        self._changed()
+        return line
+
+    def set_quantity(self, index: int, quantity: int) -> Line:
+        self._require_open()
+        _check_quantity(quantity)
+        self.lines[index] = replace(self.lines[index], quantity=quantity)
+        self._changed()
+        return self.lines[index]
+
+    def remove(self, index: int) -> Line:
+        self._require_open()
+        line = self.lines.pop(index)
+        self._changed()
+        return line
+
+    # -- ending -------------------------------------------------------------------
+    def start_payment(self) -> TenderPlan:
+        """The tenders for what the patient pays (the total, or the settled cash part)."""
+        if self.state is not State.OPEN:
+            raise InputError("本单已结束，请开始新的一单")
+        if not self.lines:
+            raise InputError("还没有商品，请先扫码")
+        if self.insured is not None and not self.insured.settled:
+            raise InputError("请先完成医保结算（F9），或按 Ctrl+S 转自费")
+        self.state = State.TENDERING
+        return TenderPlan(self.due)
+
+    def back_to_open(self) -> None:
+        if self.state is State.TENDERING:
+            self.state = State.OPEN
+
+    def complete(self, plan: TenderPlan) -> Completed:
+        """Write the sale, its lines, tenders, receipt number and audit entry in one transaction."""
+        if self.state is not State.TENDERING:
+            raise InputError("请先进入收款")
+        if plan.due != self.due:
+            raise InputError("应收金额已变化，请重新收款")
+        if not plan.complete:
+            raise InputError(f"还差 {plan.remaining.display()}，不能完成")
+        now = utcnow()
+        with database.atomic():
+            seq = _next_receipt_seq(self.station_id)
+            receipt_no = format_receipt_no(self.station_id, seq)
+            sale = Sale.create(
+                station=self.station_id,
+                operator=self.operator.code,
+                shift=shifts.shift_for_sale(self.station_id, self.operator),
+                status=State.COMPLETED.value,
+                kind="selfpay" if self.insured is None else "insured",
+                receipt_seq=seq,
+                receipt_no=receipt_no,
+                total=self.total,
+                paid=plan.paid,
+                change=plan.change,
+                created_at=self.started_at,
+                closed_at=now,
+            )
+            self._write_lines(sale)
+            Tender.insert_many(
+                [
+                    {
+                        "sale": sale.id,
+                        "seq": n,
+                        "method": t.method.value,
+                        "amount": t.amount,
+                        "reference": t.reference,
+                    }
+                    for n, t in enumerate(plan.tenders, 1)
+                ]
+            ).execute()
+            if self.insured is not None:
+                self._write_settlement(sale)
+            # The receipt is queued with the sale, so a crash before printing
+            # leaves it waiting in the print queue, not forgotten.
+            PrintJob.create(station=self.station_id, sale=sale.id, kind="receipt", status="queued")
+            audit.record(
+                self.station_id,
+                "sale.complete",
+                operator=self.operator.code,
+                subject=receipt_no,
+                total=str(self.total),
+                paid=str(plan.paid),
+                change=str(plan.change),
+                methods=sorted({t.method.value for t in plan.tenders}),
+                setl_id=self.insured.settlement.setlinfo.setl_id if self.insured else "",
+            )
+        faults.crash_point("after_commit")  # the sale is committed, nothing printed
+        self.state = State.COMPLETED
+        return Completed(sale.id, receipt_no, self.due, plan.paid, plan.change, plan.cash_taken())
+
+    def _write_settlement(self, sale: Sale) -> None:
+
+        from cashier.insurer.protocol.protocol import dumps
+        from cashier.services import orders as clinic_orders
+
+        part = self.insured
+        assert part is not None and part.settlement is not None
+        s = part.settlement.setlinfo
+        setlinfo = dumps(replace(s, certno=part.patient.certno_masked).to_json())
+        InsuredSettlement.create(
+            sale=sale.id,
+            station=self.station_id,
+            kind=part.kind,
+            msgid=part.settle_msgid,
+            setl_id=s.setl_id or "",
+            mdtrt_id=part.mdtrt_id,
+            psn_no=part.patient.psn_no,
+            psn_name=part.patient.name_masked,
+            certno=part.patient.certno_masked,
+            insutype=part.patient.insu.insutype,
+            psn_type=part.patient.insu.psn_type,
+            insuplc_admdvs=part.patient.insu.insuplc_admdvs,
+            med_type=part.med_type,
+            clr_type=s.clr_type,
+            acct_used=part.acct_used,
+            medfee_sumamt=s.medfee_sumamt,
+            fund_pay_sumamt=s.fund_pay_sumamt,
+            hifp_pay=s.hifp_pay,
+            acct_pay=s.acct_pay,
+            acct_mulaid_pay=s.acct_mulaid_pay,
+            psn_cash_pay=s.psn_cash_pay,
+            balc=s.balc,
+            cvlserv_pay=s.cvlserv_pay,
+            hifes_pay=s.hifes_pay,
+            hifmi_pay=s.hifmi_pay,
+            hifob_pay=s.hifob_pay,
+            maf_pay=s.maf_pay,
+            oth_pay=s.oth_pay,
+            setlinfo=setlinfo,
+        )
+        if part.order_ids:
+            clinic_orders.mark_billed(part.order_ids, sale.id)
+
+    def void(self, reason: str = "") -> int | None:
+        """Abandon the sale. A sale with lines is recorded as voided and audited.
+
+        Only a sale not yet completed is voided: a completed sale is never voided, by
+        anyone — it is refunded (:mod:`cashier.services.refunds`, approved by a supervisor).
+        No other path turns a stored sale into a void.
+        """
+        if self.state is State.COMPLETED:
+            raise NotAllowed("已完成的收费单不能作废；如需退还，请办理退费（须收费组长审批）")
+        if self.state is State.VOIDED:
+            raise InputError("本单已结束")
+        if self.insured is not None and (self.insured.settled or self.insured.held_msgid):
+            raise InputError("本单已医保结算，请先撤销医保结算再作废")
+        self.state = State.VOIDED
+        if not self.lines:
+            return None
+        with database.atomic():
+            shift = shifts.open_shift_of(self.station_id)
+            sale = Sale.create(
+                station=self.station_id,
+                operator=self.operator.code,
+                shift=shift.id if shift is not None else None,
+                status=State.VOIDED.value,
+                total=self.total,
+                created_at=self.started_at,
+                closed_at=utcnow(),
+                void_reason=reason[:200],
+            )
+            self._write_lines(sale)
+            audit.record(
+                self.station_id,
+                "sale.void",
+                operator=self.operator.code,
+                subject=str(sale.id),
+                total=str(self.total),
+                lines=len(self.lines),
+                reason=reason[:200],
+            )
+        return sale.id
+
+    def _write_lines(self, sale: Sale) -> None:
+        SaleLine.insert_many(
+            [
+                {
+                    "sale": sale.id,
+                    "line_no": n,
+                    "item": line.item_id,
+                    "code": line.code,
+                    "name": line.name,
+                    "spec": line.spec,
+                    "unit": line.unit,
+                    "quantity": line.quantity,
+                    "price": line.price,
+                    "amount": line.amount,
+                    "fee_category": line.fee_category,
+                    "list_class": line.list_class,
+                    "med_list_codg": line.med_list_codg,
+                }
+                for n, line in enumerate(self.lines, 1)
+            ]
+        ).execute()
+
+
+def _check_quantity(quantity: int) -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise InputError("数量应为整数")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InputError(f"数量应在 1 到 {MAX_QUANTITY} 之间")
+
+
+def parse_quantity(text: str) -> int:
+    """A quantity typed by the cashier (full-width digits accepted)."""
+    import unicodedata
+
+    raw = unicodedata.normalize("NFKC", text).strip()
+    if not (raw.isascii() and raw.isdigit()):
+        raise InputError(f"“{text}”不是数量，请输入 1 到 {MAX_QUANTITY} 的整数")
+    digits = raw.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_QUANTITY)):  # never int() a pasted digit run
+        raise InputError(f"数量应在 1 到 {MAX_QUANTITY} 之间")
+    quantity = int(digits)
+    _check_quantity(quantity)
+    return quantity
+
+
+def format_receipt_no(station_id: str, seq: int) -> str:
+    return f"{station_id}-{seq:08d}"
+
+
+def _next_receipt_seq(station_id: str) -> int:
+    """Bump the station's counter inside the caller's transaction: a rollback un-bumps it."""
+    updated = (
+        ReceiptCounter.update(last_no=ReceiptCounter.last_no + 1)
+        .where(ReceiptCounter.station == station_id)
+        .execute()
+    )
+    if not updated:
+        ReceiptCounter.create(station=station_id, last_no=1)
+        return 1
+    return ReceiptCounter.get_by_id(station_id).last_no
+
+
+# -- receipts of stored sales ---------------------------------------------------------
+def receipt_for(
+    sale: Sale, *, clinic_name: str, training: bool, reprint: int = 0, title: str = ""
+) -> Receipt:
+    """The receipt document of a completed sale, as stored."""
+    op = sale.operator
+    setl = sale.settlements.first()
+    return Receipt(
+        title=title or "收费票据",
+        clinic_name=clinic_name,
+        station_id=sale.station_id,
+        receipt_no=sale.receipt_no,
+        operator=f"{op.code} {op.name}",
+        issued_at=sale.closed_at.replace(tzinfo=UTC).astimezone(),
+        lines=tuple(
+            ReceiptLine(
+                name=ln.name,
+                spec=ln.spec,
+                unit=ln.unit,
+                quantity=ln.quantity,
+                price=ln.price,
+                amount=ln.amount,
+                fee_category=ln.fee_category,
+                list_class=ln.list_class,
+            )
+            for ln in sale.lines.order_by(SaleLine.line_no)
+        ),
+        total=sale.total,
+        tenders=tuple(
+            ReceiptTender(Method(t.method).label, t.amount, mask_reference(t.reference))
+            for t in sale.tenders.order_by(Tender.seq)
+        ),
+        paid=sale.paid,
+        change=sale.change,
+        reprint=reprint,
+        training=training,
+        patient=f"{setl.psn_name} {setl.certno}" if setl else "",
+        insurance=insurance_summary(setl) if setl else None,
+    )
+
+
+def insurance_summary(setl: InsuredSettlement, *, cancelled: bool = False) -> InsuranceSummary:
+    """The insurance block of a receipt (or, ``cancelled``, of a refund slip)."""
+    from cashier.insurer.protocol.protocol import INSUTYPES
+
+    return InsuranceSummary(
+        insutype_name=INSUTYPES.get(setl.insutype, setl.insutype)
+        + ("（已撤销）" if cancelled else ""),
+        setl_id=setl.setl_id,
+        mdtrt_id=setl.mdtrt_id,
+        fund_pay=setl.hifp_pay,
+        other_fund_pay=setl.fund_pay_sumamt - setl.hifp_pay,
+        account_pay=setl.acct_pay,
+        cash_part=setl.psn_cash_pay,
+        balance_after=None if cancelled else setl.balc,
+        mutual_aid_pay=setl.acct_mulaid_pay,
+    )
+
+
+def mask_reference(reference: str) -> str:
+    """Payment references are printed with their middle hidden (``4200****1234``)."""
+    if len(reference) <= 8:
+        return reference
+    return reference[:4] + "*" * (len(reference) - 8) + reference[-4:]
+
+
+def find_sale(receipt_no: str) -> Sale:
+    sale = Sale.get_or_none(Sale.receipt_no == receipt_no.strip())
+    if sale is None:
+        raise InputError(f"没有收据号 {receipt_no}")
+    return sale
+
+
+def record_reprint(sale: Sale, by: SignedIn, station_id: str) -> int:
+    """Count a reprint (重打) and audit it; return which reprint this is."""
+    if sale.status != State.COMPLETED.value:
+        raise NotAllowed("只有已完成的收费单可以重打")
+    if by.code != sale.operator_id:
+        by.require(Role.SUPERVISOR)
+    with database.atomic():
+        Sale.update(reprints=Sale.reprints + 1).where(Sale.id == sale.id).execute()
+        n = Sale.get_by_id(sale.id).reprints
+        audit.record(station_id, "sale.reprint", operator=by.code, subject=sale.receipt_no, n=n)
+    return n
+
+
+def last_completed(station_id: str) -> Sale | None:
+    return (
+        Sale.select()
+        .where((Sale.station == station_id) & (Sale.status == State.COMPLETED.value))
+        .order_by(Sale.receipt_seq.desc())
+        .first()
+    )
+
+
+__all__ = [
+    "Checkout",
+    "Completed",
+    "Line",
+    "State",
+    "find_sale",
+    "format_receipt_no",
+    "last_completed",
+    "parse_quantity",
+    "receipt_for",
+    "record_reprint",
+]

@@ -1,0 +1,660 @@
+"""The insurer's side of a sale: identify the patient, pre-settle, settle, cancel. No UI.
+
+A :class:`Patient` comes from a scanned 医保码 (``ec.query`` then 1101 with
+``mdtrt_cert_type 01``), a social-security card (1101, ``03`` + ``card_sn``)
+or a typed ID number (1101, ``02``). :class:`Insurance` then runs the clinic
+flow (2201 registration once per visit, 2204 fee lines — 2205 first when the
+lines changed —, 2206 pre-settlement, 2207 settlement, 2208 cancellation) or
+the pharmacy flow (2101, 2102, 2103) on a :class:`~cashier.services.checkout.Checkout`,
+whose :class:`InsuredPart` holds what the insurer said. Settlement and
+cancellation go through the journal; a settlement left in doubt is resolved
+(5203, 2601) before anything else happens to the sale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from cashier import faults
+from cashier.devices.scanner import is_valid_id_number, mask_id_number, mask_name
+from cashier.domain.money import Fen
+from cashier.errors import CashierError, InputError
+from cashier.insurer.protocol import protocol
+from cashier.insurer.protocol.protocol import InsuInfo, PersonInfo, Settlement
+from cashier.services import audit
+
+if TYPE_CHECKING:
+    from cashier.config import Settings
+    from cashier.devices.cardreader import CardData
+    from cashier.insurer.client import InsurerClient
+    from cashier.services.checkout import Checkout, Line
+    from cashier.services.operators import SignedIn
+
+#: 1101 ``psn_type`` names the counter shows (others are shown by code).
+PSN_TYPES = {
+    "11": "在职职工",
+    "12": "退休人员",
+    "13": "离休人员",
+    "14": "灵活就业",
+    "21": "城乡居民",
+    "22": "学生儿童",
+    "23": "大学生",
+    "24": "新生儿",
+}
+CERT_SOURCES = {"01": "医保码", "02": "身份证", "03": "社保卡"}
+#: The insurance a counter preselects when 1101 answers several ``insuinfo`` rows.
+USUAL_INSUTYPES = ("310", "390")
+
+
+class SettlementHeld(CashierError):
+    """The insurer has not confirmed a settlement: the sale waits until the journal knows."""
+
+
+# -- the patient -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Patient:
+    """An identified patient and the insurance chosen for this sale."""
+
+    cert_type: str  # mdtrt_cert_type: 01 e-voucher, 02 ID number, 03 card
+    cert_no: str = field(repr=False)  # ecToken / ID number / card number: never logged
+    person: PersonInfo = field(repr=False)
+    insu: InsuInfo
+    card_sn: str = field(default="", repr=False)
+
+    @property
+    def psn_no(self) -> str:
+        return self.person.baseinfo.psn_no
+
+    @property
+    def certno(self) -> str:
+        """The full ID number: matching clinic orders only, never shown or logged."""
+        return self.person.baseinfo.certno.upper()
+
+    @property
+    def name_masked(self) -> str:
+        return mask_name(self.person.baseinfo.psn_name)
+
+    @property
+    def certno_masked(self) -> str:
+        return mask_id_number(self.person.baseinfo.certno)
+
+    @property
+    def sex(self) -> str:
+        return {"1": "男", "2": "女"}.get(self.person.baseinfo.gend, "")
+
+    @property
+    def age(self) -> str:
+        age = self.person.baseinfo.age
+        return f"{int(age)}岁" if age is not None else ""
+
+    @property
+    def insutype_name(self) -> str:
+        return protocol.INSUTYPES.get(self.insu.insutype, self.insu.insutype)
+
+    @property
+    def psn_type_name(self) -> str:
+        return PSN_TYPES.get(self.insu.psn_type, self.insu.psn_type)
+
+    @property
+    def source(self) -> str:
+        return CERT_SOURCES[self.cert_type]
+
+    def cross_region(self, admvs: str) -> bool:
+        """Insured elsewhere (异地): the insured place differs from where care is given."""
+        return bool(self.insu.insuplc_admdvs) and self.insu.insuplc_admdvs != admvs
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """What stands in the way of settling with this insurance, in the cashier's words."""
+        out = []
+        if self.insu.psn_insu_stas and self.insu.psn_insu_stas != "1":
+            since = f"（{self.insu.paus_insu_date} 起）" if self.insu.paus_insu_date else ""
+            out.append(f"参保状态异常：暂停参保{since}，不能医保结算，可按自费收款")
+        return tuple(out)
+
+    def with_insurance(self, insutype: str) -> Patient:
+        insu = self.person.insurance(insutype)
+        if insu is None:
+            raise InputError(f"该患者没有险种 {insutype}")
+        return replace(self, insu=insu)
+
+    @property
+    def insurances(self) -> tuple[InsuInfo, ...]:
+        return self.person.insuinfo
+
+
+def usual_insurance(person: PersonInfo) -> InsuInfo:
+    """The row a counter preselects: the basic insurance (职工 310, 居民 390), else the first."""
+    if not person.insuinfo:
+        raise InputError("医保平台未返回该患者的参保信息，请按自费收款或让患者咨询医保经办机构")
+    for insutype in USUAL_INSUTYPES:
+        row = person.insurance(insutype)
+        if row is not None:
+            return row
+    return person.insuinfo[0]
+
+
+def parse_id_number(text: str) -> str:
+    """A typed ID number, checksum checked (GB 11643); ``x`` accepted for ``X``."""
+    import unicodedata
+
+    raw = unicodedata.normalize("NFKC", text).strip().upper()
+    if len(raw) != 18:
+        raise InputError(f"身份证号应为 18 位，现在是 {len(raw)} 位")
+    if not is_valid_id_number(raw):
+        raise InputError("身份证号校验不通过（校验位或出生日期不对），请核对后重新输入")
+    return raw
+
+
+# -- what the insurer said about this sale ---------------------------------------------------
+@dataclass
+class InsuredPart:
+    """The insurer's state of one sale. Changing the lines drops the pre-settlement."""
+
+    patient: Patient
+    kind: str  # clinic | pharmacy
+    acct_used: bool = True
+    order_ids: tuple[int, ...] = ()
+    visit: dict[str, str] = field(default_factory=dict)  # doctor, department, diagnosis, med_type
+    mdtrt_id: str = ""
+    registered_here: bool = False  # 2201 sent by this sale (else the visit came with an order)
+    uploaded: tuple | None = None  # the lines as uploaded with 2204 (clinic)
+    batch: int = 0  # chrg_bchno of the last upload
+    line_results: dict[str, protocol.FeeLineResult] = field(default_factory=dict)
+    presettlement: Settlement | None = None
+    settlement: Settlement | None = None
+    settle_msgid: str = ""
+    held_msgid: str = ""  # a settlement sent whose outcome is not known yet
+    sale_key: str = ""
+
+    @property
+    def med_type(self) -> str:
+        return "41" if self.kind == "pharmacy" else self.visit.get("med_type") or "11"
+
+    @property
+    def settled(self) -> bool:
+        return self.settlement is not None
+
+    @property
+    def cash_due(self) -> Fen | None:
+        """``psn_cash_pay`` of the settlement, else of the pre-settlement."""
+        bill = self.settlement or self.presettlement
+        return bill.setlinfo.psn_cash_pay if bill is not None else None
+
+    def lines_changed(self) -> None:
+        self.presettlement = None
+
+
+@dataclass(frozen=True)
+class SplitRow:
+    """One line's insured / self-pay split, for the per-line view."""
+
+    name: str
+    amount: Fen
+    list_class: str
+    selfpay_prop: Decimal | None
+    self_paid: Fen  # 全自费 + 超限价 + 先行自付
+    in_range: Fen
+
+
+# -- talking to the insurer ---------------------------------------------------------------------
+class Insurance:
+    """One station's insured checkout over an :class:`InsurerClient`."""
+
+    def __init__(self, client: InsurerClient, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+
+    def _op(self, who: SignedIn) -> tuple[str, str]:
+        return (who.code, who.name)
+
+    # -- identification -------------------------------------------------------------------
+    def identify_qr(self, payload: str, who: SignedIn) -> Patient:
+        business = (
+            protocol.EC_BUSINESS_PHARMACY
+            if self.settings.kind == "pharmacy"
+            else protocol.EC_BUSINESS_OUTPATIENT
+        )
+        ident = self.client.ec_query(payload.strip(), business)
+        return self._person("01", ident.ecToken, who)
+
+    def identify_card(self, card: CardData, who: SignedIn) -> Patient:
+        if card.expired():
+            raise InputError(
+                f"社保卡已过有效期（{card.expiry_date:%Y-%m-%d}），"
+                "请让患者出示医保码或身份证，或按自费收款"
+            )
+        return self._person(
+            "03", card.card_no, who, card_sn=card.card_sn, psn_name=card.name.strip()
+        )
+
+    def identify_id(self, text: str, who: SignedIn) -> Patient:
+        certno = parse_id_number(text)
+        return self._person("02", certno, who, certno=certno)
+
+    def _person(
+        self,
+        cert_type: str,
+        cert_no: str,
+        who: SignedIn,
+        *,
+        card_sn: str = "",
+        certno: str = "",
+        psn_name: str = "",
+    ) -> Patient:
+        output = self.client.call(
+            "1101",
+            protocol.input_1101(
+                mdtrt_cert_type=cert_type,
+                mdtrt_cert_no=cert_no,
+                card_sn=card_sn,
+                begntime=datetime.now(),
+                psn_cert_type="01" if certno else "",
+                certno=certno,
+                psn_name=psn_name,
+            ),
+            operator=self._op(who),
+        )
+        person = PersonInfo.from_json(output)
+        return Patient(cert_type, cert_no, person, usual_insurance(person), card_sn)
+
+    # -- pre-settlement -----------------------------------------------------------------------
+    def presettle(self, co: Checkout) -> Settlement:
+        """2201 (once) + 2204 (when the lines changed) + 2206; or 2101 at a pharmacy."""
+        part = _part(co)
+        if part.held_msgid:
+            raise SettlementHeld("上一次医保结算结果待核实，请先按 F9 核实")
+        if part.settled:
+            raise InputError("本单已医保结算，请收取现金部分或撤销结算")
+        if not co.lines:
+            raise InputError("还没有收费项目，请先扫码或导入医嘱")
+        if part.patient.problems:
+            raise InputError(part.patient.problems[0])
+        who = self._op(co.operator)
+        where = part.patient.insu.insuplc_admdvs
+        if part.kind == "pharmacy":
+            output = self.client.call(
+                "2101",
+                protocol.input_2101(**self._pharmacy_args(co)),
+                operator=who,
+                insuplc_admdvs=where,
+            )
+            bill = Settlement.from_json(output)
+            part.line_results = {r.feedetl_sn: r for r in bill.detlcutinfo}
+        else:
+            self._upload(co, part, who, where)
+            output = self.client.call(
+                "2206",
+                protocol.input_2206(**self._clinic_args(co, part)),
+                operator=who,
+                insuplc_admdvs=where,
+            )
+            bill = Settlement.from_json(output)
+        _check_total(bill, co.total)
+        part.presettlement = bill
+        return bill
+
+    def _upload(self, co: Checkout, part: InsuredPart, who, where) -> None:
+        if not part.mdtrt_id:
+            visit = part.visit
+            reg = protocol.Registration.from_json(
+                self.client.call(
+                    "2201",
+                    protocol.input_2201(
+                        psn_no=part.patient.psn_no,
+                        insutype=part.patient.insu.insutype,
+                        begntime=datetime.now(),
+                        mdtrt_cert_type=part.patient.cert_type,
+                        mdtrt_cert_no=part.patient.cert_no,
+                        ipt_otp_no=visit.get("order_no") or part.sale_key,
+                        atddr_no=visit.get("doctor_code", ""),
+                        dr_name=visit.get("doctor_name", ""),
+                        dept_code=visit.get("dept_code", ""),
+                        dept_name=visit.get("dept_name", ""),
+                        caty=visit.get("dept_code", ""),
+                    ),
+                    operator=who,
+                    insuplc_admdvs=where,
+                )
+            )
+            part.mdtrt_id, part.registered_here = reg.mdtrt_id, True
+            if part.order_ids:
+                from cashier.services import orders
+
+                for order_id in part.order_ids:
+                    orders.set_mdtrt_id(order_id, reg.mdtrt_id)
+        snapshot = tuple((ln.code, ln.price, ln.quantity) for ln in co.lines)
+        if snapshot == part.uploaded:
+            return
+        if part.uploaded is not None or not part.registered_here:
+            # Lines uploaded before (by this sale, or by an earlier try at the same visit)
+            # must not be settled with these: 2205 takes back every unsettled line.
+            self.client.call(
+                "2205",
+                protocol.input_2205(
+                    mdtrt_id=part.mdtrt_id,
+                    chrg_bchno=protocol.ALL_UNSETTLED,
+                    psn_no=part.patient.psn_no,
+                ),
+                operator=who,
+                insuplc_admdvs=where,
+            )
+        part.uploaded = None
+        batch = part.batch + 1
+        output = self.client.call(
+            "2204",
+            protocol.input_2204(feedetail=self._fee_lines(co, part.mdtrt_id, batch)),
+            operator=who,
+            insuplc_admdvs=where,
+        )
+        results = [protocol.FeeLineResult.from_json(r) for r in output.get("result") or []]
+        part.line_results = {r.feedetl_sn: r for r in results}
+        part.uploaded, part.batch = snapshot, batch
+
+    def _fee_lines(self, co: Checkout, mdtrt_id: str, batch: int) -> list[protocol.FeeDetail]:
+        part = _part(co)
+        now = datetime.now()
+        return [
+            protocol.FeeDetail(
+                feedetl_sn=feedetl_sn(n),
+                mdtrt_id=mdtrt_id,
+                psn_no=part.patient.psn_no,
+                chrg_bchno=f"{batch:04d}" if mdtrt_id else "",
+                fee_ocur_time=now,
+                med_list_codg=line.med_list_codg or line.code,
+                medins_list_codg=line.code,
+                det_item_fee_sumamt=line.amount,
+                cnt=Decimal(line.quantity),
+                pric=line.price,
+                bilg_dept_codg=part.visit.get("dept_code", ""),
+                bilg_dept_name=part.visit.get("dept_name", ""),
+                bilg_dr_codg=part.visit.get("doctor_code", ""),
+                bilg_dr_name=part.visit.get("doctor_name", ""),
+            )
+            for n, line in enumerate(co.lines, 1)
+        ]
+
+    def _clinic_args(self, co: Checkout, part: InsuredPart) -> dict[str, Any]:
+        return dict(
+            psn_no=part.patient.psn_no,
+            mdtrt_cert_type=part.patient.cert_type,
+            mdtrt_cert_no=part.patient.cert_no,
+            med_type=part.med_type,
+            medfee_sumamt=co.total,
+            psn_setlway="01",
+            mdtrt_id=part.mdtrt_id,
+            chrg_bchno=f"{part.batch:04d}",
+            acct_used_flag=part.acct_used,
+            insutype=part.patient.insu.insutype,
+        )
+
+    def _pharmacy_args(self, co: Checkout) -> dict[str, Any]:
+        part = _part(co)
+        return dict(
+            psn_no=part.patient.psn_no,
+            mdtrt_cert_type=part.patient.cert_type,
+            mdtrt_cert_no=part.patient.cert_no,
+            begntime=co.started_at,
+            medfee_sumamt=co.total,
+            insutype=part.patient.insu.insutype,
+            acct_used_flag=part.acct_used,
+            drugdetail=self._fee_lines(co, "", 0),
+            med_type="41",
+        )
+
+    # -- settlement ----------------------------------------------------------------------------
+    def settle(self, co: Checkout) -> Settlement:
+        """2207 / 2102 through the journal, on an up-to-date pre-settlement.
+
+        A settlement left in doubt is resolved at once (5203; reversed with
+        2601 when not found); if the insurer cannot be asked now the sale is
+        held (:class:`SettlementHeld`) and :meth:`settle` asks again.
+        """
+        from cashier.insurer.client import InsurerInDoubt
+
+        part = _part(co)
+        if part.settled:
+            return part.settlement  # type: ignore[return-value]
+        if part.held_msgid:
+            return self._resolve_held(co, part)
+        pre = part.presettlement
+        if pre is None:
+            raise InputError("请先预结算（F5）")
+        who = self._op(co.operator)
+        where = part.patient.insu.insuplc_admdvs
+        context = {
+            "psn_no": part.patient.psn_no,
+            "mdtrt_id": part.mdtrt_id,
+            "sale_key": part.sale_key,
+            "operator_name": co.operator.name,
+            "kind": part.kind,
+            "insuplc_admdvs": where,
+        }
+        if part.kind == "pharmacy":
+            infno, message = "2102", protocol.input_2102(**self._pharmacy_args(co))
+        else:
+            s = pre.setlinfo
+            infno = "2207"
+            message = protocol.input_2207(
+                **self._clinic_args(co, part),
+                invono="",
+                fulamt_ownpay_amt=s.fulamt_ownpay_amt,
+                overlmt_selfpay=s.overlmt_selfpay,
+                preselfpay_amt=s.preselfpay_amt,
+                inscp_scp_amt=s.inscp_scp_amt,
+            )
+        try:
+            output = self.client.call(
+                infno, message, operator=who, insuplc_admdvs=where, context=context
+            )
+        except InsurerInDoubt as exc:
+            part.held_msgid = exc.msgid
+            return self._resolve_held(co, part)
+        faults.crash_point("after_answer", infno)  # journaled ok, the sale not yet told
+        return self._settled(co, part, output, str(output.get("_msgid", "")))
+
+    def _resolve_held(self, co: Checkout, part: InsuredPart) -> Settlement:
+        from cashier.insurer import journal, recovery
+        from cashier.insurer.client import InsurerUnavailable
+        from cashier.store.models import InsurerCall
+
+        call = InsurerCall.get_by_id(part.held_msgid)
+        status = journal.Status(call.status)
+        if status.unresolved:
+            try:
+                result = recovery.resolve(self.client, call, can_continue=lambda c, o: True)
+            except (InsurerUnavailable, protocol.InsurerError, protocol.ProtocolError) as exc:
+                raise SettlementHeld(
+                    f"医保结算结果暂未核实（{exc}）。请勿重复收费；稍后按 F9 再次核实"
+                ) from None
+            status, output = result.status, result.output
+        else:
+            output = recovery.settlement_output(call)
+        part.held_msgid = ""
+        if status in (journal.Status.OK, journal.Status.COMMITTED) and output is not None:
+            return self._settled(co, part, output, call.msgid)
+        part.presettlement = None
+        raise InputError("已向医保平台核实：本次结算未成功，未扣费。请重新预结算（F5）后再结算")
+
+    def _settled(self, co: Checkout, part: InsuredPart, output: dict, msgid: str) -> Settlement:
+        bill = Settlement.from_json(output)
+        _check_total(bill, co.total)
+        part.settlement, part.settle_msgid = bill, msgid
+        if bill.setlinfo.mdtrt_id:
+            part.mdtrt_id = bill.setlinfo.mdtrt_id
+        if bill.detlcutinfo:
+            part.line_results = {r.feedetl_sn: r for r in bill.detlcutinfo}
+        audit.record(
+            co.station_id,
+            "insured.settle",
+            operator=co.operator.code,
+            subject=bill.setlinfo.setl_id or "",
+            msgid=msgid,
+            mdtrt_id=part.mdtrt_id,
+            medfee=str(bill.setlinfo.medfee_sumamt),
+            fund=str(bill.setlinfo.fund_pay_sumamt),
+            acct=str(bill.setlinfo.acct_pay),
+            cash=str(bill.setlinfo.psn_cash_pay),
+        )
+        return bill
+
+    def cancel(self, co: Checkout, reason: str) -> None:
+        """2208 / 2103: undo a settlement the patient did not pay for; the sale goes back to open."""
+        part = _part(co)
+        bill = part.settlement
+        if bill is None:
+            raise InputError("本单没有医保结算，无需撤销")
+        setl = bill.setlinfo
+        send_cancel(
+            self.client,
+            co.operator,
+            pharmacy=part.kind == "pharmacy",
+            setl_id=setl.setl_id or "",
+            mdtrt_id=part.mdtrt_id,
+            psn_no=part.patient.psn_no,
+            insuplc_admdvs=part.patient.insu.insuplc_admdvs,
+            omsgid=part.settle_msgid,
+            sale_key=part.sale_key,
+        )
+        audit.record(
+            co.station_id,
+            "insured.cancel",
+            operator=co.operator.code,
+            subject=setl.setl_id or "",
+            msgid=part.settle_msgid,
+            reason=reason[:200],
+            cash=str(setl.psn_cash_pay),
+        )
+        part.settlement, part.settle_msgid, part.presettlement = None, "", None
+        if part.kind == "pharmacy":
+            part.mdtrt_id = ""
+        co.back_to_open()
+
+
+def send_cancel(
+    client: InsurerClient,
+    who: SignedIn,
+    *,
+    pharmacy: bool,
+    setl_id: str,
+    mdtrt_id: str,
+    psn_no: str,
+    insuplc_admdvs: str,
+    omsgid: str,
+    sale_key: str,
+) -> str:
+    """2208 (clinic) / 2103 (pharmacy) through the journal; returns the cancel's msgid.
+    ``omsgid`` names the settlement's own message, so recovery knows it is cancelled."""
+    infno = "2103" if pharmacy else "2208"
+    builder = protocol.input_2103 if pharmacy else protocol.input_2208
+    output = client.call(
+        infno,
+        builder(setl_id=setl_id, mdtrt_id=mdtrt_id, psn_no=psn_no),
+        operator=(who.code, who.name),
+        insuplc_admdvs=insuplc_admdvs,
+        context={
+            "psn_no": psn_no,
+            "setl_id": setl_id,
+            "mdtrt_id": mdtrt_id,
+            "omsgid": omsgid,
+            "insuplc_admdvs": insuplc_admdvs,
+            "sale_key": sale_key,
+            "operator_name": who.name,
+        },
+    )
+    return str(output.get("_msgid", ""))
+
+
+def feedetl_sn(n: int) -> str:
+    return f"{n:04d}"
+
+
+def split_rows(lines: Sequence[Line], part: InsuredPart) -> list[SplitRow]:
+    """Each line with what the insurer said of it (2204 ``result`` / 2101 ``detlcutinfo``)."""
+    rows = []
+    for n, line in enumerate(lines, 1):
+        r = part.line_results.get(feedetl_sn(n))
+        if r is None:
+            rows.append(SplitRow(line.name, line.amount, line.list_class, None, Fen(0), Fen(0)))
+            continue
+        cls = protocol.CHRGITM_LV.get(r.chrgitm_lv, line.list_class)
+        self_paid = r.fulamt_ownpay_amt + r.overlmt_amt + r.preselfpay_amt
+        rows.append(
+            SplitRow(
+                line.name, r.det_item_fee_sumamt, cls, r.selfpay_prop, self_paid, r.inscp_scp_amt
+            )
+        )
+    return rows
+
+
+def _part(co: Checkout) -> InsuredPart:
+    if co.insured is None:
+        raise InputError("请先识别患者（扫医保码、读社保卡或输入身份证号）")
+    return co.insured
+
+
+def _check_total(bill: Settlement, total: Fen) -> None:
+    if bill.setlinfo.medfee_sumamt != total:
+        raise protocol.ProtocolError(
+            f"医保平台的医疗费总额 {bill.setlinfo.medfee_sumamt.display()} 与本单合计"
+            f" {total.display()} 不符，未作为账单显示，请重新预结算"
+        )
+
+
+# -- what to tell the cashier ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Advice:
+    message: str
+    next_step: str = ""
+    offer_selfpay: bool = False
+    refresh_code: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.message}\n{self.next_step}" if self.next_step else self.message
+
+
+_SELFPAY = "可按 Ctrl+S 转自费收款"
+
+
+def advice(exc: BaseException) -> Advice:
+    """A failure of an insured step as the cashier should read it: what happened, what next."""
+    from cashier.insurer.client import InsurerInDoubt, InsurerUnavailable
+
+    text = str(exc) if isinstance(exc, CashierError) else f"内部错误：{type(exc).__name__}"
+    if isinstance(exc, SettlementHeld | InsurerInDoubt):
+        return Advice(text, "本单已挂起，患者请稍候；不要重复收费", offer_selfpay=False)
+    if isinstance(exc, InsurerUnavailable):
+        return Advice(text, f"可稍后按 F5 重试，或{_SELFPAY[1:]}", offer_selfpay=True)
+    if any(k in text for k in ("过期", "刷新", "已用于", "已使用", "二维码", "未激活")):
+        return Advice(text, "请患者刷新医保码后重新扫码", refresh_code=True)
+    if any(k in text for k in ("备案", "暂停", "参保", "险种", "限额", "不能在此")):
+        return Advice(text, _SELFPAY, offer_selfpay=True)
+    if "挂失" in text or "社保卡" in text:
+        return Advice(text, "请患者出示医保码或身份证")
+    if isinstance(exc, protocol.ProtocolError):
+        return Advice(text, f"可按 F5 重试；{_SELFPAY}", offer_selfpay=True)
+    return Advice(text)
+
+
+# -- what the breakdown panel shows ---------------------------------------------------------------
+def breakdown_rows(s: protocol.SetlInfo) -> list[tuple[str, Fen]]:
+    """The split as the cashier reads it, top to bottom; the cash part is last."""
+    rows = [("医疗费总额", s.medfee_sumamt), ("全自费", s.fulamt_ownpay_amt)]
+    if s.overlmt_selfpay:
+        rows.append(("超限价自付", s.overlmt_selfpay))
+    rows.append(("先行自付", s.preselfpay_amt))
+    rows.append(("医保统筹支付", s.hifp_pay))
+    rows.extend(
+        (protocol.SETLINFO_LABELS[name], getattr(s, name))
+        for name in protocol.OTHER_FUNDS
+        if getattr(s, name)
+    )
+    rows.append(("个人账户支付", s.acct_pay))
+    if s.acct_mulaid_pay:
+        rows.append(("共济支付", s.acct_mulaid_pay))
+    rows.append(("现金部分（应收）", s.psn_cash_pay))
+    return rows

@@ -1,0 +1,789 @@
+"""Clinic orders: the pending charges the clinic's system sends for a visit.
+
+``import_orders`` reads a JSON or CSV file of orders (see README, 医嘱导入),
+all-or-nothing like the catalog import: every problem is reported as
+``FILE:LINE: message`` and nothing is written while any is left. An order
+already imported and still pending is replaced; one already billed is refused.
+
+The counter finds a patient's orders with :func:`pending_for`, loads their lines
+with :func:`order_lines` and, inside the sale's transaction, marks them billed
+with :func:`mark_billed`.
+
+The drop folder: the clinic's system writes files into a folder;
+:func:`import_dropped` imports each one and moves it to ``done/`` or
+``failed/`` (with ``<name>.error.txt``); :func:`watch_folder` polls the folder
+in a thread until told to stop.
+
+Pure Python: nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import io
+import json
+import json.decoder
+import json.scanner
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from cashier.devices.scanner import is_valid_id_number, mask_id_number
+from cashier.errors import InputError
+from cashier.store.models import ClinicOrder, ClinicOrderLine, Item, database, utcnow
+
+log = logging.getLogger(__name__)
+
+#: The CSV header: one row per order line, rows of one visit make one order.
+CSV_COLUMNS = (
+    "visit",
+    "patient_name",
+    "certno",
+    "doctor_code",
+    "doctor_name",
+    "dept_code",
+    "dept_name",
+    "diag_code",
+    "diag_name",
+    "code",
+    "quantity",
+)
+CSV_OPTIONAL = ("med_type",)
+
+#: 医疗类别 accepted on an order (the insurer's med_type codes).
+MED_TYPES = {"11": "普通门诊", "13": "急诊", "14": "门诊慢特病"}
+DEFAULT_MED_TYPE = "11"
+MAX_QUANTITY = 9999
+
+PENDING = "pending"
+BILLED = "billed"
+CANCELLED = "cancelled"
+_STATUS_LABELS = {BILLED: "已收费", CANCELLED: "已作废"}
+
+# The order's fields: (attribute, label in messages, max length, required).
+_FIELDS = (
+    ("order_no", "visit（就诊号）", 40, True),
+    ("patient_name", "患者姓名", 50, True),
+    ("certno", "certno（身份证号）", 18, True),
+    ("doctor_code", "医生编码", 30, True),
+    ("doctor_name", "医生姓名", 50, True),
+    ("dept_code", "科室编码", 30, True),
+    ("dept_name", "科室名称", 50, True),
+    ("diag_code", "诊断编码", 30, False),
+    ("diag_name", "诊断名称", 100, False),
+    ("med_type", "med_type（医疗类别）", 4, False),
+)
+_ORDER_ATTRS = tuple(f[0] for f in _FIELDS)
+
+# JSON: where each order field sits in an order object.
+_JSON_PATHS = {
+    "order_no": ("visit",),
+    "patient_name": ("patient", "name"),
+    "certno": ("patient", "certno"),
+    "doctor_code": ("doctor", "code"),
+    "doctor_name": ("doctor", "name"),
+    "dept_code": ("department", "code"),
+    "dept_name": ("department", "name"),
+    "diag_code": ("diagnosis", "code"),
+    "diag_name": ("diagnosis", "name"),
+    "med_type": ("med_type",),
+}
+_JSON_KEYS = {"visit", "patient", "doctor", "department", "diagnosis", "med_type", "lines"}
+_JSON_LINE_KEYS = {"code", "quantity"}
+
+# CSV: the column of each order field.
+_CSV_COLUMN_OF = {
+    "order_no": "visit",
+    "patient_name": "patient_name",
+    "certno": "certno",
+    "doctor_code": "doctor_code",
+    "doctor_name": "doctor_name",
+    "dept_code": "dept_code",
+    "dept_name": "dept_name",
+    "diag_code": "diag_code",
+    "diag_name": "diag_name",
+    "med_type": "med_type",
+}
+
+
+class OrdersImportError(InputError):
+    """An orders file with problems; ``problems`` lists each as (line, message).
+
+    The message lists every problem as ``FILE:LINE: message``, one a line, and
+    ends with :attr:`summary`; nothing was written.
+    """
+
+    def __init__(self, problems: list[tuple[int, str]], source: str = "") -> None:
+        self.problems = sorted(problems, key=lambda p: p[0])
+        self.source = source or "<医嘱>"
+        self.summary = f"{self.source}：{len(self.problems)} 处错误，未导入任何医嘱"
+        super().__init__("\n".join([*self.lines(), self.summary]))
+
+    def lines(self) -> list[str]:
+        """Each problem as ``FILE:LINE: message``."""
+        return [f"{self.source}:{line}: {message}" for line, message in self.problems]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one import wrote: orders new and replaced (still pending ones), lines in all."""
+
+    added: int
+    replaced: int
+    lines: int
+    replaced_orders: tuple[str, ...] = ()  # order numbers of the replaced orders
+
+    @property
+    def total(self) -> int:
+        return self.added + self.replaced
+
+    def summary(self) -> str:
+        """``已导入 3 张医嘱（替换 1 张），共 7 行``."""
+        replaced = f"（替换 {self.replaced} 张）" if self.replaced else ""
+        return f"已导入 {self.total} 张医嘱{replaced}，共 {self.lines} 行"
+
+
+@dataclass(frozen=True)
+class DropResult:
+    """One file of the drop folder: imported (``result``) or not (``error``), and where it went."""
+
+    file: Path  # where the file was found
+    moved_to: Path | None  # in done/ or failed/; None if it could not be moved
+    result: ImportResult | None = None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+    def summary(self) -> str:
+        """One line for a notice: the file's name and what became of it."""
+        if self.result is not None:
+            return f"{self.file.name}：{self.result.summary()}"
+        last = self.error.strip().splitlines()[-1] if self.error.strip() else "导入失败"
+        return f"{self.file.name}：{last}"
+
+
+@dataclass
+class _Line:
+    line: int  # in the file
+    code: str
+    quantity: int
+
+
+@dataclass
+class _Order:
+    line: int  # in the file: the order's first line
+    label: str  # how messages name the order
+    fields: dict[str, str]
+    lines: list[_Line] = field(default_factory=list)
+    codes: list[tuple[int, str]] = field(default_factory=list)  # every code given, with its line
+
+
+# -- reading -------------------------------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"找不到文件：{path}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path} 不是 UTF-8 编码（请另存为 UTF-8）") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} 是一个目录，不是文件") from None
+    except OSError as exc:
+        raise InputError(f"无法读取 {path}：{exc.strerror}") from None
+
+
+def _format_of(path: Path | None, fmt: str | None) -> str:
+    if fmt:
+        fmt = fmt.lower().lstrip(".")
+        if fmt not in ("json", "csv"):
+            raise InputError(f"不支持的医嘱格式：{fmt}（用 json 或 csv）")
+        return fmt
+    suffix = path.suffix.lower() if path else ""
+    if suffix in (".json", ".csv"):
+        return suffix[1:]
+    where = f"{path}：" if path else ""
+    raise InputError(f"{where}无法判断医嘱文件的格式：文件名应以 .json 或 .csv 结尾")
+
+
+def _text_value(value: Any) -> str | None:
+    """A JSON scalar as text (numbers allowed for codes); ``None`` if it is not one.
+
+    A string with a lone surrogate (JSON's ``"\\ud800"``) is not text: no database can
+    store it (found by the fuzz suite)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _quantity(value: Any) -> tuple[int | None, str]:
+    if isinstance(value, bool):
+        return None, f"quantity 应为 1 到 {MAX_QUANTITY} 的整数，而不是 {json.dumps(value)}"
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None, "缺少 quantity（数量）"
+        if not (text.isascii() and text.isdigit()):
+            return None, f"quantity 应为 1 到 {MAX_QUANTITY} 的整数，而不是 {text!r}"
+        if len(text.lstrip("0")) > len(str(MAX_QUANTITY)):  # never int() a pasted digit run
+            return None, f"quantity 应为 1 到 {MAX_QUANTITY} 的整数，而不是 {len(text)} 位数"
+        value = int(text)
+    if value is None:
+        return None, "缺少 quantity（数量）"
+    if not isinstance(value, int):
+        shown = json.dumps(value, ensure_ascii=False)
+        return None, f"quantity 应为 1 到 {MAX_QUANTITY} 的整数，而不是 {shown}"
+    if not 1 <= value <= MAX_QUANTITY:
+        return None, f"quantity 应为 1 到 {MAX_QUANTITY} 的整数，而不是 {value}"
+    return value, ""
+
+
+class _LineDecoder(json.JSONDecoder):
+    """A JSON decoder that remembers the line each object and array starts on."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._newlines = [i for i, c in enumerate(text) if c == "\n"]
+        self.line_of: dict[int, int] = {}
+        parse_object, parse_array = self.parse_object, self.parse_array
+
+        def object_at(s_and_end, *args):
+            obj, end = parse_object(s_and_end, *args)
+            self.line_of[id(obj)] = self._line(s_and_end[1] - 1)
+            return obj, end
+
+        def array_at(s_and_end, *args):
+            values, end = parse_array(s_and_end, *args)
+            self.line_of[id(values)] = self._line(s_and_end[1] - 1)
+            return values, end
+
+        self.parse_object = object_at
+        self.parse_array = array_at
+        self.scan_once = json.scanner.py_make_scanner(self)
+
+    def _line(self, pos: int) -> int:
+        return bisect.bisect_left(self._newlines, pos) + 1
+
+
+_JSON_MESSAGES = {
+    "Expecting value": "此处应有一个值",
+    "Expecting ',' delimiter": "缺少逗号",
+    "Expecting ':' delimiter": "缺少冒号",
+    "Expecting property name enclosed in double quotes": "键名应放在双引号里（或多了一个逗号）",
+    "Unterminated string starting at": "字符串没有结束的引号",
+    "Extra data": "多余的内容",
+    "Invalid control character at": "字符串里有控制字符",
+    "Invalid \\escape": "无效的转义",
+}
+
+
+def _read_json(text: str) -> tuple[list[_Order], list[tuple[int, str]]]:
+    decoder = _LineDecoder(text)
+    try:
+        data = decoder.decode(text)
+    except json.JSONDecodeError as exc:
+        message = _JSON_MESSAGES.get(exc.msg, exc.msg)
+        return [], [(exc.lineno, f"JSON 格式错误（第 {exc.colno} 列）：{message}")]
+    except RecursionError:
+        return [], [(1, "JSON 嵌套太深")]
+    except ValueError:  # an integer of more digits than Python converts
+        return [], [(1, "JSON 格式错误：数字位数太多")]
+    line_of = decoder.line_of
+    if isinstance(data, dict):
+        where = line_of.get(id(data), 1)
+        unknown = sorted(k for k in data if k != "orders")
+        if unknown:
+            return [], [(where, f"未知的字段：{', '.join(unknown)}（只允许 orders）")]
+        if "orders" not in data:
+            return [], [(where, 'JSON 应为医嘱的数组，或 {"orders": [...]}')]
+        data = data["orders"]
+    if not isinstance(data, list):
+        return [], [(line_of.get(id(data), 1), 'JSON 应为医嘱的数组，或 {"orders": [...]}')]
+    orders: list[_Order] = []
+    problems: list[tuple[int, str]] = []
+    for index, raw in enumerate(data, start=1):
+        line = line_of.get(id(raw), 1)
+        if not isinstance(raw, dict):
+            problems.append((line, f"第 {index} 张医嘱应为一个对象 {{...}}"))
+            continue
+        visit = _text_value(raw.get("visit"))
+        label = f"第 {index} 张医嘱" + (f"（{visit}）" if visit else "")
+        errors: list[str] = []
+        unknown = sorted(k for k in raw if k not in _JSON_KEYS)
+        if unknown:
+            errors.append(f"未知的字段：{', '.join(unknown)}")
+        fields: dict[str, str] = {}
+        for attr, path in _JSON_PATHS.items():
+            node: Any = raw
+            for key in path[:-1]:
+                node = node.get(key) if isinstance(node, dict) else None
+                if node is not None and not isinstance(node, dict):
+                    errors.append(f"{key} 应为一个对象 {{...}}")
+                    node = None
+                    break
+            value = _text_value(node.get(path[-1]) if isinstance(node, dict) else None)
+            if value is None:
+                errors.append(f"{'.'.join(path)} 应为文字")
+                value = ""
+            fields[attr] = value
+        order = _Order(line, label, fields)
+        raw_lines = raw.get("lines")
+        if raw_lines is None:
+            raw_lines = []
+        if not isinstance(raw_lines, list):
+            errors.append("lines 应为数组 [...]")
+            raw_lines = []
+        for n, raw_line in enumerate(raw_lines, start=1):
+            at = line_of.get(id(raw_line), line)
+            if not isinstance(raw_line, dict):
+                problems.append((at, f"{label}第 {n} 行应为一个对象 {{...}}"))
+                continue
+            line_errors = []
+            extra = sorted(k for k in raw_line if k not in _JSON_LINE_KEYS)
+            if extra:
+                line_errors.append(f"未知的字段：{', '.join(extra)}")
+            code = _text_value(raw_line.get("code"))
+            if code is None:
+                line_errors.append("code 应为文字")
+            elif not code:
+                line_errors.append("缺少 code（商品编码）")
+            else:
+                order.codes.append((at, code))
+            quantity, error = _quantity(raw_line.get("quantity"))
+            if error:
+                line_errors.append(error)
+            problems.extend((at, f"{label}第 {n} 行：{e}") for e in line_errors)
+            if not line_errors:
+                assert code is not None and quantity is not None
+                order.lines.append(_Line(at, code, quantity))
+        if not raw_lines:
+            errors.append("没有收费明细（lines）")
+        problems.extend((line, f"{label}：{e}") for e in errors)
+        orders.append(order)
+    return orders, problems
+
+
+def _read_csv(text: str) -> tuple[list[_Order], list[tuple[int, str]]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _read_csv_rows(reader)
+    except csv.Error as exc:  # a cell longer than csv's field limit, say
+        return [], [(max(reader.line_num, 1), f"CSV 格式错误：{exc}")]
+
+
+def _read_csv_rows(reader: csv.DictReader) -> tuple[list[_Order], list[tuple[int, str]]]:
+    header = [(h or "").strip() for h in (reader.fieldnames or [])]
+    if not any(header):
+        return [], [(1, "文件为空或缺少表头")]
+    reader.fieldnames = header
+    allowed = (*CSV_COLUMNS, *CSV_OPTIONAL)
+    problems: list[tuple[int, str]] = []
+    extra = [h for h in header if h not in allowed]
+    if extra:
+        problems.append((1, f"未知的列：{', '.join(extra)}（允许的列：{','.join(allowed)}）"))
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        problems.append((1, f"缺少必需的列：{', '.join(missing)}"))
+    doubled = sorted({h for h in header if header.count(h) > 1})
+    if doubled:
+        problems.append((1, f"重复的列：{', '.join(doubled)}"))
+    if problems:
+        return [], problems
+    by_visit: dict[str, _Order] = {}
+    orders: list[_Order] = []
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            problems.append((line, "单元格比表头多"))
+            continue
+        if not any((v or "").strip() for v in row.values()):
+            continue  # a blank line
+        get = {k: (row.get(k) or "").strip() for k in allowed}
+        fields = {attr: get[column] for attr, column in _CSV_COLUMN_OF.items()}
+        visit = fields["order_no"]
+        order = by_visit.get(visit) if visit else None
+        if order is None:
+            order = _Order(line, f"医嘱 {visit}" if visit else "医嘱", fields)
+            orders.append(order)
+            if visit:
+                by_visit[visit] = order
+        else:
+            for attr, column in _CSV_COLUMN_OF.items():
+                mine, theirs = _normal(attr, fields[attr]), _normal(attr, order.fields[attr])
+                if mine != theirs:
+                    problems.append((line, f"医嘱 {visit} 的 {column} 与第 {order.line} 行不一致"))
+        row_errors = []
+        if not get["code"]:
+            row_errors.append("缺少 code（商品编码）")
+        else:
+            order.codes.append((line, get["code"]))
+        quantity, error = _quantity(get["quantity"])
+        if error:
+            row_errors.append(error)
+        problems.extend((line, e) for e in row_errors)
+        if not row_errors:
+            assert quantity is not None
+            order.lines.append(_Line(line, get["code"], quantity))
+    return orders, problems
+
+
+def _normal(attr: str, value: str) -> str:
+    if attr == "certno":
+        return value.upper()
+    if attr == "med_type":
+        return value or DEFAULT_MED_TYPE
+    return value
+
+
+# -- checking ------------------------------------------------------------------------
+
+
+def _check_fields(order: _Order) -> list[str]:
+    errors = []
+    f = order.fields
+    f["certno"] = f["certno"].upper()
+    f["med_type"] = f["med_type"] or DEFAULT_MED_TYPE
+    for attr, label, max_length, required in _FIELDS:
+        value = f[attr]
+        if required and not value:
+            errors.append(f"缺少 {label}")
+        elif len(value) > max_length:
+            errors.append(f"{label} 太长（最多 {max_length} 个字符）")
+        elif value and not value.isprintable():
+            errors.append(f"{label} 含有不可打印的字符")
+    if f["certno"] and not is_valid_id_number(f["certno"]):
+        shown = mask_id_number(f["certno"])
+        if len(f["certno"]) != 18:
+            errors.append(f"身份证号应为 18 位，而 {shown} 是 {len(f['certno'])} 位")
+        else:
+            errors.append(f"身份证号 {shown} 无效（校验位或出生日期不对）")
+    if f["med_type"] not in MED_TYPES:
+        allowed = "、".join(f"{k}（{v}）" for k, v in MED_TYPES.items())
+        errors.append(f"med_type 应为 {allowed}，而不是 {f['med_type']!r}")
+    if bool(f["diag_code"]) != bool(f["diag_name"]):
+        errors.append("诊断编码和诊断名称应同时给出")
+    return errors
+
+
+def _active_codes(codes: Iterable[str]) -> set[str]:
+    wanted = sorted(set(codes))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        query = Item.select(Item.code).where(
+            Item.code.in_(chunk) & (Item.active == True)  # noqa: E712
+        )
+        found.update(code for (code,) in query.tuples())
+    return found
+
+
+def _existing(order_nos: Sequence[str]) -> dict[str, ClinicOrder]:
+    found: dict[str, ClinicOrder] = {}
+    for start in range(0, len(order_nos), 500):
+        chunk = list(order_nos[start : start + 500])
+        for order in ClinicOrder.select().where(ClinicOrder.order_no.in_(chunk)):
+            found[order.order_no] = order
+    return found
+
+
+def _check(orders: list[_Order], problems: list[tuple[int, str]]) -> dict[str, ClinicOrder]:
+    """Add every problem of the orders themselves and against the database; the existing ones."""
+    first_line: dict[str, int] = {}
+    for order in orders:
+        problems.extend((order.line, f"{order.label}：{e}") for e in _check_fields(order))
+        no = order.fields["order_no"]
+        if no in first_line:
+            problems.append(
+                (order.line, f"{order.label}：就诊号 {no} 与第 {first_line[no]} 行重复")
+            )
+        elif no:
+            first_line[no] = order.line
+    known = _active_codes(code for order in orders for _, code in order.codes)
+    for order in orders:
+        for at, code in order.codes:
+            if code not in known:
+                problems.append((at, f"{order.label}：商品编码 {code} 不在商品目录中（或已停用）"))
+    existing = _existing(list(first_line))
+    for no, old in existing.items():
+        if old.status != PENDING:
+            state = _STATUS_LABELS.get(old.status, old.status)
+            problems.append(
+                (first_line[no], f"医嘱 {no} {state}，不能再导入（请在诊所系统中另开就诊号）")
+            )
+    return existing
+
+
+# -- importing -----------------------------------------------------------------------
+
+
+def import_orders(
+    path: Path | str | None = None,
+    *,
+    text: str | None = None,
+    fmt: str | None = None,
+    source: str = "",
+) -> ImportResult:
+    """Import a JSON or CSV file of clinic orders (a path, or its text): all or nothing.
+
+    The format comes from ``fmt`` (``json`` / ``csv``) or the path's suffix.
+    ``source`` names the file in messages and on the orders (default: the path).
+    Raises :class:`OrdersImportError` listing every problem, or :class:`InputError`
+    when the file cannot be read at all. A pending order with the same visit number
+    is replaced (fields and lines); a billed one is refused.
+    """
+    path = Path(path) if path is not None else None
+    source = source or (str(path) if path else "")
+    kind = _format_of(path, fmt)
+    if text is None:
+        if path is None:
+            raise ValueError("path or text")
+        text = _read_text(path)
+    text = text.removeprefix("\ufeff")
+    reader = _read_json if kind == "json" else _read_csv
+    orders, problems = reader(text)
+    if not problems and not orders:
+        problems.append((1, "文件中没有医嘱"))
+    if problems and not orders:
+        raise OrdersImportError(problems, source)
+    added = replaced = lines = 0
+    replaced_nos: list[str] = []
+    with database.atomic():
+        existing = _check(orders, problems)
+        if problems:
+            raise OrdersImportError(problems, source)
+        now = utcnow()
+        for order in orders:
+            values = {attr: order.fields[attr] for attr in _ORDER_ATTRS}
+            old = existing.get(order.fields["order_no"])
+            if old is None:
+                order_id = ClinicOrder.insert(
+                    **values, status=PENDING, source=source[:200], imported_at=now
+                ).execute()
+                added += 1
+            else:
+                order_id = old.id
+                update: dict[str, Any] = {**values, "source": source[:200]}
+                if old.certno != values["certno"]:
+                    update["mdtrt_id"] = ""  # the insurer's visit was someone else's
+                ClinicOrder.update(**update).where(ClinicOrder.id == order_id).execute()
+                ClinicOrderLine.delete().where(ClinicOrderLine.order == order_id).execute()
+                replaced += 1
+                replaced_nos.append(old.order_no)
+            ClinicOrderLine.insert_many(
+                [
+                    {"order": order_id, "line_no": n, "code": line.code, "quantity": line.quantity}
+                    for n, line in enumerate(order.lines, start=1)
+                ]
+            ).execute()
+            lines += len(order.lines)
+    return ImportResult(added, replaced, lines, tuple(replaced_nos))
+
+
+# -- at the counter ------------------------------------------------------------------
+
+
+def pending_for(certno: str) -> list[ClinicOrder]:
+    """The patient's orders not yet billed, oldest first."""
+    return list(
+        ClinicOrder.select()
+        .where((ClinicOrder.certno == certno.strip().upper()) & (ClinicOrder.status == PENDING))
+        .order_by(ClinicOrder.imported_at, ClinicOrder.id)
+    )
+
+
+def order_lines(order: ClinicOrder | int) -> list[tuple[Item, int]]:
+    """The order's lines as (catalog item, quantity), in the order's line order.
+
+    Raises :class:`InputError` naming the codes no longer in the catalog (or deactivated).
+    """
+    order_id = order if isinstance(order, int) else order.id
+    rows = list(
+        ClinicOrderLine.select()
+        .where(ClinicOrderLine.order == order_id)
+        .order_by(ClinicOrderLine.line_no)
+    )
+    codes = {row.code for row in rows}
+    items = {
+        item.code: item
+        for item in Item.select().where(Item.code.in_(list(codes)) & (Item.active == True))  # noqa: E712
+    }
+    gone = sorted(codes - set(items))
+    if gone:
+        no = order.order_no if isinstance(order, ClinicOrder) else str(order_id)
+        raise InputError(
+            f"医嘱 {no} 中的商品 {'、'.join(gone)} 已不在商品目录中（或已停用），请联系医生修改医嘱"
+        )
+    return [(items[row.code], row.quantity) for row in rows]
+
+
+def mark_billed(order_ids: Iterable[int], sale_id: int) -> None:
+    """Mark pending orders billed by a sale; call inside the sale's transaction.
+
+    Raises :class:`InputError` (so the sale rolls back) if any of them is no longer
+    pending — billed at another counter meanwhile, say.
+    """
+    ids = sorted(set(order_ids))
+    if not ids:
+        return
+    with database.atomic():
+        count = (
+            ClinicOrder.update(status=BILLED, sale=sale_id)
+            .where(ClinicOrder.id.in_(ids) & (ClinicOrder.status == PENDING))
+            .execute()
+        )
+        if count != len(ids):
+            raise InputError("医嘱已在别处收费或已作废，请重新读取患者的医嘱")
+
+
+def set_mdtrt_id(order_id: int, mdtrt_id: str) -> None:
+    """Remember the insurer's visit (2201's ``mdtrt_id``) so that a second try reuses it."""
+    ClinicOrder.update(mdtrt_id=mdtrt_id).where(ClinicOrder.id == order_id).execute()
+
+
+# -- the drop folder -----------------------------------------------------------------
+
+DONE = "done"
+FAILED = "failed"
+SUFFIXES = (".json", ".csv")
+MIN_AGE_S = 1.0  # younger files may still be being written
+
+
+def _candidates(folder: Path, now: float, min_age: float) -> list[tuple[float, str, Path]]:
+    found = []
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        name = entry.name
+        lower = name.lower()
+        if name.startswith(".") or lower.endswith((".tmp", ".part")):
+            continue
+        if not lower.endswith(SUFFIXES):
+            continue
+        try:
+            if not entry.is_file():
+                continue
+            mtime = entry.stat().st_mtime
+        except OSError:
+            continue  # gone meanwhile
+        if now - mtime < min_age:
+            continue
+        found.append((mtime, name, Path(entry.path)))
+    found.sort()
+    return found
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``folder/stem-2.json`` and so on if that is taken."""
+    target = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    n = 2
+    while target.exists() or (folder / f"{target.name}.error.txt").exists():
+        target = folder / f"{stem}-{n}{suffix}"
+        n += 1
+    return target
+
+
+def _import_one(path: Path) -> DropResult:
+    try:
+        result: ImportResult | None = import_orders(path, source=path.name)
+        error = ""
+    except InputError as exc:
+        result, error = None, str(exc)
+    except Exception as exc:  # one bad file never stops the folder
+        log.exception("importing %s", path)
+        result, error = None, f"{path.name}：内部错误：{type(exc).__name__}: {exc}"
+    target_dir = path.parent / (DONE if result is not None else FAILED)
+    try:
+        target_dir.mkdir(exist_ok=True)
+        target = _free_name(target_dir, path.name)
+        os.replace(path, target)
+        if result is None:
+            target.with_name(f"{target.name}.error.txt").write_text(error + "\n", encoding="utf-8")
+    except OSError as exc:
+        log.warning("cannot move %s to %s: %s", path, target_dir, exc)
+        note = f"{path.name}：无法移到 {target_dir.name}/：{exc.strerror or exc}"
+        return DropResult(path, None, result, f"{error}\n{note}" if error else note)
+    return DropResult(path, target, result, error)
+
+
+def import_dropped(folder: Path, *, min_age: float = MIN_AGE_S) -> list[DropResult]:
+    """Import every ``*.json`` / ``*.csv`` file in the folder, oldest first.
+
+    Each file goes to ``folder/done/`` or ``folder/failed/`` after its attempt
+    (a failed one with ``<name>.error.txt`` beside it). Files younger than
+    ``min_age`` seconds, hidden ones and ``*.tmp`` / ``*.part`` are left alone.
+    """
+    return _drop_once(Path(folder), min_age=min_age, skip=set())
+
+
+def _drop_once(folder: Path, *, min_age: float, skip: set[tuple[str, int]]) -> list[DropResult]:
+    results = []
+    for mtime, name, path in _candidates(folder, time.time(), min_age):
+        key = (name, int(mtime * 1e9))
+        if key in skip:
+            continue  # could not be moved before: not again and again
+        result = _import_one(path)
+        if result.moved_to is None:
+            skip.add(key)
+        results.append(result)
+    return results
+
+
+def watch_folder(
+    folder: Path,
+    stop: threading.Event,
+    on_result: Callable[[DropResult], None],
+    interval: float = 2.0,
+) -> None:
+    """Poll the drop folder every ``interval`` seconds until ``stop`` is set.
+
+    Run it in a thread of its own; ``on_result`` is called in that thread for
+    every file attempted. Nothing a file or ``on_result`` does stops the watching.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        log.warning("cannot create the drop folder %s: %s", folder, exc)
+    skip: set[tuple[str, int]] = set()
+    try:
+        while not stop.is_set():
+            try:
+                results = _drop_once(folder, min_age=MIN_AGE_S, skip=skip)
+            except Exception:
+                log.exception("polling %s", folder)
+                results = []
+            for result in results:
+                try:
+                    on_result(result)
+                except Exception:
+                    log.exception("on_result for %s", result.file)
+            stop.wait(interval)
+    finally:
+        if database.obj is not None and not database.is_closed():
+            database.close()  # this thread's connection
+
+
+def demo_orders_text() -> str:
+    """The sample orders for the sandbox's people (``cashier/data/demo_orders.json``)."""
+    return resources.files("cashier").joinpath("data/demo_orders.json").read_text("utf-8")

@@ -1,0 +1,390 @@
+"""Refunds of completed sales, approved by a supervisor. No UI.
+
+Every refund reverses the whole sale: its tenders go back by method (cash from
+the drawer, electronic by the original reference) and, for an insured sale, the
+settlement is cancelled whole with the insurer (2208 / 2103): the funds and the
+personal account get their part back. A *partial* refund then sells the lines
+the patient keeps again as a new sale — settled again with the insurer for an
+insured sale, since the insurer does not refund part of a settlement — paid
+from the original tenders (electronic ones kept first, so what goes back to
+the patient is cash where it can be). The books stay simple: the original sale
+is ``refunded``, the refund reverses it in full, and the new sale is an
+ordinary sale; the patient's money is the difference.
+
+Refused, with a reason: a sale that is not completed (voided, refunded
+already), a sale of another day, quantities above what was sold, nothing to
+refund, an approver who is not a supervisor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cashier.domain.money import Fen
+from cashier.domain.tender import Method
+from cashier.errors import CashierError, InputError, NotAllowed
+from cashier.receipts import Receipt, ReceiptLine, ReceiptTender
+from cashier.services import audit, shifts
+from cashier.services.checkout import Checkout, Line, insurance_summary
+from cashier.services.operators import Role, SignedIn
+from cashier.store.models import (
+    InsuredSettlement,
+    Refund,
+    RefundLine,
+    RefundTender,
+    Sale,
+    SaleLine,
+    Tender,
+    database,
+    utcnow,
+)
+
+
+class ResaleFailed(CashierError):
+    """The sale was refunded in full, but selling the kept lines again did not finish."""
+
+    def __init__(self, refund_id: int, lines: list[Line], why: str) -> None:
+        super().__init__(
+            f"已全额退款；保留的项目未能重新收费（{why}）。这些项目已放回收费单，请按正常收费"
+        )
+        self.refund_id, self.lines = refund_id, lines
+
+
+@dataclass(frozen=True)
+class PlanLine:
+    sale_line_id: int
+    name: str
+    sold: int
+    refund: int  # how many go back
+    price: Fen
+
+    @property
+    def amount(self) -> Fen:
+        return self.price * self.refund
+
+
+@dataclass(frozen=True)
+class RefundPlan:
+    """What a refund will do, before anyone approves it."""
+
+    sale_id: int
+    receipt_no: str
+    lines: tuple[PlanLine, ...]
+    insured: bool
+    paid_net: Fen  # what the patient paid over the tenders (change deducted)
+
+    @property
+    def full(self) -> bool:
+        return all(line.refund == line.sold for line in self.lines)
+
+    @property
+    def total(self) -> Fen:
+        """The refunded lines' amount (医疗费)."""
+        return Fen.total(line.amount for line in self.lines)
+
+    @property
+    def needs_patient(self) -> bool:
+        """A partial refund of an insured sale settles the kept lines again: the patient's
+        医保码, card or ID number is needed for that."""
+        return self.insured and not self.full
+
+
+def find_refundable(receipt_no: str, *, today: datetime | None = None) -> Sale:
+    """The sale with this receipt number, if it may be refunded today; else why not."""
+    sale = Sale.get_or_none(Sale.receipt_no == receipt_no.strip())
+    if sale is None:
+        raise InputError(f"没有收据号 {receipt_no.strip()}")
+    if sale.status == "refunded":
+        raise InputError(f"{sale.receipt_no} 已退款，不能再退")
+    if sale.status != "completed":
+        raise InputError(f"{sale.receipt_no} 不是已完成的收费单（{sale.status}），不能退款")
+    local_day = sale.closed_at.replace(tzinfo=UTC).astimezone().date()
+    today_local = (today or datetime.now().astimezone()).date()
+    if local_day != today_local:
+        raise InputError(
+            f"{sale.receipt_no} 是 {local_day:%Y-%m-%d} 的收费单：只能退当日的单，"
+            "跨日退费请走财务退费流程"
+        )
+    return sale
+
+
+def plan_refund(sale: Sale, quantities: dict[int, int] | None = None) -> RefundPlan:
+    """The refund of ``quantities`` (sale line id → how many back); ``None``: everything."""
+    lines = list(sale.lines.order_by(SaleLine.line_no))
+    known = {line.id for line in lines}
+    unknown = set(quantities or {}) - known
+    if unknown:
+        raise InputError("退款项目不属于这张收费单")
+    planned = []
+    for line in lines:
+        back = line.quantity if quantities is None else quantities.get(line.id, 0)
+        if isinstance(back, bool) or not isinstance(back, int) or back < 0:
+            raise InputError("退货数量应为 0 或正整数")
+        if back > line.quantity:
+            raise InputError(
+                f"{line.name} 退 {back}{line.unit}，超过原单数量 {line.quantity}{line.unit}"
+            )
+        planned.append(PlanLine(line.id, line.name, line.quantity, back, line.price))
+    if not any(p.refund for p in planned):
+        raise InputError("没有选择要退的项目")
+    tenders = list(sale.tenders)
+    paid_net = Fen.total(t.amount for t in tenders) - sale.change
+    insured = sale.settlements.where(InsuredSettlement.status == "settled").exists()
+    return RefundPlan(sale.id, sale.receipt_no, tuple(planned), insured, paid_net)
+
+
+def approve(station_id: str, code: str, pin: str) -> SignedIn:
+    """A supervisor's own code and PIN, on the cashier's screen: who approves the refund."""
+    from cashier.services import operators
+
+    who = operators.authenticate(station_id, code.strip(), pin)
+    if not who.role.at_least(Role.SUPERVISOR):
+        raise NotAllowed(f"{who.label} 不是收费组长，不能审批退款")
+    return who
+
+
+@dataclass(frozen=True)
+class RefundDone:
+    refund_id: int
+    refund_no: str
+    back_to_patient: Fen  # net, over the tenders
+    by_method: tuple[tuple[Method, Fen], ...]  # what goes back per method (net)
+    new_receipt_no: str = ""  # the kept lines' new sale (partial)
+    new_sale_id: int | None = None
+
+
+def execute(
+    settings,
+    plan: RefundPlan,
+    *,
+    requested_by: SignedIn,
+    approved_by: SignedIn,
+    completed_by: SignedIn,
+    reason: str,
+    insurance=None,
+    patient=None,
+) -> RefundDone:
+    """Carry out an approved refund. The insurer first (a cancelled settlement is recorded
+    at once), then the local books in one transaction, then the kept lines' new sale."""
+    if not approved_by.role.at_least(Role.SUPERVISOR):
+        raise NotAllowed("退款须由收费组长审批")
+    reason = reason.strip()
+    if not reason:
+        raise InputError("请填写退款原因")
+    sale = Sale.get_by_id(plan.sale_id)
+    find_refundable(sale.receipt_no)  # still refundable (another counter may have refunded it)
+    settlement = sale.settlements.where(InsuredSettlement.status == "settled").first()
+    if settlement is not None and plan.needs_patient and patient is None:
+        raise InputError("部分退款需要重新医保结算：请扫患者医保码、读社保卡或输入身份证号")
+    cancel_msgid = ""
+    if settlement is not None:
+        if insurance is None:
+            raise InputError("医保平台尚未连接，医保收费单暂不能退款")
+        cancel_msgid = _cancel_settlement(insurance, settlement, completed_by, sale)
+    tenders = list(sale.tenders.order_by(Tender.seq))
+    reversal = _net_tenders(tenders, sale.change)
+    with database.atomic():
+        seq = Refund.select().where(Refund.station == sale.station_id).count() + 1
+        refund = Refund.create(
+            sale=sale.id,
+            station=sale.station_id,
+            shift=shifts.shift_for_sale(settings.station_id, completed_by),
+            kind="full" if plan.full else "partial",
+            requested_by=requested_by.code,
+            approved_by=approved_by.code,
+            completed_by=completed_by.code,
+            reason=reason[:200],
+            amount=Fen.total(amount for _, amount, _ in reversal),
+            total=plan.total,
+            acct_returned=settlement.acct_pay if settlement else Fen(0),
+            fund_returned=settlement.fund_pay_sumamt if settlement else Fen(0),
+            cancel_msgid=cancel_msgid,
+            refund_no=f"{sale.station_id}-R{seq:07d}",
+        )
+        RefundLine.insert_many(
+            [
+                {"refund": refund.id, "sale_line": p.sale_line_id, "quantity": p.refund,
+                 "amount": p.amount}
+                for p in plan.lines
+                if p.refund
+            ]
+        ).execute()  # fmt: skip
+        RefundTender.insert_many(
+            [
+                {"refund": refund.id, "seq": n, "method": m.value, "amount": a, "reference": r}
+                for n, (m, a, r) in enumerate(reversal, 1)
+            ]
+        ).execute()
+        Sale.update(status="refunded").where(Sale.id == sale.id).execute()
+        if settlement is not None:
+            InsuredSettlement.update(status="cancelled", cancelled_at=utcnow()).where(
+                InsuredSettlement.id == settlement.id
+            ).execute()
+        audit.record(
+            settings.station_id,
+            "sale.refund",
+            operator=completed_by.code,
+            subject=sale.receipt_no,
+            refund_no=refund.refund_no,
+            kind=refund.kind,
+            requested_by=requested_by.code,
+            approved_by=approved_by.code,
+            amount=str(refund.amount),
+            total=str(plan.total),
+            setl_id=settlement.setl_id if settlement else "",
+            reason=reason[:200],
+        )
+    done = RefundDone(refund.id, refund.refund_no, refund.amount, _by_method(reversal, ()))
+    if plan.full:
+        return done
+    kept = _kept_lines(sale, plan)
+    try:
+        completed = _resell(settings, kept, reversal, completed_by, insurance, patient)
+    except CashierError as exc:
+        raise ResaleFailed(refund.id, kept, str(exc)) from None
+    new_sale = Sale.get_by_id(completed.sale_id)
+    Refund.update(resettled_sale=new_sale.id).where(Refund.id == refund.id).execute()
+    kept_tenders = [(Method(t.method), t.amount) for t in new_sale.tenders]
+    return RefundDone(
+        refund.id,
+        refund.refund_no,
+        refund.amount - completed.paid + completed.change,
+        _by_method(reversal, kept_tenders),
+        new_sale.receipt_no,
+        new_sale.id,
+    )
+
+
+def _cancel_settlement(insurance, row: InsuredSettlement, who: SignedIn, sale: Sale) -> str:
+    from cashier.services.insured import send_cancel
+
+    return send_cancel(
+        insurance.client,
+        who,
+        pharmacy=row.kind == "pharmacy",
+        setl_id=row.setl_id,
+        mdtrt_id=row.mdtrt_id,
+        psn_no=row.psn_no,
+        insuplc_admdvs=row.insuplc_admdvs,
+        omsgid=row.msgid,
+        sale_key=sale.receipt_no,
+    )
+
+
+def _net_tenders(tenders: list[Tender], change: Fen) -> list[tuple[Method, Fen, str]]:
+    """Each tender as it paid toward the sale: cash less the change handed back."""
+    out = []
+    change_left = change
+    for t in tenders:
+        amount = t.amount
+        if t.method == Method.CASH.value and change_left:
+            taken = min(amount, change_left)
+            amount, change_left = amount - taken, change_left - taken
+        if amount:
+            out.append((Method(t.method), amount, t.reference))
+    return out
+
+
+def _by_method(reversal, kept) -> tuple[tuple[Method, Fen], ...]:
+    back: dict[Method, Fen] = {}
+    for method, amount, _ in reversal:
+        back[method] = back.get(method, Fen(0)) + amount
+    for method, amount in kept:
+        back[method] = back.get(method, Fen(0)) - amount
+    return tuple((m, a) for m, a in back.items() if a)
+
+
+def _kept_lines(sale: Sale, plan: RefundPlan) -> list[Line]:
+    back = {p.sale_line_id: p.refund for p in plan.lines}
+    kept = []
+    for ln in sale.lines.order_by(SaleLine.line_no):
+        quantity = ln.quantity - back.get(ln.id, 0)
+        if quantity:
+            kept.append(Line.of_sold(ln, quantity))
+    return kept
+
+
+def _resell(settings, kept: list[Line], reversal, who: SignedIn, insurance, patient):
+    """The kept lines as a new sale, paid from the original tenders (electronic first)."""
+    co = Checkout(settings.station_id, who, lines=list(kept))
+    if patient is not None:
+        co.identify(patient, settings.kind)
+        insurance.presettle(co)
+        insurance.settle(co)
+    plan = co.start_payment()
+    for method, amount, reference in sorted(reversal, key=lambda t: t[0] is Method.CASH):
+        take = min(amount, plan.remaining)
+        if take:
+            plan.add(method, take, reference or "原单退回")
+    if not plan.complete:
+        raise InputError(f"重新结算后应收 {plan.due.display()}，超过原单已付，请全额退款后重新收费")
+    return co.complete(plan)
+
+
+# -- the refund slip ---------------------------------------------------------------------------
+def refund_receipt(refund: Refund, *, clinic_name: str, training: bool) -> Receipt:
+    """The slip the patient signs: what went back, how, and who did it."""
+
+    sale = refund.sale
+    lines = tuple(
+        ReceiptLine(
+            name=rl.sale_line.name,
+            spec=rl.sale_line.spec,
+            unit=rl.sale_line.unit,
+            quantity=rl.quantity,
+            price=rl.sale_line.price,
+            amount=rl.amount,
+            fee_category=rl.sale_line.fee_category,
+            list_class=rl.sale_line.list_class,
+        )
+        for rl in refund.lines.order_by(RefundLine.id)
+    )
+    reversal = [
+        (Method(t.method), t.amount, t.reference) for t in refund.tenders.order_by(RefundTender.seq)
+    ]
+    kept = []
+    footer = [f"原票据号 {sale.receipt_no}"]
+    if refund.resettled_sale_id:
+        new = refund.resettled_sale
+        kept = [(Method(t.method), t.amount) for t in new.tenders]
+        footer.append(f"保留项目新票据号 {new.receipt_no}")
+    footer.append(
+        f"申请 {refund.requested_by} · 审批 {refund.approved_by} · 办理 {refund.completed_by}"
+    )
+    footer.append(f"原因：{refund.reason}")
+    footer.append("患者签字：")
+    back = _by_method(reversal, kept)
+    setl = sale.settlements.first()
+    insurance = insurance_summary(setl, cancelled=True) if setl is not None else None
+    net = Fen.total(amount for _, amount in back)
+    return Receipt(
+        title="退款凭证",
+        clinic_name=clinic_name,
+        station_id=refund.station_id,
+        receipt_no=refund.refund_no,
+        operator=refund.completed_by,
+        issued_at=refund.created_at.replace(tzinfo=UTC).astimezone(),
+        lines=lines,
+        total=refund.total,
+        tenders=tuple(ReceiptTender(f"退{m.label}", a) for m, a in back),
+        paid=net,
+        change=Fen(0),
+        paid_label="退还患者",
+        patient=f"{setl.psn_name} {setl.certno}" if setl else "",
+        insurance=insurance,
+        training=training,
+        footer=tuple(footer),
+    )
+
+
+__all__ = [
+    "RefundDone",
+    "RefundPlan",
+    "ResaleFailed",
+    "approve",
+    "execute",
+    "find_refundable",
+    "plan_refund",
+    "refund_receipt",
+]

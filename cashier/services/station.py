@@ -1,0 +1,130 @@
+"""Opening a station: settings, database, schema, and the training station's demo data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cashier.config import Settings
+from cashier.services import operators
+from cashier.services.operators import Role
+from cashier.store import connect, migrate
+from cashier.store.models import ClinicOrder, Item, Operator, Station, database
+
+#: The training station's operators: a contract (design.md) shown on its login screen.
+DEMO_OPERATORS = (
+    ("1001", "王小美", Role.CASHIER, "1234"),
+    ("9001", "李组长", Role.SUPERVISOR, "9999"),
+)
+
+
+@dataclass(frozen=True)
+class StationContext:
+    """An open station: its settings, with the database connected and migrated."""
+
+    settings: Settings
+
+    @property
+    def station_id(self) -> str:
+        return self.settings.station_id
+
+    @property
+    def training(self) -> bool:
+        return self.settings.training
+
+    def close(self) -> None:
+        if not database.is_closed():
+            database.close()
+
+
+def open_station(settings: Settings, *, seed: bool = True) -> StationContext:
+    """Connect, migrate, register the station; a training station gets its demo data."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = connect(settings.db_url)
+    migrate(db)
+    with database.atomic():
+        station, created = Station.get_or_create(
+            station_id=settings.station_id,
+            defaults={"name": settings.station_name, "kind": settings.kind},
+        )
+        if not created and (station.name, station.kind) != (settings.station_name, settings.kind):
+            station.name, station.kind = settings.station_name, settings.kind
+            station.save()
+    if settings.training and seed:
+        seed_training(settings.station_id)
+    return StationContext(settings)
+
+
+def seed_training(station_id: str) -> None:
+    """Demo operators (when none exist), the demo catalog (when the catalog is empty) and
+    demo clinic orders for sandbox patients (when there have never been any)."""
+    if not Operator.select().exists():
+        for code, name, role, pin in DEMO_OPERATORS:
+            operators.create_operator(station_id, code, name, role, pin)
+    if not Item.select().exists():
+        from cashier.services import catalog  # only to seed: csv and the catalog wait for first use
+
+        catalog.import_catalog(text=catalog.demo_catalog_text())
+    if not ClinicOrder.select().exists():
+        from cashier.services import orders
+
+        orders.import_orders(text=orders.demo_orders_text(), fmt="json", source="demo")
+
+
+@dataclass
+class InsurerConnection:
+    """The station's insurer client; on a training station, the sandbox it started."""
+
+    client: object  # cashier.insurer.client.InsurerClient (imported lazily: start-up time)
+    sandbox: object | None = None  # cashier_sandbox.server.RunningSandbox
+
+    def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.stop()
+
+
+def connect_insurer(settings: Settings) -> InsurerConnection:
+    """The insurer gateway of the configuration; a training station starts its own sandbox
+    on loopback, keeping its state in the data directory."""
+    from cashier.insurer.client import Gateway, InsurerClient
+    from cashier.insurer.protocol.protocol import Caller
+
+    sandbox = None
+    insurer = settings.insurer
+    url = insurer.url
+    if not url:
+        from cashier_sandbox.server import make_insurer, start_in_thread
+
+        sandbox = start_in_thread(
+            make_insurer(settings.data_dir, paasid=insurer.paasid, secret=insurer.secret)
+        )
+        url = sandbox.url
+    caller = Caller(
+        fixmedins_code=settings.clinic_code,
+        fixmedins_name=settings.clinic_name,
+        mdtrtarea_admvs=settings.admvs,
+    )
+    gateway = Gateway(
+        url,
+        paasid=insurer.paasid,
+        secret=insurer.secret,
+        read_timeout=float(insurer.timeout_s),
+    )
+    return InsurerConnection(InsurerClient(gateway, caller, settings.station_id), sandbox)
+
+
+def recover_insurer_calls(settings: Settings, connection: InsurerConnection) -> list:
+    """Before new sales (design rule 6): resolve every in-doubt insurer call of this station,
+    then cancel with the insurer every settlement no sale finished (crash, power cut).
+    The resolutions, then the cancellations; raises when the insurer cannot be asked now."""
+    from cashier.insurer import journal, recovery
+    from cashier.store.models import utcnow
+
+    # A settlement journaled from now on is a counter's sale in progress, never an orphan.
+    started = utcnow()
+    station = settings.station_id
+    if not journal.unresolved(station) and not recovery.unfinished_settlements(
+        station, before=started
+    ):
+        return []
+    resolved = recovery.resolve_all(connection.client, station)
+    return [*resolved, *recovery.cancel_unfinished(connection.client, station, before=started)]

@@ -1,0 +1,1 @@
+"""All of Textual: the app, the console, screens, dialogs, widgets."""

@@ -1,0 +1,371 @@
+"""CashierApp: wiring only. Screens turn keys into calls on the core."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from textual import events, work
+from textual.app import App
+from textual.timer import Timer
+
+from cashier.devices.scanner import BurstDetector, Pass, Scan, classify
+from cashier.errors import CashierError
+from cashier.services.operators import SignedIn
+from cashier.services.station import StationContext
+
+
+class CashierApp(App[None]):
+    """The counter application. ``ctx`` is an open station (database migrated)."""
+
+    CSS_PATH = Path(__file__).with_name("cashier.tcss")
+    TITLE = "cashier"
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, ctx: StationContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.operator: SignedIn | None = None
+        self.insurer = None  # cashier.services.station.InsurerConnection, once reached
+        self._customer_display = None  # the customer display, opened on first use
+        self._devices_stop = threading.Event()  # ends the serial and camera scanner workers
+        self._scanners_started = False
+        scanner = self.settings.scanner
+        self._burst = BurstDetector(
+            max_gap=scanner.max_gap_ms / 1000,
+            min_length=scanner.min_length,
+            terminators={scanner.terminator},
+        )
+        self._burst_timer: Timer | None = None
+        self.last_input = time.monotonic()
+        self.sub_title = f"{self.settings.clinic_name} · {self.settings.station_id}"
+        if self.settings.low_spec:  # docs/low-spec.md
+            if not self.current_theme.ansi:  # TEXTUAL_THEME=ansi-light is kept
+                self.theme = "ansi-dark"  # the terminal's own 16 colours, nothing converted
+            self.animation_level = "none"
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if self.settings.low_spec and hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False  # a blinking cursor repaints twice a second
+
+    # -- start-up ---------------------------------------------------------------
+    def on_mount(self) -> None:
+        from cashier.config import DEFAULT_KEYMAP
+
+        overrides = {k: v for k, v in self.settings.keymap.items() if DEFAULT_KEYMAP.get(k) != v}
+        if overrides:
+            self.set_keymap(overrides)
+        self.set_interval(5, self._check_idle)
+        self.show_login()
+        from cashier.config import config_warnings
+
+        for warning in config_warnings(self.settings):
+            self.notify(warning, severity="warning", timeout=30)
+        # After the login screen is up: the sandbox's imports must not delay the first paint.
+        self.set_timer(0.5, self.connect_insurer)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
+    def connect_insurer(self) -> None:
+        """Start (training) or reach the insurer and resolve in-doubt calls, off the UI thread."""
+        from cashier.services.station import connect_insurer, recover_insurer_calls
+
+        try:
+            self.insurer = connect_insurer(self.settings)
+            resolved = recover_insurer_calls(self.settings, self.insurer)
+        except Exception as exc:  # a worker's failure is a notice, never a traceback
+            why = str(exc) if isinstance(exc, CashierError) else type(exc).__name__
+            self.call_from_thread(
+                self.notify,
+                f"医保平台暂不可用：{why}（自费收款不受影响）",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        if resolved:
+            self.call_from_thread(
+                self.notify, f"已核对 {len(resolved)} 笔未完成的医保交易（详见审计记录）", timeout=8
+            )
+
+    def on_unmount(self) -> None:
+        self._devices_stop.set()
+        if self.insurer is not None:
+            self.insurer.close()
+
+    # -- serial and camera scanners ---------------------------------------------------------
+    def start_device_scanners(self) -> None:
+        """Serial and camera scanners, once someone is logged in (and then until the app ends)."""
+        if self._scanners_started:
+            return
+        self._scanners_started = True
+        scanner = self.settings.scanner
+        if scanner.serial_port:
+            self.run_serial_scanner()
+        if scanner.camera:
+            self.run_camera_scanner()
+        if self.settings.kind == "clinic":
+            self.watch_orders()
+        self.watch_cards()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="card-reader")
+    def watch_cards(self) -> None:
+        """An inserted social-security card identifies the patient, whatever has focus.
+
+        Without a PC/SC service or reader it looks again every 10 s, quietly: many
+        counters have no reader and use the 医保码 only.
+        """
+        from cashier.devices.cardreader import CardError, read_card, wait_for_card, wait_for_removal
+
+        stop = self._devices_stop
+        while not stop.is_set():
+            try:
+                reader = wait_for_card(60, cancel=stop)
+                if reader is None:
+                    continue
+                try:
+                    card = read_card(reader)
+                except CardError as exc:
+                    self.call_from_thread(self.notify, f"读卡：{exc}", severity="warning")
+                else:
+                    self.call_from_thread(self._deliver_card, card)
+                while not stop.is_set() and not wait_for_removal(60, reader, cancel=stop):
+                    pass
+            except CardError:
+                stop.wait(10)
+            except Exception as exc:  # a device failure is a notice, never a traceback
+                self._device_failed("读卡器", exc)
+                stop.wait(10)
+
+    def _deliver_card(self, card) -> None:
+        target = self.scan_target()
+        if target is not None and hasattr(target, "handle_card"):
+            target.handle_card(card)
+        elif self.operator is not None:
+            self.notify("请在收费界面插卡识别患者", severity="warning")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="orders")
+    def watch_orders(self) -> None:
+        """The clinic system's drop folder: orders placed there are imported as they arrive."""
+        from cashier.services.orders import watch_folder
+
+        def imported(result) -> None:
+            self.call_from_thread(
+                self.notify,
+                result.summary(),
+                severity="information" if result.ok else "error",
+                timeout=8,
+            )
+
+        try:
+            interval = 5.0 if self.settings.low_spec else 2.0
+            watch_folder(self.settings.orders_dir, self._devices_stop, imported, interval)
+        except Exception as exc:  # a failing folder is a notice, never a traceback
+            self._device_failed("医嘱导入目录", exc)
+
+    def _deliver_scan(self, code) -> None:
+        target = self.scan_target()
+        if target is not None:
+            target.handle_scan(code)
+
+    def _device_failed(self, what: str, exc: Exception) -> None:
+        why = str(exc) if isinstance(exc, CashierError) else type(exc).__name__
+        self.call_from_thread(self.notify, f"{what}：{why}", severity="warning", timeout=10)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="serial-scanner")
+    def run_serial_scanner(self) -> None:
+        from cashier.devices.serial_scanner import SerialScanner
+
+        scanner = self.settings.scanner
+        try:
+            with SerialScanner(scanner.serial_port, scanner.serial_baud) as device:
+                device.run(
+                    lambda code: self.call_from_thread(self._deliver_scan, code), self._devices_stop
+                )
+        except Exception as exc:  # a device failure is a notice, never a traceback
+            self._device_failed("扫码枪", exc)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="camera")
+    def run_camera_scanner(self) -> None:
+        from pathlib import Path
+
+        from cashier.devices.camera import (
+            CameraScanner,
+            CodeDecoder,
+            ImageFolderSource,
+            VideoDeviceSource,
+        )
+
+        where = self.settings.scanner.camera
+        try:
+            source = (
+                VideoDeviceSource(where)
+                if where.startswith("/dev/")
+                else ImageFolderSource(Path(where), fps=10)
+            )
+            CameraScanner(source, CodeDecoder()).run(
+                lambda code: self.call_from_thread(self._deliver_scan, code), self._devices_stop
+            )
+        except Exception as exc:  # a device failure is a notice, never a traceback
+            self._device_failed("摄像头", exc)
+
+    # -- customer display (客显) -------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="display")
+    def show_customer(self, method: str, *args) -> None:
+        """Send one update to the customer display; a failing display is a notice, never a stop.
+
+        Exclusive: when the cashier is faster than a 2400-baud display, only the newest shows.
+        """
+        from cashier.devices.display import display_from_config
+
+        try:
+            if self._customer_display is None:
+                self._customer_display = display_from_config(self.settings.display.url)
+            getattr(self._customer_display, method)(*args)
+        except CashierError as exc:
+            self._customer_display = (
+                None  # opened again next time: it may have been plugged back in
+            )
+            self.call_from_thread(self.notify, f"客显：{exc}", severity="warning", timeout=4)
+
+    def show_login(self) -> None:
+        from cashier.ui.screens.login import LoginScreen
+
+        self.operator = None
+        self.push_screen(LoginScreen())
+
+    def signed_in(self, who: SignedIn) -> None:
+        from cashier.ui.screens.sale import SaleScreen
+
+        self.operator = who
+        self.last_input = time.monotonic()
+        self.switch_screen(SaleScreen())
+        self.print_waiting_receipts()
+        self.start_device_scanners()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="printer")
+    def print_waiting_receipts(self) -> None:
+        """Receipts left in the print queue (a dead printer, a crash) print at login."""
+        from cashier.services.printing import configured_printer, pending_jobs, retry_pending
+
+        if not pending_jobs(self.settings.station_id):
+            return
+        try:
+            results = retry_pending(self.settings, configured_printer(self.settings), self.operator)
+        except Exception as exc:  # a worker's failure is a notice, never a traceback
+            why = str(exc) if isinstance(exc, CashierError) else type(exc).__name__
+            self.call_from_thread(self.notify, f"补打收据失败：{why}", severity="warning")
+            return
+        waiting = len(pending_jobs(self.settings.station_id))
+        printed = sum(1 for r in results if r.ok)
+        message = f"已补打 {printed} 张收据" + (f"，{waiting} 张仍在等待打印机" if waiting else "")
+        self.call_from_thread(
+            self.notify, message, severity="warning" if waiting else "information"
+        )
+
+    def logout(self) -> None:
+        from cashier.ui.screens.login import LoginScreen
+        from cashier.ui.screens.payment import PaymentScreen
+        from cashier.ui.screens.sale import SaleScreen
+
+        if any(isinstance(s, PaymentScreen) and s.plan.tenders for s in self.screen_stack):
+            # Money has changed hands: the same operator must finish or undo the payment.
+            self.notify(
+                "收款进行中，不能换人：请本人解锁后完成收款或删除已收款项", severity="warning"
+            )
+            return
+        for screen in self.screen_stack:
+            part = getattr(screen, "checkout", None) and screen.checkout.insured
+            if part is not None and (part.settled or part.held_msgid):
+                self.notify("本单已医保结算，不能换人：请先收款或撤销结算", severity="warning")
+                return
+            if getattr(screen, "parked", None):
+                self.notify("还有挂起的单，不能换人：请先取回处理（Ctrl+R）", severity="warning")
+                return
+        for screen in self.screen_stack:
+            if isinstance(screen, SaleScreen) and screen.checkout.lines:
+                screen.checkout.void("退出登录时未完成")  # recorded and audited, not lost
+        self.operator = None
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(LoginScreen())
+
+    # -- idle lock ----------------------------------------------------------------
+    def _check_idle(self) -> None:
+        from cashier.ui.screens.lock import LockScreen
+
+        limit = self.settings.idle_lock_seconds
+        if self.operator is None or limit <= 0 or isinstance(self.screen, LockScreen):
+            return
+        if time.monotonic() - self.last_input >= limit:
+            self.push_screen(LockScreen())
+
+    def action_hardware(self) -> None:
+        """Open the hardware screen: device states, tests, printer and scanner settings."""
+        from cashier.ui.screens.hardware import HardwareScreen
+
+        if self.operator is not None and not isinstance(self.screen, HardwareScreen):
+            self.push_screen(HardwareScreen())
+
+    def apply_scanner_settings(self) -> None:
+        """New wedge timing takes effect at once; keys being held are not lost."""
+        scanner = self.settings.scanner
+        self._burst.max_gap = scanner.max_gap_ms / 1000
+        self._burst.min_length = scanner.min_length
+
+    def action_lock(self) -> None:
+        from cashier.ui.screens.lock import LockScreen
+
+        if self.operator is not None and not isinstance(self.screen, LockScreen):
+            self.push_screen(LockScreen())
+
+    # -- keyboard-wedge scanner -------------------------------------------------------
+    def scan_target(self):
+        """The screen a scan goes to: the top one that takes scans, looking through dialogs
+        (a scan while the help or a quantity dialog is open still reaches the sale); none
+        while the screen is locked or nobody is logged in."""
+        from cashier.ui.screens.lock import LockScreen
+
+        if self.operator is None:
+            return None
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, LockScreen):
+                return None
+            if getattr(screen, "ACCEPTS_SCANS", False):
+                return screen
+        return None
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self.last_input = time.monotonic()
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and self.scan_target() is not None
+        ):
+            # The key's own time stamp (taken as it arrived), so a busy event
+            # loop does not split a scanner's burst.
+            actions = self._burst.push(event.key, event.character, event.time)
+            await self._apply_burst(actions)
+            return
+        await super().on_event(event)
+
+    async def _apply_burst(self, actions: list) -> None:
+        for action in actions:
+            if isinstance(action, Pass):
+                await super().on_event(events.Key(action.key, action.char))
+            elif isinstance(action, Scan):
+                target = self.scan_target()
+                if target is not None:
+                    target.handle_scan(classify(action.text))
+        if self._burst_timer is not None:
+            self._burst_timer.stop()
+            self._burst_timer = None
+        deadline = self._burst.deadline()
+        if deadline is not None:
+            delay = max(deadline - time.monotonic(), 0.001)
+            self._burst_timer = self.set_timer(delay, self._expire_burst)
+
+    async def _expire_burst(self) -> None:
+        self._burst_timer = None
+        await self._apply_burst(self._burst.expire(time.monotonic()))

@@ -1,0 +1,111 @@
+"""The supervisor console: reports, shifts, lookup and reconciliation, in a browser through
+textual-serve (``cashier console``) or in a second terminal (``cashier console --app``).
+
+Supervisors only, behind the same login. No devices: no scanner, card reader, printer
+queue, drawer or customer display — those stay with the counter. It never runs the
+start-up recovery either: that is the counter's, and a console must not cancel a
+settlement a counter is still tendering.
+"""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Static
+
+from cashier.errors import CashierError
+from cashier.services.operators import Role, SignedIn
+from cashier.ui.app import CashierApp
+from cashier.ui.widgets.keybar import KeyBar
+
+#: The console's entries: the function menu's, less what needs the counter's devices.
+CONSOLE_ENTRIES = (
+    ("1", "班次 / X / Z 报表", "cashier.ui.screens.shift:ShiftScreen"),
+    ("2", "查单 / 审计", "cashier.ui.screens.lookup:LookupScreen"),
+    ("3", "日结报表", "cashier.ui.screens.reports:ReportScreen"),
+    ("4", "医保对账", "cashier.ui.screens.reconcile:ReconcileScreen"),
+)
+
+
+class ConsoleHome(Screen[None]):
+    BINDINGS = [
+        *(Binding(key, f"open('{target}')", label) for key, label, target in CONSOLE_ENTRIES),
+        Binding("ctrl+q", "app.logout", "退出登录", id="logout"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        settings = self.app.settings
+        lines = "\n".join(f"  {key}  {label}" for key, label, _ in CONSOLE_ENTRIES)
+        yield Static(
+            f"[b]{settings.clinic_name} · 组长控制台[/]  {self.app.operator.label}\n\n{lines}\n\n"
+            "  Ctrl+Q 退出登录（打印、钱箱、读卡等设备只在收费台使用）",
+            id="console-home",
+        )
+        yield KeyBar()
+
+    def action_open(self, target: str) -> None:
+        from cashier.ui.screens.menu import open_entry
+
+        open_entry(self.app, target)
+
+
+class ConsoleApp(CashierApp):
+    CONSOLE = True
+    TITLE = "cashier 组长控制台"
+
+    def signed_in(self, who: SignedIn) -> None:
+        if not who.role.at_least(Role.SUPERVISOR):
+            self.notify("组长控制台只允许收费组长及以上登录", severity="error")
+            return
+        self.operator = who
+        self.switch_screen(ConsoleHome())
+
+    def logout(self) -> None:
+        from cashier.ui.screens.login import LoginScreen
+
+        self.operator = None
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(LoginScreen())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
+    def connect_insurer(self) -> None:
+        """Reach the insurer for reconciliation; never the start-up recovery (see the module)."""
+        from cashier.services.station import connect_insurer
+
+        try:
+            self.insurer = connect_insurer(self.settings)
+        except CashierError as exc:
+            self.call_from_thread(self.notify, f"医保平台暂不可用：{exc}", severity="warning")
+
+    # The counter's devices are not the console's.
+    def start_device_scanners(self) -> None:
+        pass
+
+    def show_customer(self, method: str, *args) -> None:
+        pass
+
+    def action_hardware(self) -> None:
+        self.notify("设备只能在收费台管理", severity="warning")
+
+
+def serve(settings, *, host: str, port: int, config: str | None, data_dir: str | None) -> int:
+    """``cashier console``: one console per browser tab, each its own process."""
+    import shlex
+    import sys
+
+    from textual_serve.server import Server
+
+    command = [sys.executable, "-m", "cashier.cli"]
+    if config:
+        command += ["--config", config]
+    command += ["--data-dir", str(data_dir or settings.data_dir), "console", "--app"]
+    Server(
+        " ".join(shlex.quote(part) for part in command),
+        host=host,
+        port=port,
+        title=f"{settings.clinic_name} 组长控制台",
+    ).serve()
+    return 0

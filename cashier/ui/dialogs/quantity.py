@@ -1,0 +1,38 @@
+"""The QuantityDialog."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from cashier.errors import CashierError
+from cashier.services.checkout import parse_quantity
+
+
+class QuantityDialog(ModalScreen[int | None]):
+    BINDINGS = [Binding("escape", "dismiss(None)", "取消", id="back")]
+
+    def __init__(self, name: str, quantity: int) -> None:
+        super().__init__()
+        self.item_name = name
+        self.quantity = quantity
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"修改数量：{self.item_name}")
+            yield Input(str(self.quantity), id="quantity", restrict=r"[0-9０-９]*", max_length=4)
+            yield Static("Enter 确认 · Esc 取消", classes="dim")
+
+    def on_mount(self) -> None:
+        field = self.query_one(Input)
+        field.focus()
+        field.select_all()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            self.dismiss(parse_quantity(event.value))
+        except CashierError as exc:
+            self.notify(str(exc), severity="error")

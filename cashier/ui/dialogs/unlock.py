@@ -1,0 +1,46 @@
+"""The UnlockDialog."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from cashier.services import operators
+from cashier.ui.screens.base import WorkerErrors
+
+
+class UnlockDialog(WorkerErrors, ModalScreen[None]):
+    """A supervisor unlocks an operator locked by wrong PINs."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "取消", id="back")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("组长解锁")
+            yield Input(placeholder="要解锁的工号", id="target")
+            yield Input(placeholder="组长工号", id="sup-code")
+            yield Input(placeholder="组长 PIN", id="sup-pin", password=True)
+            yield Static("", id="unlock-message")
+
+    def on_mount(self) -> None:
+        self.query_one("#target", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        fields = [self.query_one(f"#{i}", Input) for i in ("target", "sup-code", "sup-pin")]
+        for field in fields:
+            if not field.value.strip():
+                field.focus()
+                return
+        self.unlock(*(f.value.strip() for f in fields))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="login")
+    def unlock(self, target: str, code: str, pin: str) -> None:
+        station = self.app.settings.station_id
+        supervisor = operators.authenticate(station, code, pin)
+        operators.unlock(station, target, supervisor)
+        self.app.call_from_thread(self.notify, f"已解锁 {target}")
+        self.app.call_from_thread(self.dismiss, None)

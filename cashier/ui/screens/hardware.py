@@ -1,0 +1,434 @@
+"""The hardware screen: each device and its state, live, with a test for each one.
+
+Printer (status, print queue, test print), card reader (readers, test read),
+keyboard-wedge scanner (settings, scan test), cash drawer (opened through the
+printer, 收费组长 only) and a small form for the printer and scanner settings.
+Every device call runs in a thread worker; the rules live in
+:mod:`cashier.services.printing`, :mod:`cashier.devices` and :mod:`cashier.config`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Input, Label, Select, Static
+from textual.worker import Worker, get_current_worker
+
+from cashier.config import PAPERS, ConfigError, Settings, default_config_path, write_settings
+from cashier.devices.cardreader import CardData, CardError, list_readers, read_card
+from cashier.devices.printer import PrinterStatus, printer_from_url
+from cashier.devices.scanner import ScanKind, ScannedCode, mask_id_number
+from cashier.errors import CashierError, DeviceError, InputError
+from cashier.services import printing
+from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.widgets.keybar import KeyBar
+
+#: How often the device states are asked again, in seconds.
+REFRESH_SECONDS = 3.0
+#: Sane ranges for the keyboard-wedge settings: a scanner types a key every few
+#: milliseconds, a person every hundred or more; the shortest code is an EAN-8.
+MAX_GAP_MS_RANGE = (10, 500)
+MIN_LENGTH_RANGE = (4, 20)
+
+SCAN_KIND_LABELS = {
+    ScanKind.EVOUCHER: "医保码",
+    ScanKind.GTIN: "商品条码",
+    ScanKind.ID_NUMBER: "身份证号",
+    ScanKind.PAYMENT_CODE: "付款码",
+    ScanKind.CODE128: "编码",
+    ScanKind.UNKNOWN: "未知",
+}
+TERMINATOR_LABELS = {"enter": "Enter", "tab": "Tab"}
+_SCAN_SHOWN = 40  # characters of a long scan (a 医保码 payload) shown on one line
+
+
+@dataclass(frozen=True)
+class DeviceSnapshot:
+    """What one refresh found out, handed from the worker to the UI thread."""
+
+    printer: PrinterStatus
+    waiting: int  # receipts in the print queue
+    has_drawer: bool | None  # None: the printer URL is not usable
+    readers: tuple[str, ...]
+    reader_error: str
+
+
+def printer_state(status: PrinterStatus) -> tuple[str, str]:
+    """The printer's state in one word and the colour to show it in."""
+    if not status.known:
+        return "状态未知", "yellow"
+    if status.paper_out:
+        return "缺纸", "red"
+    if status.cover_open:
+        return "上盖打开", "red"
+    if not status.online:
+        return "离线", "red"
+    if status.error:
+        return "故障", "red"
+    if status.paper_near_end:
+        return "纸将尽", "yellow"
+    return "在线", "green"
+
+
+def shown_scan(code: ScannedCode) -> str:
+    """The scanned text as the screen shows it: ID numbers and 付款码 masked, long ones cut."""
+    text = code.text
+    if code.kind in (ScanKind.ID_NUMBER, ScanKind.PAYMENT_CODE):
+        text = mask_id_number(text)
+    if len(text) > _SCAN_SHOWN:
+        text = text[: _SCAN_SHOWN - 1] + "…"
+    return text
+
+
+def _whole_number(text: str, what: str, bounds: tuple[int, int], unit: str) -> int:
+    low, high = bounds
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise InputError(f"{what}应为 {low}–{high} 之间的整数{unit}") from None
+    if not low <= value <= high:
+        raise InputError(f"{what}应在 {low}–{high}{unit}之间，而不是 {value}")
+    return value
+
+
+def edited_settings(
+    settings: Settings, *, url: str, paper: str, max_gap_ms: str, min_length: str
+) -> Settings:
+    """The settings with the form's printer and scanner values; raises a CashierError saying
+    what is wrong. The URL is checked by building the printer it names (no device is touched)."""
+    url = url.strip()
+    if not url:
+        raise InputError("请填写打印机地址，如 tcp://192.168.1.50:9100 或 pdf://")
+    if paper not in PAPERS:
+        raise InputError(f"纸宽应为 {' / '.join(PAPERS)}")
+    try:
+        printer_from_url(url, data_dir=settings.data_dir, paper=paper)
+    except ValueError:  # a port or baud rate that is not a number
+        raise InputError(f"打印机地址无效：{url}") from None
+    gap = _whole_number(max_gap_ms, "扫码按键间隔", MAX_GAP_MS_RANGE, " 毫秒")
+    length = _whole_number(min_length, "扫码最短长度", MIN_LENGTH_RANGE, " 位")
+    return replace(
+        settings,
+        printer=replace(settings.printer, url=url, paper=paper),
+        scanner=replace(settings.scanner, max_gap_ms=gap, min_length=length),
+    )
+
+
+class HardwareScreen(WorkerErrors, Screen[None]):
+    """Devices and their state; t/r/s/d test them, e edits their settings."""
+
+    DEFAULT_CSS = """
+    HardwareScreen .device {
+        height: auto;
+        border: round $primary;
+        padding: 0 1;
+    }
+    HardwareScreen #hw-devices { height: 1fr; }
+    """
+
+    BINDINGS = [
+        Binding("t", "test_print", "测试打印", id="hw_test_print"),
+        Binding("r", "read_card", "读卡测试", id="hw_read_card"),
+        Binding("s", "scan_test", "扫码测试", id="hw_scan_test"),
+        Binding("d", "open_drawer", "开钱箱", id="hw_open_drawer"),
+        Binding("e", "edit", "编辑设置", id="hw_edit"),
+        Binding("escape", "dismiss(None)", "返回", id="back"),
+    ]
+
+    #: Scans come here, not to the sale screen underneath: scanning while testing the
+    #: scanner must never add an item to the sale.
+    ACCEPTS_SCANS = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._refreshing: Worker | None = None
+        self._snapshot: DeviceSnapshot | None = None
+        self._card_line = "按 r 读卡测试"
+        self._scan_line = "按 s 扫码测试"
+
+    # -- layout -----------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        settings = self.app.settings
+        training = "[reverse] 培训模式 [/] " if settings.training else ""
+        yield Static(
+            f"{training}硬件设备 · 收费台 {settings.station_id} · {self.app.operator.label}",
+            id="topbar",
+        )
+        with Vertical(id="hw-devices"):
+            for key, title in (
+                ("printer", "打印机"),
+                ("reader", "读卡器"),
+                ("scanner", "扫码枪"),
+                ("drawer", "钱箱"),
+            ):
+                device = Static("", id=f"hw-{key}", classes="device")
+                device.border_title = title
+                yield device
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self._show_all()
+        self.set_interval(REFRESH_SECONDS, self._tick)
+        self._tick()
+
+    def _show_all(self) -> None:
+        settings = self.app.settings
+        snap = self._snapshot
+        url = escape(settings.printer.url)
+
+        printer = f"地址 {url} · 纸宽 {settings.printer.paper}\n"
+        if snap is None:
+            printer += "状态 正在查询…"
+        else:
+            word, colour = printer_state(snap.printer)
+            why = f"（{escape(snap.printer.error)}）" if snap.printer.error else ""
+            printer += f"状态 [b {colour}]{word}[/]{why} · 待打印收据 {snap.waiting} 张"
+        self._set("printer", printer)
+
+        if snap is None:
+            readers = "正在查找读卡器…"
+        elif snap.reader_error:
+            readers = f"[red]{escape(snap.reader_error)}[/]"
+        elif snap.readers:
+            readers = f"读卡器 {len(snap.readers)} 台：" + escape("、".join(snap.readers))
+        else:
+            readers = "[yellow]未发现读卡器[/]"
+        self._set("reader", f"{readers}\n{self._card_line}")
+
+        scanner = settings.scanner
+        terminator = TERMINATOR_LABELS.get(scanner.terminator, scanner.terminator)
+        lines = [
+            f"键盘模式 · 按键间隔 ≤ {scanner.max_gap_ms} 毫秒 · 至少 {scanner.min_length} 位"
+            f" · 以 {terminator} 结束"
+        ]
+        if scanner.serial_port:
+            lines.append(f"串口扫码枪 {escape(scanner.serial_port)}（{scanner.serial_baud} 波特）")
+        if scanner.camera:
+            lines.append(f"摄像头 {escape(scanner.camera)}")
+        self._set("scanner", "\n".join([*lines, self._scan_line]))
+
+        if snap is not None and snap.has_drawer is False:
+            drawer = "当前打印机（PDF）没有钱箱"
+        else:
+            kick = "收现金时自动弹开" if settings.printer.kick_drawer else "收现金时不自动弹开"
+            drawer = f"经打印机 {url} 连接 · {kick}"
+        self._set("drawer", f"{drawer} · 按 d 开钱箱（仅收费组长）")
+
+    def _set(self, key: str, text: str) -> None:
+        self.query_one(f"#hw-{key}", Static).update(text)
+
+    # -- live state ---------------------------------------------------------------
+    def _tick(self, *, again: bool = False) -> None:
+        """Ask the devices. A slow printer must not pile up threads: the timer asks again
+        only after the last answer; ``again`` (new settings) replaces a refresh under way."""
+        if not again and self._refreshing is not None and not self._refreshing.is_finished:
+            return
+        self._refreshing = self.refresh_devices()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="hardware-status")
+    def refresh_devices(self) -> None:
+        """Ask the printer, the print queue and PC/SC; show what they say."""
+        settings = self.app.settings
+        has_drawer: bool | None = None
+        try:
+            printer = printing.configured_printer(settings)
+            has_drawer = printer.has_drawer
+            status = printing.printer_status(settings, printer=printer)
+        except DeviceError as exc:
+            status = PrinterStatus.offline(str(exc))
+        waiting = len(printing.pending_jobs(settings.station_id))
+        try:
+            readers, reader_error = tuple(list_readers()), ""
+        except CardError as exc:
+            readers, reader_error = (), str(exc)
+        snapshot = DeviceSnapshot(status, waiting, has_drawer, readers, reader_error)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._refreshed, snapshot)
+
+    def _refreshed(self, snapshot: DeviceSnapshot) -> None:
+        if not self.is_attached:  # left the screen while the printer was asked
+            return
+        self._snapshot = snapshot
+        self._show_all()
+
+    def _update(self, *, again: bool = False) -> None:
+        """Show the current lines now and ask the devices again."""
+        if self.is_attached:
+            self._show_all()
+            self._tick(again=again)
+
+    # -- tests ----------------------------------------------------------------------
+    def action_test_print(self) -> None:
+        self.notify("正在打印测试页…")
+        self.test_print()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="printer")
+    def test_print(self) -> None:
+        settings = self.app.settings
+        printed = printing.print_test(settings, printing.configured_printer(settings))
+        self.app.call_from_thread(self.notify, f"测试页已打印：{printed.where}", timeout=8)
+        self.app.call_from_thread(self._update)
+
+    def action_read_card(self) -> None:
+        self._card_line = "读卡测试：正在读卡…"
+        self._show_all()
+        self.read_card_test()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="card")
+    def read_card_test(self) -> None:
+        try:
+            card = read_card()
+        except CardError as exc:
+            self.app.call_from_thread(self._card_read, None, str(exc))
+            return
+        self.app.call_from_thread(self._card_read, card, "")
+
+    def _card_read(self, card: CardData | None, error: str) -> None:
+        if card is None:
+            self._card_line = f"读卡测试：[red]{escape(error)}[/]"
+            self.notify(error, severity="warning", timeout=6)
+        else:
+            self._card_line = (
+                f"读卡测试：[b green]成功[/] {escape(card.masked_name)} · 卡号 "
+                f"{escape(card.card_no)} · 有效期至 {card.expiry_date.isoformat()}"
+            )
+        self._update()
+
+    def action_scan_test(self) -> None:
+        self._scan_line = "扫码测试：[b]请扫码[/]（任一扫码枪）"
+        self._show_all()
+
+    def handle_scan(self, code: ScannedCode) -> None:
+        """A scan from any scanner while this screen is open: what it was and what it said."""
+        kind = SCAN_KIND_LABELS[code.kind]
+        self._scan_line = f"扫码测试：[b green]{kind}[/] {escape(shown_scan(code))}"
+        self._show_all()
+
+    def action_open_drawer(self) -> None:
+        self.open_drawer()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="drawer")
+    def open_drawer(self) -> None:
+        """Only the pulse is sent; :func:`cashier.services.printing.open_drawer` checks the role."""
+        settings = self.app.settings
+        printing.open_drawer(settings, self.app.operator, settings.station_id)
+        self.app.call_from_thread(self.notify, "钱箱已打开")
+
+    # -- settings -----------------------------------------------------------------------
+    def action_edit(self) -> None:
+        def edited(new: Settings | None) -> None:
+            if new is not None:
+                self.save_settings(new)
+
+        self.app.push_screen(HardwareSettingsDialog(self.app.settings), edited)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="hardware-settings")
+    def save_settings(self, new: Settings) -> None:
+        """Write the configuration file (a training station gets one at the default place)."""
+        path = new.config_path or default_config_path()
+        try:
+            write_settings(new, path)
+        except OSError as exc:
+            raise ConfigError(f"无法写入配置文件 {path}：{exc.strerror or exc}") from None
+        self.app.call_from_thread(self._saved, replace(new, config_path=path))
+
+    def _saved(self, new: Settings) -> None:
+        old = self.app.settings
+        # Printing takes effect at once: every job builds its printer from app.settings.
+        self.app.settings = new
+        message = f"设备设置已保存：{new.config_path}"
+        if new.scanner != old.scanner:
+            apply = getattr(self.app, "apply_scanner_settings", None)
+            if apply is not None:
+                apply()
+            else:
+                message += "；扫码枪设置在重新启动后生效"
+        self.notify(message, timeout=8)
+        self._snapshot = None
+        self._update(again=True)
+
+
+class HardwareSettingsDialog(ModalScreen[Settings | None]):
+    """The printer and scanner settings; Enter checks and returns them, Esc leaves them."""
+
+    DEFAULT_CSS = """
+    HardwareSettingsDialog .form-row { height: 1; margin-top: 1; }
+    HardwareSettingsDialog .form-label { width: 16; }
+    HardwareSettingsDialog .form-row Input, HardwareSettingsDialog .form-row Select {
+        width: 1fr;
+    }
+    HardwareSettingsDialog #hw-form-message { height: auto; margin-top: 1; }
+    """
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "保存", id="hw_save"),
+        Binding("escape", "dismiss(None)", "取消", id="back"),
+    ]
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.current = settings
+
+    def compose(self) -> ComposeResult:
+        printer, scanner = self.current.printer, self.current.scanner
+        low_gap, high_gap = MAX_GAP_MS_RANGE
+        low_len, high_len = MIN_LENGTH_RANGE
+        fields = (
+            ("打印机地址", Input(printer.url, id="printer-url", compact=True)),
+            (
+                "纸宽",
+                Select(
+                    [(p, p) for p in PAPERS],
+                    value=printer.paper,
+                    allow_blank=False,
+                    id="paper",
+                    compact=True,
+                ),
+            ),
+            (f"扫码间隔 {low_gap}–{high_gap}", self._number(scanner.max_gap_ms, "max-gap")),
+            (f"最短位数 {low_len}–{high_len}", self._number(scanner.min_length, "min-length")),
+        )
+        with Vertical(classes="dialog wide"):
+            yield Label("设备设置")
+            for label, field in fields:
+                with Horizontal(classes="form-row"):
+                    yield Label(label, classes="form-label")
+                    yield field
+            yield Static("", id="hw-form-message")
+            yield Static(
+                "地址如 tcp://192.168.1.50:9100、usb://04b8:0202、pdf://\n"
+                "Tab 切换 · Enter 保存 · Esc 取消",
+                classes="dim",
+            )
+
+    @staticmethod
+    def _number(value: int, widget_id: str) -> Input:
+        return Input(str(value), id=widget_id, restrict=r"[0-9]*", max_length=4, compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#printer-url", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_save()
+
+    def action_save(self) -> None:
+        paper = self.query_one("#paper", Select).value
+        try:
+            new = edited_settings(
+                self.current,
+                url=self.query_one("#printer-url", Input).value,
+                paper=paper if isinstance(paper, str) else "",
+                max_gap_ms=self.query_one("#max-gap", Input).value,
+                min_length=self.query_one("#min-length", Input).value,
+            )
+        except CashierError as exc:
+            self.app.bell()
+            self.query_one("#hw-form-message", Static).update(f"[b red]{escape(str(exc))}[/]")
+            return
+        self.dismiss(None if new == self.current else new)

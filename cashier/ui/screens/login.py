@@ -1,0 +1,78 @@
+"""Login: operator code and PIN. The training station shows its demo operators."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Vertical
+from textual.screen import Screen
+from textual.widgets import Input, Label, Static
+
+from cashier.errors import CashierError
+from cashier.services import operators
+from cashier.services.operators import SignedIn
+from cashier.services.station import DEMO_OPERATORS
+from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.widgets.keybar import KeyBar
+
+
+class LoginScreen(WorkerErrors, Screen[None]):
+    BINDINGS = [
+        Binding("ctrl+u", "unlock", "组长解锁", id="unlock_operator"),
+        Binding("ctrl+c", "app.quit", "退出", id="quit"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        settings = self.app.settings
+        if settings.training:
+            yield Static("培训模式 — 收款不作数，收据非正式票据", classes="training-banner")
+        with Center():
+            with Vertical(id="login-box"):
+                yield Label(f"{settings.clinic_name}", id="login-title")
+                yield Label(f"收费台 {settings.station_id}", classes="dim")
+                yield Input(placeholder="工号", id="code", max_length=16)
+                yield Input(placeholder="PIN", id="pin", password=True, max_length=8)
+                yield Static("", id="login-message")
+                if settings.training:
+                    demo = "  ".join(
+                        f"{code} / {pin}（{role.label}）" for code, _, role, pin in DEMO_OPERATORS
+                    )
+                    yield Static(f"演示工号：{demo}", classes="dim", id="demo-operators")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.query_one("#code", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        code = self.query_one("#code", Input).value.strip()
+        pin_input = self.query_one("#pin", Input)
+        if event.input.id == "code" or not pin_input.value:
+            if code:
+                pin_input.focus()
+            return
+        self.query_one("#login-message", Static).update("正在验证…")
+        self.sign_in(code, pin_input.value)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="login")
+    def sign_in(self, code: str, pin: str) -> None:
+        try:
+            who = operators.authenticate(self.app.settings.station_id, code, pin)
+        except CashierError as exc:
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        self.app.call_from_thread(self._succeeded, who)
+
+    def _failed(self, message: str) -> None:
+        self.query_one("#login-message", Static).update(f"[b red]{message}[/]")
+        pin = self.query_one("#pin", Input)
+        pin.value = ""
+        pin.focus()
+
+    def _succeeded(self, who: SignedIn) -> None:
+        self.app.signed_in(who)
+
+    def action_unlock(self) -> None:
+        from cashier.ui.dialogs.unlock import UnlockDialog
+
+        self.app.push_screen(UnlockDialog())

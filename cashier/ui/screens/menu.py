@@ -1,0 +1,64 @@
+"""The function menu (Ctrl+O): shifts, refunds, reports, reconciliation, lookup and audit."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList, Static
+
+from cashier.services.operators import Role
+
+#: (label, "module:Screen", role needed to open it). Each screen checks again in the core.
+ENTRIES: tuple[tuple[str, str, Role], ...] = (
+    (
+        "1 班次：开班 / X 报表 / 交班（盲点）/ Z 报表",
+        "cashier.ui.screens.shift:ShiftScreen",
+        Role.CASHIER,
+    ),
+    ("2 退款（组长审批）", "cashier.ui.screens.refund:RefundScreen", Role.CASHIER),
+    ("3 查单 / 重打 / 审计", "cashier.ui.screens.lookup:LookupScreen", Role.CASHIER),
+    ("4 日结报表", "cashier.ui.screens.reports:ReportScreen", Role.SUPERVISOR),
+    ("5 医保对账", "cashier.ui.screens.reconcile:ReconcileScreen", Role.SUPERVISOR),
+)
+
+
+def open_entry(app, target: str) -> None:
+    """Push the screen named ``module:Class``."""
+    module, _, name = target.partition(":")
+    app.push_screen(getattr(import_module(module), name)())
+
+
+class MenuScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape", "dismiss(None)", "返回", id="back")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("功能")
+            yield OptionList(*(label for label, _, _ in ENTRIES), id="menu")
+            yield Static("数字键或 ↑↓ 选择 · Enter 打开 · Esc 返回", classes="dim")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_key(self, event) -> None:
+        if event.character and event.character.isdigit():
+            index = int(event.character) - 1
+            if 0 <= index < len(ENTRIES):
+                event.stop()
+                self._open(index)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self._open(event.option_index)
+
+    def _open(self, index: int) -> None:
+        label, target, role = ENTRIES[index]
+        who = self.app.operator
+        if who is None or not who.role.at_least(role):
+            self.notify(f"“{label[2:]}”需要{role.label}权限", severity="warning")
+            return
+        self.dismiss(None)
+        open_entry(self.app, target)

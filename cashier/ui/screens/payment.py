@@ -1,0 +1,224 @@
+"""Taking payment: split tender over cash, WeChat Pay, Alipay, bank card and 其他, with change."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Digits, Input, Label, Static
+
+from cashier.devices.scanner import ScanKind, ScannedCode, payment_code_issuer
+from cashier.domain.money import Fen
+from cashier.domain.tender import Method, TenderPlan
+from cashier.errors import CashierError
+from cashier.services.checkout import Checkout, Completed
+from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.widgets.keybar import KeyBar
+from cashier.ui.widgets.money_input import AmountInput
+
+METHOD_KEYS = {
+    "x": Method.CASH,
+    "w": Method.WECHAT,
+    "z": Method.ALIPAY,
+    "y": Method.BANKCARD,
+    "q": Method.OTHER,
+}
+
+
+ISSUER_METHODS = {"wechat": Method.WECHAT, "alipay": Method.ALIPAY, "unionpay": Method.BANKCARD}
+
+
+class PaymentScreen(WorkerErrors, Screen[Completed | None]):
+    """Dismisses with the completed sale, or ``None`` when the cashier goes back."""
+
+    ACCEPTS_SCANS = True
+
+    BINDINGS = [
+        Binding("up", "method(-1)", "方式↑", id="method_up", show=False),
+        Binding("down", "method(1)", "方式↓", id="method_down", show=False),
+        Binding("f10", "exact_cash", "现金足额", id="exact_cash"),
+        Binding("f7", "note(5000)", "￥50", id="note_50"),
+        Binding("f8", "note(10000)", "￥100", id="note_100"),
+        Binding("delete", "remove_tender", "删除一笔", id="remove_tender"),
+        Binding("escape", "back", "返回", id="back"),
+    ]
+
+    def __init__(self, checkout: Checkout, plan: TenderPlan, exact_cash: bool = False) -> None:
+        super().__init__()
+        self.checkout = checkout
+        self.plan = plan
+        self._exact_on_mount = exact_cash
+        self._saving = False
+        self.method = Method.CASH
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="pay-figures"):
+            with Vertical(classes="figure"):
+                yield Label("应收", classes="caption")
+                yield Digits(str(self.plan.due), id="due")
+            with Vertical(classes="figure"):
+                yield Label("已收", classes="caption")
+                yield Static("", id="paid", classes="figure-value")
+            with Vertical(classes="figure"):
+                yield Label("还差", classes="caption")
+                yield Static("", id="remaining", classes="figure-value")
+            with Vertical(classes="figure"):
+                yield Label("找零", classes="caption")
+                yield Static("", id="change", classes="figure-value")
+        with Horizontal(id="pay-main"):
+            yield Static("", id="methods")
+            with Vertical(id="pay-entry"):
+                yield AmountInput(
+                    "".join(METHOD_KEYS),
+                    placeholder="收款金额（回车确认；现金留空=足额）",
+                    id="amount",
+                )
+                yield Input(placeholder="交易参考号（可扫码）", id="reference", disabled=True)
+                yield DataTable(id="tenders", cursor_type="row")
+        yield Static("↑↓ 或 x w z y q 选方式 · 输入金额后 Enter", id="pay-help")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self._set_method(Method.CASH)
+        table = self.query_one("#tenders", DataTable)
+        table.add_column("方式", width=8)
+        table.add_column("金额", width=10)
+        table.add_column("参考号", width=20)
+        self.query_one("#amount", Input).focus()
+        self.refresh_figures()
+        if self._exact_on_mount:
+            self.action_exact_cash()
+
+    # -- state -------------------------------------------------------------------
+    def _set_method(self, method: Method) -> None:
+        self.method = method
+        self.query_one("#methods", Static).update(
+            "\n".join(
+                f"[b reverse]▶ {m.label} {k} [/]" if m is method else f"  {m.label} {k}"
+                for k, m in METHOD_KEYS.items()
+            )
+        )
+        reference = self.query_one("#reference", Input)
+        reference.disabled = not method.needs_reference and method is not Method.OTHER
+        if reference.disabled:
+            reference.value = ""
+
+    def refresh_figures(self) -> None:
+        plan = self.plan
+        self.query_one("#paid", Static).update(plan.paid.display())
+        self.query_one("#remaining", Static).update(plan.remaining.display())
+        self.query_one("#change", Static).update(plan.change.display())
+        table = self.query_one("#tenders", DataTable)
+        table.clear()
+        for t in plan.tenders:
+            table.add_row(t.method.label, str(t.amount), t.reference)
+
+    # -- keys ---------------------------------------------------------------------------
+    def action_method(self, step: int) -> None:
+        methods = list(METHOD_KEYS.values())
+        self._set_method(methods[(methods.index(self.method) + step) % len(methods)])
+
+    def on_amount_input_method_key(self, event: AmountInput.MethodKey) -> None:
+        self._set_method(METHOD_KEYS[event.letter])
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        method = self.method
+        amount_input = self.query_one("#amount", Input)
+        reference_input = self.query_one("#reference", Input)
+        text = amount_input.value.strip()
+        if method is Method.CASH and not text:
+            self.action_exact_cash()
+            return
+        try:
+            amount = Fen.parse(text, allow_zero=False) if text else self.plan.remaining
+        except CashierError as exc:
+            self._error(exc)
+            return
+        if method.needs_reference and not reference_input.value.strip():
+            if event.input is amount_input:
+                amount_input.value = str(amount)
+                reference_input.focus()
+                return
+        self._take(method, amount, reference_input.value)
+
+    def action_exact_cash(self) -> None:
+        if self.plan.complete:
+            self._finish()
+            return
+        self._set_method(Method.CASH)
+        self._take(Method.CASH, self.plan.remaining)
+
+    def action_note(self, fen: int) -> None:
+        self._set_method(Method.CASH)
+        self._take(Method.CASH, Fen(fen))
+
+    def action_remove_tender(self) -> None:
+        if not self.plan.tenders or self._saving:
+            return
+        table = self.query_one("#tenders", DataTable)
+        index = min(table.cursor_row, len(self.plan.tenders) - 1)
+        removed = self.plan.remove(index)
+        self.notify(f"已删除 {removed.method.label} {removed.amount.display()}")
+        self.refresh_figures()
+
+    def action_back(self) -> None:
+        if self._saving:
+            return
+        if self.plan.tenders:
+            self.notify("已有收款记录：请先按 Del 删除（并退还款项）再返回", severity="warning")
+            return
+        self.dismiss(None)
+
+    def handle_scan(self, code: ScannedCode) -> None:
+        """A scanned 付款码 or slip reference fills in the payment at once."""
+        if code.kind is ScanKind.PAYMENT_CODE:
+            method = ISSUER_METHODS.get(payment_code_issuer(code.text) or "", Method.OTHER)
+            self._set_method(method)
+            self._take(method, self.plan.remaining, code.text)
+            return
+        reference = self.query_one("#reference", Input)
+        if not reference.disabled:
+            reference.value = code.text
+            self.on_input_submitted(Input.Submitted(reference, reference.value))
+        else:
+            self.notify("收款时请扫描付款码或交易参考号", severity="warning")
+
+    # -- taking and finishing -----------------------------------------------------------
+    def _error(self, exc: CashierError) -> None:
+        self.app.bell()
+        self.notify(str(exc), severity="error", timeout=6)
+
+    def _take(self, method: Method, amount: Fen, reference: str = "") -> None:
+        if self._saving:
+            return
+        try:
+            self.plan.add(method, amount, reference)
+        except CashierError as exc:
+            self._error(exc)
+            return
+        self.query_one("#amount", Input).value = ""
+        self._set_method(Method.CASH)  # what is left is most often paid in cash
+        self.query_one("#amount", Input).focus()
+        self.refresh_figures()
+        if self.plan.complete:
+            self._finish()
+
+    def _finish(self) -> None:
+        self._saving = True
+        self.query_one("#pay-help", Static).update("正在保存…")
+        self.complete_sale()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sale")
+    def complete_sale(self) -> None:
+        try:
+            completed = self.checkout.complete(self.plan)
+        except Exception:
+            self.app.call_from_thread(self._save_failed)
+            raise
+        self.app.call_from_thread(self.dismiss, completed)
+
+    def _save_failed(self) -> None:
+        self._saving = False
+        self.query_one("#pay-help", Static).update("[b red]保存失败，请重试（F10 / Enter）[/]")

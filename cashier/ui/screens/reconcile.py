@@ -1,0 +1,254 @@
+"""医保对账: a day's 3201 totals per group (平 / 不平) and every mismatch of 3202, with a
+drill-down to the local sale. Supervisors only (the menu checks, and so does the core)."""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from rich.markup import escape
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Input, Label, Static
+from textual.worker import Worker, WorkerState
+
+from cashier.devices.scanner import ScannedCode
+from cashier.domain.money import Fen
+from cashier.errors import CashierError
+from cashier.insurer.protocol.protocol import INSUTYPES, MED_TYPES
+from cashier.services.operators import Role
+from cashier.services.reconcile import (
+    FIELDS,
+    Mismatch,
+    MismatchKind,
+    Reconciliation,
+    group_label,
+    parse_day,
+    reconcile_day,
+)
+from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.widgets.keybar import KeyBar
+
+NOT_CONNECTED = "医保平台尚未连接（正在连接或暂不可用），请稍后再对账"
+
+
+def _pad(text: str, cells: int, *, right: bool = False) -> str:
+    """``text`` padded to ``cells`` terminal cells (a Chinese character takes two)."""
+    space = " " * max(cells - cell_len(text), 0)
+    return space + text if right else text + space
+
+
+def _money(amount: Fen) -> Text:
+    return Text(str(amount), justify="right")
+
+
+class ReconcileScreen(WorkerErrors, Screen[None]):
+    """Type a day (today by default), Enter or F5: the insurer's answer per group and the
+    settlements that disagree; Enter on one shows the sale."""
+
+    DEFAULT_CSS = """
+    ReconcileScreen #recon-find { height: 3; }
+    ReconcileScreen #recon-find Label { padding: 1 1 0 1; }
+    ReconcileScreen #recon-day { width: 18; }
+    ReconcileScreen #recon-find Static { padding: 1 1 0 1; color: $text-muted; }
+    ReconcileScreen #recon-status { height: 2; padding: 0 1; }
+    ReconcileScreen #recon-groups { height: 6; }
+    ReconcileScreen #recon-caption { padding: 0 1; color: $text-muted; }
+    ReconcileScreen #recon-mismatches { height: 1fr; }
+    """
+
+    BINDINGS = [
+        Binding("f5", "run", "对账", id="recon_run"),
+        Binding("f6", "focus_mismatches", "不符明细", id="recon_mismatches"),
+        Binding("escape", "back", "返回", id="back"),
+    ]
+
+    #: Scans come here, never to the sale underneath; a scanned (or fast-typed) day runs.
+    ACCEPTS_SCANS = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.result: Reconciliation | None = None
+
+    def compose(self) -> ComposeResult:
+        settings = self.app.settings
+        who = self.app.operator
+        training = "[reverse] 培训模式 [/] " if settings.training else ""
+        yield Static(
+            f"{training}医保对账 · 机构 {settings.clinic_code} · "
+            f"{escape(who.label) if who else ''}",
+            id="topbar",
+        )
+        with Horizontal(id="recon-find"):
+            yield Label("对账日期")
+            yield Input(value=parse_day("").isoformat(), id="recon-day")
+            yield Static("Enter 或 F5 对账 · 全机构各收费台")
+        yield Static("按 Enter 与医保平台对总账（3201）和明细（3202）", id="recon-status")
+        yield DataTable(id="recon-groups", cursor_type="row")
+        yield Label("不符明细（↑↓ 选择，Enter 查看收费单）", id="recon-caption")
+        yield DataTable(id="recon-mismatches", cursor_type="row")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        who = self.app.operator
+        if who is None or not who.role.at_least(Role.SUPERVISOR):
+            self.app.notify(f"医保对账需要{Role.SUPERVISOR.label}权限", severity="warning")
+            self.call_after_refresh(self._leave)
+            return
+        groups = self.query_one("#recon-groups", DataTable)
+        groups.add_column("险种 · 清算类别", width=26)
+        groups.add_column(Text("笔数", justify="right"), width=4)
+        groups.add_column(Text("医疗费", justify="right"), width=11)
+        groups.add_column(Text("基金", justify="right"), width=10)
+        groups.add_column(Text("个账", justify="right"), width=10)
+        groups.add_column("结果", width=6)
+        mismatches = self.query_one("#recon-mismatches", DataTable)
+        mismatches.add_column("类型", width=10)
+        mismatches.add_column("收据号", width=17)
+        mismatches.add_column("说明", width=42)
+        self.query_one("#recon-day", Input).focus()
+
+    # -- running ---------------------------------------------------------------------------
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_run()
+
+    def handle_scan(self, code: ScannedCode) -> None:
+        try:
+            parse_day(code.text)
+        except CashierError:
+            self.notify("对账界面不接受扫码", severity="warning")
+            return
+        self.query_one("#recon-day", Input).value = code.text
+        self.action_run()
+
+    def action_run(self) -> None:
+        try:
+            day = parse_day(self.query_one("#recon-day", Input).value)
+        except CashierError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        connection = self.app.insurer
+        if connection is None:  # connecting at start-up, or the gateway cannot be reached
+            self.notify(NOT_CONNECTED, severity="warning", timeout=6)
+            self._status(f"[yellow]{NOT_CONNECTED}[/]")
+            return
+        self.query_one("#recon-day", Input).value = day.isoformat()
+        self._status(f"正在与医保平台对账 {day.isoformat()}…")
+        self.reconcile(connection.client, day)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reconcile")
+    def reconcile(self, client, day) -> None:
+        result = reconcile_day(client, self.app.settings, day, self.app.operator)
+        self.app.call_from_thread(self._show, result)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        super().on_worker_state_changed(event)
+        if event.state is WorkerState.ERROR and event.worker.group == "reconcile":
+            self._status("[red]对账未完成[/]，原因见提示；可按 F5 重试")
+
+    def _status(self, markup: str) -> None:
+        self.query_one("#recon-status", Static).update(markup)
+
+    # -- showing -----------------------------------------------------------------------------
+    def _show(self, result: Reconciliation) -> None:
+        if not self.is_attached:
+            return
+        self.result = result
+        ours = result.ours
+        verdict = "[b green]平[/]" if result.balanced else "[b red]不平[/]"
+        counts = "，".join(f"{k.label} {n}" for k in MismatchKind if (n := len(result.of_kind(k))))
+        self._status(
+            f"{result.day.isoformat()} {verdict} · 本地 {ours.count} 笔 "
+            f"{ours.medfee_sumamt.display()} · 平台 {result.insurer_count} 笔 · "
+            f"相符 {len(result.matched)} 笔\n" + (f"不符：{counts}" if counts else "全部相符")
+        )
+        groups = self.query_one("#recon-groups", DataTable)
+        groups.clear()
+        for g in result.groups:
+            groups.add_row(
+                group_label(g.insutype, g.clr_type, short=True),
+                Text(str(g.ours.count), justify="right"),
+                _money(g.ours.medfee_sumamt),
+                _money(g.ours.fund_pay_sumamt),
+                _money(g.ours.acct_pay),
+                Text("平", style="green") if g.balanced else Text("不平", style="bold red"),
+            )
+        if not result.groups:
+            groups.add_row("（本地当日无医保结算）", "", "", "", "", "")
+        table = self.query_one("#recon-mismatches", DataTable)
+        table.clear()
+        for n, m in enumerate(result.mismatches):
+            table.add_row(
+                Text(m.kind.label, style="bold red"),
+                m.receipt_no or "—",
+                m.summary or m.setl_id,
+                key=str(n),
+            )
+        if result.mismatches:
+            table.focus()
+            table.move_cursor(row=0)
+
+    def action_focus_mismatches(self) -> None:
+        self.query_one("#recon-mismatches", DataTable).focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id != "recon-mismatches" or self.result is None:
+            return
+        event.stop()
+        if 0 <= event.cursor_row < len(self.result.mismatches):
+            self.app.push_screen(MismatchDetail(self.result.mismatches[event.cursor_row]))
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def _leave(self) -> None:
+        self.dismiss(None)  # not awaited: called from this screen's own message loop
+
+
+class MismatchDetail(ModalScreen[None]):
+    """The drill-down: the local sale of a mismatch beside the insurer's record."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "返回", id="back")]
+
+    def __init__(self, mismatch: Mismatch) -> None:
+        super().__init__()
+        self.mismatch = mismatch
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label(f"[b]{self.mismatch.kind.label}[/]", id="drill-title")
+            yield Static(self.text(), id="drill-body")
+            yield Static("Esc 返回", classes="dim")
+
+    def text(self) -> str:
+        m = self.mismatch
+        s, t = m.local, m.theirs
+        lines = []
+        if s is None:
+            lines.append("[yellow]本地没有这笔结算的收费单[/]")
+        else:
+            status = "" if s.status == "settled" else " [red]（本地已撤销）[/]"
+            lines += [
+                f"收据号  [b]{escape(s.receipt_no)}[/]{status}",
+                f"时间    {s.settled_at:%Y-%m-%d %H:%M:%S} · 收费台 {escape(s.station)}"
+                f" · 收费员 {escape(s.operator)}",
+                f"患者    {escape(s.psn_name)} {escape(s.certno)}",
+                f"险种    {s.insutype} {INSUTYPES.get(s.insutype, '')} · "
+                f"{MED_TYPES.get(s.med_type, s.med_type)} · 收费单合计 {s.sale_total.display()}",
+            ]
+        lines.append(f"结算ID  {escape(m.setl_id or '—')}  流水 {escape(m.msgid or '—')}")
+        lines.append(_pad("", 10) + _pad("本地", 14, right=True) + _pad("平台", 14, right=True))
+        for name, label in FIELDS:
+            ours = getattr(s, name).display() if s else "—"
+            theirs = getattr(t, name).display() if t else "—"
+            differs = any(d.field == name for d in m.differences)
+            row = _pad(label, 10) + _pad(ours, 14, right=True) + _pad(theirs, 14, right=True)
+            lines.append(f"[b red]{row}[/]" if differs else row)
+        if s is not None:
+            lines.append(_pad("现金部分", 10) + _pad(s.psn_cash_pay.display(), 14, right=True))
+        if m.note:
+            lines.append(f"说明    {escape(m.note)}")
+        return "\n".join(lines)

@@ -1,0 +1,285 @@
+"""Refunds at the counter: the cashier asks, a supervisor approves on the same screen."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Input, Label, Static
+
+from cashier.devices.scanner import ScanKind, ScannedCode
+from cashier.errors import CashierError, DeviceError
+from cashier.store.models import SaleLine
+from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.widgets.keybar import KeyBar
+
+
+class RefundScreen(WorkerErrors, Screen[None]):
+    """Find the sale, choose what goes back, a supervisor approves, the money goes back."""
+
+    ACCEPTS_SCANS = True  # the receipt's QR, then the patient's 医保码 / ID for a partial refund
+    BINDINGS = [
+        Binding("f4", "quantity", "退货数量", id="refund_quantity"),
+        Binding("f9", "all", "全部退", id="refund_all"),
+        Binding("f10", "execute", "审批并退款", id="refund_execute"),
+        Binding("escape", "back", "返回", id="back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sale = None
+        self.quantities: dict[int, int] = {}
+        self.patient = None
+        self._busy = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("[b]退款[/]  扫收据二维码或输入收据号；F4 改退货数量 · F9 全退 · F10 审批退款")
+        with Horizontal(id="refund-find"):
+            yield Input(placeholder="收据号，如 TRAIN-01-00000001", id="receipt-no")
+        yield DataTable(id="refund-lines", cursor_type="row")
+        yield Static("", id="refund-summary")
+        with Vertical(id="refund-approve"):
+            yield Input(placeholder="退款原因", id="reason")
+            with Horizontal():
+                yield Input(placeholder="组长工号", id="sup-code")
+                yield Input(placeholder="组长 PIN", id="sup-pin", password=True)
+        yield Label("", id="refund-result")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("项目", width=20)
+        table.add_column(Text("单价", justify="right"), width=8)
+        table.add_column(Text("原数量", justify="right"), width=6)
+        table.add_column(Text("退", justify="right"), width=4)
+        table.add_column(Text("退款额", justify="right"), width=9)
+        self.query_one("#receipt-no", Input).focus()
+
+    # -- finding the sale ------------------------------------------------------------------
+    def handle_scan(self, code: ScannedCode) -> None:
+        text = code.text
+        if text.startswith("CASHIER:"):  # the receipt's own QR: CASHIER:<station>:<receipt no>
+            self.find(text.rsplit(":", 1)[-1])
+        elif code.kind in (ScanKind.EVOUCHER, ScanKind.ID_NUMBER) and self.sale is not None:
+            self.identify("qr" if code.kind is ScanKind.EVOUCHER else "id", text)
+        else:
+            self.find(text)
+
+    def handle_card(self, card) -> None:
+        if self.sale is not None:
+            self.identify("card", card)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "receipt-no":
+            self.find(event.value)
+        elif event.input.id == "reason":
+            self.query_one("#sup-code", Input).focus()
+        elif event.input.id == "sup-code":
+            self.query_one("#sup-pin", Input).focus()
+        elif event.input.id == "sup-pin":
+            self.action_execute()
+
+    def find(self, receipt_no: str) -> None:
+        from cashier.services.refunds import find_refundable
+
+        try:
+            sale = find_refundable(receipt_no)
+        except CashierError as exc:
+            self._error(exc)
+            return
+        self.sale, self.patient = sale, None
+        self.quantities = {line.id: line.quantity for line in sale.lines}
+        self.query_one("#receipt-no", Input).value = sale.receipt_no
+        self.refresh_plan()
+        self.query_one(DataTable).focus()
+
+    def _plan(self):
+        from cashier.services.refunds import plan_refund
+
+        return plan_refund(self.sale, self.quantities)
+
+    def refresh_plan(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        if self.sale is None:
+            return
+        for line in self.sale.lines.order_by(SaleLine.line_no):
+            back = self.quantities.get(line.id, 0)
+            table.add_row(
+                line.name,
+                Text(str(line.price), justify="right"),
+                Text(str(line.quantity), justify="right"),
+                Text(str(back), justify="right"),
+                Text(str(line.price * back), justify="right"),
+                key=str(line.id),
+            )
+        summary = self.query_one("#refund-summary", Static)
+        try:
+            plan = self._plan()
+        except CashierError as exc:
+            summary.update(f"[red]{exc}[/]")
+            return
+        kind = "全部退款" if plan.full else "部分退款（其余项目将重新收费）"
+        insured = "，医保结算将整单撤销后重结" if plan.needs_patient else ""
+        if plan.insured and plan.full:
+            insured = "，医保结算将整单撤销（统筹、个人账户退回）"
+        patient = ""
+        if plan.needs_patient:
+            patient = (
+                f"\n患者：{self.patient.name_masked}（已识别）"
+                if self.patient
+                else "\n[yellow]请扫患者医保码、插社保卡或输入身份证号以重新结算[/]"
+            )
+        summary.update(
+            f"{self.sale.receipt_no} · {kind}{insured}\n"
+            f"退货金额 {plan.total.display()} · 原单实付 {plan.paid_net.display()}{patient}"
+        )
+
+    # -- choosing what goes back -------------------------------------------------------------
+    def action_quantity(self) -> None:
+        from cashier.ui.dialogs.quantity import QuantityDialog
+
+        if self.sale is None:
+            return
+        table = self.query_one(DataTable)
+        lines = list(self.sale.lines.order_by(SaleLine.line_no))
+        line = lines[min(table.cursor_row, len(lines) - 1)]
+
+        def chosen(quantity: int | None) -> None:
+            if quantity is not None:
+                self.quantities[line.id] = min(quantity, line.quantity)
+                self.refresh_plan()
+
+        self.app.push_screen(QuantityDialog(f"{line.name}（退货数量）", 0), chosen)
+
+    def action_all(self) -> None:
+        if self.sale is not None:
+            self.quantities = {line.id: line.quantity for line in self.sale.lines}
+            self.refresh_plan()
+
+    # -- the patient, for a partial insured refund ---------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
+    def identify(self, how: str, value) -> None:
+        from cashier.services.insured import Insurance, advice
+
+        connection = self.app.insurer
+        try:
+            if connection is None:
+                raise CashierError("医保平台尚未连接，请稍候")
+            insurance = Insurance(connection.client, self.app.settings)
+            method = {
+                "qr": insurance.identify_qr,
+                "id": insurance.identify_id,
+                "card": insurance.identify_card,
+            }[how]
+            patient = method(value, self.app.operator)
+        except Exception as exc:  # every failure is a message with a next step
+            self.app.call_from_thread(self.notify, str(advice(exc)), severity="error")
+            return
+        self.patient = patient
+        self.app.call_from_thread(self.refresh_plan)
+
+    # -- doing it ---------------------------------------------------------------------------------
+    def action_execute(self) -> None:
+        if self.sale is None or self._busy:
+            self.notify("请先找到要退款的收费单", severity="warning")
+            return
+        reason = self.query_one("#reason", Input).value
+        code = self.query_one("#sup-code", Input).value
+        pin = self.query_one("#sup-pin", Input).value
+        if not reason.strip():
+            self.query_one("#reason", Input).focus()
+            self.notify("请填写退款原因", severity="warning")
+            return
+        if not (code.strip() and pin):
+            self.query_one("#sup-code", Input).focus()
+            self.notify("请组长输入工号和 PIN 审批", severity="warning")
+            return
+        self._busy = True
+        self.query_one("#refund-result", Label).update("正在退款…")
+        self.run_refund(reason, code, pin)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="refund")
+    def run_refund(self, reason: str, code: str, pin: str) -> None:
+        from cashier.services.insured import Insurance
+        from cashier.services.refunds import ResaleFailed, approve, execute
+
+        settings = self.app.settings
+        try:
+            supervisor = approve(settings.station_id, code, pin)
+            connection = self.app.insurer
+            insurance = Insurance(connection.client, settings) if connection else None
+            done = execute(
+                settings,
+                self._plan(),
+                requested_by=self.app.operator,
+                approved_by=supervisor,
+                completed_by=self.app.operator,
+                reason=reason,
+                insurance=insurance,
+                patient=self.patient,
+            )
+        except ResaleFailed as exc:
+            self.app.call_from_thread(self._resale_failed, exc)
+            raise
+        except Exception:
+            self.app.call_from_thread(self._failed)
+            raise
+        finally:
+            self._busy = False
+        self.app.call_from_thread(self._done, done)
+        self._print(done)
+
+    def _print(self, done) -> None:
+        from cashier.services.printing import configured_printer, print_document, print_sale
+        from cashier.services.refunds import refund_receipt
+        from cashier.store.models import Refund
+
+        settings = self.app.settings
+        printer = configured_printer(settings)
+        try:
+            slip = refund_receipt(
+                Refund.get_by_id(done.refund_id),
+                clinic_name=settings.clinic_name,
+                training=settings.training,
+            )
+            printed = print_document(settings, slip, printer)
+            if done.new_sale_id is not None:
+                print_sale(settings, done.new_sale_id, printer)
+        except DeviceError as exc:
+            raise DeviceError(f"退款已完成，凭证未打印：{exc}") from None
+        self.app.call_from_thread(self.notify, f"退款凭证已打印：{printed.where}", timeout=8)
+
+    def _done(self, done) -> None:
+        back = "，".join(f"{m.label} {a.display()}" for m, a in done.by_method) or "无"
+        new = f"\n保留项目已重新收费，新票据号 {done.new_receipt_no}" if done.new_receipt_no else ""
+        self.query_one("#refund-result", Label).update(
+            f"[b green]已退款 {done.refund_no}[/]：退还患者 {done.back_to_patient.display()}"
+            f"（{back}）{new}"
+        )
+        self.sale, self.patient = None, None
+        self.query_one(DataTable).clear()
+        for field in ("#receipt-no", "#reason", "#sup-code", "#sup-pin"):
+            self.query_one(field, Input).value = ""
+
+    def _failed(self) -> None:
+        self.query_one("#refund-result", Label).update("[red]退款未完成[/]")
+
+    def _resale_failed(self, exc) -> None:
+        from cashier.ui.screens.sale import SaleScreen
+
+        for screen in self.app.screen_stack:
+            if isinstance(screen, SaleScreen):
+                screen.take_lines(exc.lines)
+        self.query_one("#refund-result", Label).update(f"[yellow]{exc}[/]")
+
+    def _error(self, exc: CashierError) -> None:
+        self.app.bell()
+        self.notify(str(exc), severity="error", timeout=8)
+
+    def action_back(self) -> None:
+        if not self._busy:
+            self.dismiss(None)

@@ -1,0 +1,682 @@
+"""The sale screen: scan, look up, change quantities, pay, void, reprint."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Digits, Input, Label, Static
+
+from cashier.devices.scanner import ScanKind, ScannedCode, classify
+from cashier.domain.money import Fen
+from cashier.errors import CashierError, DeviceError
+from cashier.services import catalog
+from cashier.services.checkout import Checkout, Completed, Line, last_completed
+from cashier.services.insured import split_rows
+from cashier.services.printing import configured_printer, pending_jobs, print_sale, retry_pending
+from cashier.store.models import Item
+from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.widgets import put
+from cashier.ui.widgets.insured import Breakdown, PatientCard
+from cashier.ui.widgets.keybar import KeyBar
+
+SPINNER_AFTER_S = 0.3
+
+
+class SaleScreen(WorkerErrors, Screen[None]):
+    ACCEPTS_SCANS = True
+
+    BINDINGS = [
+        Binding("f1", "help", "帮助", id="help"),
+        Binding("f2", "identify", "读卡", id="identify"),
+        Binding("f3", "search", "查找", id="search"),
+        Binding("f4", "quantity", "改数量", id="quantity"),
+        Binding("f5", "presettle", "预结算", id="presettle"),
+        Binding("f6", "toggle_account", "个账", id="toggle_account"),
+        Binding("f7", "line_split", "明细", id="line_split", show=False),
+        Binding("ctrl+s", "selfpay", "转自费", id="selfpay", show=False),
+        Binding("ctrl+g", "hold", "挂单", id="hold", show=False),
+        Binding("ctrl+r", "recall", "取单", id="recall", show=False),
+        Binding("ctrl+o", "menu", "功能", id="menu", show=False),
+        Binding("f9", "pay", "收款", id="pay"),
+        Binding("f10", "exact_cash", "现金足额", id="exact_cash"),
+        Binding("f11", "reprint", "重打", id="reprint"),
+        Binding("f12", "void", "作废", id="void"),
+        Binding("delete", "remove_line", "删行", id="remove_line"),
+        Binding("f8", "app.hardware", "设备", id="hardware", show=False),
+        Binding("ctrl+l", "app.lock", "锁屏", id="lock", show=False),
+        Binding("ctrl+q", "logout", "退出登录", id="logout", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checkout = self._new_checkout()
+        self._last: Completed | None = None
+        self._problem = ""  # the last insurer problem, shown in the breakdown panel
+        self.parked: list[Checkout] = []  # 挂单: bills set aside while the next patient is served
+        self._rows: list[tuple[str, ...]] | None = None  # what the lines table shows
+        self._spinner: Timer | None = None  # shows the side panel's spinner when a wait is long
+
+    def _new_checkout(self) -> Checkout:
+        return Checkout(self.app.settings.station_id, self.app.operator)
+
+    # -- layout -----------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        settings = self.app.settings
+        who = self.app.operator
+        training = "[reverse] 培训模式 [/] " if settings.training else ""
+        yield Static(
+            f"{training}{settings.clinic_name} · 收费台 {settings.station_id} · {who.label}",
+            id="topbar",
+        )
+        with Horizontal(id="sale-main"):
+            yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="side"):
+                yield PatientCard(id="patient")
+                yield Breakdown(id="breakdown")
+                yield Label("应收", classes="caption", id="total-caption")
+                yield Digits("0.00", id="total")
+                yield Static("", id="count")
+                yield Static("", id="last-sale")
+        yield Input(placeholder="扫码，或输入编码 / 名称 / 拼音首字母后回车", id="entry")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#lines", DataTable)
+        table.add_column("类", key="class", width=2)  # 甲/乙/丙: the insurer's, once uploaded
+        table.add_column("名称", key="name", width=12)
+        table.add_column("规格", key="spec", width=6)
+        table.add_column(Text("单价", justify="right"), key="price", width=6)
+        table.add_column(Text("数", justify="right"), key="qty", width=3)
+        table.add_column(Text("金额", justify="right"), key="amount", width=7)
+        self.query_one("#entry", Input).focus()
+        self.refresh_sale()
+
+    def refresh_sale(self, select: int | None = None) -> None:
+        """Show the bill as it is now. Only what changed is redrawn: the sale screen
+        refreshes after every scan and insurer step, and a DataTable rebuilt or a class
+        toggled on the screen costs a visible frame on a slow PC (``bench.latency``)."""
+        part = self.checkout.insured
+        lines = self.checkout.lines
+        classes = (
+            [row.list_class[:1] for row in split_rows(lines, part)]
+            if part is not None
+            else [line.list_class for line in lines]
+        )
+        rows = [
+            (klass, line.name, line.spec, str(line.price), str(line.quantity), str(line.amount))
+            for klass, line in zip(classes, lines, strict=True)
+        ]
+        table = self.query_one("#lines", DataTable)
+        if rows != self._rows:
+            self._rows = rows
+            table.clear()
+            for n, (klass, name, spec, price, quantity, amount) in enumerate(rows, 1):
+                table.add_row(
+                    klass,
+                    name,
+                    spec,
+                    Text(price, justify="right"),
+                    Text(quantity, justify="right"),
+                    Text(amount, justify="right"),
+                    key=str(n),
+                )
+        if select is not None and lines:
+            table.move_cursor(row=min(select, len(lines) - 1))
+        last = self._last
+        self.query_one("#patient", PatientCard).show(part, self.app.settings.admvs)
+        self.query_one("#breakdown", Breakdown).show(part, self._problem)
+        self.query_one("#last-sale", Static).display = part is None
+        self.query_one("#side").set_class(part is not None, "-insured")
+        caption, figure = "应收", self.checkout.total
+        if not lines and last is not None and last.change and part is None:
+            # Between sales the change of the last one is what the cashier needs, big.
+            caption, figure = "找零（上一笔）", last.change
+        elif part is not None and part.cash_due is not None:
+            caption, figure = "现金部分（应收）", part.cash_due
+        elif part is not None:
+            caption = "医疗费总额"
+        put(self.query_one("#total-caption", Label), caption)
+        digits = self.query_one("#total", Digits)
+        if digits.value != str(figure):
+            digits.update(str(figure))
+        put(
+            self.query_one("#count", Static),
+            f"{len(lines)} 种 {self.checkout.item_count} 件" if lines else "请扫码",
+        )
+
+    def _selected(self) -> int | None:
+        table = self.query_one("#lines", DataTable)
+        if not self.checkout.lines:
+            return None
+        return min(table.cursor_row, len(self.checkout.lines) - 1)
+
+    def _error(self, exc: CashierError) -> None:
+        self.app.bell()
+        self.notify(str(exc), severity="error", timeout=6)
+
+    # -- adding -------------------------------------------------------------------
+    def handle_scan(self, code: ScannedCode) -> None:
+        """A scanner burst, whatever had focus."""
+        if code.kind is ScanKind.EVOUCHER:
+            self.identify("qr", code.text)
+            return
+        if code.kind is ScanKind.ID_NUMBER:
+            self.identify("id", code.text)
+            return
+        if code.kind is ScanKind.PAYMENT_CODE:
+            self.notify("这是付款码，请按 F9 进入收款后再扫", severity="warning")
+            return
+        self._add_code(code.text)
+
+    def handle_card(self, card) -> None:
+        """A social-security card was inserted (read by the app's card watcher)."""
+        self.identify("card", card)
+
+    def _add_code(self, text: str) -> None:
+        try:
+            line = self.checkout.scan(text)
+        except CashierError as exc:
+            self._error(exc)
+            return
+        self._show_added(line)
+
+    def _add_item(self, item: Item) -> None:
+        try:
+            line = self.checkout.add(item)
+        except CashierError as exc:
+            self._error(exc)
+            return
+        self._show_added(line)
+
+    def _show_added(self, line: Line) -> None:
+        """The line just added or increased: selected on screen and on the customer display."""
+        self.app.show_customer("show_line", line.name, line.amount)
+        self.refresh_sale(select=next(i for i, ln in enumerate(self.checkout.lines) if ln is line))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        event.input.value = ""
+        if not text:
+            return
+        item = catalog.find_by_scan(text)
+        if item is not None:
+            self._add_item(item)
+        elif classify(text).kind is ScanKind.ID_NUMBER:
+            self.identify("id", text)  # an ID number typed in full: identify the patient
+        else:
+            self.action_search(text)
+
+    def action_search(self, query: str = "") -> None:
+        from cashier.ui.dialogs.search import SearchDialog
+
+        def chosen(item: Item | None) -> None:
+            if item is not None:
+                self._add_item(item)
+
+        self.app.push_screen(SearchDialog(query), chosen)
+
+    def action_quantity(self) -> None:
+        from cashier.ui.dialogs.quantity import QuantityDialog
+
+        index = self._selected()
+        if index is None:
+            self.notify("还没有商品", severity="warning")
+            return
+        line = self.checkout.lines[index]
+
+        def chosen(quantity: int | None) -> None:
+            if quantity is not None:
+                self.checkout.set_quantity(index, quantity)
+                self.refresh_sale(select=index)
+
+        self.app.push_screen(QuantityDialog(line.name, line.quantity), chosen)
+
+    def action_remove_line(self) -> None:
+        index = self._selected()
+        if index is None:
+            return
+        line = self.checkout.remove(index)
+        self.notify(f"已删除：{line.name}")
+        self.refresh_sale(select=index)
+
+    # -- ending ---------------------------------------------------------------------
+    def action_pay(self, exact_cash: bool = False) -> None:
+        from cashier.ui.screens.payment import PaymentScreen
+
+        part = self.checkout.insured
+        if part is not None and not part.settled:
+            if part.presettlement is None and not part.held_msgid:
+                self.notify("请先预结算（F5），核对金额后再结算", severity="warning")
+                self.presettle()
+                return
+            self.settle(exact_cash)
+            return
+        try:
+            plan = self.checkout.start_payment()
+        except CashierError as exc:
+            self._error(exc)
+            return
+        self.app.show_customer("show_total", plan.due)
+        exact_cash = exact_cash or plan.complete  # nothing to take in cash: complete at once
+        self.app.push_screen(PaymentScreen(self.checkout, plan, exact_cash), self._paid)
+
+    def action_exact_cash(self) -> None:
+        self.action_pay(exact_cash=True)
+
+    def _paid(self, completed: Completed | None) -> None:
+        if completed is None:
+            self.checkout.back_to_open()
+            self.query_one("#entry", Input).focus()
+            if self.checkout.insured is not None and self.checkout.insured.settled:
+                self._offer_cancel()
+            return
+        self.app.show_customer("show_payment", completed.paid, completed.change)
+        self.checkout = self._new_checkout()
+        self._problem = ""
+        self._show_last(completed, "正在打印…")
+        self.refresh_sale()
+        self.print_receipt(completed)
+        self.query_one("#entry", Input).focus()
+
+    def _show_last(self, completed: Completed, printing: str) -> None:
+        self.query_one("#last-sale", Static).update(
+            f"上一笔 {completed.receipt_no}\n应收 {completed.total.display()}\n"
+            f"实收 {completed.paid.display()}\n找零 {completed.change.display()}\n{printing}"
+        )
+        self._last = completed
+
+    @work(thread=True, exit_on_error=False, group="printer")
+    def print_receipt(self, completed: Completed) -> None:
+        settings = self.app.settings
+        kick = settings.printer.kick_drawer and completed.cash_taken > Fen(0)
+        try:
+            printed = print_sale(
+                settings, completed.sale_id, configured_printer(settings), kick_drawer=kick
+            )
+        except DeviceError as exc:
+            self.app.call_from_thread(self._show_last, completed, "[b red]未打印[/]：按 F11 重试")
+            raise DeviceError(f"打印失败：{exc}（收费已保存，按 F11 重试）") from None
+        where = printed.path.name if printed.path else printed.where
+        self.app.call_from_thread(self._show_last, completed, f"已打印 {where}")
+        if printed.path:
+            self.app.call_from_thread(self.notify, f"收据已保存：{printed.path}", timeout=6)
+
+    def action_reprint(self) -> None:
+        self.reprint()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="printer")
+    def reprint(self) -> None:
+        """F11: receipts waiting in the print queue first (originals); else 重打 the last one."""
+        settings = self.app.settings
+        if pending_jobs(settings.station_id):
+            results = retry_pending(settings, configured_printer(settings), self.app.operator)
+            failed = [r for r in results if not r.ok]
+            if failed:
+                raise DeviceError(f"打印机仍不可用：{failed[0].error}（收据仍在打印队列中）")
+            numbers = "、".join(r.receipt_no for r in results if r.receipt_no)
+            self.app.call_from_thread(self.notify, f"已补打：{numbers}", timeout=8)
+            return
+        sale = last_completed(settings.station_id)
+        if sale is None:
+            raise CashierError("本收费台还没有已完成的收费单")
+        printed = print_sale(settings, sale.id, configured_printer(settings), by=self.app.operator)
+        self.app.call_from_thread(
+            self.notify, f"已重打 {sale.receipt_no}：{printed.where}", timeout=8
+        )
+
+    def action_void(self) -> None:
+        from cashier.ui.dialogs.confirm import ConfirmDialog
+
+        if not self.checkout.lines:
+            if self.checkout.insured is not None and not self.checkout.insured.settled:
+                self.checkout = self._new_checkout()
+                self._problem = ""
+                self.refresh_sale()
+                self.notify("已清除患者信息")
+                return
+            self.notify("本单为空", severity="warning")
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                try:
+                    self.checkout.void("收费员作废")
+                except CashierError as exc:
+                    self._error(exc)
+                    return
+                self._problem = ""
+                self.app.show_customer("clear")
+                self.checkout = self._new_checkout()
+                self.refresh_sale()
+                self.notify("本单已作废")
+
+        self.app.push_screen(
+            ConfirmDialog(
+                f"作废本单（{len(self.checkout.lines)} 种，{self.checkout.total.display()}）？"
+            ),
+            confirmed,
+        )
+
+    def action_menu(self) -> None:
+        from cashier.ui.screens.menu import MenuScreen
+
+        self.app.push_screen(MenuScreen())
+
+    def action_help(self) -> None:
+        from cashier.ui.dialogs.help import HelpScreen
+
+        self.app.push_screen(HelpScreen())
+
+    # -- insured ------------------------------------------------------------------------
+    def _insurance(self):
+        from cashier.insurer.client import InsurerUnavailable
+        from cashier.services.insured import Insurance
+
+        connection = self.app.insurer
+        if connection is None:
+            raise InsurerUnavailable("医保平台尚未连接，请稍候再试（自费收款不受影响）")
+        return Insurance(connection.client, self.app.settings)
+
+    class Waiting(Message):
+        """Posted by a worker as it starts (``True``) and stops waiting for the insurer."""
+
+        def __init__(self, waiting: bool) -> None:
+            super().__init__()
+            self.waiting = waiting
+
+    def _busy(self, busy: bool) -> None:
+        """From a worker: does not wait for the UI thread (a blocking hand-over cost each
+        call a frame or two, measured in ``bench.latency``)."""
+        self.post_message(self.Waiting(busy))
+
+    def on_sale_screen_waiting(self, message: Waiting) -> None:
+        """The spinner on the side panel shows only when the insurer takes longer than
+        ``SPINNER_AFTER_S``: a quick answer never flashes it, a slow one is seen waiting."""
+        side = self.query_one("#side")
+        if self._spinner is not None:
+            self._spinner.stop()
+            self._spinner = None
+        if message.waiting:
+            self._spinner = self.set_timer(SPINNER_AFTER_S, lambda: setattr(side, "loading", True))
+        elif side.loading:
+            side.loading = False
+
+    def _failed(self, exc: BaseException) -> None:
+        """An insured step failed: what happened and what next, in the notice and the panel."""
+        from cashier.services.insured import advice
+
+        if not isinstance(exc, CashierError):
+            self.app.log.error(repr(exc))
+        tip = advice(exc)
+        self.app.call_from_thread(self._show_problem, str(tip), str(tip))
+
+    def _show_problem(self, notice: str, message: str) -> None:
+        self.app.bell()
+        self.notify(notice, severity="error", timeout=12, markup=False)
+        first, _, rest = message.partition("\n")
+        self._problem = f"[b red]{escape(first)}[/]" + (
+            f"\n[yellow]{escape(rest)}[/]" if rest else ""
+        )
+        self.refresh_sale()
+
+    def action_identify(self) -> None:
+        """F2: read the social-security card; with no card, type the ID number."""
+        self.read_card()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
+    def read_card(self) -> None:
+        from cashier.devices.cardreader import read_card
+
+        try:
+            card = read_card()
+        except CashierError as exc:
+            self.app.call_from_thread(self._ask_id_number, f"读卡：{exc}")
+            return
+        self._identify("card", card)
+
+    def _ask_id_number(self, why: str) -> None:
+        from cashier.ui.dialogs.id_number import IdNumberDialog
+
+        def typed(certno: str | None) -> None:
+            if certno:
+                self.identify("id", certno)
+
+        self.app.push_screen(IdNumberDialog(why), typed)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
+    def identify(self, how: str, value) -> None:
+        self._identify(how, value)
+
+    def _identify(self, how: str, value) -> None:
+        self._busy(True)
+        try:
+            insurance = self._insurance()
+            who = self.app.operator
+            patient = {
+                "qr": insurance.identify_qr,
+                "id": insurance.identify_id,
+                "card": insurance.identify_card,
+            }[how](value, who)
+        except Exception as exc:  # every failure is a message with a next step
+            self._failed(exc)
+            return
+        finally:
+            self._busy(False)
+        self.app.call_from_thread(self._identified, patient)
+
+    def _identified(self, patient) -> None:
+        from cashier.insurer.protocol.protocol import INSUTYPES
+        from cashier.ui.dialogs.insurance import InsuranceDialog
+
+        if len(patient.insurances) < 2:
+            self._attach_patient(patient)
+            return
+        rows = [
+            (i.insutype, f"{INSUTYPES.get(i.insutype, i.insutype)}  余额 {i.balc}")
+            for i in patient.insurances
+        ]
+        usual = next(n for n, i in enumerate(patient.insurances) if i is patient.insu)
+
+        def chosen(insutype: str | None) -> None:
+            if insutype:
+                self._attach_patient(patient.with_insurance(insutype))
+
+        self.app.push_screen(InsuranceDialog(rows, usual), chosen)
+
+    def _attach_patient(self, patient) -> None:
+        from cashier.services import orders
+
+        settings = self.app.settings
+        try:
+            self.checkout.identify(patient, settings.kind)
+            loaded = 0
+            if settings.kind == "clinic":
+                loaded = self.checkout.load_orders(orders.pending_for(patient.certno))
+        except CashierError as exc:
+            self._error(exc)
+            return
+        self._problem = ""
+        note = f"，已载入医嘱 {loaded} 张" if loaded else ""
+        self.notify(f"已识别：{patient.name_masked}（{patient.source}）{note}", timeout=5)
+        self.refresh_sale(select=0 if loaded else None)
+        if patient.problems:
+            self._show_problem(patient.problems[0], patient.problems[0])
+        elif settings.auto_presettle and self.checkout.lines:
+            self.presettle()
+
+    def action_presettle(self) -> None:
+        if self.checkout.insured is None:
+            self.notify("请先识别患者：扫医保码、F2 读卡或输入身份证号", severity="warning")
+            return
+        self.presettle()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
+    def presettle(self) -> None:
+        self._busy(True)
+        try:
+            self._insurance().presettle(self.checkout)
+        except Exception as exc:  # every failure is a message with a next step
+            self._failed(exc)
+            return
+        finally:
+            self._busy(False)
+        self._problem = ""
+        self.app.call_from_thread(self.refresh_sale)
+
+    def action_toggle_account(self) -> None:
+        part = self.checkout.insured
+        if part is None:
+            self.notify("自费单没有个人账户", severity="warning")
+            return
+        try:
+            self.checkout.set_account(not part.acct_used)
+        except CashierError as exc:
+            self._error(exc)
+            return
+        self.refresh_sale()
+        if self.checkout.lines:
+            self.presettle()
+
+    def action_line_split(self) -> None:
+        from cashier.ui.dialogs.split import SplitDialog
+
+        part = self.checkout.insured
+        if part is None or not part.line_results:
+            self.notify("预结算后才有逐项明细（F5）", severity="warning")
+            return
+        bill = part.settlement or part.presettlement
+        funds = [
+            (d.fund_pay_type_name or d.fund_pay_type, d.fund_payamt.display(), d.setl_proc_info)
+            for d in (bill.setldetail if bill is not None else ())
+        ]
+        self.app.push_screen(SplitDialog(split_rows(self.checkout.lines, part), funds))
+
+    def action_selfpay(self) -> None:
+        if self.checkout.insured is None:
+            return
+        try:
+            self.checkout.to_selfpay()
+        except CashierError as exc:
+            self._error(exc)
+            return
+        self._problem = ""
+        self.notify("已转为自费：本单按全额收款", timeout=5)
+        self.refresh_sale()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
+    def settle(self, exact_cash: bool) -> None:
+        self._busy(True)
+        try:
+            self._insurance().settle(self.checkout)
+        except Exception as exc:  # held, refused, unreachable: a message with a next step
+            self._failed(exc)
+            return
+        finally:
+            self._busy(False)
+        self._problem = ""
+        self.app.call_from_thread(self._settled, exact_cash)
+
+    def _settled(self, exact_cash: bool) -> None:
+        self.refresh_sale()
+        self.action_pay(exact_cash)
+
+    def _offer_cancel(self) -> None:
+        from cashier.ui.dialogs.confirm import ConfirmDialog
+
+        cash = self.checkout.due.display()
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.cancel_settlement()
+            else:
+                self.notify("已医保结算，按 F9 收取现金部分", timeout=6)
+
+        self.app.push_screen(
+            ConfirmDialog(f"患者不支付现金部分 {cash}？\n撤销医保结算（退回统筹和个人账户）"),
+            confirmed,
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
+    def cancel_settlement(self) -> None:
+        self._busy(True)
+        try:
+            self._insurance().cancel(self.checkout, "患者未支付现金部分")
+        except Exception as exc:  # the settlement stays; the cashier can try again
+            self._failed(exc)
+            return
+        finally:
+            self._busy(False)
+        self.app.call_from_thread(self.notify, "医保结算已撤销，本单回到未结算", timeout=8)
+        self.app.call_from_thread(self.refresh_sale)
+
+    def take_lines(self, lines) -> None:
+        """Lines handed over from elsewhere (a refund's kept lines, to be charged again);
+        a bill in progress is held first."""
+        if self.checkout.lines or self.checkout.insured is not None:
+            self.action_hold()
+        for line in lines:
+            self.checkout.lines.append(line)
+        self.refresh_sale(select=0)
+
+    # -- holding a bill (挂单 / 取单) ------------------------------------------------------------
+    def action_hold(self) -> None:
+        """Set this bill aside (the insurer is slow, the patient went to fetch money)."""
+        co = self.checkout
+        if not co.lines and co.insured is None:
+            self.notify("本单为空，无需挂单", severity="warning")
+            return
+        self.parked.append(co)
+        self.checkout = self._new_checkout()
+        self._problem = ""
+        self.app.show_customer("clear")
+        self.refresh_sale()
+        self.notify(f"已挂单（共 {len(self.parked)} 张），按 Ctrl+R 取回", timeout=6)
+
+    def action_recall(self) -> None:
+        from cashier.ui.dialogs.recall import RecallDialog
+
+        if not self.parked:
+            self.notify("没有挂起的单", severity="warning")
+            return
+        if self.checkout.lines or self.checkout.insured is not None:
+            self.notify("请先完成、挂起（Ctrl+G）或作废当前单，再取单", severity="warning")
+            return
+
+        def chosen(index: int | None) -> None:
+            if index is not None:
+                self.checkout = self.parked.pop(index)
+                self._problem = ""
+                self.refresh_sale(select=0)
+                self.notify("已取回挂起的单")
+
+        if len(self.parked) == 1:
+            chosen(0)
+            return
+        self.app.push_screen(RecallDialog([parked_label(co) for co in self.parked]), chosen)
+
+    def action_logout(self) -> None:
+        if self.checkout.insured is not None and self.checkout.insured.settled:
+            self.notify("本单已医保结算，请先收款或撤销结算", severity="warning")
+            return
+        if self.parked:
+            self.notify(
+                f"还有 {len(self.parked)} 张挂单，请先取回处理（Ctrl+R）", severity="warning"
+            )
+            return
+        if self.checkout.lines:
+            self.notify("本单尚未完成，请先收款或作废（F12）", severity="warning")
+            return
+        self.app.logout()
+
+
+def parked_label(co: Checkout) -> str:
+    who = co.insured.patient.name_masked if co.insured is not None else "自费"
+    state = "（已医保结算）" if co.insured is not None and co.insured.settled else ""
+    return f"{co.started_at:%H:%M} {who} {len(co.lines)} 项 {co.total.display()}{state}"

@@ -1,0 +1,538 @@
+"""The shift screen: open with a float, X report, payouts, the blind close, Z reports.
+
+Every rule lives in :mod:`cashier.services.shifts`; this screen turns keys into calls on it
+(each in a thread worker) and results into a table. The close is blind: the count
+form shows no expected figure, and the table is empty while it is open; the
+variances appear only once the count is submitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.markup import escape
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Input, Label, Static
+from textual.worker import get_current_worker
+
+from cashier.domain.money import Fen
+from cashier.domain.tender import Method
+from cashier.errors import CashierError, DeviceError, InputError
+from cashier.services import operators, printing, shifts
+from cashier.store.models import Shift
+from cashier.ui.dialogs.confirm import ConfirmDialog
+from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.widgets.keybar import KeyBar
+from cashier.ui.widgets.money_input import AmountInput
+
+NO_SHIFT = "本收款台没有未交班的班次：按 F2 开班"
+
+
+@dataclass(frozen=True)
+class StationShifts:
+    """What the state line shows, read in a worker."""
+
+    current: shifts.ShiftInfo | None
+    needs_supervisor: bool  # closing the current shift here asks for a supervisor
+    stale_elsewhere: tuple[shifts.ShiftInfo, ...]
+
+
+def _right(value: object) -> Text:
+    return Text(str(value), justify="right")
+
+
+def _money(amount: Fen) -> Text:
+    colour = "red" if amount < Fen(0) else ""
+    return Text(str(amount), style=colour, justify="right")
+
+
+class ShiftScreen(WorkerErrors, Screen[None]):
+    """The station's shift: F2 open · F3 X · F4 payout · F5 blind close · F6 Z list · F11 重打."""
+
+    DEFAULT_CSS = """
+    ShiftScreen #shift-state { height: auto; padding: 0 1; }
+    ShiftScreen .shift-form { height: auto; padding: 0 1; display: none; }
+    ShiftScreen .shift-form Label { width: auto; }
+    ShiftScreen .shift-row { height: 1; }
+    ShiftScreen .shift-row Label { width: 12; }
+    ShiftScreen .shift-row Input { width: 24; background: $boost; }
+    ShiftScreen .shift-row Input:focus { background: $primary 40%; }
+    ShiftScreen #payout-reason { width: 40; }
+    ShiftScreen #shift-table { height: 1fr; border: round $primary; }
+    ShiftScreen #shift-note { height: auto; padding: 0 1; }
+    """
+
+    BINDINGS = [
+        Binding("f2", "open_form", "开班", id="shift_open"),
+        Binding("f3", "x_report", "X报表", id="shift_x"),
+        Binding("f4", "payout_form", "支出", id="shift_payout"),
+        Binding("f5", "count_form", "交班", id="shift_close"),
+        Binding("f6", "z_list", "Z报表", id="shift_z_list"),
+        Binding("f7", "print_x", "打印X", id="shift_print_x"),
+        Binding("f11", "reprint", "重打Z", id="shift_reprint"),
+        Binding("escape", "back", "返回", id="back"),
+    ]
+
+    #: Scans stop here: a scan while counting must never ring up an item on the sale below.
+    ACCEPTS_SCANS = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state: StationShifts | None = None
+        self.form = ""  # "", "open", "payout", "count": the form that is open
+        self.z_rows: list[int] = []  # shift ids of the Z list, in table order
+        self.last_closed: int | None = None  # the shift closed on this screen
+        self._busy = False
+
+    # -- layout -----------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        settings = self.app.settings
+        training = "[reverse] 培训模式 [/] " if settings.training else ""
+        yield Static(
+            f"{training}班次 · 收款台 {escape(settings.station_id)} · "
+            f"{escape(self.app.operator.label)}",
+            id="topbar",
+        )
+        yield Static("正在读取班次…", id="shift-state")
+        with Vertical(id="open-form", classes="shift-form"):
+            yield Label("开班：输入钱箱中的备用金（找零现金），Enter 开班 · Esc 取消")
+            with Horizontal(classes="shift-row"):
+                yield Label("备用金")
+                yield AmountInput("", id="float", placeholder="如 200", compact=True)
+        with Vertical(id="payout-form", classes="shift-form"):
+            yield Label("支出：从钱箱取出现金（非退款），Enter 下一项 · Esc 取消")
+            with Horizontal(classes="shift-row"):
+                yield Label("金额")
+                yield AmountInput("", id="payout-amount", placeholder="0.00", compact=True)
+            with Horizontal(classes="shift-row"):
+                yield Label("事由")
+                yield Input(id="payout-reason", max_length=200, compact=True)
+        with Vertical(id="count-form", classes="shift-form"):
+            yield Label("盲点交班：现金点钞，电子支付按终端结算单；留空为 0。应有金额提交后显示")
+            for method in shifts.METHODS:
+                with Horizontal(classes="shift-row"):
+                    yield Label(f"{method.label}实点")
+                    yield AmountInput(
+                        "", id=f"count-{method.value}", placeholder="0.00", compact=True
+                    )
+            with Horizontal(classes="shift-row", id="supervisor-row"):
+                yield Label("组长工号")
+                yield Input(id="sup-code", max_length=16, compact=True)
+            with Horizontal(classes="shift-row", id="supervisor-pin-row"):
+                yield Label("组长 PIN")
+                yield Input(id="sup-pin", password=True, max_length=8, compact=True)
+        yield DataTable(id="shift-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="shift-note")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.load_state()
+        self.load_z_list()
+
+    # -- the station's shift ----------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="shift-state")
+    def load_state(self) -> None:
+        station = self.app.settings.station_id
+        who = self.app.operator
+        shift = shifts.open_shift_of(station)
+        state = StationShifts(
+            current=shifts.shift_info(shift) if shift else None,
+            needs_supervisor=shift is not None and shifts.needs_supervisor(shift, who),
+            stale_elsewhere=tuple(
+                shifts.shift_info(s) for s in shifts.stale_shifts() if s.station_id != station
+            ),
+        )
+        self.app.call_from_thread(self._show_state, state)
+
+    def _show_state(self, state: StationShifts) -> None:
+        if not self.is_attached:
+            return
+        self.state = state
+        info = state.current
+        if info is None:
+            text = NO_SHIFT
+        else:
+            text = (
+                f"当前班次 #{info.shift_id} · {escape(info.operator)} {escape(info.operator_name)}"
+                f" · {info.opened_at:%Y-%m-%d %H:%M} 开班 · 备用金 {info.float_amount.display()}"
+            )
+            if info.stale:
+                text += "\n[b red]跨日未交班[/]：请收费组长交班（F5，组长输入工号和 PIN）"
+            elif state.needs_supervisor:
+                text += "\n[yellow]这是其他收费员的班次：交班须收费组长输入工号和 PIN[/]"
+        if state.stale_elsewhere:
+            others = "、".join(
+                f"{escape(s.station_id)}（{escape(s.operator)}，{s.opened_at:%m-%d %H:%M} 开班）"
+                for s in state.stale_elsewhere
+            )
+            text += f"\n[yellow]其他收款台跨日未交班：{others}[/]"
+        self.query_one("#shift-state", Static).update(text)
+
+    def _require_shift(self) -> shifts.ShiftInfo | None:
+        info = self.state.current if self.state else None
+        if info is None:
+            self.notify(NO_SHIFT, severity="warning")
+        return info
+
+    # -- forms --------------------------------------------------------------------------
+    def _show_form(self, name: str) -> None:
+        self.form = name
+        for form in ("open", "payout", "count"):
+            self.query_one(f"#{form}-form").display = form == name
+        if name == "count":
+            # Blind: nothing expected may be on screen while the cashier counts.
+            self._table("盲点中", [])
+            self._note("")
+
+    def action_open_form(self) -> None:
+        if self._busy:
+            return
+        if self.state is not None and self.state.current is not None:
+            self.notify("已有未交班的班次，请先交班（F5）", severity="warning")
+            return
+        self._show_form("open")
+        field = self.query_one("#float", Input)
+        field.value = ""
+        field.focus()
+
+    def action_payout_form(self) -> None:
+        if self._busy:
+            return
+        if self._require_shift() is None:
+            return
+        self._show_form("payout")
+        for name in ("payout-amount", "payout-reason"):
+            self.query_one(f"#{name}", Input).value = ""
+        self.query_one("#payout-amount", Input).focus()
+
+    def action_count_form(self) -> None:
+        if self._busy:
+            return
+        if self._require_shift() is None:
+            return
+        self._show_form("count")
+        for method in shifts.METHODS:
+            self.query_one(f"#count-{method.value}", Input).value = ""
+        ask = bool(self.state and self.state.needs_supervisor)
+        for row in ("#supervisor-row", "#supervisor-pin-row"):
+            self.query_one(row).display = ask
+        for name in ("sup-code", "sup-pin"):
+            self.query_one(f"#{name}", Input).value = ""
+        self.query_one(f"#count-{Method.CASH.value}", Input).focus()
+
+    def action_back(self) -> None:
+        if self._busy:
+            return
+        if self.form:
+            self._show_form("")
+            return
+        self.dismiss(None)
+
+    def handle_scan(self, code) -> None:
+        """Keys typed faster than a person types arrive as a scan: they go to the focused field."""
+        field = self.focused
+        if isinstance(field, Input):
+            field.value = code.text
+            self.on_input_submitted(Input.Submitted(field, field.value))
+        else:
+            self.notify("班次界面不能扫码", severity="warning")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self._busy:
+            return
+        field = event.input.id or ""
+        if field == "float":
+            self._submit_open(event.value)
+        elif field == "payout-amount":
+            self.query_one("#payout-reason", Input).focus()
+        elif field == "payout-reason":
+            self._submit_payout()
+        elif self.form == "count":
+            self._next_count_field(field)
+
+    def _submit_open(self, text: str) -> None:
+        try:
+            amount = Fen.parse(text)
+        except CashierError as exc:
+            self._error(exc)
+            return
+        self._busy = True
+        self.open_shift(amount)
+
+    def _submit_payout(self) -> None:
+        amount_field = self.query_one("#payout-amount", Input)
+        try:
+            amount = Fen.parse(amount_field.value, allow_zero=False)
+        except CashierError as exc:
+            amount_field.focus()
+            self._error(exc)
+            return
+        self._busy = True
+        self.pay_out(amount, self.query_one("#payout-reason", Input).value)
+
+    def _next_count_field(self, field: str) -> None:
+        order = [f"count-{m.value}" for m in shifts.METHODS]
+        if self.query_one("#supervisor-row").display:
+            order += ["sup-code", "sup-pin"]
+        position = order.index(field) if field in order else len(order) - 1
+        if position + 1 < len(order):
+            self.query_one(f"#{order[position + 1]}", Input).focus()
+            return
+        self._submit_count()
+
+    def _submit_count(self) -> None:
+        counts: dict[Method, Fen] = {}
+        for method in shifts.METHODS:
+            field = self.query_one(f"#count-{method.value}", Input)
+            try:
+                counts[method] = Fen.parse(field.value) if field.value.strip() else Fen(0)
+            except CashierError as exc:
+                field.focus()
+                self._error(InputError(f"{method.label}：{exc}"))
+                return
+        code = self.query_one("#sup-code", Input).value.strip()
+        pin = self.query_one("#sup-pin", Input).value
+        if self.query_one("#supervisor-row").display and not (code and pin):
+            self.query_one("#sup-code" if not code else "#sup-pin", Input).focus()
+            self.notify("请收费组长输入工号和 PIN", severity="warning")
+            return
+        counted = " · ".join(f"{m.label} {a}" for m, a in counts.items() if a)
+        question = f"提交盲点并交班？提交后不能修改\n{counted or '全部为 0'}"
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self._busy = True
+                self._note("正在交班…")
+                self.close_shift(counts, code, pin)
+
+        self.app.push_screen(ConfirmDialog(question), confirmed)
+
+    # -- workers: each one call on the core -------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="shift")
+    def open_shift(self, amount: Fen) -> None:
+        try:
+            shift = shifts.open_shift(self.app.settings.station_id, self.app.operator, amount)
+        finally:
+            self.app.call_from_thread(self._done)
+        self.app.call_from_thread(self._after, f"已开班 #{shift.id}，备用金 {amount.display()}", "")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="shift")
+    def pay_out(self, amount: Fen, reason: str) -> None:
+        try:
+            shift = self._open_shift_row()
+            shifts.payout(shift, self.app.operator, amount, reason)
+        finally:
+            self.app.call_from_thread(self._done)
+        self.app.call_from_thread(self._after, f"已支出 {amount.display()}：{reason.strip()}", "")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="shift")
+    def x_report(self, *, print_it: bool = False) -> None:
+        settings = self.app.settings
+        result = shifts.x_report(self._open_shift_row(), self.app.operator)
+        if not get_current_worker().is_cancelled:  # F6 pressed meanwhile: that list shows
+            self.app.call_from_thread(self._show_x, result)
+        if print_it:
+            document = shifts.x_document(
+                result, clinic_name=settings.clinic_name, training=settings.training
+            )
+            printed = printing.print_document(
+                settings, document, printing.configured_printer(settings)
+            )
+            self.app.call_from_thread(self.notify, f"X 报表已打印：{printed.where}")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="shift")
+    def close_shift(self, counts: dict[Method, Fen], code: str, pin: str) -> None:
+        settings = self.app.settings
+        try:
+            supervisor = operators.authenticate(settings.station_id, code, pin) if code else None
+            shift = self._open_shift_row()
+            report = shifts.close_shift(shift, counts, self.app.operator, supervisor=supervisor)
+        finally:
+            self.app.call_from_thread(self._done)
+        self.app.call_from_thread(self._show_close, shift.id, report)
+        self._print_z(report, 0)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="shift")
+    def load_z_list(self) -> None:
+        rows = shifts.recent_z_reports(self.app.settings.station_id, who=self.app.operator)
+        if get_current_worker().is_cancelled:  # another view was asked for meanwhile
+            return
+        self.app.call_from_thread(self._show_z_list, [(s.id, s.reprints, z) for s, z in rows])
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="shift")
+    def reprint(self, shift_id: int) -> None:
+        shift = Shift.get_by_id(shift_id)
+        n = shifts.reprint_z(shift, self.app.operator)
+        self._print_z(shifts.z_report_of(shift), n)
+        self.app.call_from_thread(self._refresh_z_list_if_shown)
+
+    def _open_shift_row(self) -> Shift:
+        shift = shifts.open_shift_of(self.app.settings.station_id)
+        if shift is None:
+            raise InputError(NO_SHIFT)
+        return shift
+
+    def _print_z(self, report: shifts.ZReport, reprint: int) -> None:
+        """Print a Z (in a worker). A failed print keeps the Z: it is stored, F11 reprints it."""
+        settings = self.app.settings
+        document = shifts.z_document(
+            report, clinic_name=settings.clinic_name, training=settings.training, reprint=reprint
+        )
+        try:
+            printed = printing.print_document(
+                settings, document, printing.configured_printer(settings)
+            )
+        except DeviceError as exc:
+            raise DeviceError(
+                f"{report.number} 已保存，打印失败：{exc}；打印机恢复后按 F11 重打"
+            ) from None
+        word = f"重打（第{reprint}次）" if reprint else "已打印"
+        self.app.call_from_thread(self.notify, f"Z 报表 {report.number} {word}：{printed.where}")
+
+    # -- keys that read -----------------------------------------------------------------------
+    def action_x_report(self) -> None:
+        if self._busy:
+            return
+        if self._require_shift() is not None:
+            self._show_form("")
+            self.x_report()
+
+    def action_print_x(self) -> None:
+        if self._busy:
+            return
+        if self._require_shift() is not None:
+            self._show_form("")
+            self.x_report(print_it=True)
+
+    def action_z_list(self) -> None:
+        if self._busy:
+            return
+        self._show_form("")
+        self.load_z_list()
+
+    def action_reprint(self) -> None:
+        if self._busy:
+            return
+        table = self.query_one("#shift-table", DataTable)
+        if self.z_rows and table.cursor_row is not None and table.row_count:
+            shift_id = self.z_rows[min(table.cursor_row, len(self.z_rows) - 1)]
+        elif self.last_closed is not None:
+            shift_id = self.last_closed
+        else:
+            self.notify("请先按 F6 列出 Z 报表并选中一张", severity="warning")
+            return
+        self.reprint(shift_id)
+
+    # -- showing results ----------------------------------------------------------------------
+    def _done(self) -> None:
+        self._busy = False
+
+    def _after(self, message: str, note: str) -> None:
+        self.notify(message)
+        self._show_form("")
+        self._note(note)
+        self.load_state()
+
+    def _error(self, exc: CashierError) -> None:
+        self.app.bell()
+        self.notify(str(exc), severity="error", timeout=6)
+
+    def _note(self, text: str) -> None:
+        self.query_one("#shift-note", Static).update(text)
+
+    def _table(self, title: str, columns: list[tuple[str, int]], rows=()) -> DataTable:
+        table = self.query_one("#shift-table", DataTable)
+        table.clear(columns=True)
+        table.border_title = title
+        self.z_rows = []
+        for n, (label, width) in enumerate(columns):
+            table.add_column(_right(label) if n else label, width=width)
+        for row in rows:
+            table.add_row(*row)
+        return table
+
+    def _show_x(self, x: shifts.ShiftFigures) -> None:
+        if not self.is_attached:
+            return
+        rows = [
+            (
+                m.method.label,
+                _money(m.taken),
+                _money(m.change),
+                _money(m.refunded),
+                _money(m.payouts),
+                _money(m.expected),
+            )
+            for m in x.methods
+        ]
+        self._table(
+            f"X 报表 · 截至 {x.as_of:%H:%M:%S}",
+            [("方式", 8), ("收入", 10), ("找零", 10), ("退款", 10), ("支出", 10), ("应有", 11)],
+            rows,
+        )
+        ins = x.insured
+        insured = (
+            f"\n医保 {ins.settlements} 笔：基金 {ins.fund_pay} · 账户 {ins.acct_pay}"
+            f" · 个人现金 {ins.cash_pay}"
+            if ins.settlements
+            else ""
+        )
+        self._note(
+            f"收费 {x.sales} 笔 · 退款 {x.refunds} 笔 · 作废 {x.voids} 笔 · "
+            f"备用金 {x.float_amount} · 支出 {x.payout_count} 笔 {x.payouts}{insured}"
+            "\nF7 打印 X 报表（不结班）"
+        )
+
+    def _show_close(self, shift_id: int, z: shifts.ZReport) -> None:
+        self.last_closed = shift_id
+        self._show_form("")
+        rows = [
+            (c.method.label, _money(c.counted), _money(c.expected), _money(c.variance))
+            for c in z.counts
+        ]
+        rows.append(("合计", "", "", _money(z.variance)))
+        self._table(
+            f"{z.number} 盲点结果（差额 = 实点 − 应有）",
+            [("方式", 10), ("实点", 12), ("应有", 12), ("差额", 12)],
+            rows,
+        )
+        cash = z.count_of(Method.CASH).variance
+        word = "短款" if cash < Fen(0) else "长款" if cash > Fen(0) else "无差额"
+        colour = "red" if cash else "green"
+        self._note(
+            f"已交班 · Z 报表 {z.number} · 现金[b {colour}]{word} {abs(cash).display()}[/]"
+            " · 差额已记录 · F11 重打"
+        )
+        self.load_state()
+
+    def _show_z_list(self, rows: list[tuple[int, int, shifts.ZReport]]) -> None:
+        if not self.is_attached:
+            return
+        table = self._table(
+            "最近的 Z 报表（↑↓ 选择 · F11 重打）",
+            [("Z 号", 18), ("收款员", 12), ("结班", 12), ("差额", 10), ("重打", 4)],
+            [
+                (
+                    z.number,
+                    f"{z.figures.operator} {z.figures.operator_name}",
+                    f"{z.closed_at:%m-%d %H:%M}",
+                    _money(z.variance),
+                    _right(reprints),
+                )
+                for _, reprints, z in rows
+            ],
+        )
+        self.z_rows = [shift_id for shift_id, _, _ in rows]
+        self._note("" if rows else "还没有 Z 报表")
+        if rows:
+            table.focus()
+
+    def _refresh_z_list_if_shown(self) -> None:
+        if self.z_rows:
+            self.load_z_list()

@@ -1,0 +1,401 @@
+"""The sandbox insurer's HTTP server: the national interface and the e-voucher query.
+
+``POST /fsi/api/rsfComIfsService/callService``      one transaction per request
+``POST /localcfc/api/hsecfc/localQrCodeQuery``      e-voucher ``ec.query``
+``POST /sandbox/admin/fault``                       inject a fault (tests, demos)
+``POST /sandbox/admin/qr``                          a fresh 医保码 for a person
+``POST /sandbox/admin/plant``                       a disagreement for reconciliation
+``DELETE /sandbox/admin/fault``                     clear faults
+
+Faults, per request (header ``x-sandbox-fault: kind[,delay_ms]``) or by the
+admin endpoint for the next calls of an ``infno``: ``latency`` (wait
+``delay_ms``, then do it and answer), ``timeout`` (wait ``delay_ms``, default
+60 s, then close with no answer; nothing done), ``http500`` (nothing done),
+``malformed`` (done, then a broken answer), ``break_invariant`` (done, then an
+answer whose amounts do not add up) and ``drop_after_commit`` (done, then
+silent for ``delay_ms``, then the connection closes with no answer). The
+admin ``infno`` ``"*"`` means every transaction of the national interface;
+``"ec.query"`` (named, never by ``"*"``) is the e-voucher service.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from cashier.errors import CashierError
+from cashier.insurer.journal import MONEY_CHANGING
+from cashier.insurer.protocol import protocol
+from cashier_sandbox import state
+from cashier_sandbox.catalog import load_catalog
+from cashier_sandbox.handlers import (
+    Refused,
+    Transactions,
+    broken_invariant,
+    remember_response,
+    stored_response,
+)
+from cashier_sandbox.policy import Policy
+from cashier_sandbox.state import EVoucher, Fault, Person, sandbox_db
+
+CALL_PATH = "/fsi/api/rsfComIfsService/callService"
+EC_PATH = "/localcfc/api/hsecfc/localQrCodeQuery"
+FAULTS = ("latency", "timeout", "http500", "malformed", "break_invariant", "drop_after_commit")
+#: The admin fault ``infno`` of the e-voucher service.
+EC_INFNO = "ec.query"
+#: ec.query codes: not a 医保码, expired, already used for a settlement, not activated.
+EC_NOT_EVOUCHER, EC_EXPIRED, EC_USED, EC_NOT_ACTIVATED = 500159, 500160, 500161, 500162
+DEFAULT_PORT = 8701
+
+
+class DropConnection(Exception):
+    """Close the connection without an answer."""
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes | None  # None: drop the connection
+
+
+@dataclass
+class SandboxInsurer:
+    """Everything the HTTP layer calls; usable without HTTP in tests."""
+
+    transactions: Transactions
+    paasid: str = ""
+    secret: str = ""
+    admvs: str = state.DEFAULT_ADMVS
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    handling_ms: list[float] = field(default_factory=list)  # for benchmarks
+
+    # -- the national interface ------------------------------------------------------------
+    def call(self, headers: dict[str, str], body: bytes) -> Reply:
+        started = time.perf_counter()
+        try:
+            return self._call(headers, body)
+        finally:
+            self.handling_ms.append((time.perf_counter() - started) * 1000)
+
+    def _call(self, headers: dict[str, str], body: bytes) -> Reply:
+        now = datetime.now()
+        if self.secret:
+            problem = protocol.check_tif(headers, self.paasid, self.secret, now=int(time.time()))
+            if problem:
+                return self._refuse("", problem, now)
+        try:
+            req = protocol.parse_request(body)
+        except CashierError as exc:
+            return self._refuse("", str(exc), now)
+        fault, delay_ms = self._fault(headers, req.infno)
+        early = self._fault_before(fault, delay_ms)
+        if early is not None:
+            return early
+        with self.lock:
+            if req.infno in MONEY_CHANGING:
+                earlier = stored_response(req.msgid)
+                if (
+                    earlier is not None
+                ):  # the same message again: the same answer, nothing done twice
+                    return self._deliver(earlier.encode(), fault, delay_ms)
+            try:
+                handler = self.transactions.table().get(req.infno)
+                if handler is None:
+                    raise Refused(f"不支持的交易编号 {req.infno}")
+                with sandbox_db.atomic():
+                    self.transactions.check_signed_in(req)
+                    output = handler(req) or {}
+                    text = protocol.dumps(self._response(output, now))
+                    if req.infno in MONEY_CHANGING:
+                        remember_response(req.msgid, req.infno, text)
+            except Refused as exc:
+                return self._refuse(req.infno, str(exc), now)
+            except CashierError as exc:
+                return self._refuse(req.infno, f"请求数据有误：{exc}", now)
+        if fault == "break_invariant":
+            output = broken_invariant(output)
+            text = protocol.dumps(self._response(output, now))
+        return self._deliver(text.encode(), fault, delay_ms)
+
+    @staticmethod
+    def _fault_before(fault: str, delay_ms: int) -> Reply | None:
+        """The part of a fault that comes before any work: a reply ends the call, nothing done."""
+        if fault == "latency":
+            time.sleep(delay_ms / 1000)
+        elif fault == "timeout":
+            time.sleep((delay_ms or 60_000) / 1000)
+            return Reply(0, None)
+        elif fault == "http500":
+            return Reply(500, b"<html><body>500 Internal Server Error</body></html>")
+        return None
+
+    @staticmethod
+    def _deliver(body: bytes, fault: str, delay_ms: int = 0) -> Reply:
+        if fault == "drop_after_commit":
+            # Done; the client waits in silence (a read timeout, when it is shorter), then
+            # the connection closes: a settlement the cashier cannot know happened.
+            time.sleep(delay_ms / 1000)
+            return Reply(0, None)
+        if fault == "malformed":
+            return Reply(200, body[: len(body) // 2])
+        return Reply(200, body)
+
+    def _response(
+        self, output: dict, now: datetime, *, infcode: int = 0, err_msg: str = ""
+    ) -> dict:
+        serial = state.next_number("refmsg")
+        return protocol.build_response(
+            output,
+            infcode=infcode,
+            err_msg=err_msg,
+            inf_refmsgid=protocol.make_refmsgid(self.admvs, now, serial),
+            when=now,
+        )
+
+    def _refuse(self, infno: str, message: str, now: datetime) -> Reply:
+        text = protocol.dumps(self._response({}, now, infcode=-1, err_msg=message))
+        return Reply(200, text.encode())
+
+    def _fault(self, headers: dict[str, str], infno: str) -> tuple[str, int]:
+        header = headers.get("x-sandbox-fault", "")
+        if header:
+            kind, _, delay = header.partition(",")
+            return kind.strip(), int(delay or 0)
+        matches = Fault.infno == infno
+        if infno != EC_INFNO:
+            matches |= Fault.infno == "*"
+        with self.lock, sandbox_db.atomic():
+            fault = Fault.select().where(matches & (Fault.count > 0)).order_by(Fault.id).first()
+            if fault is None:
+                return "", 0
+            Fault.update(count=Fault.count - 1).where(Fault.id == fault.id).execute()
+            return fault.kind, fault.delay_ms
+
+    # -- the e-voucher service -------------------------------------------------------------------
+    def ec_query(self, body: bytes, headers: dict[str, str] | None = None) -> Reply:
+        fault, delay_ms = self._fault(headers or {}, EC_INFNO)
+        early = self._fault_before(fault, delay_ms)
+        if early is not None:
+            return early
+        reply = self._ec_answer(body)
+        return self._deliver(reply.body or b"", fault, delay_ms) if fault else reply
+
+    def _ec_answer(self, body: bytes) -> Reply:
+        def answer(code: int | str, message: str, data: dict | None = None) -> Reply:
+            return Reply(
+                200,
+                json.dumps(
+                    {"code": code, "message": message, "data": data}, ensure_ascii=False
+                ).encode(),
+            )
+
+        try:
+            request = json.loads(body)
+            data = request["data"]
+            if request.get("transType") != "ec.query" or not isinstance(data, dict):
+                raise ValueError
+            payload = str(data["ecQrCode"])
+        except (ValueError, KeyError, TypeError):
+            return answer(500100, "请求格式错误")
+        voucher = EVoucher.get_or_none(EVoucher.payload == payload)
+        if voucher is None:
+            return answer(EC_NOT_EVOUCHER, "请使用医保电子凭证二维码")
+        person = Person.get_by_id(voucher.psn_no)
+        if not person.ec_activated:
+            return answer(EC_NOT_ACTIVATED, state.EC_NOT_ACTIVATED)
+        if voucher.used_setl_id:
+            return answer(EC_USED, "该医保码已使用，请让患者刷新后重新出示")
+        if datetime.now() > voucher.expires_at:
+            return answer(EC_EXPIRED, "医保码已过期，请让患者刷新后重新出示")
+        return answer(
+            0,
+            "成功",
+            {
+                "idNo": person.certno,
+                "idType": "01",
+                "userName": person.name,
+                "ecToken": voucher.ec_token,
+                "insuOrg": person.insuplc_admdvs,
+                "ecIndexNo": voucher.ec_token[-16:],
+                "gender": person.gend,
+                "birthday": person.brdy,
+            },
+        )
+
+    # -- admin ---------------------------------------------------------------------------------
+    def admin(self, method: str, path: str, body: bytes) -> Reply:
+        """The admin endpoints, one at a time with the interface calls (one SQLite store)."""
+        with self.lock:
+            return self._admin(method, path, body)
+
+    def _admin(self, method: str, path: str, body: bytes) -> Reply:
+        try:
+            data = json.loads(body or b"{}")
+            if path == "/sandbox/admin/fault" and method == "DELETE":
+                Fault.delete().execute()
+                return Reply(200, b"{}")
+            if path == "/sandbox/admin/fault":
+                kind = str(data["kind"])
+                if kind not in FAULTS:
+                    raise ValueError(f"kind 应为 {', '.join(FAULTS)}")
+                Fault.create(
+                    kind=kind,
+                    infno=str(data.get("infno", "*")),
+                    count=int(data.get("count", 1)),
+                    delay_ms=int(data.get("delay_ms", 0)),
+                )
+                return Reply(200, b"{}")
+            if path == "/sandbox/admin/plant":
+                return Reply(200, protocol.dumps(self.plant(data)).encode())
+            if path == "/sandbox/admin/qr":
+                voucher = state.issue_evoucher(
+                    state.find_person(str(data["person"])), lifetime_s=data.get("lifetime_s")
+                )
+                return Reply(200, json.dumps({"payload": voucher.payload}).encode())
+        except (ValueError, KeyError, TypeError, CashierError) as exc:
+            return Reply(400, json.dumps({"error": str(exc)}, ensure_ascii=False).encode())
+        return Reply(404, b"{}")
+
+    def plant(self, data: dict) -> dict:
+        """Make the sandbox disagree with the cashier (``/sandbox/admin/plant``), for
+        reconciliation tests and demos; see :data:`PLANTS`."""
+        kind = str(data["kind"])
+        if kind not in PLANTS:
+            raise ValueError(f"kind 应为 {', '.join(PLANTS)}")
+        t = self.transactions
+        now = datetime.now()
+        with self.lock, sandbox_db.atomic():
+            if kind == "lost_here":
+                output = t.plant_lost_here(
+                    str(data["fixmedins_code"]),
+                    str(data.get("person", "P001")),
+                    clr_type=str(data.get("clr_type", "11")),
+                    lines=data.get("lines"),
+                    acct_used=bool(data.get("acct_used", True)),
+                )
+                # Recorded like any settlement message: a repeat or a 2601 finds it.
+                msgid = output.pop("msgid")
+                infno = "2102" if output["setlinfo"]["clr_type"] == "41" else "2207"
+                remember_response(msgid, infno, protocol.dumps(self._response(output, now)))
+                return {"msgid": msgid, **output}
+            if kind == "amount_differs":
+                delta = protocol.money(data.get("delta", "0.01"), "delta")
+                field = str(data.get("field", "medfee_sumamt"))
+                return t.plant_amount_differs(str(data["setl_id"]), field, delta)
+            return t.plant_cancelled_there(str(data["setl_id"]))
+
+
+#: What ``POST /sandbox/admin/plant`` can make the sandbox hold that the cashier does not.
+PLANTS = ("lost_here", "amount_differs", "cancelled_there")
+
+
+def _handler_class(insurer: SandboxInsurer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "cashier-sandbox-insurer"
+
+        def _body(self) -> bytes:
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def _send(self, reply: Reply) -> None:
+            if reply.body is None:
+                self.close_connection = True
+                return
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json;charset=utf-8")
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+
+        def do_POST(self) -> None:
+            body = self._body()
+            path = self.path.split("?", 1)[0]
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            if path == CALL_PATH:
+                self._send(insurer.call(headers, body))
+            elif path == EC_PATH:
+                self._send(insurer.ec_query(body, headers))
+            elif path.startswith("/sandbox/admin/"):
+                self._send(insurer.admin("POST", path, body))
+            else:
+                self._send(Reply(404, b"{}"))
+
+        def do_DELETE(self) -> None:
+            self._send(insurer.admin("DELETE", self.path, self._body()))
+
+        def log_message(self, format: str, *args) -> None:
+            pass
+
+    return Handler
+
+
+def make_insurer(
+    data_dir: Path,
+    *,
+    people: Path | None = None,
+    policy: Path | None = None,
+    catalog: Path | None = None,
+    paasid: str = "",
+    secret: str = "",
+) -> SandboxInsurer:
+    state.open_sandbox(state.sandbox_path(data_dir), people)
+    transactions = Transactions(Policy.load(policy), load_catalog(catalog))
+    return SandboxInsurer(transactions, paasid=paasid, secret=secret)
+
+
+@dataclass
+class RunningSandbox:
+    server: ThreadingHTTPServer
+    thread: threading.Thread
+    insurer: SandboxInsurer
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def start_in_thread(
+    insurer: SandboxInsurer, host: str = "127.0.0.1", port: int = 0
+) -> RunningSandbox:
+    """Serve on a background thread (the training station and the tests do this)."""
+    server = ThreadingHTTPServer((host, port), _handler_class(insurer))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="sandbox-insurer", daemon=True)
+    thread.start()
+    return RunningSandbox(server, thread, insurer)
+
+
+def serve(settings, *, host: str, port: int, policy: str | None, catalog: str | None) -> int:
+    """``cashier sandbox``: serve in the foreground until interrupted."""
+    insurer = make_insurer(
+        settings.data_dir,
+        policy=Path(policy) if policy else None,
+        catalog=Path(catalog) if catalog else None,
+        paasid=settings.insurer.paasid,
+        secret=settings.insurer.secret,
+    )
+    try:
+        server = ThreadingHTTPServer((host, port or DEFAULT_PORT), _handler_class(insurer))
+    except OSError as exc:
+        raise CashierError(
+            f"无法在 {host}:{port or DEFAULT_PORT} 上启动沙箱：{exc.strerror}"
+        ) from None
+    print(f"沙箱医保平台：http://{host}:{server.server_address[1]}{CALL_PATH}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

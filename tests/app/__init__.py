@@ -1,0 +1,1 @@
+"""The app driven by Pilot, tmux and snapshots."""

@@ -1,0 +1,68 @@
+"""The supervisor console: supervisors only, no devices, served to a browser by textual-serve."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from cashier.services.station import open_station
+from cashier.ui.console import ConsoleApp, ConsoleHome
+from cashier.ui.screens.login import LoginScreen
+from cashier.ui.screens.lookup import LookupScreen
+from tests.support.pilot import settle
+
+
+@pytest.mark.pilot
+async def test_console_is_for_supervisors_and_has_no_devices(settings):
+    app = ConsoleApp(open_station(settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"1001", "enter", *"1234", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen) and app.operator is None
+        app.screen.query_one("#code").value = ""
+        app.screen.query_one("#pin").value = ""
+        app.screen.query_one("#code").focus()
+        await pilot.press(*"9001", "enter", *"9999", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConsoleHome)
+        await pilot.press("2")
+        await settle(pilot)
+        assert isinstance(app.screen, LookupScreen)
+        groups = {w.group for w in app.workers}
+        assert not groups & {"card-reader", "orders", "serial-scanner", "camera"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_cashier_console_serves_a_browser_page(tmp_path):
+    port = free_port()
+    env = {**os.environ, "CASHIER_CONFIG": ""}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cashier.cli", "--data-dir", str(tmp_path / "d"), "console",
+         "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        page = b""
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                    page = r.read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert b"<html" in page.lower(), proc.stderr.read1() if proc.poll() is not None else page
+        assert "组长控制台" in page.decode("utf-8")
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -1,0 +1,1 @@
+"""The store, the insurer and providers over HTTP, devices, the command line, the crash matrix."""

@@ -1,0 +1,84 @@
+"""The benchmark suite's pieces, run in-process where cheap: they measure what they say
+and return sane numbers. Behaviour only — no timing is asserted (docs/testing.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import keys, latency, report, search, startup
+from bench.till import THREE_ITEMS
+from cashier.domain.money import Fen
+
+pytestmark = pytest.mark.pilot
+#: The app-driving pieces open the default training station, SQLite, whatever the pass.
+on_the_training_station = pytest.mark.sqlite_only("the benchmarks measure the SQLite default")
+
+
+@on_the_training_station
+def test_keystroke_counter_counts_the_routine_sales(tmp_path):
+    counts = {c.name: c for c in keys.measure(tmp_path)}
+    visit = counts["insured clinic visit, exact cash"]
+    assert visit.kind == "insured" and visit.scans == 1
+    assert visit.pressed == ("f10",) and visit.keys == 1  # design.md: a scan and two keys
+    assert visit.change == Fen(0) and visit.paid < visit.total  # the insurer paid the rest
+    with_note = counts["insured clinic visit, a ¥100 note"]
+    assert with_note.pressed[0] == "f9" and set(with_note.pressed[1:]) == {"f8"}
+    assert with_note.keys == len(with_note.pressed) <= keys.CLINIC_KEYS_TARGET
+    for how in ("exact cash", "a ¥100 note"):
+        sale = counts[f"three-item pharmacy cash sale, {how}"]
+        assert sale.kind == "selfpay" and sale.scans == len(THREE_ITEMS)
+        assert sale.paid - sale.change == sale.total
+    assert counts["three-item pharmacy cash sale, a ¥100 note"].change > Fen(0)
+
+
+@on_the_training_station
+def test_scan_to_breakdown_latency_times_the_visits_insurer_calls(tmp_path):
+    (visit,) = latency.measure(tmp_path, 1)
+    assert visit.calls == ("ec.query", "1101", "2201", "2204", "2206")
+    # The insurer's handling happens inside the timed window and inside the round trips.
+    assert 0 < visit.insurer_ms < visit.round_trip_ms < visit.latency_ms
+    assert visit.added_ms == visit.latency_ms - visit.insurer_ms
+    parts = visit.parts  # consecutive parts of the latency: they add up to it
+    assert parts["insurer"] == visit.insurer_ms and sum(parts.values()) == pytest.approx(
+        visit.latency_ms
+    )
+    assert parts["busy"] > 0 and parts["refresh"] > 0 and parts["frame"] >= 0
+
+
+@on_the_training_station
+def test_probe_reaches_the_ready_sale_screen(tmp_path):
+    startup.seeded_station(tmp_path)
+    for kind in ("bare", "sale"):
+        seconds, rss = startup.probe(kind, tmp_path)
+        assert seconds > 0 and rss > 10 * 2**20, kind
+
+
+def test_search_baseline_runs_the_statements_the_search_sent(station):
+    from cashier.services import catalog
+
+    sent = search.statements_of("阿莫")
+    assert sent and any("LIKE" in sql.upper() for sql, _ in sent)
+    from cashier.store.models import database
+
+    rows = [database.execute_sql(sql, params).fetchall() for sql, params in sent]
+    assert len(rows[-1]) == len(catalog.search("阿莫")) > 0
+
+
+def _section(key: str, value: float, title: str = "") -> report.Section:
+    figure = report.Figure(key, f"{key} figure", value, "ms", baseline=2.0, target="≤ 3 ms")
+    return report.Section(key, title or key.title(), f"{key} body {value}", (figure,))
+
+
+def test_document_keeps_the_parts_not_rerun(tmp_path: Path):
+    out = tmp_path / "benchmarks.md"
+    order = ("a", "b", "c")
+    report.write_document(out, "# Benchmarks\n\nintro", [_section(k, 1.0) for k in order], order)
+    report.write_document(out, "# Benchmarks\n\nnew intro", [_section("b", 4.0)], order)
+    text = out.read_text(encoding="utf-8")
+    assert "new intro" in text and "| b | b figure | 4.0 ms | 2.0 ms | 2.00× | ≤ 3 ms | — |" in text
+    assert "| b | b figure | 1.0 ms" not in text and "b body 4.0" in text
+    assert "| a | a figure | 1.0 ms" in text and "a body 1.0" in text and "c body 1.0" in text
+    assert text.index("## A —") < text.index("## B —") < text.index("## C —")
+    assert text.index("## Summary") < text.index("## A —")

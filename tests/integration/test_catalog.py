@@ -1,0 +1,100 @@
+import pytest
+
+from cashier.domain.money import Fen
+from cashier.services import catalog
+from cashier.services.catalog import COLUMNS, CatalogImportError, import_catalog, pinyin_initials
+from cashier.services.operators import Role, SignedIn
+from cashier.store.models import Barcode, Item
+
+HEADER = ",".join(COLUMNS)
+
+
+def csv(*rows: str) -> str:
+    return "\n".join([HEADER, *rows]) + "\n"
+
+
+GOOD = csv(
+    "A1,6901234567892|6900000000014,阿莫西林胶囊,0.25g*24粒,盒,12.50,XJ01CAA040A001010101234,甲,0.00,,西药费,100",
+    "S1,,血常规检查,,次,25,001102000010000,乙,0.10,20.00,化验费,0",
+)
+
+
+def test_pinyin_initials():
+    assert pinyin_initials("阿莫西林胶囊") == "amxljn"
+    assert pinyin_initials("维生素C泡腾片") == "wsscptp"
+
+
+def test_import_and_update(empty_station):
+    result = import_catalog(text=GOOD)
+    assert (result.created, result.updated) == (2, 0)
+    item = Item.get(Item.code == "A1")
+    assert item.price == Fen(1250)
+    assert item.pinyin == "amxljn"
+    assert {b.barcode for b in item.barcodes} == {"6901234567892", "6900000000014"}
+    s1 = Item.get(Item.code == "S1")
+    assert s1.price_cap == Fen(2000) and str(s1.selfpay_prop) == "0.10"
+    # Re-import updates in place and replaces barcodes.
+    again = GOOD.replace("12.50", "13.00").replace("|6900000000014", "")
+    result = import_catalog(text=again, by=SignedIn("9001", "李组长", Role.SUPERVISOR))
+    assert (result.created, result.updated) == (0, 2)
+    assert Item.get(Item.code == "A1").price == Fen(1300)
+    assert Barcode.select().count() == 1
+
+
+def test_bad_rows_are_all_reported_and_nothing_is_written(empty_station):
+    text = csv(
+        "A1,6901234567892,阿莫西林胶囊,,盒,12.50,,甲,0,,西药费,1",
+        "A2,6901234567893,坏校验位,,盒,1.00,,甲,0,,西药费,1",
+        "A3,,价格错,,盒,12.345,,甲,0,,西药费,1",
+        "A4,,等级错,,盒,1,,丁,0,,西药费,1",
+        "A1,,重复编码,,盒,1,,甲,0,,西药费,1",
+        ",,,,,,,,,,,",
+        "A6,,比例错,,盒,1,,乙,1.5,,西药费,x",
+    )
+    with pytest.raises(CatalogImportError) as err:
+        import_catalog(text=text)
+    lines = [line for line, _ in err.value.problems]
+    assert lines == [3, 4, 5, 6, 8, 8]
+    messages = " ".join(m for _, m in err.value.problems)
+    assert "校验位" in messages and "两位小数" in messages and "重复" in messages
+    assert Item.select().count() == 0
+
+
+def test_unknown_and_missing_columns_are_refused_by_name(empty_station):
+    with pytest.raises(CatalogImportError) as err:
+        import_catalog(text=HEADER + ",colour\n")
+    assert "colour" in err.value.problems[0][1]
+    with pytest.raises(CatalogImportError) as err:
+        import_catalog(text="code,name\nA,B\n")
+    assert "price" in err.value.problems[0][1]
+
+
+def test_barcode_owned_by_another_item_is_refused(empty_station):
+    import_catalog(text=GOOD)
+    with pytest.raises(CatalogImportError, match="未导入"):
+        import_catalog(text=csv("B9,6901234567892,别的商品,,盒,1,,丙,1,,其他费,0"))
+
+
+def test_search_by_code_barcode_name_and_initials(station):
+    by_initials = catalog.search("amxl")
+    assert by_initials and by_initials[0].name.startswith("阿莫西林")
+    assert catalog.search("阿莫西林")[0].name.startswith("阿莫西林")
+    first = Item.select().first()
+    barcode = first.barcodes.first()
+    if barcode:
+        assert catalog.search(barcode.barcode)[0].id == first.id
+    assert catalog.search(first.code)[0].id == first.id
+    assert catalog.search("%") == [] or all("%" in i.name for i in catalog.search("%"))
+    assert catalog.search("   ") == []
+
+
+def test_demo_catalog_is_seeded(station):
+    assert Item.select().count() >= 300
+    assert catalog.find_by_scan("nonexistent") is None
+
+
+def test_the_same_barcode_twice_in_one_cell_is_one_barcode(empty_station):
+    """Found by the fuzz suite: ``2000000000008|2000000000008`` used to fail on the
+    database's unique constraint instead of importing."""
+    import_catalog(text=csv("F1,6901234567892|6901234567892,阿莫西林胶囊,,盒,1,,甲,,,西药费,0"))
+    assert [b.barcode for b in Item.get(Item.code == "F1").barcodes] == ["6901234567892"]

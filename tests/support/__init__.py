@@ -1,0 +1,1 @@
+"""What tests share: fixtures' helpers, drivers, servers. No test imports another test module."""

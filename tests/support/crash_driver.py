@@ -1,0 +1,165 @@
+"""One counter process for the crash matrix (tests/integration/test_crash.py), run as a subprocess:
+
+    python -m tests.support.crash_driver DATA_DIR SANDBOX_URL STEP [visit|restart|selfpay-loop] [KIND]
+
+``visit`` (the default): open the station of DATA_DIR against the insurer at
+SANDBOX_URL and run one insured clinic visit — a fresh 医保码 (POST
+/sandbox/admin/qr), ec.query + 1101, lines, 2201/2204/2206, 2207, a WeChat
+tender then cash, complete, print — with ``CASHIER_CRASH_AT=STEP`` (``none``:
+no crash), so that the process dies by SIGKILL at that crash point
+(:mod:`cashier.faults`). ``restart``: what a counter does when it starts
+again — resolve in-doubt insurer calls, cancel settlements no sale finished
+(:func:`cashier.services.station.recover_insurer_calls`), print the queued receipts.
+``selfpay-loop``: complete self-pay sales as fast as possible until killed
+(the power-cut test). KIND: ``clinic`` (the default) or ``pharmacy`` (the
+visit is then a pharmacy sale: 2101, 2102).
+
+Each step it passes is printed as one JSON line (flushed), so the test sees
+how far a dead process got.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+PERSON = "P001"
+#: 2 × 甲类 12.50 + 乙类 26.80 + 丙类 28.00 = 79.80
+CODES = ("Y00001", "Y00001", "Y00004", "Y00036")
+WECHAT = "10.00"
+WECHAT_REF = "4200000000202611230001"
+
+
+def say(step: str, **data) -> None:
+    print(json.dumps({"step": step, **data}, ensure_ascii=False, default=str), flush=True)
+
+
+def station_settings(data_dir: str | Path, sandbox_url: str, kind: str = "clinic"):
+    from cashier.config import settings_from_dict
+
+    raw = {"kind": kind, "insurer": {"url": sandbox_url, "timeout_s": 5}}
+    if os.environ.get("CASHIER_DATABASE_URL"):  # the PostgreSQL pass: the case's own database
+        raw["database_url"] = os.environ["CASHIER_DATABASE_URL"]
+    return settings_from_dict(raw, data_dir=data_dir)
+
+
+def cashier():
+    from cashier.services.operators import Role, SignedIn
+
+    return SignedIn("1001", "王小美", Role.CASHIER)
+
+
+def new_qr(sandbox_url: str, person: str = PERSON) -> str:
+    import urllib.request
+
+    request = urllib.request.Request(
+        sandbox_url + "/sandbox/admin/qr",
+        data=json.dumps({"person": person}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["payload"]
+
+
+def run_visit(settings, sandbox_url: str, connection) -> int:
+    """One insured clinic visit, start to printed receipt; returns the sale id."""
+    from cashier import faults
+    from cashier.domain.money import Fen
+    from cashier.domain.tender import Method
+    from cashier.services import catalog, orders
+    from cashier.services.checkout import Checkout
+    from cashier.services.insured import Insurance
+    from cashier.services.printing import configured_printer, print_sale
+
+    who = cashier()
+    insurance = Insurance(connection.client, settings)
+    co = Checkout(settings.station_id, who)
+    patient = insurance.identify_qr(new_qr(sandbox_url), who)
+    co.identify(patient, settings.kind)
+    # At a clinic, the doctor's pending order (P001 has one in the demo data) while there is
+    # one: a visit tried again after a crash settles the same order; else plain lines.
+    pending = orders.pending_for(patient.certno) if settings.kind == "clinic" else []
+    if not co.load_orders(pending):
+        for code in CODES:
+            co.add(catalog.find_by_scan(code))
+    say("identified", key=co.key, total=co.total, orders=[o.order_no for o in pending])
+    pre = insurance.presettle(co)
+    say("presettled", mdtrt_id=co.insured.mdtrt_id, cash=pre.setlinfo.psn_cash_pay)
+    bill = insurance.settle(co)
+    say("settled", setl_id=bill.setlinfo.setl_id, msgid=co.insured.settle_msgid)
+    plan = co.start_payment()
+    plan.add(Method.WECHAT, min(Fen.parse(WECHAT), plan.remaining), WECHAT_REF)
+    faults.crash_point("tender")  # one tender taken, the rest not yet
+    if not plan.complete:
+        plan.exact_cash()
+    done = co.complete(plan)
+    say("completed", sale_id=done.sale_id, receipt_no=done.receipt_no)
+    printed = print_sale(settings, done.sale_id, configured_printer(settings), kick_drawer=True)
+    say("printed", sale_id=done.sale_id, where=printed.where)
+    return done.sale_id
+
+
+def restart(settings, connection) -> None:
+    """A counter starting again: the insurer's loose ends first, then the print queue."""
+    from cashier.services.printing import configured_printer, retry_pending
+    from cashier.services.station import recover_insurer_calls
+
+    for r in recover_insurer_calls(settings, connection):
+        say("recovered", msgid=r.msgid, infno=r.infno, outcome=str(r.status))
+    for r in retry_pending(settings, configured_printer(settings), cashier()):
+        say("reprinted", receipt_no=r.receipt_no, status=r.status, error=r.error)
+
+
+def selfpay_loop(settings) -> None:
+    """Complete self-pay sales until the process is killed (one JSON line per sale)."""
+    from cashier.domain.money import Fen
+    from cashier.domain.tender import Method
+    from cashier.services import catalog
+    from cashier.services.checkout import Checkout
+
+    who = cashier()
+    items = [catalog.find_by_scan(code) for code in ("Y00001", "Y00004", "Y00036")]
+    n = 0
+    while True:
+        n += 1
+        co = Checkout(settings.station_id, who)
+        for i in range(1 + n % 3):
+            co.add(items[i], 1 + (n + i) % 4)
+        plan = co.start_payment()
+        if n % 2:
+            plan.add(Method.ALIPAY, Fen(100), f"2088{n:012d}")
+        plan.add(Method.CASH, plan.remaining + Fen(n % 7 * 100))
+        say("sale", receipt_no=co.complete(plan).receipt_no)
+
+
+def main(argv: list[str]) -> int:
+    data_dir, sandbox_url, step = argv[:3]
+    mode = argv[3] if len(argv) > 3 else "visit"
+    kind = argv[4] if len(argv) > 4 else "clinic"
+    if step != "none":
+        os.environ["CASHIER_CRASH_AT"] = step  # before cashier.faults is imported
+    from cashier.services.station import connect_insurer, open_station
+
+    settings = station_settings(data_dir, sandbox_url, kind)
+    ctx = open_station(settings)
+    say("opened", station=settings.station_id, crash_at=step, mode=mode)
+    try:
+        if mode == "selfpay-loop":
+            selfpay_loop(settings)
+            return 0
+        connection = connect_insurer(settings)
+        if mode == "restart":
+            restart(settings, connection)
+        else:
+            run_visit(settings, sandbox_url, connection)
+        say("done")
+        return 0
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

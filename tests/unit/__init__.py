@@ -1,0 +1,1 @@
+"""Pure rules, parsers and renderers: no server, no database server, no app."""
