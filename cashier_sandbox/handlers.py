@@ -17,7 +17,7 @@ from typing import Any
 
 from cashier.domain.money import Fen
 from cashier.errors import CashierError
-from cashier.insurer.protocol import protocol
+from cashier.insurer import protocol
 from cashier_sandbox import state
 from cashier_sandbox.policy import (
     CatalogEntry,

@@ -29,8 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from cashier.errors import CashierError
+from cashier.insurer import protocol
 from cashier.insurer.journal import MONEY_CHANGING
-from cashier.insurer.protocol import protocol
 from cashier_sandbox import state
 from cashier_sandbox.catalog import load_catalog
 from cashier_sandbox.handlers import (

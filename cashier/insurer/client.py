@@ -18,9 +18,8 @@ from urllib.parse import urlsplit
 
 from cashier import faults
 from cashier.errors import CashierError
-from cashier.insurer import journal
+from cashier.insurer import journal, protocol
 from cashier.insurer.journal import MONEY_CHANGING, Status
-from cashier.insurer.protocol import protocol
 from cashier.store.models import InsurerSignIn, database
 
 CALL_PATH = "/fsi/api/rsfComIfsService/callService"

@@ -15,10 +15,9 @@ from typing import Any
 
 from peewee import fn
 
-from cashier.insurer import journal
+from cashier.insurer import journal, protocol
 from cashier.insurer.client import InsurerClient, InsurerInDoubt, InsurerUnavailable
 from cashier.insurer.journal import Status
-from cashier.insurer.protocol import protocol
 from cashier.services import audit
 from cashier.store.models import InsuredSettlement, InsurerCall
 

@@ -43,7 +43,7 @@ from typing import Any
 from cashier.domain.money import Fen
 from cashier.domain.tender import METHOD_LABELS, Method
 from cashier.errors import InputError
-from cashier.insurer.protocol.protocol import INSUTYPES, OTHER_FUNDS, SETLINFO_LABELS
+from cashier.insurer.protocol import INSUTYPES, OTHER_FUNDS, SETLINFO_LABELS
 from cashier.store.models import database
 
 __all__ = [

@@ -315,7 +315,7 @@ class Checkout:
 
     def _write_settlement(self, sale: Sale) -> None:
 
-        from cashier.insurer.protocol.protocol import dumps
+        from cashier.insurer.protocol import dumps
         from cashier.services import orders as clinic_orders
 
         part = self.insured
@@ -501,7 +501,7 @@ def receipt_for(
 
 def insurance_summary(setl: InsuredSettlement, *, cancelled: bool = False) -> InsuranceSummary:
     """The insurance block of a receipt (or, ``cancelled``, of a refund slip)."""
-    from cashier.insurer.protocol.protocol import INSUTYPES
+    from cashier.insurer.protocol import INSUTYPES
 
     return InsuranceSummary(
         insutype_name=INSUTYPES.get(setl.insutype, setl.insutype)

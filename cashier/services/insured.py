@@ -23,8 +23,8 @@ from cashier import faults
 from cashier.devices.scanner import is_valid_id_number, mask_id_number, mask_name
 from cashier.domain.money import Fen
 from cashier.errors import CashierError, InputError
-from cashier.insurer.protocol import protocol
-from cashier.insurer.protocol.protocol import InsuInfo, PersonInfo, Settlement
+from cashier.insurer import protocol
+from cashier.insurer.protocol import InsuInfo, PersonInfo, Settlement
 from cashier.services import audit
 
 if TYPE_CHECKING:

@@ -40,8 +40,8 @@ from enum import StrEnum
 
 from cashier.domain.money import Fen
 from cashier.errors import InputError
-from cashier.insurer.protocol import protocol
-from cashier.insurer.protocol.protocol import INSUTYPES, ReconDetail, ReconTotals
+from cashier.insurer import protocol
+from cashier.insurer.protocol import INSUTYPES, ReconDetail, ReconTotals
 from cashier.services import audit
 from cashier.services.operators import Role, SignedIn
 from cashier.store.models import InsuredSettlement, InsurerCall, Sale

@@ -86,7 +86,7 @@ def connect_insurer(settings: Settings) -> InsurerConnection:
     """The insurer gateway of the configuration; a training station starts its own sandbox
     on loopback, keeping its state in the data directory."""
     from cashier.insurer.client import Gateway, InsurerClient
-    from cashier.insurer.protocol.protocol import Caller
+    from cashier.insurer.protocol import Caller
 
     sandbox = None
     insurer = settings.insurer

@@ -568,7 +568,7 @@ def test_the_card_read_identifies_the_person_at_the_insurer(reader: str, tmp_pat
     """Card in the reader → fields → 1101 with mdtrt_cert_type 03 at the sandbox insurer."""
     from datetime import datetime
 
-    from cashier.insurer.protocol import protocol
+    from cashier.insurer import protocol
     from cashier_sandbox.server import make_insurer, start_in_thread
     from tests.support.insurer import OPERATOR, new_client
 

@@ -10,9 +10,9 @@ import pytest
 from cashier.domain.money import Fen
 from cashier.domain.tender import Method
 from cashier.errors import InputError
+from cashier.insurer import protocol
 from cashier.insurer.client import InsurerUnavailable
 from cashier.insurer.journal import Status
-from cashier.insurer.protocol import protocol
 from cashier.services import catalog
 from cashier.services.checkout import Checkout, receipt_for
 from cashier.services.insured import Insurance, SettlementHeld, advice, parse_id_number, split_rows

@@ -13,10 +13,9 @@ from datetime import date, datetime
 import pytest
 
 from cashier.domain.money import Fen
-from cashier.insurer import recovery
+from cashier.insurer import protocol, recovery
 from cashier.insurer.client import InsurerInDoubt, InsurerUnavailable
 from cashier.insurer.journal import Status
-from cashier.insurer.protocol import protocol
 from cashier.store.models import InsurerCall, InsurerSignIn
 from cashier_sandbox import state
 from cashier_sandbox.server import make_insurer, start_in_thread
@@ -314,7 +313,7 @@ import os, sys, time
 sys.path.insert(0, {root!r})
 from cashier.config import settings_from_dict
 from cashier.services.station import open_station
-from cashier.insurer.protocol import protocol
+from cashier.insurer import protocol
 from tests.support.insurer import OPERATOR, Visit, new_client, settle_args
 from tests.support import insurer as t
 

@@ -13,8 +13,8 @@ import pytest
 
 from cashier.domain.money import Fen
 from cashier.errors import InputError, NotAllowed
-from cashier.insurer.protocol import protocol
-from cashier.insurer.protocol.protocol import ReconDetail
+from cashier.insurer import protocol
+from cashier.insurer.protocol import ReconDetail
 from cashier.services.checkout import Checkout
 from cashier.services.insured import Insurance
 from cashier.services.reconcile import (

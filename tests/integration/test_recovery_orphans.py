@@ -11,10 +11,9 @@ from typing import NamedTuple
 import pytest
 
 from cashier.domain.money import Fen
-from cashier.insurer import journal, recovery
+from cashier.insurer import journal, protocol, recovery
 from cashier.insurer.client import InsurerInDoubt, InsurerUnavailable
 from cashier.insurer.journal import Status
-from cashier.insurer.protocol import protocol
 from cashier.insurer.recovery import CancelOutcome
 from cashier.services import audit
 from cashier.services.station import recover_insurer_calls

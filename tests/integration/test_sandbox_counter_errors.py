@@ -15,10 +15,9 @@ from datetime import datetime
 import pytest
 
 from cashier.domain.money import Fen
-from cashier.insurer import recovery
+from cashier.insurer import protocol, recovery
 from cashier.insurer.client import InsurerInDoubt, InsurerUnavailable
 from cashier.insurer.journal import Status
-from cashier.insurer.protocol import protocol
 from cashier.store.models import InsurerCall
 from cashier_sandbox import state
 from cashier_sandbox.server import EC_PATH, make_insurer, start_in_thread

@@ -9,8 +9,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from cashier.domain.money import Fen
+from cashier.insurer import protocol
 from cashier.insurer.client import Gateway, InsurerClient
-from cashier.insurer.protocol import protocol
 from cashier_sandbox.server import RunningSandbox
 
 OPERATOR = ("1001", "王小美")

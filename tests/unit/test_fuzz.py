@@ -62,8 +62,8 @@ from cashier.devices.scanner import (
 )
 from cashier.domain.money import MAX_INPUT_FEN, Fen, MoneyError
 from cashier.errors import CashierError, InputError, NotAllowed
-from cashier.insurer.protocol import protocol
-from cashier.insurer.protocol.protocol import (
+from cashier.insurer import protocol
+from cashier.insurer.protocol import (
     SETLINFO_AMOUNTS,
     Caller,
     EcIdentity,

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from cashier.domain.money import Fen
 from cashier.errors import CashierError
-from cashier.insurer.protocol import protocol
-from cashier.insurer.protocol.protocol import (
+from cashier.insurer import protocol
+from cashier.insurer.protocol import (
     SETLINFO_AMOUNTS,
     Caller,
     EcIdentity,

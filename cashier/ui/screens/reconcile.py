@@ -17,7 +17,7 @@ from textual.worker import Worker, WorkerState
 from cashier.devices.scanner import ScannedCode
 from cashier.domain.money import Fen
 from cashier.errors import CashierError
-from cashier.insurer.protocol.protocol import INSUTYPES, MED_TYPES
+from cashier.insurer.protocol import INSUTYPES, MED_TYPES
 from cashier.services.operators import Role
 from cashier.services.reconcile import (
     FIELDS,

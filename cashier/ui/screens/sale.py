@@ -472,7 +472,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         self.app.call_from_thread(self._identified, patient)
 
     def _identified(self, patient) -> None:
-        from cashier.insurer.protocol.protocol import INSUTYPES
+        from cashier.insurer.protocol import INSUTYPES
         from cashier.ui.dialogs.insurance import InsuranceDialog
 
         if len(patient.insurances) < 2:

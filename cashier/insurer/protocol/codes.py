@@ -1,0 +1,103 @@
+"""Code tables of the interface (docs/insurer-interface.md): certificate types, insurance types, funds, setlinfo's amounts."""
+
+from __future__ import annotations
+
+import re
+
+TRANSACTIONS: dict[str, str] = {
+    "9001": "签到",
+    "9002": "签退",
+    "1101": "人员信息获取",
+    "2201": "门诊挂号",
+    "2204": "门诊费用明细上传",
+    "2205": "撤销费用明细",
+    "2206": "门诊预结算",
+    "2207": "门诊结算",
+    "2208": "门诊结算撤销",
+    "2101": "药店预结算",
+    "2102": "药店结算",
+    "2103": "药店结算撤销",
+    "2601": "冲正",
+    "3201": "对总账",
+    "3202": "对明细账",
+    "5203": "结算信息查询",
+}
+MDTRT_CERT_TYPES = {"01": "医保电子凭证", "02": "居民身份证", "03": "社会保障卡"}
+INSUTYPES = {
+    "310": "职工基本医疗保险",
+    "320": "公务员医疗补助",
+    "330": "大额医疗费用补助",
+    "390": "城乡居民基本医疗保险",
+    "392": "城乡居民大病",
+    "510": "生育保险",
+}
+MED_TYPES = {"11": "普通门诊", "13": "急诊", "14": "门诊慢特病", "41": "定点药店购药"}
+CHRGITM_LV = {"01": "甲类", "02": "乙类", "03": "丙类"}
+FUND_PAY_TYPES = {
+    "310100": "职工统筹基金",
+    "310200": "职工个人账户",
+    "320100": "公务员补助",
+    "330100": "大额补助",
+    "390100": "城乡居民基本",
+    "390200": "城乡居民大病",
+    "610100": "医疗救助",
+    "999996": "医院垫付",
+}
+#: What the counter, receipts and reports call the ``setlinfo`` amounts.
+SETLINFO_LABELS = {
+    "medfee_sumamt": "医疗费总额",
+    "fulamt_ownpay_amt": "全自费",
+    "overlmt_selfpay": "超限价自付",
+    "preselfpay_amt": "先行自付",
+    "hifp_pay": "统筹基金",
+    "cvlserv_pay": "公务员补助",
+    "hifes_pay": "企业补充",
+    "hifmi_pay": "大病保险",
+    "hifob_pay": "大额补助",
+    "maf_pay": "医疗救助",
+    "oth_pay": "其他基金",
+    "fund_pay_sumamt": "基金支付合计",
+    "acct_pay": "个人账户",
+    "acct_mulaid_pay": "共济支付",
+    "psn_cash_pay": "个人现金",
+}
+#: The funds other than the pooled one (统筹), in the order they are shown.
+OTHER_FUNDS = ("cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay")
+EC_BUSINESS_OUTPATIENT = "01301"  # 门诊结算
+EC_BUSINESS_PHARMACY = "02121"  # 药店购药
+
+#: Every amount of ``setlinfo``, in the doc's order (yuan, two decimals on the wire).
+SETLINFO_AMOUNTS = (
+    "medfee_sumamt",
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "act_pay_dedc",
+    "hifp_pay",
+    "cvlserv_pay",
+    "hifes_pay",
+    "hifmi_pay",
+    "hifob_pay",
+    "maf_pay",
+    "oth_pay",
+    "fund_pay_sumamt",
+    "psn_part_amt",
+    "acct_pay",
+    "psn_cash_pay",
+    "hosp_part_amt",
+    "balc",
+    "acct_mulaid_pay",
+)
+#: The funds whose sum is ``fund_pay_sumamt``.
+_FUNDS = ("hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay")
+
+#: 3202 has no standard JSON answer (the real platform returns a file); its rows go here.
+RECON_DETAIL_NODE = "stmtdetail"
+
+TIF_HEADERS = ("x-tif-paasid", "x-tif-timestamp", "x-tif-nonce", "x-tif-signature")
+
+_INF_TIME = "%Y-%m-%d %H:%M:%S"
+_STAMP = "%Y%m%d%H%M%S"
+_ADMVS = re.compile(r"[0-9]{6}")
+_EC_TOKEN = re.compile(r"[0-9]{6}ec[0-9a-z]{30}")
