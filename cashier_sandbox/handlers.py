@@ -18,7 +18,7 @@ from typing import Any
 from cashier.domain.money import Fen
 from cashier.errors import CashierError
 from cashier.insurer import protocol
-from cashier_sandbox import state
+from cashier_sandbox import shapes, state
 from cashier_sandbox.policy import (
     CatalogEntry,
     FeeLine,
@@ -330,7 +330,7 @@ class Transactions:
         result = self._pharmacy_result(req, info, person, lines, insutype)
         visit = Visit(mdtrt_id="", psn_no=person.psn_no, insutype=insutype, med_type="41")
         return {
-            "setlinfo": self._setlinfo(result, person, visit, None, "41"),
+            "setlinfo": shapes.pharmacy(self._setlinfo(result, person, visit, None, "41")),
             "detlcutinfo": [_line_json(s) for s in result.lines],
         }
 
@@ -375,6 +375,8 @@ class Transactions:
         )
         own_pay = result.acct_pay - result.acct_mulaid_pay
         setlinfo = self._setlinfo(result, person, visit, setl_id, clr_type)
+        if clr_type == "41":
+            setlinfo = shapes.pharmacy(setlinfo)
         output: dict[str, Any] = {
             "setlinfo": setlinfo,
             "setldetail": [_fund_json(f) for f in result.fund_details],
@@ -423,16 +425,14 @@ class Transactions:
         setl = Settlement.get_or_none(Settlement.setl_id == str(data.get("setl_id", "")))
         if setl is None or setl.psn_no != str(data.get("psn_no", setl.psn_no)):
             raise Refused("结算记录不存在")
-        return self._undo(setl, req.msgid)
+        return self._undo(setl, req.msgid, infno=req.infno)
 
-    def _undo(self, setl: Settlement, msgid: str, *, reversal: bool = False) -> dict:
+    def _undo(
+        self, setl: Settlement, msgid: str, *, infno: str = "2208", reversal: bool = False
+    ) -> dict:
         if setl.cancelled:
             raise Refused(f"结算 {setl.setl_id} 已撤销")
         original = protocol.loads(setl.output)["setlinfo"]
-        negated = {
-            k: (-protocol.money(v) if k in protocol.SETLINFO_AMOUNTS and k != "balc" else v)
-            for k, v in original.items()
-        }
         own_pay = setl.acct_pay - setl.acct_mulaid_pay
         with sandbox_db.atomic():
             Person.update(
@@ -453,8 +453,8 @@ class Transactions:
             Settlement.update(cancelled=True, cancel_msgid=msgid).where(
                 Settlement.setl_id == setl.setl_id
             ).execute()
-        negated["balc"] = Person.get_by_id(setl.psn_no).balance
-        return {"setlinfo": negated}
+        balc = Person.get_by_id(setl.psn_no).balance
+        return {"setlinfo": shapes.cancellation(original, infno, balc=balc)}
 
     def reverse(self, req: protocol.Request) -> dict:
         data = _node(req, "data")
@@ -491,15 +491,12 @@ class Transactions:
             query = query.where(Settlement.mdtrt_id == str(data["mdtrt_id"]))
         else:
             raise Refused("请提供 setl_id 或 mdtrt_id")
-        setl = (
-            query.where(Settlement.cancelled == False)  # noqa: E712 - SQL, not Python
-            .order_by(Settlement.created_at.desc())
-            .first()
-        )
+        setl = query.order_by(Settlement.created_at.desc()).first()
         if setl is None:
             raise Refused("未查询到结算信息")
         output = protocol.loads(setl.output)
-        output["msgid"] = setl.msgid
+        output["setlinfo"] = shapes.lookup(output["setlinfo"], cancelled=setl.cancelled)
+        output.pop("detlcutinfo", None)
         return output
 
     # -- reconciliation ------------------------------------------------------------------------
@@ -755,6 +752,19 @@ class Transactions:
             "balc": r.balc,
             "acct_mulaid_pay": r.acct_mulaid_pay,
         }
+
+
+def foreign_answer(output: dict) -> dict:
+    """The answer with another person's, visit's and settlement's numbers (the ``foreign``
+    fault): what a gateway that mixes up two counters' answers would send."""
+    setlinfo = output.get("setlinfo")
+    if not isinstance(setlinfo, dict):
+        return output
+    changed = dict(setlinfo)
+    for key, prefix in (("psn_no", "PSN"), ("mdtrt_id", "MD"), ("setl_id", "ST")):
+        if changed.get(key):
+            changed[key] = f"{prefix}FOREIGN{secrets.token_hex(4)}"
+    return {**output, "setlinfo": changed}
 
 
 def broken_invariant(output: dict) -> dict:

@@ -12,8 +12,12 @@ admin endpoint for the next calls of an ``infno``: ``latency`` (wait
 ``delay_ms``, then do it and answer), ``timeout`` (wait ``delay_ms``, default
 60 s, then close with no answer; nothing done), ``http500`` (nothing done),
 ``malformed`` (done, then a broken answer), ``break_invariant`` (done, then an
-answer whose amounts do not add up) and ``drop_after_commit`` (done, then
-silent for ``delay_ms``, then the connection closes with no answer). The
+answer whose amounts do not add up), ``drop_after_commit`` (done, then
+silent for ``delay_ms``, then the connection closes with no answer), ``foreign``
+(done, then an answer naming another person, visit and settlement), ``drip``
+(done, then the answer one byte every ``delay_ms``, default 1 s) and ``huge``
+(done, then an answer of ``HUGE_BYTES``: a well-formed envelope padded with a
+warning). The
 admin ``infno`` ``"*"`` means every transaction of the national interface;
 ``"ec.query"`` (named, never by ``"*"``) is the e-voucher service.
 """
@@ -37,6 +41,7 @@ from cashier_sandbox.handlers import (
     Refused,
     Transactions,
     broken_invariant,
+    foreign_answer,
     remember_response,
     stored_response,
 )
@@ -45,7 +50,19 @@ from cashier_sandbox.state import EVoucher, Fault, Person, sandbox_db
 
 CALL_PATH = "/fsi/api/rsfComIfsService/callService"
 EC_PATH = "/localcfc/api/hsecfc/localQrCodeQuery"
-FAULTS = ("latency", "timeout", "http500", "malformed", "break_invariant", "drop_after_commit")
+FAULTS = (
+    "latency",
+    "timeout",
+    "http500",
+    "malformed",
+    "break_invariant",
+    "drop_after_commit",
+    "foreign",
+    "drip",
+    "huge",
+)
+#: The size of the ``huge`` fault's answer: far above what any client should read.
+HUGE_BYTES = 50 * 1024 * 1024
 #: The admin fault ``infno`` of the e-voucher service.
 EC_INFNO = "ec.query"
 #: ec.query codes: not a 医保码, expired, already used for a settlement, not activated.
@@ -61,6 +78,7 @@ class DropConnection(Exception):
 class Reply:
     status: int
     body: bytes | None  # None: drop the connection
+    drip_ms: int = 0  # > 0: the body one byte at a time, this long apart
 
 
 @dataclass
@@ -120,6 +138,12 @@ class SandboxInsurer:
         if fault == "break_invariant":
             output = broken_invariant(output)
             text = protocol.dumps(self._response(output, now))
+        elif fault == "foreign":
+            text = protocol.dumps(self._response(foreign_answer(output), now))
+        elif fault == "huge":
+            envelope = self._response(output, now)
+            envelope["warn_msg"] = "x" * HUGE_BYTES
+            text = protocol.dumps(envelope)
         return self._deliver(text.encode(), fault, delay_ms)
 
     @staticmethod
@@ -143,6 +167,8 @@ class SandboxInsurer:
             return Reply(0, None)
         if fault == "malformed":
             return Reply(200, body[: len(body) // 2])
+        if fault == "drip":
+            return Reply(200, body, drip_ms=delay_ms or 1000)
         return Reply(200, body)
 
     def _response(
@@ -311,7 +337,18 @@ def _handler_class(insurer: SandboxInsurer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "application/json;charset=utf-8")
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
-            self.wfile.write(reply.body)
+            if not reply.drip_ms:
+                self.wfile.write(reply.body)
+                return
+            # A gateway that trickles: one byte at a time until the body is sent or the
+            # client hangs up (it has a deadline of its own).
+            for i in range(len(reply.body)):
+                try:
+                    self.wfile.write(reply.body[i : i + 1])
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(reply.drip_ms / 1000)
 
         def do_POST(self) -> None:
             body = self._body()

@@ -232,6 +232,25 @@ def is_ec_token(text: str) -> bool:
     return _EC_TOKEN_RE.fullmatch(text) is not None
 
 
+#: How long an all-digit 医保码 payload is (a real phone's: 28 digits; the range allows for
+#: the platforms' variants, and sits above every GTIN, ID number and 付款码 length).
+EVOUCHER_DIGIT_LENGTHS = range(25, 33)
+#: The first two digits of a province's area code (GB/T 2260).
+_PROVINCES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65".split()
+)
+
+
+def is_digit_evoucher(text: str) -> bool:
+    """An all-digit 医保码 payload: 25–32 ASCII digits ending in a 6-digit area code."""
+    return (
+        text.isascii()
+        and text.isdigit()
+        and len(text) in EVOUCHER_DIGIT_LENGTHS
+        and text[-6:-4] in _PROVINCES
+    )
+
+
 def classify(text: str) -> ScannedCode:
     """Tell what was scanned by its shape. Surrounding whitespace is dropped.
 
@@ -250,6 +269,9 @@ def classify(text: str) -> ScannedCode:
          marker (``nhsa.gov.cn``, ``hsecfc``, ``ecqrcode`` or ``ybm:``, any
          case); any other web address is ``UNKNOWN``;
        * a ``ybm:…`` payload (what the sandbox's dynamic QR carries);
+       * an all-digit payload of the 医保码's lengths (25–32 digits) that ends in
+         an area code (the insured region's 6 digits, a real province prefix):
+         what real phones show, never a product code;
        * any other opaque token: at least 20 printable ASCII characters
          with no whitespace, not all digits (base64, hex, …). An unknown
          QR of this shape goes to the e-voucher service, which refuses it
@@ -275,6 +297,8 @@ def classify(text: str) -> ScannedCode:
         return ScannedCode(ScanKind.EVOUCHER if marked else ScanKind.UNKNOWN, text)
     token_like = text.isascii() and text.isprintable() and not any(c.isspace() for c in text)
     if token_like and lower.startswith("ybm:") and len(text) > len("ybm:"):
+        return ScannedCode(ScanKind.EVOUCHER, text)
+    if is_digit_evoucher(text):
         return ScannedCode(ScanKind.EVOUCHER, text)
     if token_like and len(text) >= _EVOUCHER_MIN_LENGTH and not text.isdigit():
         return ScannedCode(ScanKind.EVOUCHER, text)

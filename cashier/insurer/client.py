@@ -4,12 +4,19 @@ Connecting and reading have separate timeouts, so the client knows whether
 a message never left (``InsurerUnavailable``: safe to try again) or left and
 got no usable answer (``InsurerInDoubt``: never retried blindly; the journal
 holds it until :mod:`cashier.insurer.recovery` finds out what happened).
+
+Every call is bounded twice: by a deadline for the whole exchange (an answer that
+trickles in a byte at a time ends there, whatever the per-read timeout) and by a cap on
+the answer's size (a 50 MB answer is not read into the counter's memory). For a money
+call either one means in doubt.
 """
 
 from __future__ import annotations
 
 import http.client
 import secrets
+import socket
+import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -46,6 +53,13 @@ class Gateway:
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     ec_base_url: str = ""  # the e-voucher service; the gateway's host by default
+    deadline: float | None = None  # the whole exchange; connect + read timeout by default
+    max_answer_bytes: int = 8 * 1024 * 1024
+
+    @property
+    def call_deadline(self) -> float:
+        """Seconds one call may take from connecting to its answer's last byte."""
+        return self.deadline or (self.connect_timeout + self.read_timeout)
 
 
 class InsurerClient:
@@ -58,14 +72,31 @@ class InsurerClient:
 
     # -- transport --------------------------------------------------------------------
     def _post(self, base_url: str, path: str, body: bytes) -> bytes:
-        """POST and return the body; ``InsurerUnavailable`` if not sent, ``_NoAnswer`` if no answer."""
+        """POST and return the body; ``InsurerUnavailable`` if not sent, ``_NoAnswer`` if no
+        answer (none, not all of it by the deadline, or larger than the cap)."""
         parts = urlsplit(base_url)
         cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         conn = cls(parts.hostname, parts.port, timeout=self.gateway.connect_timeout)
+        deadline = time.monotonic() + self.gateway.call_deadline
+        expired = threading.Event()
+
+        def cut_off() -> None:  # the deadline: whatever the socket is doing, it ends now
+            expired.set()
+            if conn.sock is not None:
+                try:
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        watchdog = threading.Timer(self.gateway.call_deadline, cut_off)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             try:
                 conn.connect()
             except OSError as exc:
+                if expired.is_set():
+                    raise InsurerUnavailable("连接医保平台超时，请检查网络后重试") from None
                 raise InsurerUnavailable(
                     f"无法连接医保平台（{exc.strerror or exc}），请检查网络后重试"
                 ) from None
@@ -84,16 +115,42 @@ class InsurerClient:
                 conn.request("POST", (parts.path.rstrip("/") + path), body=body, headers=headers)
                 faults.crash_point("after_send", lambda: protocol.loads(body).get("infno", ""))
                 response = conn.getresponse()
-                data = response.read()
+                data = self._read_capped(response, deadline)
             except TimeoutError:
                 raise _NoAnswer("等待应答超时") from None
             except (OSError, http.client.HTTPException) as exc:
+                if expired.is_set():
+                    raise _NoAnswer(f"{self.gateway.call_deadline:g} 秒内未收完应答") from None
                 raise _NoAnswer(f"连接中断：{type(exc).__name__}") from None
+            if expired.is_set():
+                raise _NoAnswer(f"{self.gateway.call_deadline:g} 秒内未收完应答")
             if response.status != 200:
                 raise _BadStatus(response.status)
             return data
         finally:
+            watchdog.cancel()
             conn.close()
+
+    def _read_capped(self, response: http.client.HTTPResponse, deadline: float) -> bytes:
+        """The answer's body, read in pieces: never more than the cap, never past the deadline."""
+        cap = self.gateway.max_answer_bytes
+        length = response.getheader("Content-Length")
+        if length and length.strip().isdigit() and int(length) > cap:
+            raise _NoAnswer(f"应答过大（{int(length)} 字节，上限 {cap}）")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            if time.monotonic() > deadline:
+                raise _NoAnswer(f"{self.gateway.call_deadline:g} 秒内未收完应答")
+            chunk = (
+                response.read1(64 * 1024) if hasattr(response, "read1") else response.read(65536)
+            )
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > cap:
+                raise _NoAnswer(f"应答过大（超过 {cap} 字节）")
+            chunks.append(chunk)
 
     # -- the national interface ---------------------------------------------------------------
     def call(
@@ -152,7 +209,14 @@ class InsurerClient:
             return self._in_doubt(journaled, msgid, infno, str(exc), exc)
         try:
             output = protocol.parse_response(raw, infno)
-            check_output(infno, output)
+            protocol.check_answer(infno, input, output)
+            if infno in ("2207", "2102"):
+                setl_id = str(output["setlinfo"].get("setl_id") or "")
+                if journal.setl_id_taken(setl_id):
+                    raise protocol.ProtocolError(
+                        f"医保平台返回的结算编号 {setl_id} 已属于另一笔销售，未作为本单结算",
+                        detail=f"setl_id {setl_id} taken",
+                    )
         except protocol.InsurerError as exc:
             if journaled:
                 journal.finish(
@@ -188,7 +252,7 @@ class InsurerClient:
             return row.sign_no
         output = self.call(
             "9001",
-            protocol.input_9001(opter_no=operator[0], mac="", ip="127.0.0.1"),
+            protocol.input_9001(opter_no=operator[0], **counter_address(self.gateway.base_url)),
             operator=operator,
         )
         sign_no = str(output["signinoutb"]["sign_no"])
@@ -215,15 +279,24 @@ class InsurerClient:
         return protocol.EcIdentity.from_json(protocol.loads(raw))
 
 
-def check_output(infno: str, output: dict[str, Any]) -> None:
-    """Every settlement answer is checked; one that breaks an invariant is never a bill."""
-    if infno in ("2206", "2207", "2101", "2102", "5203"):
-        protocol.Settlement.from_json(output)
-    elif infno in ("2208", "2103"):
-        protocol.Settlement.from_json(output, negated=True)
-    elif infno == "2204":
-        for row in output.get("result") or []:
-            protocol.FeeLineResult.from_json(row).check()
+def counter_address(base_url: str) -> dict[str, str]:
+    """This counter's MAC and IP as 9001 sends them: the interface that reaches the gateway.
+
+    The IP is the local address a UDP socket "connected" to the gateway would use (no packet
+    is sent); the MAC is the machine's hardware address (``uuid.getnode``), written
+    ``AA-BB-CC-DD-EE-FF`` as counter clients send it. Both fall back to what is known."""
+    import uuid
+
+    node = uuid.getnode()
+    mac = "-".join(f"{(node >> shift) & 0xFF:02X}" for shift in range(40, -1, -8))
+    host = urlsplit(base_url).hostname or "127.0.0.1"
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect((host, 9))
+            ip = probe.getsockname()[0]
+    except OSError:
+        ip = "127.0.0.1"
+    return {"mac": mac, "ip": ip}
 
 
 class _NoAnswer(Exception):

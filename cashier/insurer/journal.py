@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from cashier.store.models import InsurerCall, MsgidCounter, database, utcnow
+from cashier.store.models import InsuredSettlement, InsurerCall, MsgidCounter, database, utcnow
 
 #: Calls that change money: journaled, never retried blindly.
 MONEY_CHANGING = frozenset({"2207", "2208", "2102", "2103", "2601"})
@@ -131,3 +131,12 @@ def unresolved(station: str | None = None) -> list[InsurerCall]:
     if station is not None:
         query = query.where(InsurerCall.station == station)
     return list(query.order_by(InsurerCall.created_at))
+
+
+def setl_id_taken(setl_id: str) -> bool:
+    """Whether a completed sale already holds this settlement number (an answer carrying it
+    again belongs to another sale: refused, never stored over it)."""
+    return (
+        bool(setl_id)
+        and InsuredSettlement.select().where(InsuredSettlement.setl_id == setl_id).exists()
+    )

@@ -1,5 +1,15 @@
-"""Resolving in-doubt insurer calls: ask (5203), never guess; reverse (2601) what cannot go on.
-Cancelling (2208 / 2103) settlements the counter never finished.
+"""Resolving in-doubt insurer calls: ask (5203), never guess; reverse (2601) only what the
+insurer says it committed and cannot go on. Cancelling (2208 / 2103) settlements the counter
+never finished.
+
+An answer that arrived but could not be read is no reason to reverse: the call is looked up
+(5203) by the numbers the counter knows (the visit's ``mdtrt_id``; for a pharmacy sale the
+``setl_id`` / ``mdtrt_id`` of the unreadable answer, when it names our person). When the
+lookup cannot be made or read either, :class:`Unresolvable` is raised: the bill stays held,
+the cashier is told to ask the 医保科 about the msgid, and nothing is sent on its own.
+2601 goes out for a settlement the insurer says it committed that cannot go on, and by
+msgid where the insurer has nothing (so a late original is refused) or, for a 2102 that got
+no answer at all, as the 冲正 the interface prescribes for a timeout.
 
 Run at start-up before any new sale, and after any call that ended in doubt.
 """
@@ -7,6 +17,7 @@ Run at start-up before any new sale, and after any call that ended in doubt.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,12 +33,24 @@ from cashier.services import audit
 from cashier.store.models import InsuredSettlement, InsurerCall
 
 
+class Unresolvable(InsurerUnavailable):
+    """What the insurer did with a call cannot be found out here: a person must ask."""
+
+    def __init__(self, msgid: str, infno: str, why: str) -> None:
+        self.msgid, self.infno = msgid, infno
+        super().__init__(
+            f"无法向医保平台核实交易结果（{why}）。本单已挂起，请勿重复收费；"
+            f"请联系医保科核实交易流水 {msgid}"
+        )
+
+
 @dataclass(frozen=True)
 class Resolution:
     msgid: str
     infno: str
     status: Status
     output: dict[str, Any] | None = None  # the settlement, when found committed
+    held: str = ""  # could not be resolved here: what the cashier is told (status in_doubt)
 
 
 #: Decides whether a settlement found committed can still become a sale; if not, it is reversed.
@@ -50,24 +73,38 @@ def resolve(
         if Status(earlier.status).unresolved:
             resolve(client, earlier)
         return _finish(call, Status.REVERSED)
-    if call.infno == "2207":
-        output = _lookup(client, operator, psn_no, mdtrt_id=str(ctx.get("mdtrt_id", "")))
-        if output is None or output.get("msgid", call.msgid) != call.msgid:
+    if call.infno == "2102" and not call.response:
+        # No answer at all, so no number to look it up by (a pharmacy's visit and settlement
+        # numbers come only in the answer): 冲正 by msgid, as the interface prescribes for a
+        # timeout. Committed or not, afterwards it is not, and a late original is refused.
+        _reverse(client, call, operator, psn_no)
+        return _finish(call, Status.REVERSED)
+    if call.infno in ("2207", "2102"):
+        ids = _lookup_ids(call, ctx, psn_no)
+        if not ids:
+            raise Unresolvable(
+                call.msgid, call.infno, "应答无法读取，且其中没有本人的结算编号可查询"
+            )
+        output = _lookup(client, call, operator, psn_no, **ids)
+        if output is None:
             # Not there now; a reversal by msgid makes sure it never arrives late.
             _reverse(client, call, operator, psn_no)
             return _finish(call, Status.NOT_COMMITTED)
+        if _refunded(output):
+            return _finish(call, Status.NOT_COMMITTED)
+        setl_id = str((output.get("setlinfo") or {}).get("setl_id") or "")
+        if journal.setl_id_taken(setl_id):
+            raise Unresolvable(call.msgid, call.infno, f"查到的结算 {setl_id} 属于另一笔销售")
         if can_continue(call, output):
             return _finish(call, Status.COMMITTED, output)
+        # The insurer says it committed, and the sale cannot go on: reverse it.
         _reverse(client, call, operator, psn_no)
         return _finish(call, Status.REVERSED, output)
-    if call.infno == "2102":
-        # A pharmacy settlement's visit id came in the lost answer: reversal by msgid
-        # is safe whether or not the insurer committed it.
-        _reverse(client, call, operator, psn_no)
-        return _finish(call, Status.REVERSED)
     if call.infno in ("2208", "2103"):
-        output = _lookup(client, operator, psn_no, setl_id=str(ctx.get("setl_id", "")))
-        return _finish(call, Status.NOT_COMMITTED if output is not None else Status.COMMITTED)
+        output = _lookup(client, call, operator, psn_no, setl_id=str(ctx.get("setl_id", "")))
+        if output is None:  # some gateways stop answering for a cancelled settlement
+            return _finish(call, Status.COMMITTED)
+        return _finish(call, Status.COMMITTED if _refunded(output) else Status.NOT_COMMITTED)
     if call.infno == "2601":
         _reverse(
             client,
@@ -85,12 +122,17 @@ def resolve_all(
     client: InsurerClient, station: str, can_continue: CanContinue = never_continue
 ) -> list[Resolution]:
     """Every unresolved call of this station, oldest first. Stops at the first that cannot be
-    resolved now (insurer unreachable) by raising, so no new sale starts on unknown ground."""
+    resolved now (insurer unreachable) by raising, so no new sale starts on unknown ground. A
+    call that cannot be resolved here at all (:class:`Unresolvable`) stays in doubt and is
+    reported (``held``); the others are still resolved."""
     done = []
     for call in journal.unresolved(station):
         call = InsurerCall.get_by_id(call.msgid)  # an earlier one may have settled it
         if Status(call.status).unresolved:
-            done.append(resolve(client, call, can_continue))
+            try:
+                done.append(resolve(client, call, can_continue))
+            except Unresolvable as exc:
+                done.append(Resolution(call.msgid, call.infno, Status.IN_DOUBT, held=str(exc)))
     return done
 
 
@@ -104,7 +146,45 @@ def _reversal_sent(msgid: str) -> InsurerCall | None:
     )
 
 
-def _lookup(client, operator, psn_no, *, setl_id: str = "", mdtrt_id: str = "") -> dict | None:
+def _lookup_ids(call: InsurerCall, ctx: dict[str, Any], psn_no: str) -> dict[str, str]:
+    """What 5203 can look the call up by: the visit the counter registered (2207), or the
+    numbers an unreadable answer carried, when that answer names our person (2102: its
+    visit and settlement numbers come only in its answer). Empty: nothing to ask by."""
+    if call.infno == "2207" and ctx.get("mdtrt_id"):
+        return {"mdtrt_id": str(ctx["mdtrt_id"])}
+    raw = call.response or ""
+    found = {key: _raw_field(raw, key) for key in ("psn_no", "setl_id", "mdtrt_id")}
+    if not psn_no or found["psn_no"] != psn_no:
+        return {}  # no answer, or someone else's: its numbers are not ours to trust
+    if found["setl_id"]:
+        return {"setl_id": found["setl_id"]}
+    if found["mdtrt_id"]:
+        return {"mdtrt_id": found["mdtrt_id"]}
+    return {}
+
+
+def _raw_field(raw: str, key: str) -> str:
+    """One text field of ``setlinfo`` in an answer that may not parse (cut short, say)."""
+    try:
+        setlinfo = (json.loads(raw).get("output") or {}).get("setlinfo") or {}
+        value = setlinfo.get(key)
+        return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    except (ValueError, AttributeError, TypeError):
+        match = re.search(rf'"{key}"\s*:\s*"([^"\\]{{1,64}})"', raw)
+        return match.group(1) if match else ""
+
+
+def _refunded(output: dict[str, Any]) -> bool:
+    """5203 says the settlement has been cancelled (``refd_setl_flag`` 1)."""
+    setlinfo = output.get("setlinfo") or {}
+    return str(setlinfo.get("refd_setl_flag") or "0") == "1"
+
+
+def _lookup(
+    client, call, operator, psn_no, *, setl_id: str = "", mdtrt_id: str = ""
+) -> dict | None:
+    """5203: the settlement (``None``: the insurer has none). An answer that cannot be read or
+    does not belong to the question resolves nothing: :class:`Unresolvable`."""
     try:
         return client.call(
             "5203",
@@ -113,6 +193,10 @@ def _lookup(client, operator, psn_no, *, setl_id: str = "", mdtrt_id: str = "") 
         )
     except protocol.InsurerError:
         return None  # 未查询到结算信息
+    except protocol.ProtocolError as exc:
+        raise Unresolvable(
+            call.msgid, call.infno, f"结算查询应答无法读取：{exc.detail or exc}"
+        ) from None
 
 
 def _reverse(client, call, operator, psn_no, *, omsgid: str = "", oinfno: str = "") -> None:

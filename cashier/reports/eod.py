@@ -100,6 +100,8 @@ class Settled:
     hifob_pay: Fen = Fen(0)
     maf_pay: Fen = Fen(0)
     oth_pay: Fen = Fen(0)
+    hifdm_pay: Fen = Fen(0)
+    othfund_pay: Fen = Fen(0)
     fund_pay_sumamt: Fen = Fen(0)
     acct_pay: Fen = Fen(0)
     acct_mulaid_pay: Fen = Fen(0)

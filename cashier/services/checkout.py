@@ -351,6 +351,8 @@ class Checkout:
             hifob_pay=s.hifob_pay,
             maf_pay=s.maf_pay,
             oth_pay=s.oth_pay,
+            hifdm_pay=s.hifdm_pay,
+            othfund_pay=s.othfund_pay,
             setlinfo=setlinfo,
         )
         if part.order_ids:

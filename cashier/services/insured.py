@@ -467,6 +467,8 @@ class Insurance:
         if status.unresolved:
             try:
                 result = recovery.resolve(self.client, call, can_continue=lambda c, o: True)
+            except recovery.Unresolvable as exc:
+                raise SettlementHeld(str(exc)) from None
             except (InsurerUnavailable, protocol.InsurerError, protocol.ProtocolError) as exc:
                 raise SettlementHeld(
                     f"医保结算结果暂未核实（{exc}）。请勿重复收费；稍后按 F9 再次核实"

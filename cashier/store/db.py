@@ -100,6 +100,23 @@ def _migration_5(db: Database) -> None:
     )
 
 
+def _migration_6(db: Database) -> None:
+    _add_missing_columns(db, InsuredSettlement, ("hifdm_pay", "othfund_pay"))
+    # A settlement number belongs to one sale: an answer carrying another sale's setl_id
+    # is refused before it is stored, and the index makes sure of it.
+    table = InsuredSettlement._meta.table_name
+    duplicated = db.execute_sql(
+        f"SELECT setl_id FROM {table} GROUP BY setl_id HAVING COUNT(*) > 1"
+    ).fetchall()
+    if duplicated:
+        raise CashierError(
+            f"数据库中有 {len(duplicated)} 个医保结算编号属于多笔销售（如 {duplicated[0][0]}），"
+            "请联系技术支持核对后再升级"
+        )
+    db.execute_sql(f"DROP INDEX IF EXISTS {table}_setl_id")
+    db.execute_sql(f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_setl_id ON {table} (setl_id)")
+
+
 def _add_missing_columns(db: Database, model, names: tuple[str, ...]) -> None:
     from playhouse.migrate import SchemaMigrator, migrate
 
@@ -118,6 +135,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_6,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -252,7 +252,7 @@ class InsuredSettlement(BaseModel):
     station = CharField(max_length=32, index=True)
     kind = CharField(max_length=16)  # clinic | pharmacy
     msgid = CharField(max_length=30, unique=True)  # of the 2207 / 2102 that settled it
-    setl_id = CharField(max_length=40, index=True)
+    setl_id = CharField(max_length=40, unique=True)  # migration 6: one settlement, one sale
     mdtrt_id = CharField(max_length=40)
     psn_no = CharField(max_length=40)
     psn_name = CharField(max_length=50)  # masked
@@ -276,6 +276,8 @@ class InsuredSettlement(BaseModel):
     hifob_pay = FenField(default=Fen(0))
     maf_pay = FenField(default=Fen(0))
     oth_pay = FenField(default=Fen(0))
+    hifdm_pay = FenField(default=Fen(0))  # migration 6: the funds of newer field tables
+    othfund_pay = FenField(default=Fen(0))
     setlinfo = TextField()  # the checked setlinfo as JSON, certno masked
     status = CharField(max_length=16, index=True, default="settled")  # settled | cancelled
     settled_at = DateTimeField(default=utcnow, index=True)

@@ -83,9 +83,14 @@ class CashierApp(App[None]):
                 timeout=10,
             )
             return
-        if resolved:
+        held = [r.held for r in resolved if getattr(r, "held", "")]
+        for message in held:  # a person must ask the 医保科: said until dismissed
+            self.call_from_thread(self.notify, message, severity="error", timeout=60)
+        if len(resolved) > len(held):
             self.call_from_thread(
-                self.notify, f"已核对 {len(resolved)} 笔未完成的医保交易（详见审计记录）", timeout=8
+                self.notify,
+                f"已核对 {len(resolved) - len(held)} 笔未完成的医保交易（详见审计记录）",
+                timeout=8,
             )
 
     def on_unmount(self) -> None:

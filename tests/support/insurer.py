@@ -7,6 +7,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from cashier.domain.money import Fen
 from cashier.insurer import protocol
@@ -39,7 +40,12 @@ def fault(sandbox: RunningSandbox, kind: str, infno: str = "*", count: int = 1, 
 
 
 def new_client(
-    sandbox: RunningSandbox, *, read_timeout: float = 3.0, secret: str = "", paasid: str = ""
+    sandbox: RunningSandbox,
+    *,
+    read_timeout: float = 3.0,
+    secret: str = "",
+    paasid: str = "",
+    **gateway: Any,
 ) -> InsurerClient:
     caller = protocol.Caller(
         fixmedins_code=FIXMEDINS,
@@ -48,10 +54,18 @@ def new_client(
         opter=OPERATOR[0],
         opter_name=OPERATOR[1],
     )
-    gateway = Gateway(
-        sandbox.url, paasid=paasid, secret=secret, connect_timeout=2, read_timeout=read_timeout
+    return InsurerClient(
+        Gateway(
+            sandbox.url,
+            paasid=paasid,
+            secret=secret,
+            connect_timeout=2,
+            read_timeout=read_timeout,
+            **gateway,
+        ),
+        caller,
+        "TRAIN-01",
     )
-    return InsurerClient(gateway, caller, "TRAIN-01")
 
 
 @dataclass

@@ -155,7 +155,10 @@ def test_money_refuses_what_is_not_an_amount(bad):
 
 
 def test_setlinfo_amount_field_list_is_the_docs():
-    assert len(SETLINFO_AMOUNTS) == 20 == len(set(SETLINFO_AMOUNTS))
+    # The interface document's twenty, and the two funds of newer field tables that real
+    # gateways send (hifdm_pay 伤残人员医疗保障, othfund_pay), counted in fund_pay_sumamt.
+    assert len(SETLINFO_AMOUNTS) == 22 == len(set(SETLINFO_AMOUNTS))
+    assert {"hifdm_pay", "othfund_pay"} <= set(protocol.FUNDS)
     assert SETLINFO_AMOUNTS[0] == "medfee_sumamt" and SETLINFO_AMOUNTS[-1] == "acct_mulaid_pay"
     assert set(SetlInfo.from_json(good_setlinfo()).amounts()) == set(SETLINFO_AMOUNTS)
 

@@ -487,3 +487,11 @@ def test_mask_name():
     assert mask_name("买买提·艾力") == "买****力"
     assert mask_name("李") == "李"
     assert mask_name("") == ""
+
+
+def test_an_all_digit_evoucher_payload_is_not_a_product_code():
+    payload = "6271001234567890123456" + "110105"  # 28 digits ending in the insured region
+    assert len(payload) == 28
+    assert classify(payload).kind is ScanKind.EVOUCHER
+    assert classify("9" * 22 + "990000").kind is ScanKind.CODE128  # no real area code
+    assert classify("1" * 40).kind is ScanKind.CODE128  # longer than any 医保码

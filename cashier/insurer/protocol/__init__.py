@@ -17,6 +17,7 @@ answers, evoucher, requests. Callers use the package: ``from cashier.insurer imp
 """
 
 from cashier.insurer.protocol.answers import (
+    SETTLEMENT_ANSWERS,
     BaseInfo,
     FeeLineResult,
     InsuInfo,
@@ -29,12 +30,16 @@ from cashier.insurer.protocol.answers import (
     Settlement,
     SignIn,
     SignOut,
+    check_answer,
 )
 from cashier.insurer.protocol.codes import (
+    AMOUNT_ALIASES,
+    AMOUNTS_MAY_BE_ABSENT,
     CHRGITM_LV,
     EC_BUSINESS_OUTPATIENT,
     EC_BUSINESS_PHARMACY,
     FUND_PAY_TYPES,
+    FUNDS,
     INSUTYPES,
     MDTRT_CERT_TYPES,
     MED_TYPES,
@@ -84,9 +89,12 @@ from cashier.insurer.protocol.transport import check_tif, tif_headers, tif_signa
 
 __all__ = [
     "ALL_UNSETTLED",
+    "AMOUNTS_MAY_BE_ABSENT",
+    "AMOUNT_ALIASES",
     "CHRGITM_LV",
     "EC_BUSINESS_OUTPATIENT",
     "EC_BUSINESS_PHARMACY",
+    "FUNDS",
     "FUND_PAY_TYPES",
     "INSUTYPES",
     "MDTRT_CERT_TYPES",
@@ -95,6 +103,7 @@ __all__ = [
     "RECON_DETAIL_NODE",
     "SETLINFO_AMOUNTS",
     "SETLINFO_LABELS",
+    "SETTLEMENT_ANSWERS",
     "TIF_HEADERS",
     "TRANSACTIONS",
     "BaseInfo",
@@ -118,6 +127,7 @@ __all__ = [
     "SignOut",
     "build_request",
     "build_response",
+    "check_answer",
     "check_tif",
     "dumps",
     "ec_query_request",

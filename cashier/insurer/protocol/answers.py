@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from cashier.domain.money import Fen
-from cashier.insurer.protocol.codes import _FUNDS, RECON_DETAIL_NODE, SETLINFO_AMOUNTS
-from cashier.insurer.protocol.errors import _inconsistent, _unreadable
+from cashier.insurer.protocol.codes import (
+    AMOUNT_ALIASES,
+    AMOUNTS_MAY_BE_ABSENT,
+    FUNDS,
+    RECON_DETAIL_NODE,
+    SETLINFO_AMOUNTS,
+)
+from cashier.insurer.protocol.errors import ProtocolError, _inconsistent, _unreadable
 from cashier.insurer.protocol.reader import _Reader
 
 
@@ -231,6 +237,8 @@ class SetlInfo:
     hifob_pay: Fen
     maf_pay: Fen
     oth_pay: Fen
+    hifdm_pay: Fen = Fen(0)
+    othfund_pay: Fen = Fen(0)
     fund_pay_sumamt: Fen
     psn_part_amt: Fen
     acct_pay: Fen
@@ -241,19 +249,27 @@ class SetlInfo:
 
     @classmethod
     def from_json(cls, node: dict[str, Any]) -> SetlInfo:
-        """Read ``setlinfo``; a missing or malformed amount raises :class:`ProtocolError`.
+        """Read ``setlinfo`` as real gateways send it; a malformed amount, or a missing one
+        that every answer carries, raises :class:`ProtocolError`.
 
-        This reads only; call :meth:`check` (or use :meth:`Settlement.from_json`,
-        which does) before showing it as a bill.
+        Amounts may be numbers or strings; an amount under another real name is read under
+        the interface's (:data:`AMOUNT_ALIASES`); the amounts of
+        :data:`AMOUNTS_MAY_BE_ABSENT` may be missing or ``null``: ``psn_part_amt`` is then
+        ``acct_pay + psn_cash_pay``, the others zero. Unknown fields are ignored. This reads
+        only; call :meth:`check` (or use :meth:`Settlement.from_json`, which does) before
+        showing it as a bill.
         """
         r = _Reader(node, "setlinfo", _unreadable)
+        amounts = {k: _setl_amount(r, k) for k in SETLINFO_AMOUNTS}
+        if amounts["psn_part_amt"] is None:
+            amounts["psn_part_amt"] = amounts["acct_pay"] + amounts["psn_cash_pay"]
         return cls(
             setl_id=r.optional_text("setl_id"),
             mdtrt_id=r.optional_text("mdtrt_id"),
             **{k: r.text(k) for k in _SETLINFO_TEXT},
             age=r.decimal("age"),
             pool_prop_selfpay=r.decimal("pool_prop_selfpay", default=Decimal(0)),
-            **{k: r.amount(k) for k in SETLINFO_AMOUNTS},
+            **{k: Fen(0) if v is None else v for k, v in amounts.items()},
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -306,11 +322,22 @@ class SetlInfo:
             raise _inconsistent(
                 f"psn_part_amt {self.psn_part_amt} ≠ acct_pay + psn_cash_pay = {person}"
             )
-        funds = Fen.total(getattr(self, k) for k in _FUNDS)
+        funds = Fen.total(getattr(self, k) for k in FUNDS)
         if self.fund_pay_sumamt != funds:
             raise _inconsistent(
-                f"fund_pay_sumamt {self.fund_pay_sumamt} ≠ {' + '.join(_FUNDS)} = {funds}"
+                f"fund_pay_sumamt {self.fund_pay_sumamt} ≠ {' + '.join(FUNDS)} = {funds}"
             )
+
+
+def _setl_amount(r: _Reader, name: str) -> Fen | None:
+    """One ``setlinfo`` amount under its own name or a real gateway's other name; ``None``
+    when absent and allowed to be (:data:`AMOUNTS_MAY_BE_ABSENT`)."""
+    for key in (name, *AMOUNT_ALIASES.get(name, ())):
+        if r.node.get(key) not in (None, ""):
+            return r.amount(key)
+    if name in AMOUNTS_MAY_BE_ABSENT:
+        return None
+    return r.amount(name)  # raises: 缺少 name
 
 
 _LINE_AMOUNTS = (
@@ -547,3 +574,57 @@ class ReconDetail:
     def rows_to_json(rows: Iterable[ReconDetail]) -> dict[str, Any]:
         """A 3202 output holding ``rows``."""
         return {RECON_DETAIL_NODE: [row.to_json() for row in rows]}
+
+
+# -- an answer belongs to its request --------------------------------------------------------------
+#: The settling and cancelling transactions: their answer is a settlement (``negated``: a
+#: cancellation's amounts are negative).
+SETTLEMENT_ANSWERS = {
+    "2206": False,
+    "2207": False,
+    "2101": False,
+    "2102": False,
+    "5203": False,
+    "2208": True,
+    "2103": True,
+}
+#: The node of each transaction's input that names the person, visit, settlement and total.
+_INPUT_NODE = {"2101": "druginfo", "2102": "druginfo"}
+#: Transactions whose answer must carry the settlement's number.
+_SETTLES = ("2207", "2102")
+
+
+def check_answer(infno: str, input: Mapping[str, Any], output: dict[str, Any]) -> None:
+    """Raise :class:`ProtocolError` unless ``output`` is a readable answer to ``input``.
+
+    Every settlement answer is read and checked (:meth:`Settlement.from_json`); then it must
+    belong to its request: the person (``psn_no``), the visit (``mdtrt_id``) and the
+    settlement (``setl_id``) it names must be the ones asked about, and a settlement's total
+    must be the total sent. A field the request did not name, or the answer leaves out, is not
+    compared (a pharmacy's visit number comes in its 2102 answer). A settling answer without a
+    settlement number cannot be cancelled or looked up and is refused too.
+    """
+    if infno == "2204":
+        for row in output.get("result") or []:
+            FeeLineResult.from_json(row).check()
+        return
+    if infno not in SETTLEMENT_ANSWERS:
+        return
+    bill = Settlement.from_json(output, negated=SETTLEMENT_ANSWERS[infno])
+    asked = input.get(_INPUT_NODE.get(infno, "data"))
+    asked = asked if isinstance(asked, Mapping) else {}
+    got = bill.setlinfo
+    for key in ("psn_no", "mdtrt_id", "setl_id"):
+        want, have = str(asked.get(key) or ""), str(getattr(got, key) or "")
+        if want and have and want != have:
+            raise _foreign(f"{key} 应为 {want}，应答为 {have}")
+    if "medfee_sumamt" in asked and asked["medfee_sumamt"] is not None:
+        want_total = Fen.from_json(asked["medfee_sumamt"])
+        if got.medfee_sumamt != want_total:
+            raise _foreign(f"medfee_sumamt 应为 {want_total}，应答为 {got.medfee_sumamt}")
+    if infno in _SETTLES and not got.setl_id:
+        raise _unreadable("结算应答缺少 setl_id")
+
+
+def _foreign(detail: str) -> ProtocolError:
+    return _inconsistent(f"应答不属于本次请求：{detail}")

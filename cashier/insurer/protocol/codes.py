@@ -56,13 +56,24 @@ SETLINFO_LABELS = {
     "hifob_pay": "大额补助",
     "maf_pay": "医疗救助",
     "oth_pay": "其他基金",
+    "hifdm_pay": "伤残人员医疗保障",
+    "othfund_pay": "其他基金支付",
     "fund_pay_sumamt": "基金支付合计",
     "acct_pay": "个人账户",
     "acct_mulaid_pay": "共济支付",
     "psn_cash_pay": "个人现金",
 }
 #: The funds other than the pooled one (统筹), in the order they are shown.
-OTHER_FUNDS = ("cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay")
+OTHER_FUNDS = (
+    "cvlserv_pay",
+    "hifes_pay",
+    "hifmi_pay",
+    "hifob_pay",
+    "maf_pay",
+    "oth_pay",
+    "hifdm_pay",
+    "othfund_pay",
+)
 EC_BUSINESS_OUTPATIENT = "01301"  # 门诊结算
 EC_BUSINESS_PHARMACY = "02121"  # 药店购药
 
@@ -81,6 +92,8 @@ SETLINFO_AMOUNTS = (
     "hifob_pay",
     "maf_pay",
     "oth_pay",
+    "hifdm_pay",
+    "othfund_pay",
     "fund_pay_sumamt",
     "psn_part_amt",
     "acct_pay",
@@ -89,8 +102,36 @@ SETLINFO_AMOUNTS = (
     "balc",
     "acct_mulaid_pay",
 )
-#: The funds whose sum is ``fund_pay_sumamt``.
-_FUNDS = ("hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay")
+#: The funds whose sum is ``fund_pay_sumamt``: every fund field of the interface.
+FUNDS = ("hifp_pay", *OTHER_FUNDS)
+
+#: Other names real gateways give an amount, tried in order when the interface's own name is
+#: absent or null: 5203, 2103 and 2305 answer with ``psn_pay`` / ``cash_payamt`` (one gateway
+#: spells it ``cashPayamt``), some 2208s with ``pdn_cash_pay``; inpatient cancellations carry
+#: the hospital's share as ``ownpay_hosp_part``.
+AMOUNT_ALIASES: dict[str, tuple[str, ...]] = {
+    "psn_part_amt": ("psn_pay",),
+    "psn_cash_pay": ("cash_payamt", "cashPayamt", "pdn_cash_pay"),
+    "hosp_part_amt": ("ownpay_hosp_part",),
+}
+#: Amounts real answers leave out or send as ``null`` (2208, 2103, 2101, 2102, 5203), and what
+#: they then are. ``psn_part_amt`` is derived (``acct_pay + psn_cash_pay``); the others are
+#: zero, which the invariants then check: a fund left out that paid something breaks the fund
+#: sum, a hospital share left out breaks ``medfee_sumamt``. The rest must be there.
+AMOUNTS_MAY_BE_ABSENT = frozenset(
+    {
+        "fulamt_ownpay_amt",
+        "overlmt_selfpay",
+        "preselfpay_amt",
+        "inscp_scp_amt",
+        "act_pay_dedc",
+        *FUNDS,
+        "psn_part_amt",
+        "hosp_part_amt",
+        "balc",
+        "acct_mulaid_pay",
+    }
+)
 
 #: 3202 has no standard JSON answer (the real platform returns a file); its rows go here.
 RECON_DETAIL_NODE = "stmtdetail"
