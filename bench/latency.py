@@ -9,7 +9,7 @@ serves on loopback. For each visit a fresh clinic order for 刘洋 is imported a
 Enter that ends the burst is sent and stops when the screen has been refreshed after
 the breakdown panel first shows the pre-settlement (``call_after_refresh``). Meanwhile
 the app identifies the patient (ec.query, 1101), loads the order and pre-settles it
-(2201, 2204, 2206). The baseline is the sum of the sandbox's own handling times for
+(2201, 2203, 2204, 2206). The baseline is the sum of the sandbox's own handling times for
 those calls: ``SandboxInsurer.handling_ms`` for the national interface, and the same
 clock around ``ec_query`` for the e-voucher service (which ``handling_ms`` does not
 cover). Each visit is then settled and paid (F10) before the next. The first visit
@@ -247,8 +247,8 @@ def run(quick: bool = False, count: int | None = None) -> Section:
         + ", ".join(f"{v.latency_ms:.0f}/{v.insurer_ms:.0f}" for v in measured)
         + ".",
         "",
-        "**What limits it, what was tried.** The insurer interface is five calls from the",
-        "scan to the breakdown (ec.query, 1101, 2201, 2204, 2206), each a POST on a new",
+        "**What limits it, what was tried.** The insurer interface is six calls from the",
+        "scan to the breakdown (ec.query, 1101, 2201, 2203, 2204, 2206), each a POST on a new",
         "connection: Python's `http.client` against the sandbox's `http.server`, some 3–4 ms",
         "a call on loopback before any handling (measured alone: 3.3–3.9 ms for an empty",
         "answer). Keeping the connection open was tried and dropped: on a reused connection",

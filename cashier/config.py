@@ -85,6 +85,25 @@ class InsurerSettings:
 
 
 @dataclass(frozen=True)
+class VisitDefaults:
+    """What a walk-in clinic bill (no doctor's order) sends the insurer as its department and
+    doctor (2201, 2203, 2204); the diagnosis is asked at the counter. ``caty``: the 科别 to
+    send when a department code is not one (see ``[departments]``)."""
+
+    dept_code: str = ""
+    dept_name: str = ""
+    doctor_code: str = ""
+    doctor_name: str = ""
+    caty: str = ""
+
+
+#: The training station's walk-in department and doctor.
+TRAINING_VISIT = VisitDefaults(
+    dept_code="A03", dept_name="内科", doctor_code="D000", doctor_name="门诊医生", caty="A03"
+)
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     config_path: Path | None = None
@@ -106,7 +125,10 @@ class Settings:
     scanner: ScannerSettings = field(default_factory=ScannerSettings)
     insurer: InsurerSettings = field(default_factory=InsurerSettings)
     display: DisplaySettings = field(default_factory=DisplaySettings)
+    visit: VisitDefaults = field(default_factory=VisitDefaults)
     keymap: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_KEYMAP))
+    #: The clinic's department codes → 科别 codes (``caty``), for codes that are not 科别 codes.
+    departments: dict[str, str] = field(default_factory=dict)
 
     @property
     def db_url(self) -> str:
@@ -122,6 +144,13 @@ class Settings:
 
     def key(self, action: str) -> str:
         return self.keymap.get(action, DEFAULT_KEYMAP[action])
+
+    @property
+    def walk_in(self) -> VisitDefaults:
+        """The walk-in department and doctor: configured, else the training station's."""
+        if self.visit.dept_code or not self.training:
+            return self.visit
+        return TRAINING_VISIT
 
 
 def default_data_dir() -> Path:
@@ -141,8 +170,15 @@ _SECTIONS = {
     "scanner": ScannerSettings,
     "insurer": InsurerSettings,
     "display": DisplaySettings,
+    "visit": VisitDefaults,
 }
-_TOP = {f.name for f in fields(Settings)} - {"data_dir", "config_path", *_SECTIONS, "keymap"}
+_TOP = {f.name for f in fields(Settings)} - {
+    "data_dir",
+    "config_path",
+    *_SECTIONS,
+    "keymap",
+    "departments",
+}
 
 
 def load_settings(config: str | Path | None = None, data_dir: str | Path | None = None) -> Settings:
@@ -200,7 +236,7 @@ def settings_from_dict(
 ) -> Settings:
     """Validate a parsed TOML table into :class:`Settings`; unknown keys are named and refused."""
     where = str(config_path) if config_path else "配置"
-    unknown = set(raw) - _TOP - set(_SECTIONS) - {"keymap", "data_dir"}
+    unknown = set(raw) - _TOP - set(_SECTIONS) - {"keymap", "data_dir", "departments"}
     if unknown:
         raise ConfigError(f"{where}：未知的设置 {', '.join(sorted(unknown))}")
     kwargs: dict[str, Any] = {}
@@ -230,6 +266,12 @@ def settings_from_dict(
         raise ConfigError(f"{where}：[keymap] 中未知的动作 {', '.join(sorted(bad))}")
     keymap.update(user_keys)
     kwargs["keymap"] = keymap
+    departments = raw.get("departments", {})
+    if not isinstance(departments, dict) or not all(
+        isinstance(v, str) for v in departments.values()
+    ):
+        raise ConfigError(f'{where}：[departments] 应为 科室编码 = "科别代码"（如 "A03"）')
+    kwargs["departments"] = dict(departments)
     chosen_dir = data_dir or _typed(where, "data_dir", raw.get("data_dir", ""), "str")
     try:
         kwargs["data_dir"] = Path(chosen_dir).expanduser() if chosen_dir else default_data_dir()

@@ -66,6 +66,7 @@ class Transactions:
             "9002": self.sign_out,
             "1101": self.person_info,
             "2201": self.register,
+            "2203": self.upload_visit,
             "2204": self.upload_fees,
             "2205": self.delete_fees,
             "2206": self.pre_settle,
@@ -197,6 +198,9 @@ class Transactions:
         cert_type = str(data.get("mdtrt_cert_type", ""))
         self.identify(cert_type, str(data.get("mdtrt_cert_no", "")))
         insutype = self._insutype(person, data.get("insutype"))
+        caty = str(data.get("caty") or "")
+        if caty[:3] not in protocol.CATY:
+            raise Refused(f"科别 caty“{caty}”不是科别代码（如 A03 内科），请核对科室对照")
         mdtrt_id = f"MD{datetime.now():%Y%m%d}{state.next_number('mdtrt'):08d}"
         Visit.create(
             mdtrt_id=mdtrt_id,
@@ -216,12 +220,37 @@ class Transactions:
             }
         }
 
+    def upload_visit(self, req: protocol.Request) -> dict:
+        """2203 就诊信息上传: the visit's diagnosis (the first valid ``diseinfo`` row)."""
+        info = _node(req, "mdtrtinfo")
+        visit = self._visit(str(info.get("mdtrt_id", "")))
+        if str(info.get("psn_no", "")) != visit.psn_no:
+            raise Refused("人员编号与就诊信息不符")
+        rows = req.input.get("diseinfo")
+        if not isinstance(rows, list) or not rows:
+            raise Refused("diseinfo 不能为空：门诊就诊须上传诊断")
+        for row in rows:
+            if not isinstance(row, dict):
+                raise Refused("diseinfo 应为对象数组")
+            for key in ("diag_type", "diag_srt_no", "diag_code", "diag_name", "diag_dept"):
+                if not str(row.get(key) or ""):
+                    raise Refused(f"诊断信息缺少 {key}")
+        first = rows[0]
+        Visit.update(diag_code=str(first["diag_code"]), diag_name=str(first["diag_name"])).where(
+            Visit.mdtrt_id == visit.mdtrt_id
+        ).execute()
+        return {}
+
     def upload_fees(self, req: protocol.Request) -> dict:
         rows = req.input.get("feedetail")
         if not isinstance(rows, list) or not rows:
             raise Refused("feedetail 不能为空")
         lines, mdtrt_id, chrg_bchno = [], "", ""
         for row in rows:
+            if isinstance(row, dict):
+                for key in protocol.FEE_CLINIC_REQUIRED:
+                    if not str(row.get(key) or ""):
+                        raise Refused(f"费用明细 {row.get('feedetl_sn', '')} 缺少 {key}")
             line = _fee_line(row)
             mdtrt_id, chrg_bchno = str(row.get("mdtrt_id", "")), str(row.get("chrg_bchno", ""))
             lines.append(line)
@@ -288,6 +317,12 @@ class Transactions:
         return result
 
     def _clinic_visit(self, data: dict) -> tuple[Visit, Person]:
+        visit, person = self._clinic_visit_of(data)
+        if not visit.diag_code:
+            raise Refused("请先上传就诊信息（2203），门诊结算须有诊断")
+        return visit, person
+
+    def _clinic_visit_of(self, data: dict) -> tuple[Visit, Person]:
         """The visit, settled under the insurance this message names (else the registered one)."""
         visit = self._visit(str(data.get("mdtrt_id", "")))
         person = self._person(visit.psn_no)
@@ -598,10 +633,32 @@ class Transactions:
                     _plant_msgid(fixmedins_code),
                     fixmedins_code,
                     person,
-                    {"data": {"psn_no": person.psn_no, **cert, "begntime": begntime}},
+                    {
+                        "data": {
+                            "psn_no": person.psn_no,
+                            **cert,
+                            "begntime": begntime,
+                            "caty": "A03",
+                        }
+                    },
                 )
             )
             mdtrt_id = reg["data"]["mdtrt_id"]
+            diagnosis = {"diag_type": "1", "diag_srt_no": "1", "diag_dept": "内科"}
+            self.upload_visit(
+                _plant_request(
+                    "2203",
+                    _plant_msgid(fixmedins_code),
+                    fixmedins_code,
+                    person,
+                    {
+                        "mdtrtinfo": {"mdtrt_id": mdtrt_id, "psn_no": person.psn_no},
+                        "diseinfo": [
+                            {**diagnosis, "diag_code": "Z00.000", "diag_name": "健康查体"}
+                        ],
+                    },
+                )
+            )
             for row in rows:
                 row.update(mdtrt_id=mdtrt_id, psn_no=person.psn_no, chrg_bchno="0001")
             self.upload_fees(
@@ -830,6 +887,12 @@ def _plant_line(n: int, line: Any) -> dict:
         "pric": pric,
         "det_item_fee_sumamt": pric.mul_ratio(cnt),
         "fee_ocur_time": _now_text(),
+        "bilg_dept_codg": "A03",
+        "bilg_dept_name": "内科",
+        "bilg_dr_codg": "D000",
+        "bilg_dr_name": "门诊医生",
+        "hosp_appr_flag": "1",
+        "rx_circ_flag": "0",
     }
 
 

@@ -118,6 +118,8 @@ class Visit(SandboxModel):
     mdtrt_cert_type = CharField()
     mdtrt_cert_no = CharField()
     begntime = CharField(default="")
+    diag_code = CharField(default="")  # from 2203: a clinic visit settles nothing without it
+    diag_name = CharField(default="")
     created_at = DateTimeField(default=_now)
 
 
@@ -217,13 +219,20 @@ _NEW_PERSON_COLUMNS = {
 }
 
 
+_NEW_VISIT_COLUMNS = {
+    "diag_code": "VARCHAR(255) NOT NULL DEFAULT ''",
+    "diag_name": "VARCHAR(255) NOT NULL DEFAULT ''",
+}
+
+
 def _add_new_columns(db: SqliteDatabase) -> None:
     """A sandbox.db made by an older version keeps its people and gains the new columns."""
-    table = Person._meta.table_name
-    have = {c.name for c in db.get_columns(table)}
-    for name, definition in _NEW_PERSON_COLUMNS.items():
-        if name not in have:
-            db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {definition}')
+    for model, columns in ((Person, _NEW_PERSON_COLUMNS), (Visit, _NEW_VISIT_COLUMNS)):
+        table = model._meta.table_name
+        have = {c.name for c in db.get_columns(table)}
+        for name, definition in columns.items():
+            if name not in have:
+                db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {definition}')
 
 
 def next_number(name: str) -> int:

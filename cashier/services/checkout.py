@@ -175,9 +175,11 @@ class Checkout:
         for order in new:
             for item, quantity in clinic_orders.order_lines(order):
                 self.add(item, quantity)
-        if new and not part.visit:
+        if new and not part.order_ids:
+            # The first order is the visit; what it leaves empty (a diagnosis typed at the
+            # counter, say) is kept.
             first = new[0]
-            part.visit = {
+            ordered = {
                 "order_no": first.order_no,
                 "doctor_code": first.doctor_code,
                 "doctor_name": first.doctor_name,
@@ -187,6 +189,7 @@ class Checkout:
                 "diag_name": first.diag_name,
                 "med_type": first.med_type,
             }
+            part.visit = {**part.visit, **{k: v for k, v in ordered.items() if v}}
             part.mdtrt_id = part.mdtrt_id or first.mdtrt_id
         part.order_ids += tuple(o.id for o in new)
         return len(new)
@@ -353,6 +356,7 @@ class Checkout:
             oth_pay=s.oth_pay,
             hifdm_pay=s.hifdm_pay,
             othfund_pay=s.othfund_pay,
+            visit=dumps(part.visit),
             setlinfo=setlinfo,
         )
         if part.order_ids:

@@ -50,6 +50,10 @@ CERT_SOURCES = {"01": "医保码", "02": "身份证", "03": "社保卡"}
 USUAL_INSUTYPES = ("310", "390")
 
 
+class DiagnosisNeeded(InputError):
+    """A walk-in clinic bill has no diagnosis; the insurer settles no visit without one."""
+
+
 class SettlementHeld(CashierError):
     """The insurer has not confirmed a settlement: the sale waits until the journal knows."""
 
@@ -298,9 +302,52 @@ class Insurance:
         part.presettlement = bill
         return bill
 
+    def set_diagnosis(self, co: Checkout, code: str, name: str) -> None:
+        """The diagnosis of a walk-in clinic bill, as the cashier typed it (2203)."""
+        code, name = code.strip().upper(), name.strip()
+        if not code or not name:
+            raise InputError("请输入诊断编码和诊断名称")
+        if len(code) > 20 or len(name) > 100:
+            raise InputError("诊断编码最多 20 个字符，诊断名称最多 100 个字")
+        part = _part(co)
+        part.visit = {**part.visit, "diag_code": code, "diag_name": name}
+
+    def _visit_field(self, part: InsuredPart, key: str) -> str:
+        """The order's department or doctor, else the station's walk-in default."""
+        walk_in = self.settings.walk_in
+        default = {
+            "dept_code": walk_in.dept_code,
+            "dept_name": walk_in.dept_name,
+            "doctor_code": walk_in.doctor_code,
+            "doctor_name": walk_in.doctor_name,
+        }[key]
+        return part.visit.get(key) or default
+
+    def _caty(self, dept_code: str) -> str:
+        """The 科别 of a department: mapped in ``[departments]``, else the code itself when it
+        is one (``A03``, ``A03.04``), else the station's default."""
+        if dept_code in self.settings.departments:
+            return self.settings.departments[dept_code]
+        if dept_code[:3] in protocol.CATY and len(dept_code) in (3, 6):
+            return dept_code
+        return self.settings.walk_in.caty
+
     def _upload(self, co: Checkout, part: InsuredPart, who, where) -> None:
         if not part.mdtrt_id:
             visit = part.visit
+            dept_code = self._visit_field(part, "dept_code")
+            doctor_code = self._visit_field(part, "doctor_code")
+            if not dept_code or not doctor_code:
+                raise InputError(
+                    "散客门诊没有科室和医生：请在配置文件 [visit] 中设置默认科室和医生"
+                )
+            caty = self._caty(dept_code)
+            if not caty:
+                raise InputError(
+                    f"科室 {dept_code} 没有对应的科别：请在配置文件 [departments] 中设置"
+                )
+            if not visit.get("diag_code") or not visit.get("diag_name"):
+                raise DiagnosisNeeded("本次就诊没有诊断：请输入诊断后再预结算")
             reg = protocol.Registration.from_json(
                 self.client.call(
                     "2201",
@@ -311,17 +358,34 @@ class Insurance:
                         mdtrt_cert_type=part.patient.cert_type,
                         mdtrt_cert_no=part.patient.cert_no,
                         ipt_otp_no=visit.get("order_no") or part.sale_key,
-                        atddr_no=visit.get("doctor_code", ""),
-                        dr_name=visit.get("doctor_name", ""),
-                        dept_code=visit.get("dept_code", ""),
-                        dept_name=visit.get("dept_name", ""),
-                        caty=visit.get("dept_code", ""),
+                        atddr_no=doctor_code,
+                        dr_name=self._visit_field(part, "doctor_name"),
+                        dept_code=dept_code,
+                        dept_name=self._visit_field(part, "dept_name"),
+                        caty=caty,
                     ),
                     operator=who,
                     insuplc_admdvs=where,
                 )
             )
             part.mdtrt_id, part.registered_here = reg.mdtrt_id, True
+            self.client.call(
+                "2203",
+                protocol.input_2203(
+                    mdtrt_id=reg.mdtrt_id,
+                    psn_no=part.patient.psn_no,
+                    med_type=part.med_type,
+                    begntime=datetime.now(),
+                    diag_code=visit["diag_code"],
+                    diag_name=visit["diag_name"],
+                    diag_dept=self._visit_field(part, "dept_name"),
+                    dise_dor_no=doctor_code,
+                    dise_dor_name=self._visit_field(part, "doctor_name"),
+                    diag_time=datetime.now(),
+                ),
+                operator=who,
+                insuplc_admdvs=where,
+            )
             if part.order_ids:
                 from cashier.services import orders
 
@@ -358,6 +422,11 @@ class Insurance:
     def _fee_lines(self, co: Checkout, mdtrt_id: str, batch: int) -> list[protocol.FeeDetail]:
         part = _part(co)
         now = datetime.now()
+        clinic = part.kind == "clinic"
+        dept_code = self._visit_field(part, "dept_code") if clinic else ""
+        dept_name = self._visit_field(part, "dept_name") if clinic else ""
+        doctor_code = self._visit_field(part, "doctor_code") if clinic else ""
+        doctor_name = self._visit_field(part, "doctor_name") if clinic else ""
         return [
             protocol.FeeDetail(
                 feedetl_sn=feedetl_sn(n),
@@ -370,10 +439,15 @@ class Insurance:
                 det_item_fee_sumamt=line.amount,
                 cnt=Decimal(line.quantity),
                 pric=line.price,
-                bilg_dept_codg=part.visit.get("dept_code", ""),
-                bilg_dept_name=part.visit.get("dept_name", ""),
-                bilg_dr_codg=part.visit.get("doctor_code", ""),
-                bilg_dr_name=part.visit.get("doctor_name", ""),
+                bilg_dept_codg=dept_code,
+                bilg_dept_name=dept_name,
+                bilg_dr_codg=doctor_code,
+                bilg_dr_name=doctor_name,
+                acord_dept_codg=dept_code,
+                acord_dept_name=dept_name,
+                orders_dr_code=doctor_code,
+                orders_dr_name=doctor_name,
+                rxno=part.sale_key if part.kind == "pharmacy" else "",
             )
             for n, line in enumerate(co.lines, 1)
         ]

@@ -18,6 +18,7 @@ refund, an approver who is not a supervisor.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -240,7 +241,8 @@ def execute(
         return done
     kept = _kept_lines(sale, plan)
     try:
-        completed = _resell(settings, kept, reversal, completed_by, insurance, patient)
+        visit = json.loads(settlement.visit or "{}") if settlement is not None else {}
+        completed = _resell(settings, kept, reversal, completed_by, insurance, patient, visit)
     except CashierError as exc:
         raise ResaleFailed(refund.id, kept, str(exc)) from None
     new_sale = Sale.get_by_id(completed.sale_id)
@@ -305,11 +307,12 @@ def _kept_lines(sale: Sale, plan: RefundPlan) -> list[Line]:
     return kept
 
 
-def _resell(settings, kept: list[Line], reversal, who: SignedIn, insurance, patient):
-    """The kept lines as a new sale, paid from the original tenders (electronic first)."""
+def _resell(settings, kept: list[Line], reversal, who: SignedIn, insurance, patient, visit):
+    """The kept lines as a new sale, paid from the original tenders (electronic first), under
+    the original visit's department, doctor and diagnosis."""
     co = Checkout(settings.station_id, who, lines=list(kept))
     if patient is not None:
-        co.identify(patient, settings.kind)
+        co.identify(patient, settings.kind).visit = dict(visit)
         insurance.presettle(co)
         insurance.settle(co)
     plan = co.start_payment()

@@ -101,7 +101,7 @@ def _migration_5(db: Database) -> None:
 
 
 def _migration_6(db: Database) -> None:
-    _add_missing_columns(db, InsuredSettlement, ("hifdm_pay", "othfund_pay"))
+    _add_missing_columns(db, InsuredSettlement, ("hifdm_pay", "othfund_pay", "visit"))
     # A settlement number belongs to one sale: an answer carrying another sale's setl_id
     # is refused before it is stored, and the index makes sure of it.
     table = InsuredSettlement._meta.table_name

@@ -278,6 +278,7 @@ class InsuredSettlement(BaseModel):
     oth_pay = FenField(default=Fen(0))
     hifdm_pay = FenField(default=Fen(0))  # migration 6: the funds of newer field tables
     othfund_pay = FenField(default=Fen(0))
+    visit = TextField(default="{}")  # migration 6: department, doctor, diagnosis (JSON)
     setlinfo = TextField()  # the checked setlinfo as JSON, certno masked
     status = CharField(max_length=16, index=True, default="settled")  # settled | cancelled
     settled_at = DateTimeField(default=utcnow, index=True)

@@ -159,6 +159,7 @@ async def test_cross_region_filed_patient(settings):
         assert "异地" in str(c.sale.query_one("#patient").render())
         await c.scan(barcode("Y00004"))
         await c.press("f6")  # no account: the pooled fund and cash
+        await c.diagnose()  # a walk-in bill: the diagnosis for 2203, then the pre-settlement
         await c.press("f10")
     sale = Sale.get()
     row = check_books(settings, sale)
@@ -318,6 +319,7 @@ async def test_errors_patients_meet_say_what_next(settings):
         await c.scan(barcode("Y00001"))
         await c.press("f4", *"401", "enter")  # 12.50 × 401 = 5012.50, above the visit limit
         await c.press("f5")
+        await c.diagnose()
         assert part.presettlement is None and "限额" in c.notices()
         await c.press("f4", "backspace", *"2", "enter")
         await c.press("f10")  # the lines changed: F10 pre-settles first, to be checked
@@ -325,3 +327,23 @@ async def test_errors_patients_meet_say_what_next(settings):
         await c.press("f10")
     row = check_books(settings, Sale.get(Sale.kind == "insured"))
     assert row.psn_no == "P005" and row.insutype == "310"
+
+
+async def test_a_walk_in_bill_asks_for_its_diagnosis_and_esc_leaves_it_unsettled(settings):
+    from cashier.ui.dialogs.diagnosis import DiagnosisDialog
+
+    app = await open_counter(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        c = await start(app, pilot)
+        await c.scan(c.qr("P003"))  # no doctor's order: a walk-in bill
+        await c.scan(barcode("Y00001"))
+        await c.press("f5")
+        assert isinstance(app.screen, DiagnosisDialog)
+        await c.press("escape")
+        assert "Ctrl+S" in c.notices() and c.sale.checkout.insured.presettlement is None
+        await c.press("f5")
+        await c.diagnose("K29.700", "胃炎")
+        part = c.sale.checkout.insured
+        assert part.presettlement is not None
+        assert part.visit["diag_code"] == "K29.700"
+        assert state.Visit.get_by_id(part.mdtrt_id).diag_name == "胃炎"

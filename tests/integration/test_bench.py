@@ -36,7 +36,7 @@ def test_keystroke_counter_counts_the_routine_sales(tmp_path):
 @on_the_training_station
 def test_scan_to_breakdown_latency_times_the_visits_insurer_calls(tmp_path):
     (visit,) = latency.measure(tmp_path, 1)
-    assert visit.calls == ("ec.query", "1101", "2201", "2204", "2206")
+    assert visit.calls == ("ec.query", "1101", "2201", "2203", "2204", "2206")
     # The insurer's handling happens inside the timed window and inside the round trips.
     assert 0 < visit.insurer_ms < visit.round_trip_ms < visit.latency_ms
     assert visit.added_ms == visit.latency_ms - visit.insurer_ms

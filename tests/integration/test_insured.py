@@ -34,6 +34,7 @@ def test_employee_clinic_visit_account_then_cash(insurer, insurance, settings, c
     assert patient.insutype_name == "职工基本医疗保险" and patient.psn_type_name == "在职职工"
     assert not patient.cross_region(settings.admvs) and not patient.problems
     co.identify(patient, "clinic")
+    insurance.set_diagnosis(co, "J06.900", "急性上呼吸道感染")  # a walk-in clinic bill needs one
     ring_up(co, AMOXICILLIN, AMOXICILLIN, CEFIXIME, TERBINAFINE)
     pre = insurance.presettle(co)
     s = pre.setlinfo
@@ -103,6 +104,7 @@ def test_pharmacy_account_only_sale_completes_without_tender(insurer, settings, 
 def test_patient_cannot_pay_settlement_is_cancelled(insurer, insurance, settings, cashier_1001):
     co = Checkout(settings.station_id, cashier_1001)
     co.identify(insurance.identify_id("110105199006070055", cashier_1001), "clinic")  # resident
+    insurance.set_diagnosis(co, "J06.900", "急性上呼吸道感染")  # a walk-in clinic bill needs one
     ring_up(co, AMOXICILLIN, TERBINAFINE)
     insurance.presettle(co)
     bill = insurance.settle(co)
@@ -121,6 +123,7 @@ def test_timeout_during_settlement_is_resolved_without_double_charge(
 ):
     co = Checkout(settings.station_id, cashier_1001)
     co.identify(insurance.identify_qr(qr(insurer, "P001"), cashier_1001), "clinic")
+    insurance.set_diagnosis(co, "J06.900", "急性上呼吸道感染")  # a walk-in clinic bill needs one
     ring_up(co, CEFIXIME)
     co.set_account(False)
     insurance.presettle(co)
@@ -139,6 +142,7 @@ def test_timeout_during_settlement_is_resolved_without_double_charge(
 def test_insurer_unreachable_holds_the_settlement(insurer, insurance, settings, cashier_1001):
     co = Checkout(settings.station_id, cashier_1001)
     co.identify(insurance.identify_qr(qr(insurer, "P001"), cashier_1001), "clinic")
+    insurance.set_diagnosis(co, "J06.900", "急性上呼吸道感染")  # a walk-in clinic bill needs one
     ring_up(co, CEFIXIME)
     insurance.presettle(co)
     fault(insurer.sandbox, "http500", "2207")  # a gateway error page: did it settle?
@@ -160,6 +164,7 @@ def test_expired_and_reused_codes_say_refresh(insurer, insurance, settings, cash
     payload = qr(insurer, "P001")
     co = Checkout(settings.station_id, cashier_1001)
     co.identify(insurance.identify_qr(payload, cashier_1001), "clinic")
+    insurance.set_diagnosis(co, "J06.900", "急性上呼吸道感染")  # a walk-in clinic bill needs one
     ring_up(co, AMOXICILLIN)
     insurance.presettle(co)
     insurance.settle(co)
@@ -182,6 +187,7 @@ def test_cross_region_without_filing_offers_selfpay(insurer, insurance, settings
     patient = insurance.identify_id("110105198503300080", cashier_1001)  # P007, 深圳, no filing
     assert patient.cross_region(settings.admvs)
     co.identify(patient, "clinic")
+    insurance.set_diagnosis(co, "J06.900", "急性上呼吸道感染")  # a walk-in clinic bill needs one
     ring_up(co, AMOXICILLIN)
     with pytest.raises(Exception) as caught:
         insurance.presettle(co)
@@ -213,11 +219,13 @@ def test_a_second_try_at_an_orders_visit_settles_only_its_own_lines(
     pending = orders.pending_for("11010519780312001X")  # P001's demo order
     first = Checkout(settings.station_id, cashier_1001)
     first.identify(insurance.identify_qr(qr(insurer, "P001"), cashier_1001), "clinic")
+    insurance.set_diagnosis(first, "J06.900", "急性上呼吸道感染")  # a walk-in clinic bill needs one
     first.load_orders(pending)
     insurance.presettle(first)  # registers the visit and uploads every line
     first.void("患者离开")
     again = Checkout(settings.station_id, cashier_1001)
     again.identify(insurance.identify_qr(qr(insurer, "P001"), cashier_1001), "clinic")
+    insurance.set_diagnosis(again, "J06.900", "急性上呼吸道感染")  # a walk-in clinic bill needs one
     again.load_orders(orders.pending_for("11010519780312001X"))
     assert again.insured.mdtrt_id == first.insured.mdtrt_id  # the same visit
     again.remove(0)  # one line fewer this time

@@ -71,6 +71,9 @@ def counter(url: str, sandbox_url: str, data_dir: str, n: int, sales: int) -> di
             person = ("P001", "P002")[i % 2]
             payload = admin(Sandbox, "/sandbox/admin/qr", {"person": person})["payload"]
             co.identify(insurance.identify_qr(payload, who), "clinic")
+            insurance.set_diagnosis(
+                co, "J06.900", "急性上呼吸道感染"
+            )  # a walk-in clinic bill needs one
         for k in range(1 + (i + n) % 3):
             co.add(catalog.find_by_scan(ITEMS[(i + k + n) % len(ITEMS)]))
         if insured:

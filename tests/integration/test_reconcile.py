@@ -68,6 +68,7 @@ def test_a_day_whose_settlements_all_match(insurer, settings, cashier_1001, supe
     insurance = Insurance(insurer.client, settings)
     co = Checkout(settings.station_id, cashier_1001)
     co.identify(insurance.identify_qr(qr(insurer, "P004"), cashier_1001), CLINIC)
+    insurance.set_diagnosis(co, "J06.900", "急性上呼吸道感染")  # a walk-in clinic bill needs one
     ring_up(co, AMOXICILLIN)
     insurance.presettle(co)
     insurance.settle(co)
@@ -120,6 +121,7 @@ def test_planted_disagreements_are_each_found_with_the_receipt(
     insurance = Insurance(insurer.client, settings)
     co = Checkout(settings.station_id, cashier_1001)
     co.identify(insurance.identify_qr(qr(insurer, "P005"), cashier_1001), CLINIC)
+    insurance.set_diagnosis(co, "J06.900", "急性上呼吸道感染")  # a walk-in clinic bill needs one
     ring_up(co, AMOXICILLIN)
     insurance.presettle(co)
     crashed = insurance.settle(co).setlinfo.setl_id

@@ -149,6 +149,7 @@ def insured_sale(insurer, settings, who, person, *codes, acct_used=True):
     insurance = Insurance(insurer.client, settings)
     co = Checkout(settings.station_id, who)
     co.identify(insurance.identify_qr(qr(insurer, person), who), "clinic")
+    insurance.set_diagnosis(co, "J06.900", "急性上呼吸道感染")  # a walk-in clinic bill needs one
     co.set_account(acct_used)
     for code in codes:
         co.add(catalog.find_by_scan(code))

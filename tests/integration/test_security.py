@@ -105,6 +105,9 @@ def test_no_id_number_or_token_in_receipts_reports_logs_or_the_audit_log(
     def insured_sale(patient, *codes: str) -> Sale:
         co = Checkout(settings.station_id, cashier_1001)
         co.identify(patient, "clinic")
+        insurance.set_diagnosis(
+            co, "J06.900", "急性上呼吸道感染"
+        )  # a walk-in clinic bill needs one
         co.set_account(False)  # a cash part: the drawer is kicked, cash is on the receipt
         for code in codes:
             co.add(catalog.find_by_scan(code))

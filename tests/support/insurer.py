@@ -119,6 +119,10 @@ def fee_lines(mdtrt_id: str, psn_no: str, items: list[tuple[str, str, str]]) -> 
                 det_item_fee_sumamt=pric.mul_ratio(Decimal(cnt)),
                 cnt=Decimal(cnt),
                 pric=pric,
+                bilg_dept_codg="A03",
+                bilg_dept_name="内科",
+                bilg_dr_codg="D001",
+                bilg_dr_name="李医生",
             )
         )
     return rows
@@ -144,6 +148,23 @@ def open_clinic_visit(client: InsurerClient, visit: Visit, items) -> tuple[dict,
         insuplc_admdvs=visit.insuplc_admdvs,
     )
     visit.mdtrt_id = reg["data"]["mdtrt_id"]
+    client.call(
+        "2203",
+        protocol.input_2203(
+            mdtrt_id=visit.mdtrt_id,
+            psn_no=visit.psn_no,
+            med_type="11",
+            begntime=datetime.now(),
+            diag_code="J06.900",
+            diag_name="急性上呼吸道感染",
+            diag_dept="内科",
+            dise_dor_no="D001",
+            dise_dor_name="李医生",
+            diag_time=datetime.now(),
+        ),
+        operator=OPERATOR,
+        insuplc_admdvs=visit.insuplc_admdvs,
+    )
     rows = fee_lines(visit.mdtrt_id, visit.psn_no, items)
     uploaded = client.call(
         "2204",

@@ -76,6 +76,21 @@ class Counter:
     def notices(self) -> str:
         return "\n".join(n.message for n in self.app._notifications)
 
+    async def diagnose(self, code: str = "J06.900", name: str = "急性上呼吸道感染") -> None:
+        """Answer the walk-in bill's diagnosis dialog. The fields are filled directly: typed
+        by Pilot, a code and Enter come as fast as a scanner's burst."""
+        from textual.widgets import Input
+
+        from cashier.ui.dialogs.diagnosis import DiagnosisDialog
+
+        dialog = self.app.screen
+        assert isinstance(dialog, DiagnosisDialog), f"no diagnosis dialog: {dialog!r}"
+        dialog.query_one("#diag-code", Input).value = code
+        field = dialog.query_one("#diag-name", Input)
+        field.value = name
+        dialog.on_input_submitted(Input.Submitted(field, name))
+        await settle(self.pilot)
+
 
 async def open_counter(settings) -> tuple[CashierApp, object]:
     app = CashierApp(open_station(settings))

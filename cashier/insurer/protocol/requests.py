@@ -45,7 +45,26 @@ _FEE_TEXT = (
     "med_list_codg",
     "medins_list_codg",
 )
-_FEE_EXTRA = ("bilg_dept_codg", "bilg_dept_name", "bilg_dr_codg", "bilg_dr_name", "hosp_appr_flag")
+#: What a clinic's 2204 line carries beyond the common fields: the ordering department and
+#: doctor (开单), the receiving ones (受单), the hospital's approval and whether the
+#: prescription went out to a pharmacy; a pharmacy's 2101/2102 line carries the prescription
+#: number and the same circulation flag instead.
+_FEE_CLINIC = (
+    "bilg_dept_codg",
+    "bilg_dept_name",
+    "bilg_dr_codg",
+    "bilg_dr_name",
+    "acord_dept_codg",
+    "acord_dept_name",
+    "orders_dr_code",
+    "orders_dr_name",
+    "hosp_appr_flag",
+    "rx_circ_flag",
+)
+_FEE_PHARMACY = ("rxno", "rx_circ_flag")
+_FEE_EXTRA = (*_FEE_CLINIC, "rxno")
+#: A clinic's 2204 line is refused by real gateways without these.
+FEE_CLINIC_REQUIRED = ("bilg_dept_codg", "bilg_dr_codg", "hosp_appr_flag", "rx_circ_flag")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,7 +90,13 @@ class FeeDetail:
     bilg_dept_name: str = ""
     bilg_dr_codg: str = ""
     bilg_dr_name: str = ""
-    hosp_appr_flag: str = ""
+    acord_dept_codg: str = ""
+    acord_dept_name: str = ""
+    orders_dr_code: str = ""
+    orders_dr_name: str = ""
+    hosp_appr_flag: str = "1"  # 1 已审批 (2 转自费)
+    rx_circ_flag: str = "0"  # 外购处方标志: 0 not a prescription taken to an outside pharmacy
+    rxno: str = ""  # 处方号 (pharmacy)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fee_ocur_time", _time_text(self.fee_ocur_time))
@@ -95,21 +120,24 @@ class FeeDetail:
             **{k: r.text(k) for k in _FEE_EXTRA},
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, pharmacy: bool = False) -> dict[str, Any]:
+        """The line as 2204 (a clinic's) or 2101/2102 (``pharmacy``) sends it."""
         node: dict[str, Any] = {k: getattr(self, k) for k in _FEE_TEXT}
         node["det_item_fee_sumamt"] = self.det_item_fee_sumamt
         node["cnt"] = self.cnt
         node["pric"] = self.pric
-        node.update((k, getattr(self, k)) for k in _FEE_EXTRA)
+        node.update((k, getattr(self, k)) for k in (_FEE_PHARMACY if pharmacy else _FEE_CLINIC))
         return node
 
 
-def _fee_lines(lines: Iterable[FeeDetail], name: str) -> list[dict[str, Any]]:
+def _fee_lines(
+    lines: Iterable[FeeDetail], name: str, *, pharmacy: bool = False
+) -> list[dict[str, Any]]:
     rows = []
     for line in lines:
         if not isinstance(line, FeeDetail):
             raise TypeError(f"{name} takes FeeDetail lines, not {type(line).__name__}")
-        rows.append(line.to_json())
+        rows.append(line.to_json(pharmacy=pharmacy))
     if not rows:
         raise ValueError(f"{name} needs at least one line")
     return rows
@@ -178,6 +206,53 @@ def input_2201(
             "dept_name": dept_name,
             "caty": caty,
         }
+    }
+
+
+def input_2203(
+    *,
+    mdtrt_id: str,
+    psn_no: str,
+    med_type: str,
+    begntime: datetime | str,
+    diag_code: str,
+    diag_name: str,
+    diag_dept: str,
+    dise_dor_no: str,
+    dise_dor_name: str,
+    diag_time: datetime | str,
+    main_cond_dscr: str = "",
+    diag_type: str = "1",
+) -> dict[str, Any]:
+    """就诊信息上传: the visit's diagnosis, between 2201 and 2204 (every outpatient client
+    sends it; gateways settle nothing without it)."""
+    if not diag_code or not diag_name:
+        raise ValueError("2203 needs a diagnosis: diag_code and diag_name")
+    return {
+        "mdtrtinfo": {
+            "mdtrt_id": mdtrt_id,
+            "psn_no": psn_no,
+            "med_type": med_type,
+            "begntime": _time_text(begntime),
+            "main_cond_dscr": main_cond_dscr,
+            "dise_codg": "",
+            "dise_name": "",
+            "birctrl_type": "",
+            "birctrl_matn_date": "",
+        },
+        "diseinfo": [
+            {
+                "diag_type": diag_type,
+                "diag_srt_no": "1",
+                "diag_code": diag_code,
+                "diag_name": diag_name,
+                "diag_dept": diag_dept,
+                "dise_dor_no": dise_dor_no,
+                "dise_dor_name": dise_dor_name,
+                "diag_time": _time_text(diag_time),
+                "vali_flag": "1",
+            }
+        ],
     }
 
 
@@ -319,7 +394,7 @@ def _pharmacy(
             "acct_used_flag": _flag_arg(acct_used_flag, "acct_used_flag"),
             "med_type": med_type,
         },
-        "drugdetail": _fee_lines(drugdetail, "drugdetail"),
+        "drugdetail": _fee_lines(drugdetail, "drugdetail", pharmacy=True),
     }
 
 

@@ -519,9 +519,14 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
     def presettle(self) -> None:
+        from cashier.services.insured import DiagnosisNeeded
+
         self._busy(True)
         try:
             self._insurance().presettle(self.checkout)
+        except DiagnosisNeeded:
+            self.app.call_from_thread(self._ask_diagnosis)
+            return
         except Exception as exc:  # every failure is a message with a next step
             self._failed(exc)
             return
@@ -529,6 +534,22 @@ class SaleScreen(WorkerErrors, Screen[None]):
             self._busy(False)
         self._problem = ""
         self.app.call_from_thread(self.refresh_sale)
+
+    def _ask_diagnosis(self) -> None:
+        from cashier.ui.dialogs.diagnosis import DiagnosisDialog
+
+        def given(answer: tuple[str, str] | None) -> None:
+            if answer is None:
+                self.notify("没有诊断不能医保结算；可按 Ctrl+S 转自费收款", severity="warning")
+                return
+            try:
+                self._insurance().set_diagnosis(self.checkout, *answer)
+            except CashierError as exc:
+                self._error(exc)
+                return
+            self.presettle()
+
+        self.app.push_screen(DiagnosisDialog(), given)
 
     def action_toggle_account(self) -> None:
         part = self.checkout.insured

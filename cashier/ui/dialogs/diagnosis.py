@@ -1,0 +1,36 @@
+"""The DiagnosisDialog: a walk-in clinic bill's diagnosis, for 2203."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+
+class DiagnosisDialog(ModalScreen[tuple[str, str] | None]):
+    """Diagnosis code (ICD-10, as the doctor wrote it) and name; Esc: no insured settlement."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "取消", id="back")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("散客门诊：输入诊断（医保结算须上传诊断）")
+            yield Input(placeholder="诊断编码，如 J06.900", id="diag-code", max_length=20)
+            yield Input(placeholder="诊断名称，如 急性上呼吸道感染", id="diag-name", max_length=100)
+            yield Static("Enter 下一项 / 确认 · Esc 取消", classes="dim")
+
+    def on_mount(self) -> None:
+        self.query_one("#diag-code", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        code = self.query_one("#diag-code", Input).value.strip()
+        name = self.query_one("#diag-name", Input).value.strip()
+        if event.input.id == "diag-code" and not name:
+            self.query_one("#diag-name", Input).focus()
+            return
+        if not code or not name:
+            self.notify("请输入诊断编码和诊断名称", severity="warning")
+            return
+        self.dismiss((code, name))
