@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--people", metavar="FILE", help="新沙箱的人员文件（TOML）")
     p.add_argument("--policy", metavar="FILE", help="结算政策文件（TOML）")
     p.add_argument("--catalog", metavar="FILE", help="医保目录 CSV")
+    p.add_argument(
+        "--profile",
+        choices=("tif", "xca", "sm4"),
+        help="网关传输方式（默认：配置中的 insurer.profile，即 tif）",
+    )
     p.add_argument("--png", metavar="FILE", help="qr：另存为 PNG")
     p.add_argument("--payload", action="store_true", help="qr：只输出扫码内容")
     p.add_argument("--vpcd", metavar="HOST:PORT", help="card：虚拟读卡器地址")
@@ -446,7 +451,14 @@ def _sandbox(args: argparse.Namespace) -> int:
         return virtualcard.main(["--data-dir", str(settings.data_dir), args.person, *vpcd])
     from cashier_sandbox.server import serve
 
-    return serve(settings, host=args.host, port=args.port, policy=args.policy, catalog=args.catalog)
+    return serve(
+        settings,
+        host=args.host,
+        port=args.port,
+        policy=args.policy,
+        catalog=args.catalog,
+        profile=args.profile or "",
+    )
 
 
 if __name__ == "__main__":

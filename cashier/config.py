@@ -76,12 +76,36 @@ class DisplaySettings:
     url: str = ""  # customer pole display, e.g. serial:///dev/ttyUSB0?baud=2400&protocol=escq
 
 
+PROFILES = ("tif", "xca", "sm4")
+
+
 @dataclass(frozen=True)
 class InsurerSettings:
+    """The insurer's gateway and everything a province sets (docs/insurer.md, "Province
+    profiles"): going live in a province is this section, never a code change."""
+
     url: str = ""  # empty: the sandbox insurer on loopback (training)
-    paasid: str = ""
-    secret: str = ""
+    profile: str = "tif"  # tif | xca | sm4: how the gateway wants the message carried
+    service_path: str = ""  # empty: /fsi/api/rsfComIfsService/callService (xca: /fsi/api/{infno})
+    paasid: str = ""  # tif
+    secret: str = ""  # tif: the signature secret
+    xca_key: str = ""  # xca: x-ca-key
+    xca_secret: str = ""  # xca: the HMAC-SM3 secret
+    sm4_key: str = ""  # sm4: 32 hex; empty on a training station: the sandbox's demo keys
+    sm2_private_key: str = ""  # sm4: this counter's SM2 key pair (64 / 128 hex)
+    sm2_public_key: str = ""
+    gateway_sm2_public_key: str = ""  # sm4: the gateway's, to verify its answers
+    infver: str = "V1.0"
+    recer_sys_code: str = "YBXT"
+    dev_no: str = ""
+    dev_safe_info: str = ""
+    fixmedins_soft_fcty: str = ""  # 软件厂商, where the province asks for it
+    insuplc_admdvs: str = ""  # the insured region to send before 1101 has said it
+    ec_url: str = ""  # the e-voucher service; empty: the gateway's host
+    local_ec_url: str = ""  # a localQrCodeQuery service on this PC (a certified scanner's)
     timeout_s: int = 30
+    deadline_s: int = 0  # the whole call; 0: connect + read timeout
+    max_answer_kib: int = 8192
 
 
 @dataclass(frozen=True)
@@ -282,6 +306,8 @@ def settings_from_dict(
         raise ConfigError(f"{where}：kind 应为 clinic 或 pharmacy，而不是 {settings.kind!r}")
     if settings.printer.paper not in PAPERS:
         raise ConfigError(f"{where}：printer.paper 应为 {' / '.join(PAPERS)}")
+    if settings.insurer.profile not in PROFILES:
+        raise ConfigError(f"{where}：insurer.profile 应为 {' / '.join(PROFILES)}")
     if settings.scanner.terminator not in ("enter", "tab"):
         raise ConfigError(f"{where}：scanner.terminator 应为 enter 或 tab")
     return settings

@@ -46,10 +46,13 @@ from cashier_sandbox.handlers import (
     stored_response,
 )
 from cashier_sandbox.policy import Policy
+from cashier_sandbox.profiles import GatewayProfile
 from cashier_sandbox.state import EVoucher, Fault, Person, sandbox_db
 
 CALL_PATH = "/fsi/api/rsfComIfsService/callService"
 EC_PATH = "/localcfc/api/hsecfc/localQrCodeQuery"
+#: The xca profile's services: one URL each, ``/fsi/api/{infno}``.
+XCA_PREFIX = "/fsi/api/"
 FAULTS = (
     "latency",
     "timeout",
@@ -86,28 +89,66 @@ class SandboxInsurer:
     """Everything the HTTP layer calls; usable without HTTP in tests."""
 
     transactions: Transactions
-    paasid: str = ""
-    secret: str = ""
+    profile: GatewayProfile = field(default_factory=GatewayProfile)
     admvs: str = state.DEFAULT_ADMVS
     lock: threading.RLock = field(default_factory=threading.RLock)
     handling_ms: list[float] = field(default_factory=list)  # for benchmarks
 
     # -- the national interface ------------------------------------------------------------
-    def call(self, headers: dict[str, str], body: bytes) -> Reply:
+    @property
+    def paasid(self) -> str:
+        return self.profile.paasid
+
+    @property
+    def secret(self) -> str:
+        return self.profile.secret
+
+    def serves(self, path: str) -> bool:
+        """Whether ``path`` is the national interface under this profile."""
+        if self.profile.kind == "xca":
+            return path.startswith(XCA_PREFIX) and path[len(XCA_PREFIX) :].isdigit()
+        return path == CALL_PATH
+
+    def call(self, headers: dict[str, str], body: bytes, path: str = CALL_PATH) -> Reply:
         started = time.perf_counter()
         try:
-            return self._call(headers, body)
+            return self._call(headers, body, path)
         finally:
             self.handling_ms.append((time.perf_counter() - started) * 1000)
 
-    def _call(self, headers: dict[str, str], body: bytes) -> Reply:
-        now = datetime.now()
-        if self.secret:
+    def _unwrap(self, headers: dict[str, str], body: bytes, path: str) -> protocol.Request:
+        """The request as the profile carries it: authenticated, decrypted, read."""
+        profile = self.profile
+        if profile.kind == "xca":
+            problem = protocol.check_xca(
+                headers,
+                profile.xca_key,
+                profile.xca_secret,
+                path=path,
+                now_ms=int(time.time() * 1000),
+            )
+            if problem:
+                raise Refused(problem)
+        elif self.secret:
             problem = protocol.check_tif(headers, self.paasid, self.secret, now=int(time.time()))
             if problem:
-                return self._refuse("", problem, now)
+                raise Refused(problem)
+        doc: object = body
+        if profile.kind == "sm4":
+            assert profile.sm4 is not None
+            try:
+                doc = protocol.open_request(protocol.loads(body), profile.sm4)
+            except ValueError as exc:
+                raise Refused(f"请求报文有误：{exc}") from None
+        req = protocol.parse_request(doc)  # type: ignore[arg-type]
+        if profile.kind == "xca" and path[len(XCA_PREFIX) :] != req.infno:
+            raise Refused(f"服务地址 {path} 与交易编号 {req.infno} 不符")
+        return req
+
+    def _call(self, headers: dict[str, str], body: bytes, path: str) -> Reply:
+        now = datetime.now()
         try:
-            req = protocol.parse_request(body)
+            req = self._unwrap(headers, body, path)
         except CashierError as exc:
             return self._refuse("", str(exc), now)
         fault, delay_ms = self._fault(headers, req.infno)
@@ -158,8 +199,11 @@ class SandboxInsurer:
             return Reply(500, b"<html><body>500 Internal Server Error</body></html>")
         return None
 
-    @staticmethod
-    def _deliver(body: bytes, fault: str, delay_ms: int = 0) -> Reply:
+    def _deliver(self, body: bytes, fault: str, delay_ms: int = 0) -> Reply:
+        if self.profile.kind == "sm4":  # every answer goes out sealed, a repeat's too
+            assert self.profile.sm4 is not None
+            sealed = protocol.seal_response(protocol.loads(body), self.profile.sm4)
+            body = protocol.dumps(sealed).encode("utf-8")
         if fault == "drop_after_commit":
             # Done; the client waits in silence (a read timeout, when it is shorter), then
             # the connection closes: a settlement the cashier cannot know happened.
@@ -185,7 +229,7 @@ class SandboxInsurer:
 
     def _refuse(self, infno: str, message: str, now: datetime) -> Reply:
         text = protocol.dumps(self._response({}, now, infcode=-1, err_msg=message))
-        return Reply(200, text.encode())
+        return self._deliver(text.encode(), "")
 
     def _fault(self, headers: dict[str, str], infno: str) -> tuple[str, int]:
         header = headers.get("x-sandbox-fault", "")
@@ -354,8 +398,8 @@ def _handler_class(insurer: SandboxInsurer) -> type[BaseHTTPRequestHandler]:
             body = self._body()
             path = self.path.split("?", 1)[0]
             headers = {k.lower(): v for k, v in self.headers.items()}
-            if path == CALL_PATH:
-                self._send(insurer.call(headers, body))
+            if insurer.serves(path):
+                self._send(insurer.call(headers, body, path))
             elif path == EC_PATH:
                 self._send(insurer.ec_query(body, headers))
             elif path.startswith("/sandbox/admin/"):
@@ -380,10 +424,14 @@ def make_insurer(
     catalog: Path | None = None,
     paasid: str = "",
     secret: str = "",
+    profile: GatewayProfile | None = None,
 ) -> SandboxInsurer:
+    """The sandbox insurer; ``profile`` says how it wants messages carried (TIF with
+    ``paasid`` / ``secret`` when none is given)."""
     state.open_sandbox(state.sandbox_path(data_dir), people)
     transactions = Transactions(Policy.load(policy), load_catalog(catalog))
-    return SandboxInsurer(transactions, paasid=paasid, secret=secret)
+    profile = profile or GatewayProfile(paasid=paasid, secret=secret)
+    return SandboxInsurer(transactions, profile=profile)
 
 
 @dataclass
@@ -413,14 +461,32 @@ def start_in_thread(
     return RunningSandbox(server, thread, insurer)
 
 
-def serve(settings, *, host: str, port: int, policy: str | None, catalog: str | None) -> int:
+def profile_of(settings, kind: str = "") -> GatewayProfile:
+    """The gateway profile a station's settings describe (``kind`` overrides theirs): the
+    TIF secret, the x-ca key and secret, and for sm4 the demo keys."""
+    insurer = settings.insurer
+    kind = kind or insurer.profile
+    xca = {}
+    if insurer.xca_key and insurer.xca_secret:
+        xca = {"xca_key": insurer.xca_key, "xca_secret": insurer.xca_secret}
+    return GatewayProfile(kind=kind, paasid=insurer.paasid, secret=insurer.secret, **xca)
+
+
+def serve(
+    settings,
+    *,
+    host: str,
+    port: int,
+    policy: str | None,
+    catalog: str | None,
+    profile: str = "",
+) -> int:
     """``cashier sandbox``: serve in the foreground until interrupted."""
     insurer = make_insurer(
         settings.data_dir,
         policy=Path(policy) if policy else None,
         catalog=Path(catalog) if catalog else None,
-        paasid=settings.insurer.paasid,
-        secret=settings.insurer.secret,
+        profile=profile_of(settings, profile),
     )
     try:
         server = ThreadingHTTPServer((host, port or DEFAULT_PORT), _handler_class(insurer))
@@ -428,7 +494,11 @@ def serve(settings, *, host: str, port: int, policy: str | None, catalog: str | 
         raise CashierError(
             f"无法在 {host}:{port or DEFAULT_PORT} 上启动沙箱：{exc.strerror}"
         ) from None
-    print(f"沙箱医保平台：http://{host}:{server.server_address[1]}{CALL_PATH}", flush=True)
+    where = XCA_PREFIX + "{infno}" if insurer.profile.kind == "xca" else CALL_PATH
+    print(
+        f"沙箱医保平台（{insurer.profile.kind}）：http://{host}:{server.server_address[1]}{where}",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -31,6 +31,8 @@ from cashier.store.models import InsurerSignIn, database
 
 CALL_PATH = "/fsi/api/rsfComIfsService/callService"
 EC_PATH = "/localcfc/api/hsecfc/localQrCodeQuery"
+#: The xca profile's default: one URL per service.
+XCA_SERVICE_PATH = "/fsi/api/{infno}"
 
 
 class InsurerUnavailable(CashierError):
@@ -55,6 +57,18 @@ class Gateway:
     ec_base_url: str = ""  # the e-voucher service; the gateway's host by default
     deadline: float | None = None  # the whole exchange; connect + read timeout by default
     max_answer_bytes: int = 8 * 1024 * 1024
+    profile: str = "tif"  # tif | xca | sm4 (protocol.transport)
+    service_path: str = ""  # empty: CALL_PATH; xca: a template with {infno}
+    xca_key: str = ""
+    xca_secret: str = ""
+    sm4: protocol.Sm4Keys | None = None  # the counter's side of the sm4 profile
+    local_ec_url: str = ""  # a localQrCodeQuery service that reads a certified scanner itself
+
+    def path_for(self, infno: str) -> str:
+        """Where one transaction goes: ``…/callService`` for all, or one URL per service."""
+        if self.service_path:
+            return self.service_path.format(infno=infno)
+        return XCA_SERVICE_PATH.format(infno=infno) if self.profile == "xca" else CALL_PATH
 
     @property
     def call_deadline(self) -> float:
@@ -71,7 +85,33 @@ class InsurerClient:
         self.station_id = station_id
 
     # -- transport --------------------------------------------------------------------
-    def _post(self, base_url: str, path: str, body: bytes) -> bytes:
+    def _auth_headers(self, path: str, *, signed: bool) -> dict[str, str]:
+        """The content type, and the profile's authentication headers (``signed``: a call of
+        the national interface, not the e-voucher service)."""
+        content_type = "application/json;charset=utf-8"
+        gateway = self.gateway
+        if signed and gateway.profile == "xca":
+            return protocol.xca_headers(
+                gateway.xca_key,
+                gateway.xca_secret,
+                path=path,
+                now_ms=int(time.time() * 1000),
+                nonce=secrets.token_hex(16),
+                content_type=content_type,
+            )
+        headers = {"Content-Type": content_type}
+        if gateway.secret:
+            headers.update(
+                protocol.tif_headers(
+                    gateway.paasid,
+                    gateway.secret,
+                    now=int(time.time()),
+                    nonce=secrets.token_hex(16),
+                )
+            )
+        return headers
+
+    def _post(self, base_url: str, path: str, body: bytes, *, signed: bool = True) -> bytes:
         """POST and return the body; ``InsurerUnavailable`` if not sent, ``_NoAnswer`` if no
         answer (none, not all of it by the deadline, or larger than the cap)."""
         parts = urlsplit(base_url)
@@ -101,18 +141,10 @@ class InsurerClient:
                     f"无法连接医保平台（{exc.strerror or exc}），请检查网络后重试"
                 ) from None
             conn.sock.settimeout(self.gateway.read_timeout)
-            headers = {"Content-Type": "application/json;charset=utf-8"}
-            if self.gateway.secret:
-                headers.update(
-                    protocol.tif_headers(
-                        self.gateway.paasid,
-                        self.gateway.secret,
-                        now=int(time.time()),
-                        nonce=secrets.token_hex(16),
-                    )
-                )
+            full_path = parts.path.rstrip("/") + path
+            headers = self._auth_headers(full_path, signed=signed)
             try:
-                conn.request("POST", (parts.path.rstrip("/") + path), body=body, headers=headers)
+                conn.request("POST", full_path, body=body, headers=headers)
                 faults.crash_point("after_send", lambda: protocol.loads(body).get("infno", ""))
                 response = conn.getresponse()
                 data = self._read_capped(response, deadline)
@@ -193,11 +225,14 @@ class InsurerClient:
         )
         body = protocol.dumps(message).encode("utf-8")
         journaled = infno in MONEY_CHANGING
-        if journaled:
+        if journaled:  # the message as the counter wrote it, before any sealing
             journal.begin(msgid, self.station_id, infno, operator[0], body.decode("utf-8"), context)
+        keys = self.gateway.sm4 if self.gateway.profile == "sm4" else None
+        if keys is not None:
+            body = protocol.dumps(protocol.seal_request(message, keys)).encode("utf-8")
         faults.crash_point("before_send", infno)  # journaled (when money changes), not sent
         try:
-            raw = self._post(self.gateway.base_url, CALL_PATH, body)
+            raw = self._post(self.gateway.base_url, self.gateway.path_for(infno), body)
         except InsurerUnavailable as exc:
             if journaled:
                 journal.finish(msgid, Status.FAILED, error=str(exc))
@@ -208,6 +243,9 @@ class InsurerClient:
         except _NoAnswer as exc:
             return self._in_doubt(journaled, msgid, infno, str(exc), exc)
         try:
+            if keys is not None:  # the signature checked and output decrypted, kept plain
+                opened = protocol.open_response(protocol.loads(raw), keys)
+                raw = protocol.dumps(opened).encode("utf-8")
             output = protocol.parse_response(raw, infno)
             protocol.check_answer(infno, input, output)
             if infno in ("2207", "2102"):
@@ -268,12 +306,16 @@ class InsurerClient:
 
     # -- the e-voucher ----------------------------------------------------------------------------
     def ec_query(self, qr_code: str, business_type: str) -> protocol.EcIdentity:
-        """Who a scanned 医保码 belongs to, and the ecToken for 1101 / 2206 / 2207."""
+        """Who a scanned 医保码 belongs to, and the ecToken for 1101 / 2206 / 2207. With a
+        local e-voucher service configured (``local_ec_url``: the ``localQrCodeQuery`` service
+        of a certified scanner) the question goes there; ``qr_code`` may then be empty, and
+        the service reads the code itself."""
         body = protocol.dumps(
             protocol.ec_query_request(self.caller.fixmedins_code, qr_code, business_type)
         ).encode("utf-8")
+        service = self.gateway.local_ec_url or self.gateway.ec_base_url or self.gateway.base_url
         try:
-            raw = self._post(self.gateway.ec_base_url or self.gateway.base_url, EC_PATH, body)
+            raw = self._post(service, EC_PATH, body, signed=False)
         except (_NoAnswer, _BadStatus) as exc:
             raise InsurerUnavailable(f"医保电子凭证服务没有应答（{exc}），请稍后重试") from None
         return protocol.EcIdentity.from_json(protocol.loads(raw))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cashier.config import Settings
+from cashier.errors import CashierError
 from cashier.services import operators
 from cashier.services.operators import Role
 from cashier.store import connect, migrate
@@ -91,25 +92,63 @@ def connect_insurer(settings: Settings) -> InsurerConnection:
     sandbox = None
     insurer = settings.insurer
     url = insurer.url
+    keys = _sm4_keys(insurer)
+    xca_key, xca_secret = insurer.xca_key, insurer.xca_secret
     if not url:
-        from cashier_sandbox.server import make_insurer, start_in_thread
+        from cashier_sandbox.profiles import demo_counter_keys
+        from cashier_sandbox.server import make_insurer, profile_of, start_in_thread
 
-        sandbox = start_in_thread(
-            make_insurer(settings.data_dir, paasid=insurer.paasid, secret=insurer.secret)
-        )
+        profile = profile_of(settings)
+        sandbox = start_in_thread(make_insurer(settings.data_dir, profile=profile))
         url = sandbox.url
+        xca_key, xca_secret = profile.xca_key, profile.xca_secret  # its demo ones, or ours
+        if insurer.profile == "sm4" and keys is None:
+            keys = demo_counter_keys()  # the training sandbox's published keys
+    if insurer.profile == "sm4" and keys is None:
+        raise CashierError(
+            "insurer.profile = sm4 需要 sm4_key、sm2_private_key、sm2_public_key 和 "
+            "gateway_sm2_public_key（由医保部门下发）"
+        )
     caller = Caller(
         fixmedins_code=settings.clinic_code,
         fixmedins_name=settings.clinic_name,
         mdtrtarea_admvs=settings.admvs,
+        recer_sys_code=insurer.recer_sys_code,
+        infver=insurer.infver,
+        dev_no=insurer.dev_no,
+        dev_safe_info=insurer.dev_safe_info,
+        fixmedins_soft_fcty=insurer.fixmedins_soft_fcty,
     )
     gateway = Gateway(
         url,
         paasid=insurer.paasid,
         secret=insurer.secret,
         read_timeout=float(insurer.timeout_s),
+        ec_base_url=insurer.ec_url,
+        local_ec_url=insurer.local_ec_url,
+        deadline=float(insurer.deadline_s) or None,
+        max_answer_bytes=insurer.max_answer_kib * 1024,
+        profile=insurer.profile,
+        service_path=insurer.service_path,
+        xca_key=xca_key,
+        xca_secret=xca_secret,
+        sm4=keys,
     )
     return InsurerConnection(InsurerClient(gateway, caller, settings.station_id), sandbox)
+
+
+def _sm4_keys(insurer):
+    """The counter's sm4 keys from the configuration, or ``None`` when none are set."""
+    from cashier.insurer.protocol import Sm4Keys
+
+    if not insurer.sm4_key:
+        return None
+    return Sm4Keys(
+        insurer.sm4_key,
+        insurer.sm2_private_key,
+        insurer.sm2_public_key,
+        insurer.gateway_sm2_public_key,
+    )
 
 
 def recover_insurer_calls(settings: Settings, connection: InsurerConnection) -> list:

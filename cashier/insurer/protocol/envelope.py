@@ -35,6 +35,7 @@ class Caller:
     cainfo: str = ""
     signtype: str = ""
     infver: str = "V1.0"
+    fixmedins_soft_fcty: str = ""  # 软件厂商: sent only where the province asks for it
 
     def __post_init__(self) -> None:
         _check_fixmedins_code(self.fixmedins_code)
@@ -79,7 +80,7 @@ def build_request(
             f"参保地行政区划应为 6 位数字（现为“{insuplc_admdvs}”），请重新读取人员信息",
             detail=f"insuplc_admdvs={insuplc_admdvs!r}",
         )
-    return {
+    message = {
         "infno": infno,
         "msgid": msgid,
         "mdtrtarea_admvs": caller.mdtrtarea_admvs,
@@ -99,6 +100,9 @@ def build_request(
         "sign_no": sign_no,
         "input": input,
     }
+    if caller.fixmedins_soft_fcty:
+        message["fixmedins_soft_fcty"] = caller.fixmedins_soft_fcty
+    return message
 
 
 @dataclass(frozen=True)
