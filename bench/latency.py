@@ -93,8 +93,8 @@ class Meter:
         for name in ("call", "ec_query"):
             setattr(client, name, _timed(getattr(client, name), self.spent["client"]))
 
-        def timed_call(headers, body):
-            reply = call(headers, body)
+        def timed_call(headers, body, *path):
+            reply = call(headers, body, *path)
             self.handled.append((body, sandbox.handling_ms[-1]))  # measured by the sandbox
             return reply
 
@@ -105,10 +105,10 @@ class Meter:
             finally:
                 self.handled.append(("ec.query", (time.perf_counter() - started) * 1000))
 
-        def timed_post(base_url, path, body):
+        def timed_post(base_url, path, body, **kw):
             started = time.perf_counter()
             try:
-                return post(base_url, path, body)
+                return post(base_url, path, body, **kw)
             finally:
                 self.round_trips.append((time.perf_counter() - started) * 1000)
 

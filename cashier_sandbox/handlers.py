@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -79,6 +79,8 @@ class Transactions:
             "3201": self.reconcile_totals,
             "3202": self.reconcile_details,
             "5203": self.lookup,
+            "9101": self.upload_file,
+            "9102": self.download_file,
         }
 
     # -- sign-in ------------------------------------------------------------------
@@ -576,22 +578,74 @@ class Transactions:
             }
         }
 
+    def upload_file(self, req: protocol.Request) -> dict:
+        """9101: keep the file; its ``file_qury_no`` names it in 3202."""
+        filename, data = protocol.uploaded_bytes(req.input.get("fsUploadIn"))
+        if len(data) > protocol.MAX_TEXT_BYTES:
+            raise Refused("上传文件过大")
+        return self._store_file(filename, data)
+
+    def _store_file(self, filename: str, data: bytes) -> dict:
+        number = f"fsi/plc/{secrets.token_hex(15)}"
+        state.StoredFile.create(file_qury_no=number, filename=filename, data=data)
+        dld_endtime = (datetime.now() + timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+        return protocol.FileInfo(number, filename, dld_endtime).to_json()
+
     def reconcile_details(self, req: protocol.Request) -> dict:
+        """3202: the counter's uploaded detail against the settlements here; the answer is a
+        file (one row per settlement of the period here, cancelled ones flagged), named in
+        ``fileinfo`` for 9102."""
         data = _node(req, "data")
-        return protocol.ReconDetail.rows_to_json(
-            [
-                protocol.ReconDetail(
-                    setl_id=r.setl_id,
-                    msgid=r.msgid,
-                    stmt_rslt="0",
-                    medfee_sumamt=r.medfee_sumamt,
-                    fund_pay_sumamt=r.fund_pay_sumamt,
-                    acct_pay=r.acct_pay,
-                    refd_setl_flag="0",
-                )
-                for r in self._period(req, data)
-            ]
+        stored = state.StoredFile.get_or_none(
+            state.StoredFile.file_qury_no == str(data.get("file_qury_no", ""))
         )
+        if stored is None:
+            raise Refused("file_qury_no 对应的文件不存在，请先上传明细文件（9101）")
+        theirs = {row["setl_id"]: row for row in protocol.read_recon_upload(bytes(stored.data))}
+        query = Settlement.select().where(
+            (Settlement.fixmedins_code == req.fixmedins_code)
+            & (Settlement.setl_date >= str(data.get("stmt_begndate", ""))[:10])
+            & (Settlement.setl_date <= str(data.get("stmt_enddate", ""))[:10])
+        )
+        if data.get("clr_type"):
+            query = query.where(Settlement.clr_type == str(data["clr_type"]))
+        rows = []
+        for s in query.order_by(Settlement.created_at):
+            sent = theirs.get(s.setl_id)
+            same = sent is not None and (
+                sent["medfee_sumamt"],
+                sent["fund_pay_sumamt"],
+                sent["acct_pay"],
+            ) == (s.medfee_sumamt, s.fund_pay_sumamt, s.acct_pay)
+            rows.append(
+                protocol.ReconDetail(
+                    setl_id=s.setl_id,
+                    msgid=s.msgid,
+                    psn_no=s.psn_no,
+                    mdtrt_id=s.mdtrt_id,
+                    stmt_rslt="0" if same or s.cancelled else "1",
+                    refd_setl_flag="1" if s.cancelled else "0",
+                    memo="" if same or s.cancelled else ("金额不符" if sent else "医药机构无此笔"),
+                    medfee_sumamt=s.medfee_sumamt,
+                    fund_pay_sumamt=s.fund_pay_sumamt,
+                    acct_pay=s.acct_pay,
+                )
+            )
+        name = f"{req.fixmedins_code}{datetime.now():%Y%m%d%H%M%S}_3202"
+        text = protocol.recon_result_file(rows)
+        return {
+            "fileinfo": self._store_file(f"{name}.txt.zip", protocol.zip_text(f"{name}.txt", text))
+        }
+
+    def download_file(self, req: protocol.Request) -> bytes:
+        """9102: the file itself."""
+        node = _node(req, "fsDownloadIn")
+        stored = state.StoredFile.get_or_none(
+            state.StoredFile.file_qury_no == str(node.get("file_qury_no", ""))
+        )
+        if stored is None or stored.filename != str(node.get("filename", "")):
+            raise Refused("文件不存在或已过下载期限")
+        return bytes(stored.data)
 
     # -- planted disagreements (POST /sandbox/admin/plant: tests and demos) -------------------
     def plant_lost_here(

@@ -82,6 +82,7 @@ class Reply:
     status: int
     body: bytes | None  # None: drop the connection
     drip_ms: int = 0  # > 0: the body one byte at a time, this long apart
+    content_type: str = "application/json;charset=utf-8"
 
 
 @dataclass
@@ -169,6 +170,8 @@ class SandboxInsurer:
                 with sandbox_db.atomic():
                     self.transactions.check_signed_in(req)
                     output = handler(req) or {}
+                    if isinstance(output, bytes):  # 9102: the file, as it is
+                        return Reply(200, output, content_type="application/octet-stream")
                     text = protocol.dumps(self._response(output, now))
                     if req.infno in MONEY_CHANGING:
                         remember_response(req.msgid, req.infno, text)
@@ -378,7 +381,7 @@ def _handler_class(insurer: SandboxInsurer) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json;charset=utf-8")
+            self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             if not reply.drip_ms:

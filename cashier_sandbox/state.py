@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from peewee import (
+    BlobField,
     BooleanField,
     CharField,
     DatabaseProxy,
@@ -178,6 +179,15 @@ class Fault(SandboxModel):
     delay_ms = IntegerField(default=0)
 
 
+class StoredFile(SandboxModel):
+    """A file uploaded (9101) or made for download (3202's answer), by ``file_qury_no``."""
+
+    file_qury_no = CharField(primary_key=True)
+    filename = CharField()
+    data = BlobField()
+    created_at = DateTimeField(default=_now)
+
+
 class Counter(SandboxModel):
     name = CharField(primary_key=True)
     value = IntegerField(default=0)
@@ -188,7 +198,19 @@ class Setting(SandboxModel):
     value = CharField()
 
 
-MODELS = (Person, EVoucher, SignIn, Visit, FeeDetail, Settlement, Message, Fault, Counter, Setting)
+MODELS = (
+    Person,
+    EVoucher,
+    SignIn,
+    Visit,
+    FeeDetail,
+    Settlement,
+    Message,
+    Fault,
+    Counter,
+    Setting,
+    StoredFile,
+)
 
 
 def sandbox_path(data_dir: Path) -> Path:

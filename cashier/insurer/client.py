@@ -210,6 +210,11 @@ class InsurerClient:
                 raise
         raise AssertionError("unreachable")
 
+    def download(self, input: dict[str, Any], *, operator: tuple[str, str]) -> bytes:
+        """9102: the file itself. A JSON answer instead is the gateway refusing (or unreadable)."""
+        output = self.call("9102", input, operator=operator)
+        return output["_file"]
+
     def _call_once(self, infno, input, operator, sign_no, insuplc_admdvs, context) -> dict:
         now = datetime.now()
         msgid = protocol.make_msgid(self.caller.fixmedins_code, now, journal.next_msgid_seq())
@@ -242,6 +247,8 @@ class InsurerClient:
             return self._in_doubt(journaled, msgid, infno, f"HTTP {exc.status}", exc)
         except _NoAnswer as exc:
             return self._in_doubt(journaled, msgid, infno, str(exc), exc)
+        if infno == "9102" and not raw.lstrip().startswith(b"{"):
+            return {"_file": raw, "_msgid": msgid}  # the file itself
         try:
             if keys is not None:  # the signature checked and output decrypted, kept plain
                 opened = protocol.open_response(protocol.loads(raw), keys)

@@ -11,16 +11,17 @@ sandbox's ``reconcile_totals`` / ``reconcile_details``):
   the day the insurer counts it.
 - A cancelled settlement (``status`` cancelled: a refund's 2208 / 2103, or a
   recovery) does not count at all, on the day it was made or any other: the
-  insurer drops a cancelled settlement from both 3201 and 3202; it sends no
-  negative row. A 3202 row flagged ``refd_setl_flag`` "1" (a real gateway may
-  list cancelled ones) is read the same way: not a settlement of the day.
+  insurer drops a cancelled settlement from 3201 and flags it ``refd_setl_flag``
+  "1" in 3202's file, which is read the same way: not a settlement of the day.
 - 3201 is sent once per (``insutype``, ``clr_type``) that the cashier has that
   day, with its totals: ``medfee_sumamt``, ``fund_pay_sumamt``, ``acct_pay`` and
   the count; the insurer answers 平 ("0") or 不平 ("1") for the group.
   ``setl_optins`` is the station's area (``settings.admvs``).
-- 3202 is sent once for the day with ``insutype`` and ``clr_type`` empty (every
-  group) and the day's whole totals, so that a settlement in a group the cashier
-  does not have at all is found too. Its rows are matched to the cashier's by
+- 3202 is run once for the day as real gateways run it, a file each way (9101
+  upload, 3202 with its ``file_qury_no`` and the day's whole totals, 9102
+  download: :func:`detail_from_insurer`), for every group, so that a settlement in
+  a group the cashier does not have at all is found too. Its rows are matched to
+  the cashier's by
   ``setl_id`` (by ``msgid`` when one side has no ``setl_id``): a match whose
   amounts differ is ``amount_differs`` (each field, both values); a settlement
   only here is ``missing_at_insurer``; one only at the insurer is
@@ -115,6 +116,7 @@ class LocalSettlement:
     sale_total: Fen
     settled_at: datetime  # local time
     day: date  # the day the insurer books it
+    psn_no: str = ""  # the insurer's person number, for 3202's upload
 
     @property
     def group(self) -> tuple[str, str]:
@@ -139,6 +141,7 @@ class LocalSettlement:
             med_type=row.med_type,
             psn_name=row.psn_name,
             certno=row.certno,
+            psn_no=row.psn_no,
             medfee_sumamt=row.medfee_sumamt,
             fund_pay_sumamt=row.fund_pay_sumamt,
             acct_pay=row.acct_pay,
@@ -253,6 +256,55 @@ def _booked_day(setlinfo: str) -> date | None:
         return date.fromisoformat(text[:10]) if text else None
     except (ValueError, AttributeError):
         return None
+
+
+def detail_from_insurer(client, operator, period: dict, ours: list[LocalSettlement]):
+    """3202 as real gateways run it: the day's settlements uploaded as a file (9101), 3202
+    with its ``file_qury_no`` and the day's totals, the answer's file downloaded (9102) and
+    read into rows."""
+    code = client.caller.fixmedins_code
+    text = protocol.recon_upload_file(
+        {
+            "setl_id": s.setl_id,
+            "mdtrt_id": s.mdtrt_id,
+            "psn_no": s.psn_no,
+            "medfee_sumamt": s.medfee_sumamt,
+            "fund_pay_sumamt": s.fund_pay_sumamt,
+            "acct_pay": s.acct_pay,
+            "refd_setl_flag": "0",
+        }
+        for s in ours
+    )
+    name = f"{code}{datetime.now():%Y%m%d%H%M%S}"
+    data = protocol.zip_text(f"{name}.txt", text)
+    uploaded = protocol.FileInfo.from_json(
+        client.call(
+            "9101",
+            protocol.input_9101(filename=f"{name}.txt.zip", data=data, fixmedins_code=code),
+            operator=operator,
+        )
+    )
+    totals = Totals.of(ours)
+    output = client.call(
+        "3202",
+        protocol.input_3202(
+            **period,
+            file_qury_no=uploaded.file_qury_no,
+            medfee_sumamt=totals.medfee_sumamt,
+            fund_pay_sumamt=totals.fund_pay_sumamt,
+            cash_payamt=Fen.total(s.psn_cash_pay for s in ours),
+            fixmedins_setl_cnt=totals.count,
+        ),
+        operator=operator,
+    )
+    result = protocol.FileInfo.from_json(output.get("fileinfo"))
+    answer = client.download(
+        protocol.input_9102(
+            file_qury_no=result.file_qury_no, filename=result.filename, fixmedins_code=code
+        ),
+        operator=operator,
+    )
+    return protocol.read_recon_result(answer)
 
 
 def local_settlements(day: date) -> list[LocalSettlement]:
@@ -404,12 +456,7 @@ def reconcile_day(client, settings, day: date, who: SignedIn) -> Reconciliation:
                 answer.stmt_rslt_dscr,
             )
         )
-    output = client.call(
-        "3202",
-        protocol.input_3202(insutype="", clr_type="", **period, **_sums(Totals.of(ours))),
-        operator=operator,
-    )
-    theirs = ReconDetail.rows_from_json(output)
+    theirs = detail_from_insurer(client, operator, period, ours)
     matched, mismatches = compare(ours, theirs)
     result = Reconciliation(
         day=day,

@@ -118,6 +118,7 @@ def connect_insurer(settings: Settings) -> InsurerConnection:
         dev_no=insurer.dev_no,
         dev_safe_info=insurer.dev_safe_info,
         fixmedins_soft_fcty=insurer.fixmedins_soft_fcty,
+        insuplc_admdvs=insurer.insuplc_admdvs,
     )
     gateway = Gateway(
         url,

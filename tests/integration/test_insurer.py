@@ -20,6 +20,7 @@ from cashier.store.models import InsurerCall, InsurerSignIn
 from cashier_sandbox import state
 from cashier_sandbox.server import make_insurer, start_in_thread
 from tests.support.insurer import (
+    FIXMEDINS,
     OPERATOR,
     admin,
     fault,
@@ -209,10 +210,39 @@ def test_reconciliation_totals_and_details(client, sandbox):
         client.call("3201", protocol.input_3201(**args), operator=OPERATOR)
     )
     assert not bad.balanced
-    rows = protocol.ReconDetail.rows_from_json(
-        client.call("3202", protocol.input_3202(**args), operator=OPERATOR)
+    line = {
+        "setl_id": info.setl_id,
+        "mdtrt_id": info.mdtrt_id,
+        "psn_no": info.psn_no,
+        "medfee_sumamt": info.medfee_sumamt,
+        "fund_pay_sumamt": info.fund_pay_sumamt,
+        "acct_pay": info.acct_pay,
+        "refd_setl_flag": "0",
+    }
+    data = protocol.zip_text("d.txt", protocol.recon_upload_file([line]))
+    up = protocol.FileInfo.from_json(
+        client.call(
+            "9101",
+            protocol.input_9101(filename="d.txt.zip", data=data, fixmedins_code=FIXMEDINS),
+            operator=OPERATOR,
+        )
     )
-    assert [r.setl_id for r in rows] == [info.setl_id]
+    detail = {k: v for k, v in args.items() if k not in ("insutype", "clr_type", "acct_pay")}
+    out = client.call(
+        "3202",
+        protocol.input_3202(**detail, file_qury_no=up.file_qury_no, cash_payamt=info.psn_cash_pay),
+        operator=OPERATOR,
+    )
+    result = protocol.FileInfo.from_json(out["fileinfo"])
+    rows = protocol.read_recon_result(
+        client.download(
+            protocol.input_9102(
+                file_qury_no=result.file_qury_no, filename=result.filename, fixmedins_code=FIXMEDINS
+            ),
+            operator=OPERATOR,
+        )
+    )
+    assert [(r.setl_id, r.stmt_rslt, r.psn_no) for r in rows] == [(info.setl_id, "0", info.psn_no)]
 
 
 def test_tif_signature_is_checked(tmp_path, empty_station):

@@ -690,11 +690,24 @@ def test_reconciliation_answers():
         acct_pay=Fen(10000),
         refd_setl_flag="0",
     )
-    output = loads(dumps(ReconDetail.rows_to_json([row, row])))
-    assert ReconDetail.rows_from_json(output) == (row, row)
-    assert ReconDetail.rows_from_json({protocol.RECON_DETAIL_NODE: []}) == ()
-    with pytest.raises(ProtocolError, match=protocol.RECON_DETAIL_NODE):
-        ReconDetail.rows_from_json({"output": [row.to_json()]})
+    # 3202's answer is a file: a zip of tab-separated lines, read back into the same rows.
+    data = protocol.zip_text("r.txt", protocol.recon_result_file([row, row]))
+    assert protocol.read_recon_result(data) == (row, row)
+    assert protocol.read_recon_result(protocol.zip_text("r.txt", "")) == ()
+    with pytest.raises(ProtocolError, match="列"):
+        protocol.read_recon_result(protocol.zip_text("r.txt", "ST1\t0\n"))
+    with pytest.raises(ProtocolError, match="zip"):
+        protocol.read_recon_result(b"not a zip")
+
+
+def test_a_detail_file_that_unpacks_too_large_is_refused(monkeypatch):
+    from cashier.insurer.protocol import files
+
+    monkeypatch.setattr(files, "MAX_TEXT_BYTES", 1000)
+    bomb = protocol.zip_text("r.txt", "0" * 5000)  # deflates to a few bytes
+    assert len(bomb) < 1000
+    with pytest.raises(ProtocolError, match="过大"):
+        protocol.read_recon_result(bomb)
 
 
 # -- the e-voucher ---------------------------------------------------------------------------------
@@ -905,7 +918,18 @@ def test_other_inputs():
     }
     text = dumps(protocol.input_3201(**recon))
     assert '"stmt_begndate":"2024-03-01"' in text and '"fund_pay_sumamt":160.50' in text
-    assert protocol.input_3202(**recon) == protocol.input_3201(**recon)
+    detail = protocol.input_3202(
+        setl_optins="110105",
+        file_qury_no="fsi/plc/1",
+        stmt_begndate="2024-03-01",
+        stmt_enddate="2024-03-31",
+        medfee_sumamt=Fen(30000),
+        fund_pay_sumamt=Fen(16050),
+        cash_payamt=Fen(3950),
+        fixmedins_setl_cnt=1,
+    )["data"]
+    assert detail["file_qury_no"] == "fsi/plc/1" and "insutype" not in detail
+    assert "acct_pay" not in detail and dumps(detail["cash_payamt"]) == "39.50"
     assert protocol.input_5203(psn_no="P", setl_id="S") == {
         "data": {"psn_no": "P", "setl_id": "S", "mdtrt_id": ""}
     }

@@ -13,7 +13,7 @@ checks it; an answer that is malformed or breaks an invariant raises
 (``infcode -1``) raises :class:`InsurerError` with the insurer's own words.
 
 The package is split by concern: codes, jsonio, reader, envelope, transport,
-answers, evoucher, requests. Callers use the package: ``from cashier.insurer import protocol``.
+answers, evoucher, requests, files. Callers use the package: ``from cashier.insurer import protocol``.
 """
 
 from cashier.insurer.protocol.answers import (
@@ -46,7 +46,6 @@ from cashier.insurer.protocol.codes import (
     MDTRT_CERT_TYPES,
     MED_TYPES,
     OTHER_FUNDS,
-    RECON_DETAIL_NODE,
     SETLINFO_AMOUNTS,
     SETLINFO_LABELS,
     TIF_HEADERS,
@@ -66,6 +65,21 @@ from cashier.insurer.protocol.envelope import (
 )
 from cashier.insurer.protocol.errors import InsurerError, ProtocolError
 from cashier.insurer.protocol.evoucher import EcIdentity, ec_query_request
+from cashier.insurer.protocol.files import (
+    MAX_TEXT_BYTES,
+    RESULT_COLUMNS,
+    UPLOAD_COLUMNS,
+    FileInfo,
+    input_9101,
+    input_9102,
+    read_recon_result,
+    read_recon_upload,
+    recon_result_file,
+    recon_upload_file,
+    unzip_text,
+    uploaded_bytes,
+    zip_text,
+)
 from cashier.insurer.protocol.jsonio import dumps, loads, money
 from cashier.insurer.protocol.requests import (
     ALL_UNSETTLED,
@@ -125,15 +139,17 @@ __all__ = [
     "FUNDS",
     "FUND_PAY_TYPES",
     "INSUTYPES",
+    "MAX_TEXT_BYTES",
     "MDTRT_CERT_TYPES",
     "MED_TYPES",
     "OTHER_FUNDS",
-    "RECON_DETAIL_NODE",
+    "RESULT_COLUMNS",
     "SETLINFO_AMOUNTS",
     "SETLINFO_LABELS",
     "SETTLEMENT_ANSWERS",
     "TIF_HEADERS",
     "TRANSACTIONS",
+    "UPLOAD_COLUMNS",
     "XCA_SIGNATURE_METHOD",
     "XCA_SIGNED_HEADERS",
     "BaseInfo",
@@ -141,6 +157,7 @@ __all__ = [
     "EcIdentity",
     "FeeDetail",
     "FeeLineResult",
+    "FileInfo",
     "InsuInfo",
     "InsurerError",
     "PersonInfo",
@@ -181,6 +198,8 @@ __all__ = [
     "input_5203",
     "input_9001",
     "input_9002",
+    "input_9101",
+    "input_9102",
     "loads",
     "make_msgid",
     "make_refmsgid",
@@ -190,6 +209,10 @@ __all__ = [
     "parse_request",
     "parse_response",
     "parse_response_envelope",
+    "read_recon_result",
+    "read_recon_upload",
+    "recon_result_file",
+    "recon_upload_file",
     "seal_request",
     "seal_response",
     "sign_text",
@@ -200,6 +223,9 @@ __all__ = [
     "sm4_encrypt",
     "tif_headers",
     "tif_signature",
+    "unzip_text",
+    "uploaded_bytes",
     "xca_headers",
     "xca_string_to_sign",
+    "zip_text",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -12,7 +12,6 @@ from cashier.insurer.protocol.codes import (
     AMOUNT_ALIASES,
     AMOUNTS_MAY_BE_ABSENT,
     FUNDS,
-    RECON_DETAIL_NODE,
     SETLINFO_AMOUNTS,
 )
 from cashier.insurer.protocol.errors import ProtocolError, _inconsistent, _unreadable
@@ -536,10 +535,13 @@ class ReconDetail:
     fund_pay_sumamt: Fen
     acct_pay: Fen
     refd_setl_flag: str = ""
+    psn_no: str = ""
+    mdtrt_id: str = ""
+    memo: str = ""
 
     @classmethod
     def from_json(cls, node: dict[str, Any]) -> ReconDetail:
-        r = _Reader(node, RECON_DETAIL_NODE, _unreadable)
+        r = _Reader(node, "3202 明细", _unreadable)
         return cls(
             setl_id=r.text("setl_id", required=True),
             msgid=r.text("msgid"),
@@ -548,6 +550,9 @@ class ReconDetail:
             fund_pay_sumamt=r.amount("fund_pay_sumamt"),
             acct_pay=r.amount("acct_pay"),
             refd_setl_flag=r.text("refd_setl_flag"),
+            psn_no=r.text("psn_no"),
+            mdtrt_id=r.text("mdtrt_id"),
+            memo=r.text("memo"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -559,21 +564,10 @@ class ReconDetail:
             "fund_pay_sumamt": self.fund_pay_sumamt,
             "acct_pay": self.acct_pay,
             "refd_setl_flag": self.refd_setl_flag,
+            "psn_no": self.psn_no,
+            "mdtrt_id": self.mdtrt_id,
+            "memo": self.memo,
         }
-
-    @classmethod
-    def rows_from_json(cls, output: dict[str, Any]) -> tuple[ReconDetail, ...]:
-        """The rows of a 3202 output, under :data:`RECON_DETAIL_NODE` (required: an
-        empty period is an empty list, so that a missing node is never read as "none")."""
-        r = _Reader(output, "3202 output", _unreadable)
-        if not isinstance(output.get(RECON_DETAIL_NODE), list):
-            raise _unreadable(f"3202 output 缺少 {RECON_DETAIL_NODE} 数组")
-        return tuple(cls.from_json(n) for n in r.children(RECON_DETAIL_NODE))
-
-    @staticmethod
-    def rows_to_json(rows: Iterable[ReconDetail]) -> dict[str, Any]:
-        """A 3202 output holding ``rows``."""
-        return {RECON_DETAIL_NODE: [row.to_json() for row in rows]}
 
 
 # -- an answer belongs to its request --------------------------------------------------------------

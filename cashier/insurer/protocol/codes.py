@@ -22,6 +22,8 @@ TRANSACTIONS: dict[str, str] = {
     "3201": "对总账",
     "3202": "对明细账",
     "5203": "结算信息查询",
+    "9101": "文件上传",
+    "9102": "文件下载",
 }
 MDTRT_CERT_TYPES = {"01": "医保电子凭证", "02": "居民身份证", "03": "社会保障卡"}
 INSUTYPES = {
@@ -174,8 +176,6 @@ AMOUNTS_MAY_BE_ABSENT = frozenset(
     }
 )
 
-#: 3202 has no standard JSON answer (the real platform returns a file); its rows go here.
-RECON_DETAIL_NODE = "stmtdetail"
 
 TIF_HEADERS = ("x-tif-paasid", "x-tif-timestamp", "x-tif-nonce", "x-tif-signature")
 

@@ -36,6 +36,7 @@ class Caller:
     signtype: str = ""
     infver: str = "V1.0"
     fixmedins_soft_fcty: str = ""  # 软件厂商: sent only where the province asks for it
+    insuplc_admdvs: str = ""  # the insured region sent when a call names none (before 1101)
 
     def __post_init__(self) -> None:
         _check_fixmedins_code(self.fixmedins_code)
@@ -75,6 +76,7 @@ def build_request(
         raise ValueError(f"msgid must be 30 chars (make_msgid), got {msgid!r}")
     if not isinstance(input, dict):
         raise TypeError("input must be a dict of the transaction's nodes")
+    insuplc_admdvs = insuplc_admdvs or caller.insuplc_admdvs
     if insuplc_admdvs and not _ADMVS.fullmatch(insuplc_admdvs):
         raise ProtocolError(
             f"参保地行政区划应为 6 位数字（现为“{insuplc_admdvs}”），请重新读取人员信息",

@@ -498,28 +498,35 @@ def input_3201(
 
 def input_3202(
     *,
-    insutype: str,
-    clr_type: str,
     setl_optins: str,
+    file_qury_no: str,
     stmt_begndate: date | str,
     stmt_enddate: date | str,
     medfee_sumamt: Fen,
     fund_pay_sumamt: Fen,
-    acct_pay: Fen,
+    cash_payamt: Fen,
     fixmedins_setl_cnt: int,
+    clr_type: str = "",
 ) -> dict[str, Any]:
-    """对明细账: the same period, totals and count as 3201; the answer lists settlements."""
-    return _recon_data(
-        insutype,
-        clr_type,
-        setl_optins,
-        stmt_begndate,
-        stmt_enddate,
-        medfee_sumamt,
-        fund_pay_sumamt,
-        acct_pay,
-        fixmedins_setl_cnt,
-    )
+    """对明细账: the period's totals and count, and the detail as an uploaded file (9101's
+    ``file_qury_no``); the answer names a file to download (9102)."""
+    if isinstance(fixmedins_setl_cnt, bool) or not isinstance(fixmedins_setl_cnt, int):
+        raise TypeError("fixmedins_setl_cnt must be an int")
+    if not file_qury_no:
+        raise ValueError("3202 needs the file_qury_no of the uploaded detail (9101)")
+    return {
+        "data": {
+            "setl_optins": setl_optins,
+            "file_qury_no": file_qury_no,
+            "stmt_begndate": _date_text(stmt_begndate),
+            "stmt_enddate": _date_text(stmt_enddate),
+            "medfee_sumamt": _amount_arg(medfee_sumamt, "medfee_sumamt"),
+            "fund_pay_sumamt": _amount_arg(fund_pay_sumamt, "fund_pay_sumamt"),
+            "cash_payamt": _amount_arg(cash_payamt, "cash_payamt"),
+            "fixmedins_setl_cnt": fixmedins_setl_cnt,
+            "clr_type": clr_type,
+        }
+    }
 
 
 def input_5203(*, psn_no: str, setl_id: str = "", mdtrt_id: str = "") -> dict[str, Any]:
