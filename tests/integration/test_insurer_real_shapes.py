@@ -5,8 +5,6 @@ too large. Nothing is reversed unless the insurer said it committed."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
 from cashier.domain.money import Fen
@@ -20,11 +18,11 @@ from tests.support.insurer import (
     OPERATOR,
     Visit,
     fault,
-    fee_lines,
     identify_by_qr,
     new_client,
     open_clinic_visit,
     settle,
+    settle_pharmacy,
 )
 
 AMOXICILLIN = ("XJ01CAA870A002937171150", "12.50", "2")  # 甲类
@@ -47,27 +45,6 @@ def clinic_visit(client, sandbox) -> tuple[Visit, Fen]:
     visit = identify_by_qr(client, sandbox, "P001")
     _, total = open_clinic_visit(client, visit, [AMOXICILLIN])
     return visit, total
-
-
-def pharmacy_sale(client, visit: Visit) -> dict:
-    args = dict(
-        psn_no=visit.psn_no,
-        mdtrt_cert_type="01",
-        mdtrt_cert_no=visit.cert_no,
-        begntime=datetime.now(),
-        medfee_sumamt=Fen(2500),
-        insutype=visit.insutype,
-        acct_used_flag=True,
-        drugdetail=fee_lines("", visit.psn_no, [AMOXICILLIN]),
-    )
-    client.call("2101", protocol.input_2101(**args), operator=OPERATOR)
-    return client.call(
-        "2102",
-        protocol.input_2102(invono="", **args),
-        operator=OPERATOR,
-        insuplc_admdvs=visit.insuplc_admdvs,
-        context={"psn_no": visit.psn_no, "mdtrt_id": "", "kind": "pharmacy"},
-    )
 
 
 def cancel(client, visit: Visit, setl_id: str, infno: str = "2208") -> dict:
@@ -136,7 +113,7 @@ def test_a_cancellation_that_never_arrived_is_found_not_done(client, sandbox):
 
 def test_a_pharmacy_sale_completes_and_is_cancelled_by_2103(client, sandbox):
     visit = identify_by_qr(client, sandbox, "P001")
-    output = pharmacy_sale(client, visit)
+    output = settle_pharmacy(client, visit)
     raw = protocol.loads(the_call("2102").response)["output"]["setlinfo"]
     assert "hosp_part_amt" not in raw  # the real shape
     visit.mdtrt_id = output["setlinfo"]["mdtrt_id"]
@@ -149,7 +126,7 @@ def test_an_unreadable_pharmacy_answer_is_looked_up_and_never_reversed(client, s
     visit = identify_by_qr(client, sandbox, "P001")
     fault(sandbox, "break_invariant", "2102")
     with pytest.raises(InsurerInDoubt):
-        pharmacy_sale(client, visit)
+        settle_pharmacy(client, visit)
     call = the_call("2102")
     result = recovery.resolve(client, call, can_continue=lambda c, o: True)
     assert result.status == Status.COMMITTED
@@ -162,7 +139,7 @@ def test_a_pharmacy_answer_that_never_came_is_reversed_by_its_msgid(client, sand
     visit = identify_by_qr(client, sandbox, "P001")
     fault(sandbox, "drop_after_commit", "2102")
     with pytest.raises(InsurerInDoubt):
-        pharmacy_sale(client, visit)
+        settle_pharmacy(client, visit)
     call = the_call("2102")
     assert recovery.resolve(client, call).status == Status.REVERSED
     assert reversals() == 1
@@ -173,7 +150,7 @@ def test_an_unreadable_pharmacy_answer_naming_someone_else_holds_the_sale(client
     visit = identify_by_qr(client, sandbox, "P001")
     fault(sandbox, "foreign", "2102")
     with pytest.raises(InsurerInDoubt):
-        pharmacy_sale(client, visit)
+        settle_pharmacy(client, visit)
     call = the_call("2102")
     with pytest.raises(recovery.Unresolvable, match=call.msgid):
         recovery.resolve(client, call)

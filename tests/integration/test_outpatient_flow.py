@@ -185,3 +185,49 @@ def test_the_sandbox_refuses_a_department_code_as_caty_and_a_line_without_its_fl
     )
     with pytest.raises(protocol.InsurerError, match="hosp_appr_flag"):
         client.call("2204", protocol.input_2204(feedetail=[line]), **where)
+
+
+def test_a_local_e_voucher_service_reads_the_code_itself(insurer, settings, cashier_1001):
+    """``local_ec_url``: the counter asks a certified scanner's localQrCodeQuery service, which
+    reads the 医保码 itself; the cashier posts no scanned text. The stand-in service here
+    "scans" P001's phone: it fetches a fresh code from the sandbox and asks the sandbox."""
+    import json
+    import threading
+    import urllib.request
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from cashier.insurer.client import EC_PATH, InsurerClient
+
+    asked: list[str] = []  # the ecQrCode of each question
+    sandbox_url = insurer.sandbox.url
+
+    class Scanner(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            asked.append(body["data"]["ecQrCode"])
+            body["data"]["ecQrCode"] = qr(insurer, "P001")  # what the scanner read
+            request = urllib.request.Request(
+                sandbox_url + EC_PATH, data=json.dumps(body).encode(), method="POST"
+            )
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                data = answer.read()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Scanner)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        local = f"http://127.0.0.1:{server.server_address[1]}"
+        gateway = replace(insurer.client.gateway, local_ec_url=local)
+        client = InsurerClient(gateway, insurer.client.caller, settings.station_id)
+        patient = Insurance(client, settings).identify_qr("", cashier_1001)
+        assert patient.psn_no == "P001"
+        assert asked == [""]
+    finally:
+        server.shutdown()
+        server.server_close()

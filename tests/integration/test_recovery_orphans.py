@@ -23,10 +23,10 @@ from tests.support.insurer import (
     OPERATOR,
     Visit,
     fault,
-    fee_lines,
     identify_by_qr,
     open_clinic_visit,
     settle_args,
+    settle_pharmacy,
 )
 
 STATION = "TRAIN-01"
@@ -76,34 +76,6 @@ def settle_clinic(client, visit: Visit, total: Fen, sale_key: str = "SALE-1") ->
             "sale_key": sale_key,
             "operator_name": OPERATOR[1],
             "kind": "clinic",
-            "insuplc_admdvs": visit.insuplc_admdvs,
-        },
-    )
-
-
-def settle_pharmacy(client, visit: Visit, sale_key: str = "SALE-P") -> dict:
-    args = dict(
-        psn_no=visit.psn_no,
-        mdtrt_cert_type="01",
-        mdtrt_cert_no=visit.cert_no,
-        begntime=datetime.now(),
-        medfee_sumamt=Fen(2500),
-        insutype=visit.insutype,
-        acct_used_flag=True,
-        drugdetail=fee_lines("", visit.psn_no, [AMOXICILLIN]),
-    )
-    client.call("2101", protocol.input_2101(**args), operator=OPERATOR)
-    return client.call(
-        "2102",
-        protocol.input_2102(invono="", **args),
-        operator=OPERATOR,
-        insuplc_admdvs=visit.insuplc_admdvs,
-        context={
-            "psn_no": visit.psn_no,
-            "mdtrt_id": "",  # the visit id comes in the answer
-            "sale_key": sale_key,
-            "operator_name": OPERATOR[1],
-            "kind": "pharmacy",
             "insuplc_admdvs": visit.insuplc_admdvs,
         },
     )

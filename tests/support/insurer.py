@@ -214,3 +214,32 @@ def settle(client, visit, total, acct_used=True):
         insuplc_admdvs=visit.insuplc_admdvs,
         context={"psn_no": visit.psn_no, "mdtrt_id": visit.mdtrt_id, "sale_key": visit.mdtrt_id},
     )
+
+
+def settle_pharmacy(client, visit: Visit, sale_key: str = "SALE-P") -> dict:
+    """2101 then 2102 for one 甲类 line (25.00), journaled with the context a pharmacy writes."""
+    args = dict(
+        psn_no=visit.psn_no,
+        mdtrt_cert_type="01",
+        mdtrt_cert_no=visit.cert_no,
+        begntime=datetime.now(),
+        medfee_sumamt=Fen(2500),
+        insutype=visit.insutype,
+        acct_used_flag=True,
+        drugdetail=fee_lines("", visit.psn_no, [("XJ01CAA870A002937171150", "12.50", "2")]),
+    )
+    client.call("2101", protocol.input_2101(**args), operator=OPERATOR)
+    return client.call(
+        "2102",
+        protocol.input_2102(invono="", **args),
+        operator=OPERATOR,
+        insuplc_admdvs=visit.insuplc_admdvs,
+        context={
+            "psn_no": visit.psn_no,
+            "mdtrt_id": "",  # the visit id comes in the answer
+            "sale_key": sale_key,
+            "operator_name": OPERATOR[1],
+            "kind": "pharmacy",
+            "insuplc_admdvs": visit.insuplc_admdvs,
+        },
+    )

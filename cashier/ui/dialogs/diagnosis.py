@@ -12,7 +12,15 @@ from textual.widgets import Input, Label, Static
 class DiagnosisDialog(ModalScreen[tuple[str, str] | None]):
     """Diagnosis code (ICD-10, as the doctor wrote it) and name; Esc: no insured settlement."""
 
+    ACCEPTS_SCANS = True  # a scanned code (a prescription's barcode) lands in the field
     BINDINGS = [Binding("escape", "dismiss(None)", "取消", id="back")]
+
+    def handle_scan(self, code) -> None:
+        field = (
+            self.focused if isinstance(self.focused, Input) else self.query_one("#diag-code", Input)
+        )
+        field.value = code.text
+        self.on_input_submitted(Input.Submitted(field, field.value))
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):

@@ -427,7 +427,11 @@ class SaleScreen(WorkerErrors, Screen[None]):
         self.refresh_sale()
 
     def action_identify(self) -> None:
-        """F2: read the social-security card; with no card, type the ID number."""
+        """F2: read the social-security card; with no card, type the ID number. With a local
+        e-voucher service (a certified scanner that reads the 医保码 itself), ask it."""
+        if self.app.settings.insurer.local_ec_url:
+            self.identify("qr", "")
+            return
         self.read_card()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
