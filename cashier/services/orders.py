@@ -365,6 +365,8 @@ def _read_json(text: str) -> tuple[list[_Order], list[tuple[int, str]]]:
                 line_errors.append("code 应为文字")
             elif not code:
                 line_errors.append("缺少 code（商品编码）")
+            elif not code.isprintable():  # a NUL no database stores; no code has control chars
+                line_errors.append("code 含有不可打印的字符")
             else:
                 order.codes.append((at, code))
             quantity, error = _quantity(raw_line.get("quantity"))
@@ -433,6 +435,8 @@ def _read_csv_rows(reader: csv.DictReader) -> tuple[list[_Order], list[tuple[int
         row_errors = []
         if not get["code"]:
             row_errors.append("缺少 code（商品编码）")
+        elif not get["code"].isprintable():
+            row_errors.append("code 含有不可打印的字符")
         else:
             order.codes.append((line, get["code"]))
         quantity, error = _quantity(get["quantity"])

@@ -220,6 +220,15 @@ def test_json_lone_surrogates_are_refused_as_not_text(station):
     assert ClinicOrder.select().count() == 0
 
 
+def test_a_code_with_a_nul_or_control_character_is_refused_with_its_line(station):
+    """Found by the fuzz suite on PostgreSQL: a code "\\x00" reached the database, which
+    refuses NUL in text (an internal error). Codes hold no control characters."""
+    text = as_json(order("OP1", lines=(("Y00001", 1),))).replace('"Y00001"', '"\\u0000"')
+    with pytest.raises(OrdersImportError, match="code 含有不可打印的字符"):
+        import_orders(text=text, fmt="json")
+    assert ClinicOrder.select().count() == 0
+
+
 def test_format_from_suffix_or_refused(station, tmp_path):
     with pytest.raises(InputError, match=r"\.json 或 \.csv"):
         import_orders(tmp_path / "orders.txt", text="[]")
