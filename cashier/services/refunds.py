@@ -31,7 +31,9 @@ from cashier.services.checkout import Checkout, Line, insurance_summary
 from cashier.services.operators import Role, SignedIn
 from cashier.store.models import (
     InsuredSettlement,
+    InsurerCall,
     Refund,
+    RefundIntent,
     RefundLine,
     RefundTender,
     Sale,
@@ -178,11 +180,83 @@ def execute(
     settlement = sale.settlements.where(InsuredSettlement.status == "settled").first()
     if settlement is not None and plan.needs_patient and patient is None:
         raise InputError("部分退款需要重新医保结算：请扫患者医保码、读社保卡或输入身份证号")
-    cancel_msgid = ""
+    cancel_msgid, intent = "", None
     if settlement is not None:
         if insurance is None:
             raise InputError("医保平台尚未连接，医保收费单暂不能退款")
+        # Committed before the insurer hears of it: a crash or a lost answer from here on
+        # leaves a pending intent that the next start (or the next try) finishes.
+        intent = _intent(sale, plan, requested_by, approved_by, completed_by, reason)
         cancel_msgid = _cancel_settlement(insurance, settlement, completed_by, sale)
+    refund, reversal = _record(
+        settings,
+        sale,
+        plan,
+        settlement,
+        intent,
+        requested_by=requested_by.code,
+        approved_by=approved_by.code,
+        completed_by=completed_by,
+        reason=reason,
+        cancel_msgid=cancel_msgid,
+    )
+    done = RefundDone(refund.id, refund.refund_no, refund.amount, _by_method(reversal, ()))
+    if plan.full:
+        return done
+    kept = _kept_lines(sale, plan)
+    try:
+        visit = json.loads(settlement.visit or "{}") if settlement is not None else {}
+        completed = _resell(settings, kept, reversal, completed_by, insurance, patient, visit)
+    except CashierError as exc:
+        raise ResaleFailed(refund.id, kept, str(exc)) from None
+    new_sale = Sale.get_by_id(completed.sale_id)
+    Refund.update(resettled_sale=new_sale.id).where(Refund.id == refund.id).execute()
+    kept_tenders = [(Method(t.method), t.amount) for t in new_sale.tenders]
+    return RefundDone(
+        refund.id,
+        refund.refund_no,
+        refund.amount - completed.paid + completed.change,
+        _by_method(reversal, kept_tenders),
+        new_sale.receipt_no,
+        new_sale.id,
+    )
+
+
+def _intent(sale, plan, requested_by, approved_by, completed_by, reason) -> RefundIntent:
+    """The refund's intent, committed; an earlier pending one of the same sale is taken over
+    (a try that lost its answer is finished by the next, never blocked by it)."""
+    quantities = json.dumps({str(p.sale_line_id): p.refund for p in plan.lines})
+    with database.atomic():
+        RefundIntent.update(status="undone", closed_at=utcnow()).where(
+            (RefundIntent.sale == sale.id) & (RefundIntent.status == "pending")
+        ).execute()
+        return RefundIntent.create(
+            sale=sale.id,
+            station=sale.station_id,
+            quantities=quantities,
+            requested_by=requested_by.code,
+            approved_by=approved_by.code,
+            completed_by=completed_by.code,
+            completed_by_name=completed_by.name,
+            reason=reason[:200],
+        )
+
+
+def _record(
+    settings,
+    sale: Sale,
+    plan: RefundPlan,
+    settlement: InsuredSettlement | None,
+    intent: RefundIntent | None,
+    *,
+    requested_by: str,
+    approved_by: str,
+    completed_by: SignedIn,
+    reason: str,
+    cancel_msgid: str,
+):
+    """The refund in the books, one transaction: the sale refunded, its settlement cancelled,
+    every tender reversed, audited, and the intent closed. Returns (refund, reversal)."""
     tenders = list(sale.tenders.order_by(Tender.seq))
     reversal = _net_tenders(tenders, sale.change)
     with database.atomic():
@@ -192,8 +266,8 @@ def execute(
             station=sale.station_id,
             shift=shifts.shift_for_sale(settings.station_id, completed_by),
             kind="full" if plan.full else "partial",
-            requested_by=requested_by.code,
-            approved_by=approved_by.code,
+            requested_by=requested_by,
+            approved_by=approved_by,
             completed_by=completed_by.code,
             reason=reason[:200],
             amount=Fen.total(amount for _, amount, _ in reversal),
@@ -229,38 +303,68 @@ def execute(
             subject=sale.receipt_no,
             refund_no=refund.refund_no,
             kind=refund.kind,
-            requested_by=requested_by.code,
-            approved_by=approved_by.code,
+            requested_by=requested_by,
+            approved_by=approved_by,
             amount=str(refund.amount),
             total=str(plan.total),
             setl_id=settlement.setl_id if settlement else "",
             reason=reason[:200],
         )
-    done = RefundDone(refund.id, refund.refund_no, refund.amount, _by_method(reversal, ()))
-    if plan.full:
-        return done
-    kept = _kept_lines(sale, plan)
-    try:
-        visit = json.loads(settlement.visit or "{}") if settlement is not None else {}
-        completed = _resell(settings, kept, reversal, completed_by, insurance, patient, visit)
-    except CashierError as exc:
-        raise ResaleFailed(refund.id, kept, str(exc)) from None
-    new_sale = Sale.get_by_id(completed.sale_id)
-    Refund.update(resettled_sale=new_sale.id).where(Refund.id == refund.id).execute()
-    kept_tenders = [(Method(t.method), t.amount) for t in new_sale.tenders]
-    return RefundDone(
-        refund.id,
-        refund.refund_no,
-        refund.amount - completed.paid + completed.change,
-        _by_method(reversal, kept_tenders),
-        new_sale.receipt_no,
-        new_sale.id,
+        if intent is not None:
+            RefundIntent.update(status="done", refund=refund.id, closed_at=utcnow()).where(
+                RefundIntent.id == intent.id
+            ).execute()
+    return refund, reversal
+
+
+def _cancellation_of(row: InsuredSettlement) -> InsurerCall | None:
+    """The latest 2208 / 2103 journaled for this settlement (its context names the
+    settlement's msgid as ``omsgid``)."""
+    return (
+        InsurerCall.select()
+        .where(
+            InsurerCall.infno.in_(("2208", "2103")),
+            InsurerCall.context.contains(f'"omsgid": "{row.msgid}"'),
+        )
+        .order_by(InsurerCall.created_at.desc())
+        .first()
     )
 
 
+def _cancelled_before(insurance, row: InsuredSettlement) -> str | None:
+    """The msgid of a cancellation an earlier try already got through (resolving it with
+    the insurer when its answer was lost); ``None`` when there is none."""
+    from cashier.insurer import recovery
+    from cashier.insurer.journal import Status
+
+    earlier = _cancellation_of(row)
+    if earlier is None:
+        return None
+    status = Status(earlier.status)
+    if status.unresolved:
+        status = recovery.resolve(insurance.client, earlier).status
+    return earlier.msgid if status in (Status.OK, Status.COMMITTED) else None
+
+
 def _cancel_settlement(insurance, row: InsuredSettlement, who: SignedIn, sale: Sale) -> str:
+    """2208 / 2103 once: a cancellation an earlier try got through is not sent again, and
+    the insurer saying the settlement is cancelled already (已撤销) counts as done."""
+    from cashier.insurer import protocol
+    from cashier.insurer.recovery import ALREADY_CANCELLED
     from cashier.services.insured import send_cancel
 
+    earlier = _cancelled_before(insurance, row)
+    if earlier is not None:
+        return earlier
+    try:
+        return _send_cancel(send_cancel, insurance, row, who, sale)
+    except protocol.InsurerError as exc:
+        if ALREADY_CANCELLED in str(exc) and row.setl_id in str(exc):
+            return ""
+        raise
+
+
+def _send_cancel(send_cancel, insurance, row: InsuredSettlement, who: SignedIn, sale: Sale):
     return send_cancel(
         insurance.client,
         who,
@@ -323,6 +427,75 @@ def _resell(settings, kept: list[Line], reversal, who: SignedIn, insurance, pati
     if not plan.complete:
         raise InputError(f"重新结算后应收 {plan.due.display()}，超过原单已付，请全额退款后重新收费")
     return co.complete(plan)
+
+
+# -- refunds a crash or a lost answer left pending ---------------------------------------------
+@dataclass(frozen=True)
+class RefundResumed:
+    sale_receipt_no: str
+    outcome: str  # done | undone
+    refund_no: str = ""
+    kept_to_sell_again: bool = False  # a partial refund: the kept lines must be charged again
+
+    @property
+    def message(self) -> str:
+        if self.outcome == "undone":
+            return f"{self.sale_receipt_no} 的退款未完成（医保未撤销），原单保持有效，可重新退款"
+        note = "；保留的项目须重新收费" if self.kept_to_sell_again else ""
+        return (
+            f"{self.sale_receipt_no} 的退款已在医保撤销，现已补记退款 {self.refund_no}："
+            f"请按退款单把款项退还患者{note}"
+        )
+
+
+def finish_pending_refunds(settings, insurance) -> list[RefundResumed]:
+    """Every pending refund intent of this station, oldest first: finished in the books when
+    its cancellation committed at the insurer, undone when it did not. Raises what the client
+    raises when the insurer cannot be asked now (the next start tries again)."""
+    from cashier.services.operators import Role
+
+    done = []
+    pending = RefundIntent.select().where(
+        (RefundIntent.station == settings.station_id) & (RefundIntent.status == "pending")
+    )
+    for intent in pending.order_by(RefundIntent.created_at):
+        sale = Sale.get_by_id(intent.sale_id)
+        settlement = sale.settlements.where(InsuredSettlement.status == "settled").first()
+        if sale.status != "completed" or settlement is None:
+            _close(intent, "undone")  # refunded or changed by another way meanwhile
+            continue
+        cancel_msgid = _cancelled_before(insurance, settlement)
+        if cancel_msgid is None:
+            _close(intent, "undone")
+            done.append(RefundResumed(sale.receipt_no, "undone"))
+            audit.record(
+                settings.station_id, "refund.undone", operator=intent.completed_by,
+                subject=sale.receipt_no,
+            )  # fmt: skip
+            continue
+        quantities = {int(k): v for k, v in json.loads(intent.quantities).items()}
+        plan = plan_refund(sale, quantities)
+        who = SignedIn(intent.completed_by, intent.completed_by_name, Role.CASHIER)
+        refund, _ = _record(
+            settings,
+            sale,
+            plan,
+            settlement,
+            intent,
+            requested_by=intent.requested_by,
+            approved_by=intent.approved_by,
+            completed_by=who,
+            reason=intent.reason,
+            cancel_msgid=cancel_msgid,
+        )
+        done.append(RefundResumed(sale.receipt_no, "done", refund.refund_no, not plan.full))
+    return done
+
+
+def _close(intent: RefundIntent, status: str) -> None:
+    RefundIntent.update(status=status, closed_at=utcnow()).where(
+        RefundIntent.id == intent.id
+    ).execute()
 
 
 # -- the refund slip ---------------------------------------------------------------------------

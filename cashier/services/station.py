@@ -157,14 +157,24 @@ def recover_insurer_calls(settings: Settings, connection: InsurerConnection) -> 
     then cancel with the insurer every settlement no sale finished (crash, power cut).
     The resolutions, then the cancellations; raises when the insurer cannot be asked now."""
     from cashier.insurer import journal, recovery
-    from cashier.store.models import utcnow
+    from cashier.services import refunds
+    from cashier.services.insured import Insurance
+    from cashier.store.models import RefundIntent, utcnow
 
     # A settlement journaled from now on is a counter's sale in progress, never an orphan.
     started = utcnow()
     station = settings.station_id
-    if not journal.unresolved(station) and not recovery.unfinished_settlements(
-        station, before=started
+    pending_refunds = RefundIntent.select().where(
+        (RefundIntent.station == station) & (RefundIntent.status == "pending")
+    )
+    if (
+        not journal.unresolved(station)
+        and not recovery.unfinished_settlements(station, before=started)
+        and not pending_refunds.exists()
     ):
         return []
     resolved = recovery.resolve_all(connection.client, station)
-    return [*resolved, *recovery.cancel_unfinished(connection.client, station, before=started)]
+    # Refunds first: a settlement whose refund is pending is a completed sale, not an orphan.
+    resumed = refunds.finish_pending_refunds(settings, Insurance(connection.client, settings))
+    cancelled = recovery.cancel_unfinished(connection.client, station, before=started)
+    return [*resolved, *resumed, *cancelled]

@@ -13,6 +13,7 @@ from cashier.store.models import (
     INSURED_MODELS,
     INSURER_MODELS,
     PRINT_MODELS,
+    REFUND_MODELS,
     SHIFT_MODELS,
     AuditHead,
     InsuredSettlement,
@@ -101,6 +102,7 @@ def _migration_5(db: Database) -> None:
 
 
 def _migration_6(db: Database) -> None:
+    db.create_tables(REFUND_MODELS)
     _add_missing_columns(db, InsuredSettlement, ("hifdm_pay", "othfund_pay", "visit"))
     # A settlement number belongs to one sale: an answer carrying another sale's setl_id
     # is refused before it is stored, and the index makes sure of it.

@@ -358,6 +358,27 @@ class Refund(BaseModel):
     printed = BooleanField(default=False)
 
 
+class RefundIntent(BaseModel):
+    """A refund decided and about to cancel its settlement at the insurer: committed before
+    the 2208 / 2103 is sent, closed with the refund (``done``) or when the cancellation is
+    found not to have happened (``undone``). One still ``pending`` is finished at start-up
+    (design rule 6), so a refund is never left half done: the insurer cancelled, the books not."""
+
+    id = AutoField()
+    sale = ForeignKeyField(Sale, backref="refund_intents")
+    station = CharField(max_length=32, index=True)
+    quantities = TextField()  # {sale line id: how many back}, JSON
+    requested_by = CharField(max_length=16)
+    approved_by = CharField(max_length=16)
+    completed_by = CharField(max_length=16)
+    completed_by_name = CharField(max_length=50, default="")
+    reason = CharField(max_length=200)
+    status = CharField(max_length=16, index=True, default="pending")  # pending | done | undone
+    refund = ForeignKeyField(Refund, null=True, backref="intents")
+    created_at = DateTimeField(default=utcnow)
+    closed_at = DateTimeField(null=True)
+
+
 class RefundLine(BaseModel):
     refund = ForeignKeyField(Refund, backref="lines", on_delete="CASCADE")
     sale_line = ForeignKeyField(SaleLine)
@@ -400,5 +421,7 @@ SHIFT_MODELS: tuple[type[BaseModel], ...] = (
     RefundLine,
     RefundTender,
 )
+#: Tables added by migration 6 (refunds journaled before the insurer is told).
+REFUND_MODELS: tuple[type[BaseModel], ...] = (RefundIntent,)
 #: Tables added by migration 4 (clinic orders, insured settlements).
 INSURED_MODELS: tuple[type[BaseModel], ...] = (ClinicOrder, ClinicOrderLine, InsuredSettlement)

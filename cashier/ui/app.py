@@ -86,11 +86,13 @@ class CashierApp(App[None]):
         held = [r.held for r in resolved if getattr(r, "held", "")]
         for message in held:  # a person must ask the 医保科: said until dismissed
             self.call_from_thread(self.notify, message, severity="error", timeout=60)
-        if len(resolved) > len(held):
+        refunds = [r.message for r in resolved if hasattr(r, "message")]
+        for message in refunds:  # a refund finished or undone: money may be owed back
+            self.call_from_thread(self.notify, message, severity="warning", timeout=60)
+        rest = len(resolved) - len(held) - len(refunds)
+        if rest:
             self.call_from_thread(
-                self.notify,
-                f"已核对 {len(resolved) - len(held)} 笔未完成的医保交易（详见审计记录）",
-                timeout=8,
+                self.notify, f"已核对 {rest} 笔未完成的医保交易（详见审计记录）", timeout=8
             )
 
     def on_unmount(self) -> None:
