@@ -99,6 +99,8 @@ def _parse_row(line: int, row: dict[str, str]) -> tuple[CatalogRow | None, list[
         size = getattr(Item, col).max_length
         if len(get[col]) > size:
             errors.append(f"{col} 太长（最多 {size} 个字符）")
+        elif not get[col].isprintable():  # ESC and friends would reach the terminal
+            errors.append(f"{col} 含有控制字符：{get[col]!r}")
     # The same barcode twice in one cell is one barcode (a copy-paste slip, not an error).
     barcodes = tuple(dict.fromkeys(b.strip() for b in get["barcode"].split("|") if b.strip()))
     for b in barcodes:

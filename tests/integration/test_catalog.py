@@ -98,3 +98,14 @@ def test_the_same_barcode_twice_in_one_cell_is_one_barcode(empty_station):
     database's unique constraint instead of importing."""
     import_catalog(text=csv("F1,6901234567892|6901234567892,阿莫西林胶囊,,盒,1,,甲,,,西药费,0"))
     assert [b.barcode for b in Item.get(Item.code == "F1").barcodes] == ["6901234567892"]
+
+
+def test_the_catalog_import_refuses_control_characters(station):
+    text = (
+        "code,barcode,name,spec,unit,price,med_list_codg,list_class,selfpay_prop,price_cap,"
+        "fee_category,stock\n"
+        "Z1,,清屏\x1b[2J,1盒,盒,1.00,,,,,,1\n"
+    )
+    with pytest.raises(catalog.CatalogImportError) as err:
+        catalog.import_catalog(text=text)
+    assert "name 含有控制字符" in str(err.value.problems)

@@ -9,6 +9,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from cashier.ui.text import plain
+
 
 class InsuranceDialog(ModalScreen[str | None]):
     """1101 answered several insurances: the cashier picks one (the usual one preselected)."""
@@ -23,7 +25,7 @@ class InsuranceDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("该患者有多个险种，请选择本次结算的险种")
-            yield OptionList(*(Option(label) for _, label in self.rows), id="insurances")
+            yield OptionList(*(Option(plain(label)) for _, label in self.rows), id="insurances")
             yield Static("↑↓ 选择 · Enter 确认 · Esc 取消", classes="dim")
 
     def on_mount(self) -> None:

@@ -10,6 +10,7 @@ from textual.widgets import Input, Label, Static
 
 from cashier.errors import CashierError
 from cashier.services.checkout import parse_quantity
+from cashier.ui.text import quoted
 
 
 class QuantityDialog(ModalScreen[int | None]):
@@ -22,7 +23,7 @@ class QuantityDialog(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"修改数量：{self.item_name}")
+            yield Label(f"修改数量：{quoted(self.item_name)}")
             yield Input(str(self.quantity), id="quantity", restrict=r"[0-9０-９]*", max_length=4)
             yield Static("Enter 确认 · Esc 取消", classes="dim")
 

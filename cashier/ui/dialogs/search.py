@@ -14,6 +14,7 @@ from cashier.receipts.layout import pad_left, pad_right
 from cashier.services import catalog
 from cashier.store.models import Item
 from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.text import plain, printable
 
 
 class SearchDialog(WorkerErrors, ModalScreen[Item | None]):
@@ -57,8 +58,10 @@ class SearchDialog(WorkerErrors, ModalScreen[Item | None]):
         results.clear_options()
         results.add_options(
             Option(
-                f"{it.code:<8} {pad_right(f'{it.name} {it.spec}', 32)}"
-                f"{pad_left(it.price.display(), 10)}/{pad_right(it.unit, 2)} 存{it.stock}"
+                plain(
+                    f"{it.code:<8} {pad_right(printable(f'{it.name} {it.spec}'), 32)}"
+                    f"{pad_left(it.price.display(), 10)}/{pad_right(printable(it.unit), 2)} 存{it.stock}"
+                )
             )
             for it in items
         )

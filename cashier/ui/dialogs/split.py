@@ -9,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from cashier.receipts.layout import pad_left, pad_right
+from cashier.ui.text import printable, quoted
 
 
 class SplitDialog(ModalScreen[None]):
@@ -32,15 +33,13 @@ class SplitDialog(ModalScreen[None]):
         for r in self.rows:
             ratio = "—" if r.selfpay_prop is None else f"{r.selfpay_prop * 100:.0f}%"
             lines.append(
-                f"{pad_right(r.name[:12], 24)}{pad_right(r.list_class or '—', 6)}"
+                f"{pad_right(printable(r.name[:12]), 24)}{pad_right(r.list_class or '—', 6)}"
                 f"{pad_left(ratio, 9)}{pad_left(str(r.amount), 10)}"
                 f"{pad_left(str(r.self_paid), 10)}{pad_left(str(r.in_range), 10)}"
             )
-        from rich.markup import escape
-
-        lines = [escape(line) for line in lines]
+        lines = [quoted(line) for line in lines]
         for name, amount, info in self.funds:
-            lines.append(f"[b]{escape(name)} {amount}[/]" + (f"\n  {escape(info)}" if info else ""))
+            lines.append(f"[b]{quoted(name)} {amount}[/]" + (f"\n  {quoted(info)}" if info else ""))
         with Vertical(classes="dialog wide"):
             yield Label("逐项自付明细（医保平台返回）")
             yield Static("\n".join(lines), markup=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -27,6 +26,7 @@ from cashier.devices.scanner import ScanKind, ScannedCode, mask_id_number
 from cashier.errors import CashierError, DeviceError, InputError
 from cashier.services import printing
 from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.text import quoted
 from cashier.ui.widgets.keybar import KeyBar
 
 #: How often the device states are asked again, in seconds.
@@ -180,23 +180,23 @@ class HardwareScreen(WorkerErrors, Screen[None]):
     def _show_all(self) -> None:
         settings = self.app.settings
         snap = self._snapshot
-        url = escape(settings.printer.url)
+        url = quoted(settings.printer.url)
 
         printer = f"地址 {url} · 纸宽 {settings.printer.paper}\n"
         if snap is None:
             printer += "状态 正在查询…"
         else:
             word, colour = printer_state(snap.printer)
-            why = f"（{escape(snap.printer.error)}）" if snap.printer.error else ""
+            why = f"（{quoted(snap.printer.error)}）" if snap.printer.error else ""
             printer += f"状态 [b {colour}]{word}[/]{why} · 待打印收据 {snap.waiting} 张"
         self._set("printer", printer)
 
         if snap is None:
             readers = "正在查找读卡器…"
         elif snap.reader_error:
-            readers = f"[red]{escape(snap.reader_error)}[/]"
+            readers = f"[red]{quoted(snap.reader_error)}[/]"
         elif snap.readers:
-            readers = f"读卡器 {len(snap.readers)} 台：" + escape("、".join(snap.readers))
+            readers = f"读卡器 {len(snap.readers)} 台：" + quoted("、".join(snap.readers))
         else:
             readers = "[yellow]未发现读卡器[/]"
         self._set("reader", f"{readers}\n{self._card_line}")
@@ -208,9 +208,9 @@ class HardwareScreen(WorkerErrors, Screen[None]):
             f" · 以 {terminator} 结束"
         ]
         if scanner.serial_port:
-            lines.append(f"串口扫码枪 {escape(scanner.serial_port)}（{scanner.serial_baud} 波特）")
+            lines.append(f"串口扫码枪 {quoted(scanner.serial_port)}（{scanner.serial_baud} 波特）")
         if scanner.camera:
-            lines.append(f"摄像头 {escape(scanner.camera)}")
+            lines.append(f"摄像头 {quoted(scanner.camera)}")
         self._set("scanner", "\n".join([*lines, self._scan_line]))
 
         if snap is not None and snap.has_drawer is False:
@@ -291,12 +291,12 @@ class HardwareScreen(WorkerErrors, Screen[None]):
 
     def _card_read(self, card: CardData | None, error: str) -> None:
         if card is None:
-            self._card_line = f"读卡测试：[red]{escape(error)}[/]"
+            self._card_line = f"读卡测试：[red]{quoted(error)}[/]"
             self.notify(error, severity="warning", timeout=6)
         else:
             self._card_line = (
-                f"读卡测试：[b green]成功[/] {escape(card.masked_name)} · 卡号 "
-                f"{escape(card.card_no)} · 有效期至 {card.expiry_date.isoformat()}"
+                f"读卡测试：[b green]成功[/] {quoted(card.masked_name)} · 卡号 "
+                f"{quoted(card.card_no)} · 有效期至 {card.expiry_date.isoformat()}"
             )
         self._update()
 
@@ -307,7 +307,7 @@ class HardwareScreen(WorkerErrors, Screen[None]):
     def handle_scan(self, code: ScannedCode) -> None:
         """A scan from any scanner while this screen is open: what it was and what it said."""
         kind = SCAN_KIND_LABELS[code.kind]
-        self._scan_line = f"扫码测试：[b green]{kind}[/] {escape(shown_scan(code))}"
+        self._scan_line = f"扫码测试：[b green]{kind}[/] {quoted(shown_scan(code))}"
         self._show_all()
 
     def action_open_drawer(self) -> None:
@@ -429,6 +429,6 @@ class HardwareSettingsDialog(ModalScreen[Settings | None]):
             )
         except CashierError as exc:
             self.app.bell()
-            self.query_one("#hw-form-message", Static).update(f"[b red]{escape(str(exc))}[/]")
+            self.query_one("#hw-form-message", Static).update(f"[b red]{quoted(str(exc))}[/]")
             return
         self.dismiss(None if new == self.current else new)

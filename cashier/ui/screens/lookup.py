@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, date
 
-from rich.markup import escape
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -18,6 +17,7 @@ from cashier.domain.tender import Method
 from cashier.errors import CashierError, InputError
 from cashier.store.models import Sale, SaleLine, Tender
 from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.text import quoted
 from cashier.ui.widgets.keybar import KeyBar
 
 STATUS = {"completed": "已完成", "voided": "已作废", "refunded": "已退款"}
@@ -109,24 +109,26 @@ class LookupScreen(WorkerErrors, Screen[None]):
         from cashier.services.lookup import audit_trail
 
         out = [
-            f"[b]{escape(sale.receipt_no or '作废单')}[/] {STATUS.get(sale.status, sale.status)}"
+            f"[b]{quoted(sale.receipt_no or '作废单')}[/] {STATUS.get(sale.status, sale.status)}"
             f" · 收费员 {sale.operator_id} · 重打 {sale.reprints} 次"
         ]
         for ln in sale.lines.order_by(SaleLine.line_no):
-            out.append(f"  {escape(ln.name)} {ln.quantity}{ln.unit} × {ln.price} = {ln.amount}")
+            out.append(
+                f"  {quoted(ln.name)} {ln.quantity}{quoted(ln.unit)} × {ln.price} = {ln.amount}"
+            )
         out.append(f"合计 {sale.total}  实收 {sale.paid}  找零 {sale.change}")
         for t in sale.tenders.order_by(Tender.seq):
             out.append(f"  {Method(t.method).label} {t.amount}")
         for s in sale.settlements:
             out.append(
-                f"医保 {s.psn_name} {s.certno} 结算号 {s.setl_id}（{s.status}）"
+                f"医保 {quoted(s.psn_name)} {quoted(s.certno)} 结算号 {quoted(s.setl_id)}（{s.status}）"
                 f" 统筹 {s.fund_pay_sumamt} 个账 {s.acct_pay} 现金 {s.psn_cash_pay}"
             )
         out.append("[b]审计记录[/]")
         for entry in audit_trail(sale):
             detail = json.loads(entry.detail or "{}")
             brief = " ".join(f"{k}={v}" for k, v in list(detail.items())[:4])
-            out.append(f"  {local(entry.at)} {entry.action} {entry.operator} {escape(brief)}")
+            out.append(f"  {local(entry.at)} {entry.action} {entry.operator} {quoted(brief)}")
         self.query_one("#lookup-detail", Static).update("\n".join(out))
 
     def action_reprint(self) -> None:

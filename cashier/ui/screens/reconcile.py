@@ -4,7 +4,6 @@ drill-down to the local sale. Supervisors only (the menu checks, and so does the
 from __future__ import annotations
 
 from rich.cells import cell_len
-from rich.markup import escape
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -29,6 +28,7 @@ from cashier.services.reconcile import (
     reconcile_day,
 )
 from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.text import plain, quoted
 from cashier.ui.widgets.keybar import KeyBar
 
 NOT_CONNECTED = "医保平台尚未连接（正在连接或暂不可用），请稍后再对账"
@@ -78,7 +78,7 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
         training = "[reverse] 培训模式 [/] " if settings.training else ""
         yield Static(
             f"{training}医保对账 · 机构 {settings.clinic_code} · "
-            f"{escape(who.label) if who else ''}",
+            f"{quoted(who.label) if who else ''}",
             id="topbar",
         )
         with Horizontal(id="recon-find"):
@@ -184,7 +184,7 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
             table.add_row(
                 Text(m.kind.label, style="bold red"),
                 m.receipt_no or "—",
-                m.summary or m.setl_id,
+                plain(m.summary or m.setl_id),
                 key=str(n),
             )
         if result.mismatches:
@@ -232,14 +232,14 @@ class MismatchDetail(ModalScreen[None]):
         else:
             status = "" if s.status == "settled" else " [red]（本地已撤销）[/]"
             lines += [
-                f"收据号  [b]{escape(s.receipt_no)}[/]{status}",
-                f"时间    {s.settled_at:%Y-%m-%d %H:%M:%S} · 收费台 {escape(s.station)}"
-                f" · 收费员 {escape(s.operator)}",
-                f"患者    {escape(s.psn_name)} {escape(s.certno)}",
+                f"收据号  [b]{quoted(s.receipt_no)}[/]{status}",
+                f"时间    {s.settled_at:%Y-%m-%d %H:%M:%S} · 收费台 {quoted(s.station)}"
+                f" · 收费员 {quoted(s.operator)}",
+                f"患者    {quoted(s.psn_name)} {quoted(s.certno)}",
                 f"险种    {s.insutype} {INSUTYPES.get(s.insutype, '')} · "
                 f"{MED_TYPES.get(s.med_type, s.med_type)} · 收费单合计 {s.sale_total.display()}",
             ]
-        lines.append(f"结算ID  {escape(m.setl_id or '—')}  流水 {escape(m.msgid or '—')}")
+        lines.append(f"结算ID  {quoted(m.setl_id or '—')}  流水 {quoted(m.msgid or '—')}")
         lines.append(_pad("", 10) + _pad("本地", 14, right=True) + _pad("平台", 14, right=True))
         for name, label in FIELDS:
             ours = getattr(s, name).display() if s else "—"
@@ -250,5 +250,5 @@ class MismatchDetail(ModalScreen[None]):
         if s is not None:
             lines.append(_pad("现金部分", 10) + _pad(s.psn_cash_pay.display(), 14, right=True))
         if m.note:
-            lines.append(f"说明    {escape(m.note)}")
+            lines.append(f"说明    {quoted(m.note)}")
         return "\n".join(lines)

@@ -14,6 +14,7 @@ from cashier.devices.scanner import ScanKind, ScannedCode
 from cashier.errors import CashierError, DeviceError
 from cashier.store.models import SaleLine
 from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.text import plain, quoted
 from cashier.ui.widgets.keybar import KeyBar
 
 
@@ -109,7 +110,7 @@ class RefundScreen(WorkerErrors, Screen[None]):
         for line in self.sale.lines.order_by(SaleLine.line_no):
             back = self.quantities.get(line.id, 0)
             table.add_row(
-                line.name,
+                plain(line.name),
                 Text(str(line.price), justify="right"),
                 Text(str(line.quantity), justify="right"),
                 Text(str(back), justify="right"),
@@ -129,7 +130,7 @@ class RefundScreen(WorkerErrors, Screen[None]):
         patient = ""
         if plan.needs_patient:
             patient = (
-                f"\n患者：{self.patient.name_masked}（已识别）"
+                f"\n患者：{quoted(self.patient.name_masked)}（已识别）"
                 if self.patient
                 else "\n[yellow]请扫患者医保码、插社保卡或输入身份证号以重新结算[/]"
             )

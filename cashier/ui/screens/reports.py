@@ -14,7 +14,6 @@ from pathlib import Path
 
 from rich import box
 from rich.console import Group
-from rich.markup import escape
 from rich.table import Table as RichTable
 from textual import work
 from textual.app import ComposeResult
@@ -37,6 +36,7 @@ from cashier.reports.render import (
 from cashier.services.operators import Role
 from cashier.store.models import Station, database
 from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.text import quoted
 from cashier.ui.widgets.keybar import KeyBar
 
 __all__ = ["ReportScreen", "reports_dir"]
@@ -88,7 +88,7 @@ class ReportScreen(WorkerErrors, Screen[None]):
     def compose(self) -> ComposeResult:
         settings = self.app.settings
         training = "[reverse] 培训模式 [/] " if settings.training else ""
-        yield Static(f"{training}日结报表 · {escape(settings.clinic_name)}", id="topbar")
+        yield Static(f"{training}日结报表 · {quoted(settings.clinic_name)}", id="topbar")
         today = date.today().isoformat()
         with Horizontal(id="report-form"):
             yield Label("从")
@@ -191,13 +191,13 @@ class ReportScreen(WorkerErrors, Screen[None]):
         self.report = report
         total = report.total
         self.query_one("#report-headline", Static).update(
-            f"[b]{escape(report.period)} · {escape(report.scope)}[/]\n"
+            f"[b]{quoted(report.period)} · {quoted(report.scope)}[/]\n"
             f"实收净额 [b]{total.net_takings.display(grouping=True)}[/] · "
             f"医疗费净额 {total.net_total.display(grouping=True)} · "
             f"收费 {total.sales} 笔 · 退款 {total.refunds} 笔 · 作废 {total.voids} 笔"
         )
         self.query_one("#report-chart-title", Label).update(
-            f"{CHART_TITLE} · {escape(report.scope)}"
+            f"{CHART_TITLE} · {quoted(report.scope)}"
         )
         chart = self.query_one("#report-chart", PlotextPlot)
         points = hour_chart(total)
@@ -226,7 +226,7 @@ class ReportScreen(WorkerErrors, Screen[None]):
                 justify = "left" if i < table.text_columns else "right"
                 shown.add_column(column, justify=justify, overflow="fold")
             for row in table.rows:
-                shown.add_row(*(escape(cell) for cell in row[skip:]))
+                shown.add_row(*(quoted(cell) for cell in row[skip:]))
             if not table.rows:
                 shown.add_row("无", *([""] * (len(table.columns) - skip - 1)))
             out.append(shown)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -22,6 +21,7 @@ from cashier.services.insured import split_rows
 from cashier.services.printing import configured_printer, pending_jobs, print_sale, retry_pending
 from cashier.store.models import Item
 from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.text import plain, quoted
 from cashier.ui.widgets import put
 from cashier.ui.widgets.insured import Breakdown, PatientCard
 from cashier.ui.widgets.keybar import KeyBar
@@ -119,9 +119,9 @@ class SaleScreen(WorkerErrors, Screen[None]):
             table.clear()
             for n, (klass, name, spec, price, quantity, amount) in enumerate(rows, 1):
                 table.add_row(
-                    klass,
-                    name,
-                    spec,
+                    plain(klass),
+                    plain(name),
+                    plain(spec),
                     Text(price, justify="right"),
                     Text(quantity, justify="right"),
                     Text(amount, justify="right"),
@@ -243,7 +243,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         if index is None:
             return
         line = self.checkout.remove(index)
-        self.notify(f"已删除：{line.name}")
+        self.notify(f"已删除：{quoted(line.name)}")
         self.refresh_sale(select=index)
 
     # -- ending ---------------------------------------------------------------------
@@ -421,8 +421,8 @@ class SaleScreen(WorkerErrors, Screen[None]):
         self.app.bell()
         self.notify(notice, severity="error", timeout=12, markup=False)
         first, _, rest = message.partition("\n")
-        self._problem = f"[b red]{escape(first)}[/]" + (
-            f"\n[yellow]{escape(rest)}[/]" if rest else ""
+        self._problem = f"[b red]{quoted(first)}[/]" + (
+            f"\n[yellow]{quoted(rest)}[/]" if rest else ""
         )
         self.refresh_sale()
 
@@ -508,7 +508,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
             return
         self._problem = ""
         note = f"，已载入医嘱 {loaded} 张" if loaded else ""
-        self.notify(f"已识别：{patient.name_masked}（{patient.source}）{note}", timeout=5)
+        self.notify(f"已识别：{quoted(patient.name_masked)}（{patient.source}）{note}", timeout=5)
         self.refresh_sale(select=0 if loaded else None)
         if patient.problems:
             self._show_problem(patient.problems[0], patient.problems[0])
@@ -684,7 +684,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         if len(self.parked) == 1:
             chosen(0)
             return
-        self.app.push_screen(RecallDialog([parked_label(co) for co in self.parked]), chosen)
+        self.app.push_screen(RecallDialog([plain(parked_label(co)) for co in self.parked]), chosen)
 
     def action_logout(self) -> None:
         if self.checkout.insured is not None and self.checkout.insured.settled:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.markup import escape
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -27,6 +26,7 @@ from cashier.services import operators, printing, shifts
 from cashier.store.models import Shift
 from cashier.ui.dialogs.confirm import ConfirmDialog
 from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.text import quoted
 from cashier.ui.widgets.keybar import KeyBar
 from cashier.ui.widgets.money_input import AmountInput
 
@@ -94,8 +94,8 @@ class ShiftScreen(WorkerErrors, Screen[None]):
         settings = self.app.settings
         training = "[reverse] 培训模式 [/] " if settings.training else ""
         yield Static(
-            f"{training}班次 · 收款台 {escape(settings.station_id)} · "
-            f"{escape(self.app.operator.label)}",
+            f"{training}班次 · 收款台 {quoted(settings.station_id)} · "
+            f"{quoted(self.app.operator.label)}",
             id="topbar",
         )
         yield Static("正在读取班次…", id="shift-state")
@@ -158,7 +158,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
             text = NO_SHIFT
         else:
             text = (
-                f"当前班次 #{info.shift_id} · {escape(info.operator)} {escape(info.operator_name)}"
+                f"当前班次 #{info.shift_id} · {quoted(info.operator)} {quoted(info.operator_name)}"
                 f" · {info.opened_at:%Y-%m-%d %H:%M} 开班 · 备用金 {info.float_amount.display()}"
             )
             if info.stale:
@@ -167,7 +167,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
                 text += "\n[yellow]这是其他收费员的班次：交班须收费组长输入工号和 PIN[/]"
         if state.stale_elsewhere:
             others = "、".join(
-                f"{escape(s.station_id)}（{escape(s.operator)}，{s.opened_at:%m-%d %H:%M} 开班）"
+                f"{quoted(s.station_id)}（{quoted(s.operator)}，{s.opened_at:%m-%d %H:%M} 开班）"
                 for s in state.stale_elsewhere
             )
             text += f"\n[yellow]其他收款台跨日未交班：{others}[/]"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual.widgets import Static
 
 from cashier.domain.money import Fen
 from cashier.services.insured import InsuredPart, breakdown_rows
+from cashier.ui.text import quoted
 from cashier.ui.widgets import put
 
 
@@ -36,7 +36,7 @@ class PatientCard(Static):
         if bill is not None and bill.setlinfo.acct_pay:
             balance += f"→{bill.setlinfo.balc}"
         lines = [
-            f"[b]{escape(p.name_masked)}[/] {p.sex} {p.age} · {p.source}",
+            f"[b]{quoted(p.name_masked)}[/] {p.sex} {p.age} · {p.source}",
             p.certno_masked,
             f"{p.insutype_name}·{p.psn_type_name}",
             region,

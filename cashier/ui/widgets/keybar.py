@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual.screen import Screen
 from textual.widgets import Static
 
+from cashier.ui.text import quoted
 from cashier.ui.widgets import put
 
 
@@ -51,7 +51,7 @@ class KeyBar(Static):
                 key = key.upper()  # F9, as on the keyboard and in the README
             elif len(key) > 1 and key.isascii() and key.isalpha():
                 key = key.capitalize()  # Esc, Delete
-            key, what = escape(key), escape(binding.description)
+            key, what = quoted(key), quoted(binding.description)
             # No space inside a key: the sale screen's ten keys then fit in 80 columns.
             keys.append(
                 f"[b $footer-key-foreground]{key}[/]{what}" if enabled else f"[dim]{key}{what}[/]"
