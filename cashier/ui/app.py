@@ -8,12 +8,14 @@ from pathlib import Path
 
 from textual import events, work
 from textual.app import App
+from textual.notifications import SeverityLevel
 from textual.timer import Timer
 
 from cashier.devices.scanner import BurstDetector, Pass, Scan, classify
 from cashier.errors import CashierError
 from cashier.services.operators import SignedIn
 from cashier.services.station import StationContext
+from cashier.ui.text import printable
 
 
 class CashierApp(App[None]):
@@ -51,6 +53,23 @@ class CashierApp(App[None]):
             event.widget.cursor_blink = False  # a blinking cursor repaints twice a second
 
     # -- start-up ---------------------------------------------------------------
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notice is text: it carries data (a name, the insurer's own words), so it is
+        never read as markup, whatever a caller asks, and control characters never reach
+        the terminal."""
+        super().notify(
+            printable(message, lines=True), title=printable(title), severity=severity, timeout=timeout,
+            markup=False,
+        )  # fmt: skip
+
     def on_mount(self) -> None:
         from cashier.config import DEFAULT_KEYMAP
 

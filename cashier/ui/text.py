@@ -19,9 +19,12 @@ _OPEN = re.compile(r"(\\*)\[")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def printable(value: object) -> str:
-    """The value as one line of plain characters."""
-    return _CONTROL.sub("?", str(value))
+def printable(value: object, *, lines: bool = False) -> str:
+    """The value as plain characters: one line, or (``lines``) keeping its line breaks."""
+    text = str(value)
+    if lines:
+        return "\n".join(_CONTROL.sub("?", part) for part in text.split("\n"))
+    return _CONTROL.sub("?", text)
 
 
 def plain(value: object, **style) -> Text:

@@ -81,3 +81,18 @@ async def test_hostile_names_are_shown_as_text_everywhere(settings):
     sold = Sale.get()
     assert sold.status == "completed"
     assert "[/]坏名字" in [ln.name for ln in sold.lines]
+
+
+async def test_a_notice_is_text_whatever_it_carries(settings):
+    """An insurer's own words, a name: a notice never reads them as markup, from the app or
+    from a screen, and keeps its line breaks."""
+    app = CashierApp(open_station(settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot)
+        words = "结算失败：[/]坏 [@click=app.quit]点我[/]\x1b[2J\n请重试"
+        app.notify(words, severity="error")
+        app.screen.notify(words, markup=True)  # a screen asking for markup gets text too
+        await settle(pilot)
+        shown = [n.message for n in app._notifications]
+        assert shown == ["结算失败：[/]坏 [@click=app.quit]点我[/]?[2J\n请重试"] * 2
+        assert app.is_running

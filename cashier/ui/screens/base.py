@@ -18,6 +18,19 @@ def describe_error(error: BaseException | None) -> str:
     return f"内部错误：{type(error).__name__}，请联系管理员（本单未丢失）"
 
 
+#: The worker group of money work (settle, cancel a settlement, complete a sale, refund):
+#: never exclusive, so no other action can cancel it, and one at a time by :func:`money_busy`.
+MONEY = "money"
+
+
+def money_busy(app) -> bool:
+    """Whether money work is running: a second key press is then refused, never queued."""
+    busy = any(w.group == MONEY and not w.is_finished for w in app.workers)
+    if busy:
+        app.notify("正在处理上一步（结算 / 收款 / 退款），请稍候", severity="warning")
+    return busy
+
+
 class WorkerErrors:
     """Mixin for screens: a failed worker shows its message in a notice."""
 

@@ -14,7 +14,7 @@ from cashier.domain.money import Fen
 from cashier.domain.tender import Method, TenderPlan
 from cashier.errors import CashierError
 from cashier.services.checkout import Checkout, Completed
-from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.screens.base import MONEY, WorkerErrors
 from cashier.ui.widgets.keybar import KeyBar
 from cashier.ui.widgets.money_input import AmountInput
 
@@ -210,7 +210,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         self.query_one("#pay-help", Static).update("正在保存…")
         self.complete_sale()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sale")
+    @work(thread=True, exit_on_error=False, group=MONEY)
     def complete_sale(self) -> None:
         try:
             completed = self.checkout.complete(self.plan)

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, Label, Static
 from cashier.devices.scanner import ScanKind, ScannedCode
 from cashier.errors import CashierError, DeviceError
 from cashier.store.models import SaleLine
-from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy
 from cashier.ui.text import plain, quoted
 from cashier.ui.widgets.keybar import KeyBar
 
@@ -199,11 +199,13 @@ class RefundScreen(WorkerErrors, Screen[None]):
             self.query_one("#sup-code", Input).focus()
             self.notify("请组长输入工号和 PIN 审批", severity="warning")
             return
+        if money_busy(self.app):
+            return
         self._busy = True
         self.query_one("#refund-result", Label).update("正在退款…")
         self.run_refund(reason, code, pin)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="refund")
+    @work(thread=True, exit_on_error=False, group=MONEY)
     def run_refund(self, reason: str, code: str, pin: str) -> None:
         from cashier.services.insured import Insurance
         from cashier.services.refunds import ResaleFailed, approve, execute

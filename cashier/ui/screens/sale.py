@@ -20,7 +20,7 @@ from cashier.services.checkout import Checkout, Completed, Line, last_completed
 from cashier.services.insured import split_rows
 from cashier.services.printing import configured_printer, pending_jobs, print_sale, retry_pending
 from cashier.store.models import Item
-from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy
 from cashier.ui.text import plain, quoted
 from cashier.ui.widgets import put
 from cashier.ui.widgets.insured import Breakdown, PatientCard
@@ -243,7 +243,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         if index is None:
             return
         line = self.checkout.remove(index)
-        self.notify(f"已删除：{quoted(line.name)}")
+        self.notify(f"已删除：{line.name}")
         self.refresh_sale(select=index)
 
     # -- ending ---------------------------------------------------------------------
@@ -256,7 +256,8 @@ class SaleScreen(WorkerErrors, Screen[None]):
                 self.notify("请先预结算（F5），核对金额后再结算", severity="warning")
                 self.presettle()
                 return
-            self.settle(exact_cash)
+            if not money_busy(self.app):
+                self.settle(exact_cash)
             return
         try:
             plan = self.checkout.start_payment()
@@ -508,7 +509,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
             return
         self._problem = ""
         note = f"，已载入医嘱 {loaded} 张" if loaded else ""
-        self.notify(f"已识别：{quoted(patient.name_masked)}（{patient.source}）{note}", timeout=5)
+        self.notify(f"已识别：{patient.name_masked}（{patient.source}）{note}", timeout=5)
         self.refresh_sale(select=0 if loaded else None)
         if patient.problems:
             self._show_problem(patient.problems[0], patient.problems[0])
@@ -595,7 +596,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         self.notify("已转为自费：本单按全额收款", timeout=5)
         self.refresh_sale()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
+    @work(thread=True, exit_on_error=False, group=MONEY)
     def settle(self, exact_cash: bool) -> None:
         self._busy(True)
         try:
@@ -618,7 +619,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         cash = self.checkout.due.display()
 
         def confirmed(yes: bool | None) -> None:
-            if yes:
+            if yes and not money_busy(self.app):
                 self.cancel_settlement()
             else:
                 self.notify("已医保结算，按 F9 收取现金部分", timeout=6)
@@ -628,7 +629,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
             confirmed,
         )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
+    @work(thread=True, exit_on_error=False, group=MONEY)
     def cancel_settlement(self) -> None:
         self._busy(True)
         try:
