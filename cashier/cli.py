@@ -17,7 +17,7 @@ from cashier.config import (
     load_settings,
     write_settings,
 )
-from cashier.errors import CashierError
+from cashier.errors import BUSY_MESSAGE, CashierError, is_busy
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -129,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         print("cashier: 已中断", file=sys.stderr)
         return 130
     except Exception as exc:  # last resort: one line, never a traceback
+        if is_busy(exc):
+            print(f"cashier: {BUSY_MESSAGE}（另一个收费程序正在写入数据库）", file=sys.stderr)
+            return EXIT_ERROR
         print(f"cashier: 内部错误：{type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_ERROR
 

@@ -20,3 +20,13 @@ class NotAllowed(CashierError):
 
 class DeviceError(CashierError):
     """A device (printer, reader, scanner) failed; the sale is not lost."""
+
+
+#: What a write that waited out ``busy_timeout`` says (SQLite) or a serialization failure.
+BUSY_MESSAGE = "数据库忙，请稍后重试"
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether ``error`` is the database being busy (locked by another process)."""
+    text = str(error).lower()
+    return type(error).__name__ == "OperationalError" and ("locked" in text or "busy" in text)

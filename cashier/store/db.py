@@ -26,12 +26,22 @@ from cashier.store.models import (
 GENESIS_HASH = "0" * 64
 
 
+class CounterSqlite(SqliteDatabase):
+    """SQLite for a counter: every transaction begins IMMEDIATE, taking the write lock at
+    its start and waiting for it (``busy_timeout``). A DEFERRED one that read first and
+    wrote second fails at once when another process wrote in between (SQLITE_BUSY, which no
+    timeout waits out): two processes on one station then lost voids and refunds."""
+
+    def begin(self, lock_type: str | None = None) -> None:
+        super().begin(lock_type or "IMMEDIATE")
+
+
 def connect(url: str) -> Database:
     """A peewee database for ``sqlite:///path`` or ``postgresql://…`` (bound to the models)."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        db: Database = SqliteDatabase(
+        db: Database = CounterSqlite(
             str(path),
             pragmas={
                 "journal_mode": "wal",
