@@ -95,6 +95,8 @@ def resolve(
         setl_id = str((output.get("setlinfo") or {}).get("setl_id") or "")
         if journal.setl_id_taken(setl_id):
             raise Unresolvable(call.msgid, call.infno, f"查到的结算 {setl_id} 属于另一笔销售")
+        if not _same_total(call, output):
+            raise Unresolvable(call.msgid, call.infno, f"查到的结算 {setl_id} 与所发金额不符")
         if can_continue(call, output):
             return _finish(call, Status.COMMITTED, output)
         # The insurer says it committed, and the sale cannot go on: reverse it.
@@ -172,6 +174,19 @@ def _raw_field(raw: str, key: str) -> str:
     except (ValueError, AttributeError, TypeError):
         match = re.search(rf'"{key}"\s*:\s*"([^"\\]{{1,64}})"', raw)
         return match.group(1) if match else ""
+
+
+def _same_total(call: InsurerCall, output: dict[str, Any]) -> bool:
+    """Whether the settlement found is for the total this call sent (a visit settled before
+    with other lines is another settlement). A request that cannot be read compares nothing."""
+    try:
+        sent = protocol.loads(call.request)["input"]
+        node = sent.get("druginfo") if call.infno == "2102" else sent.get("data")
+        asked = protocol.money(node["medfee_sumamt"])
+        found = protocol.money((output.get("setlinfo") or {})["medfee_sumamt"])
+    except (ValueError, KeyError, TypeError, AttributeError, protocol.ProtocolError):
+        return True
+    return asked == found
 
 
 def _refunded(output: dict[str, Any]) -> bool:

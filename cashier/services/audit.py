@@ -47,7 +47,12 @@ def _entry_hash(
 def record(
     station: str, action: str, *, operator: str = "", subject: str = "", **detail: Any
 ) -> AuditEntry:
-    """Append one entry (inside the caller's transaction, or its own)."""
+    """Append one entry (inside the caller's transaction, or its own). A subject longer than
+    its column (a file's whole path, say) keeps its end, where the name is: PostgreSQL
+    refuses a value too long where SQLite stores it, and the hash covers what is stored."""
+    size = AuditEntry.subject.max_length
+    if len(subject) > size:
+        subject = "…" + subject[-(size - 1) :]
     detail_text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
     with database.atomic():
         # Locks the head row (PostgreSQL) / the database (SQLite) until commit,

@@ -44,3 +44,14 @@ def test_deleted_tail_is_found(empty_station):
     check = audit.verify()
     assert not check.ok and "删除" in check.problem
     assert AuditHead.get_by_id(1).last_id == last.id
+
+
+def test_a_long_subject_keeps_its_end_and_the_chain_verifies(empty_station):
+    """A catalog imported from a deep path: the subject is a file path longer than its
+    column, which PostgreSQL refuses (found by the fuzz suite in the PostgreSQL pass)."""
+    path = "/srv/clinic/imports/" + "子目录/" * 20 + "catalog-2026-12-07.csv"
+    entry = audit.record("TRAIN-01", "catalog.prices", operator="9001", subject=path)
+    stored = AuditEntry.get_by_id(entry.id).subject
+    assert len(stored) == AuditEntry.subject.max_length
+    assert stored.startswith("…") and stored.endswith("catalog-2026-12-07.csv")
+    assert audit.verify().ok

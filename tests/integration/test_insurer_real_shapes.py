@@ -202,3 +202,21 @@ def test_an_answer_larger_than_the_cap_is_not_read(sandbox):
     fault(sandbox, "huge", "2206")
     with pytest.raises(InsurerUnavailable, match="应答过大"):
         settle(client, visit, total)
+
+
+def test_a_lookup_finding_another_total_is_not_taken_for_this_settlement(client, sandbox):
+    """The visit was settled for other lines, and this 2207's answer was lost: 5203 by the
+    visit finds a settlement, but not of what this call sent. Held, nothing reversed."""
+    visit, total = clinic_visit(client, sandbox)
+    fault(sandbox, "drop_after_commit", "2207")
+    with pytest.raises(InsurerInDoubt):
+        settle(client, visit, total)
+    call = the_call("2207")
+    request = protocol.loads(call.request)
+    request["input"]["data"]["medfee_sumamt"] = total + Fen(100)  # as if it had sent another
+    InsurerCall.update(request=protocol.dumps(request)).where(
+        InsurerCall.msgid == call.msgid
+    ).execute()
+    with pytest.raises(recovery.Unresolvable, match="金额不符"):
+        recovery.resolve(client, InsurerCall.get_by_id(call.msgid))
+    assert reversals() == 0
