@@ -170,9 +170,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _run_tui(args: argparse.Namespace) -> int:
-    from cashier.services.station import open_station
+    from cashier.services.station import hold_station, open_station
 
-    ctx = open_station(_settings(args))
+    settings = _settings(args)
+    hold_station(settings)  # held until the process ends: one running counter per station
+    ctx = open_station(settings)
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         print("cashier: 需要在终端中运行（80×24 或更大）", file=sys.stderr)
         return EXIT_USAGE

@@ -37,6 +37,59 @@ class StationContext:
             database.close()
 
 
+class StationLock:
+    """This process holds its station: one running counter per station (two would each take
+    the other's live settlement for an orphan at start-up). SQLite: an flock on a file in the
+    data directory, holding the PID; PostgreSQL: a session advisory lock on a connection of
+    its own. A process that dies loses it; the console and the command line never take it."""
+
+    def __init__(self, release) -> None:
+        self._release = release
+
+    def release(self) -> None:
+        if self._release is not None:
+            self._release()
+            self._release = None
+
+
+def hold_station(settings: Settings) -> StationLock:
+    """Take the station's lock, or say who holds it (:class:`CashierError`)."""
+    station = settings.station_id
+    if settings.db_url.startswith("sqlite:///"):
+        import fcntl
+        import os
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        path = settings.data_dir / f".station-{station}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
+            raise CashierError(
+                f"收费台 {station} 已在运行（进程 {holder}），同一收费台不能同时打开两次"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode("ascii"))
+        return StationLock(lambda: os.close(fd))
+    import hashlib
+
+    import psycopg
+
+    key = int.from_bytes(
+        hashlib.sha256(f"cashier-station:{station}".encode()).digest()[:8], "big", signed=True
+    )
+    conn = psycopg.connect(settings.db_url, autocommit=True)
+    taken = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+    if not taken:
+        conn.close()
+        raise CashierError(
+            f"收费台 {station} 已在另一台电脑或另一个进程中运行，同一收费台不能同时打开两次"
+        )
+    return StationLock(conn.close)
+
+
 def open_station(settings: Settings, *, seed: bool = True) -> StationContext:
     """Connect, migrate, register the station; a training station gets its demo data."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
