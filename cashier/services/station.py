@@ -45,11 +45,19 @@ class StationLock:
 
     def __init__(self, release) -> None:
         self._release = release
+        _HELD.append(self)  # held until released or the process ends, whoever keeps it
 
     def release(self) -> None:
         if self._release is not None:
             self._release()
             self._release = None
+        if self in _HELD:
+            _HELD.remove(self)
+
+
+#: The locks this process holds. A lock the caller does not keep must not be collected: a
+#: PostgreSQL session whose connection is garbage collected lets its advisory lock go.
+_HELD: list[StationLock] = []
 
 
 def hold_station(settings: Settings) -> StationLock:

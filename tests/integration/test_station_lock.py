@@ -42,3 +42,20 @@ def test_a_second_cashier_on_the_same_station_does_not_start(settings, station):
     assert "同一收费台不能同时打开两次" in proc.stderr and "Traceback" not in proc.stderr
     if not settings.database_url:
         assert str(os.getpid()) in proc.stderr  # who holds it
+
+
+def test_a_lock_nobody_keeps_is_still_held(settings):
+    """The command line takes the lock and does not keep the object; on PostgreSQL a
+    connection that is garbage collected would let its advisory lock go."""
+    import gc
+
+    from cashier.services import station
+
+    hold_station(settings)  # not kept
+    gc.collect()
+    try:
+        with pytest.raises(CashierError, match="已在"):
+            hold_station(settings)
+    finally:
+        for lock in list(station._HELD):
+            lock.release()
