@@ -26,11 +26,11 @@ ESCAPED = "清屏\x1b[2J\x07药"
 
 
 async def until(pilot, condition, steps: int = 200) -> None:
-    """Wait for what the app does (a screen to open), a frame at a time, never a fixed time."""
+    """Wait for what the app does (a screen to open), a message round at a time."""
     for _ in range(steps):
         if condition():
             return
-        await pilot.pause(0.02)
+        await pilot.pause()
     raise AssertionError("the app never got there")
 
 
