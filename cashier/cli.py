@@ -35,6 +35,17 @@ def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     )
 
 
+def _privileged(parser: argparse.ArgumentParser) -> None:
+    """A command that needs an operator of a role: asked at the terminal, or given to scripts
+    as ``--operator CODE --pin-stdin`` (the PIN is the first line of standard input)."""
+    parser.add_argument("--operator", metavar="CODE", help="执行此命令的收费组长工号")
+    parser.add_argument(
+        "--pin-stdin",
+        action="store_true",
+        help="从标准输入读取 PIN（脚本用；第一行为 --operator 的 PIN）",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cashier", description="门诊收费 / 药店收银")
     _common(parser, top=True)
@@ -50,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("what", choices=("catalog", "orders"))
     p.add_argument("file", metavar="FILE")
+    _privileged(p)
 
     p = sub.add_parser("print-test", help="打印一张测试收据")
     _common(p)
@@ -64,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("code", nargs="?", help="工号")
     p.add_argument("--name", help="姓名（add）")
     p.add_argument("--role", choices=("cashier", "supervisor", "admin"), default="cashier")
-    p.add_argument("--pin-stdin", action="store_true", help="从标准输入读取 PIN（脚本用）")
+    _privileged(p)
 
     p = sub.add_parser("sandbox", help="模拟医保平台：运行服务，或 people / qr")
     _common(p)
@@ -112,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("pdf", "csv"), help="默认按 --out 的扩展名")
     p.add_argument("--out", required=True, metavar="FILE", help="输出文件")
     p.add_argument("--station", metavar="ID", help="只统计一个收费台（默认：全院）")
+    _privileged(p)
     return parser
 
 
@@ -141,6 +154,41 @@ def _settings(args: argparse.Namespace) -> Settings:
     for warning in config_warnings(settings):
         print(f"cashier: 警告：{warning}", file=sys.stderr)
     return settings
+
+
+class _Stdin:
+    """Standard input read a line at a time: the operator's PIN first, then (``operator add``)
+    the new PIN."""
+
+    def __init__(self) -> None:
+        self._lines = None
+
+    def line(self, what: str) -> str:
+        if self._lines is None:
+            self._lines = iter(sys.stdin.read().splitlines())
+        try:
+            return next(self._lines).strip()
+        except StopIteration:
+            raise CashierError(f"标准输入中缺少{what}") from None
+
+
+def _sign_in(args: argparse.Namespace, station: str, need, stdin: _Stdin):
+    """The operator a privileged command runs as (core rules: ``operators.authorize``)."""
+    from cashier.services import operators
+
+    code = args.operator
+    if args.pin_stdin:
+        if not code:
+            raise CashierError(f"此命令需要{need.label}的工号和 PIN：--operator 工号 --pin-stdin")
+        pin = stdin.line(" --operator 的 PIN")
+    elif sys.stdin.isatty():
+        code = code or input(f"{need.label}工号：").strip()
+        pin = getpass.getpass("PIN：")
+    else:
+        raise CashierError(
+            f"此命令需要{need.label}的工号和 PIN：--operator 工号 --pin-stdin（PIN 从标准输入读取）"
+        )
+    return operators.authorize(station, code, pin, need, via=f"cli {args.command}")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -229,13 +277,14 @@ def _init(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     from cashier.services.catalog import CatalogImportError, import_catalog
-    from cashier.services.operators import Role, SignedIn
+    from cashier.services.operators import Role
     from cashier.services.station import open_station
 
     if args.what == "orders":
         return _import_orders(args)
     settings = _settings(args)
-    open_station(settings, seed=False)
+    open_station(settings, seed=False, operators_only=True)
+    who = _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
     show = sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
@@ -249,11 +298,8 @@ def _import(args: argparse.Namespace) -> int:
             )
 
     try:
-        # The command line is the administrator's own tool at the machine (as for
-        # `cashier operator`): a price change is allowed and audited as "cli".
-        admin = SignedIn("cli", "命令行", Role.ADMIN)
         result = import_catalog(
-            args.file, progress=progress, by=admin, station_id=settings.station_id
+            args.file, progress=progress, by=who, station_id=settings.station_id
         )
     except CatalogImportError as exc:
         for line, message in exc.problems:
@@ -312,7 +358,7 @@ def _verify_audit(args: argparse.Namespace) -> int:
 
 def _operator(args: argparse.Namespace) -> int:
     from cashier.services import operators
-    from cashier.services.operators import Role, SignedIn
+    from cashier.services.operators import Role
     from cashier.services.station import open_station
     from cashier.store.models import Operator
 
@@ -324,21 +370,23 @@ def _operator(args: argparse.Namespace) -> int:
         return 0
     if not args.code:
         raise CashierError("请给出工号")
-    # The command line is the administrator's own tool at the machine.
-    admin = SignedIn("cli", "命令行", Role.ADMIN)
+    stdin = _Stdin()
+    # The first person in charge of a new station is added without one (audited "bootstrap").
+    first = args.action == "add" and not operators.anyone_in_charge() and not args.operator
+    who = None if first else _sign_in(args, ctx.station_id, Role.SUPERVISOR, stdin)
     if args.action == "unlock":
-        operators.unlock(ctx.station_id, args.code, admin)
+        operators.unlock(ctx.station_id, args.code, who)
         print(f"已解锁 {args.code}")
         return 0
     if not args.name:
         raise CashierError("请用 --name 给出姓名")
     if args.pin_stdin:
-        pin = sys.stdin.readline().strip()
+        pin = stdin.line("新工号的 PIN")
     else:
-        pin = getpass.getpass("PIN：")
+        pin = getpass.getpass(f"{args.code} 的 PIN：")
         if getpass.getpass("再次输入 PIN：") != pin:
             raise CashierError("两次输入的 PIN 不一致")
-    operators.create_operator(ctx.station_id, args.code, args.name, Role(args.role), pin)
+    operators.create_operator(ctx.station_id, args.code, args.name, Role(args.role), pin, by=who)
     print(f"已保存 {args.code} {args.name}（{Role(args.role).label}）")
     return 0
 
@@ -346,6 +394,7 @@ def _operator(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from cashier.reports.eod import eod_report, parse_day
     from cashier.reports.render import FORMATS, write_report
+    from cashier.services.operators import Role
     from cashier.services.station import open_station
 
     date_from = parse_day(args.date, "--date")
@@ -355,7 +404,8 @@ def _report(args: argparse.Namespace) -> int:
     if fmt not in FORMATS:
         raise CashierError(f"无法从 {out.name} 看出格式：请用 --format pdf 或 --format csv")
     settings = _settings(args)
-    open_station(settings, seed=False)
+    open_station(settings, seed=False, operators_only=True)
+    _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
     show = sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:

@@ -34,6 +34,10 @@ class Role(StrEnum):
 class LoginError(CashierError):
     """A login that did not succeed; the message says why and what to do."""
 
+    def __init__(self, message: str, *, attempts: int = 0) -> None:
+        super().__init__(message)
+        self.attempts = attempts  # wrong PINs in a row so far (0 when not counted)
+
 
 @dataclass(frozen=True)
 class SignedIn:
@@ -61,13 +65,40 @@ def check_pin_format(pin: str) -> None:
         raise InputError("PIN 应为 4 到 8 位数字")
 
 
-def create_operator(station: str, code: str, name: str, role: Role, pin: str) -> Operator:
-    """Add an operator (or reset an existing one's name, role and PIN)."""
+def may_appoint(by: SignedIn, role: Role) -> None:
+    """Who may add or reset whom: a supervisor adds cashiers and supervisors; only an
+    administrator adds or resets an administrator."""
+    by.require(Role.ADMIN if role is Role.ADMIN else Role.SUPERVISOR)
+
+
+def anyone_in_charge() -> bool:
+    """An active supervisor or administrator exists (else the first one may be added freely)."""
+    return (
+        Operator.select()
+        .where(Operator.active & Operator.role.in_([Role.SUPERVISOR.value, Role.ADMIN.value]))
+        .exists()
+    )
+
+
+def create_operator(
+    station: str, code: str, name: str, role: Role, pin: str, *, by: SignedIn | None = None
+) -> Operator:
+    """Add an operator (or reset an existing one's name, role and PIN), as ``by``.
+
+    Without ``by`` only the first person in charge of a new station may be added (or the
+    training station's demo operators): audited as ``bootstrap``."""
     if not (code.isascii() and code.isalnum() and 1 <= len(code) <= 16):
         raise InputError("工号应为 1 到 16 位字母或数字")
     check_pin_format(pin)
     salt = secrets.token_bytes(16)
     with database.atomic():
+        if by is not None:
+            may_appoint(by, role)
+            existing = Operator.get_or_none(Operator.code == code)
+            if existing is not None and existing.role != role.value:
+                may_appoint(by, Role(existing.role))  # nobody demotes someone above them
+        elif anyone_in_charge():
+            raise NotAllowed("需要收费组长的工号和 PIN")
         op, created = Operator.get_or_create(
             code=code,
             defaults={"name": name, "role": role.value, "pin_salt": salt.hex(), "pin_hash": ""},
@@ -76,44 +107,77 @@ def create_operator(station: str, code: str, name: str, role: Role, pin: str) ->
         op.pin_hash = hash_pin(pin, salt)
         op.failed_attempts, op.locked, op.active = 0, False, True
         op.save()
-        audit.record(station, "operator.set", subject=code, role=role.value, created=created)
+        audit.record(
+            station,
+            "operator.set",
+            operator=by.code if by else "bootstrap",
+            subject=code,
+            role=role.value,
+            created=created,
+        )
     return op
 
 
-def authenticate(station: str, code: str, pin: str) -> SignedIn:
-    """Check a code and PIN. Wrong PINs count; the fifth locks the operator."""
+def authenticate(station: str, code: str, pin: str, *, via: str = "") -> SignedIn:
+    """Check a code and PIN. Wrong PINs count; the fifth locks the operator.
+
+    The count is kept in the database and a try is counted *before* the PIN is checked
+    (one conditional UPDATE), so processes guessing in parallel get at most
+    :data:`MAX_FAILED_PINS` checks between them, never one each."""
     code = code.strip()
     op = Operator.get_or_none(Operator.code == code)
     if op is None or not op.active:
         # Same cost as a real check, so timing does not tell which codes exist.
         hash_pin(pin, b"0" * 16)
         raise LoginError("工号或 PIN 不正确")
-    if op.locked:
+    taken = (
+        Operator.update(failed_attempts=Operator.failed_attempts + 1)
+        .where(
+            (Operator.code == op.code)
+            & (Operator.locked == False)  # noqa: E712 (a SQL expression)
+            & (Operator.failed_attempts < MAX_FAILED_PINS)
+        )
+        .execute()
+    )
+    if not taken:
+        Operator.update(locked=True).where(Operator.code == op.code).execute()
         raise LoginError(f"工号 {code} 已锁定，请收费组长解锁")
     if not hmac.compare_digest(hash_pin(pin, bytes.fromhex(op.pin_salt)), op.pin_hash):
         with database.atomic():
-            op.failed_attempts += 1
-            if op.failed_attempts >= MAX_FAILED_PINS:
-                op.locked = True
-            op.save()
+            attempts = Operator.get_by_id(op.code).failed_attempts
+            locked = attempts >= MAX_FAILED_PINS
+            if locked:
+                Operator.update(locked=True).where(Operator.code == op.code).execute()
             audit.record(
                 station,
-                "login.locked" if op.locked else "login.failed",
+                "login.locked" if locked else "login.failed",
                 operator=code,
-                attempts=op.failed_attempts,
+                attempts=attempts,
+                **({"via": via} if via else {}),
             )
-        if op.locked:
+        if locked:
             raise LoginError(
                 f"PIN 连续错误 {MAX_FAILED_PINS} 次，工号 {code} 已锁定，请收费组长解锁"
             )
-        left = MAX_FAILED_PINS - op.failed_attempts
-        raise LoginError(f"工号或 PIN 不正确（再错 {left} 次将锁定）")
+        left = MAX_FAILED_PINS - attempts
+        raise LoginError(f"工号或 PIN 不正确（再错 {left} 次将锁定）", attempts=attempts)
     with database.atomic():
-        if op.failed_attempts:
-            op.failed_attempts = 0
-            op.save()
-        audit.record(station, "login", operator=code)
+        Operator.update(failed_attempts=0).where(Operator.code == op.code).execute()
+        audit.record(station, "login", operator=code, **({"via": via} if via else {}))
     return SignedIn(op.code, op.name, Role(op.role))
+
+
+def authorize(station: str, code: str, pin: str, need: Role, *, via: str) -> SignedIn:
+    """Sign in for one privileged action: the right PIN and at least the role it needs."""
+    who = authenticate(station, code, pin, via=via)
+    who.require(need)
+    return who
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds a login screen waits before it takes the next try after ``attempts`` wrong
+    PINs in a row: 0, 1, 2, 4, 8 (a guesser at the console is slowed, a typo is not)."""
+    return 0.0 if attempts <= 1 else float(min(2 ** (attempts - 2), 8))
 
 
 def unlock(station: str, code: str, by: SignedIn) -> None:

@@ -98,8 +98,11 @@ def hold_station(settings: Settings) -> StationLock:
     return StationLock(conn.close)
 
 
-def open_station(settings: Settings, *, seed: bool = True) -> StationContext:
-    """Connect, migrate, register the station; a training station gets its demo data."""
+def open_station(
+    settings: Settings, *, seed: bool = True, operators_only: bool = False
+) -> StationContext:
+    """Connect, migrate, register the station; a training station gets its demo data (with
+    ``operators_only``, its demo operators alone: a privileged command signs in as one)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = connect(settings.db_url)
     migrate(db)
@@ -111,17 +114,20 @@ def open_station(settings: Settings, *, seed: bool = True) -> StationContext:
         if not created and (station.name, station.kind) != (settings.station_name, settings.kind):
             station.name, station.kind = settings.station_name, settings.kind
             station.save()
-    if settings.training and seed:
-        seed_training(settings.station_id)
+    if settings.training and (seed or operators_only):
+        seed_training(settings.station_id, data=seed)
     return StationContext(settings)
 
 
-def seed_training(station_id: str) -> None:
-    """Demo operators (when none exist), the demo catalog (when the catalog is empty) and
-    demo clinic orders for sandbox patients (when there have never been any)."""
+def seed_training(station_id: str, *, data: bool = True) -> None:
+    """Demo operators (when none exist: every command signs in as one of them); with
+    ``data``, the demo catalog (when the catalog is empty) and demo clinic orders for
+    sandbox patients (when there have never been any)."""
     if not Operator.select().exists():
         for code, name, role, pin in DEMO_OPERATORS:
             operators.create_operator(station_id, code, name, role, pin)
+    if not data:
+        return
     if not Item.select().exists():
         from cashier.services import catalog  # only to seed: csv and the catalog wait for first use
 

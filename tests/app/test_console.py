@@ -66,3 +66,24 @@ def test_cashier_console_serves_a_browser_page(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.mark.pilot
+async def test_repeated_wrong_pins_slow_the_next_try(settings):
+    """The first wrong PIN may be a typo; from the second on the PIN field waits (1, 2, 4 …
+    seconds) before it takes another: a guesser at the console is slowed."""
+    app = ConsoleApp(open_station(settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"9001", "enter", *"0000", "enter")
+        await settle(pilot)
+        pin = app.screen.query_one("#pin")
+        assert not pin.disabled and "再错 4 次" in str(
+            app.screen.query_one("#login-message").render()
+        )
+        await pilot.press(*"1111", "enter")
+        await settle(pilot)
+        message = str(app.screen.query_one("#login-message").render())
+        assert pin.disabled and "请稍候 1 秒" in message and "再错 3 次" in message
+        app.screen._retry_allowed()  # what the timer does when the wait is over
+        await pilot.pause()
+        assert not pin.disabled and app.focused is pin

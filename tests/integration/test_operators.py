@@ -44,3 +44,27 @@ def test_unknown_operator(station):
 def test_pin_format(station):
     with pytest.raises(Exception, match="4 到 8 位"):
         operators.create_operator(station.station_id, "2001", "张三", Role.CASHIER, "12")
+
+
+def test_who_may_appoint_whom(station, supervisor_9001, cashier_1001):
+    sid = station.station_id
+    with pytest.raises(NotAllowed):  # nobody at all, once someone is in charge
+        operators.create_operator(sid, "2001", "张三", Role.CASHIER, "2468")
+    with pytest.raises(NotAllowed):
+        operators.create_operator(sid, "2001", "张三", Role.CASHIER, "2468", by=cashier_1001)
+    with pytest.raises(NotAllowed, match="管理员"):
+        operators.create_operator(sid, "8001", "赵", Role.ADMIN, "2468", by=supervisor_9001)
+    operators.create_operator(sid, "2001", "张三", Role.SUPERVISOR, "2468", by=supervisor_9001)
+    entry = AuditEntry.select().order_by(AuditEntry.id.desc()).first()
+    assert (entry.action, entry.operator, entry.subject) == ("operator.set", "9001", "2001")
+    assert not Operator.select().where(Operator.code == "8001").exists()
+
+
+def test_a_wrong_pin_is_counted_before_it_is_checked(station):
+    """The count goes up first (one conditional UPDATE): with the count at its limit, no
+    further PIN is checked at all, however many processes try at once."""
+    Operator.update(failed_attempts=MAX_FAILED_PINS).where(Operator.code == "1001").execute()
+    with pytest.raises(LoginError, match="已锁定"):
+        operators.authenticate(station.station_id, "1001", "1234")
+    assert Operator.get_by_id("1001").locked
+    assert not AuditEntry.select().where(AuditEntry.action == "login").exists()

@@ -26,7 +26,7 @@ from cashier.services.insured import Insurance
 from cashier.services.operators import Role, SignedIn
 from cashier.services.refunds import approve, execute, plan_refund
 from cashier.store.models import InsuredSettlement, Refund, RefundTender, Sale, Station, database
-from tests.support.cli import assert_one_line_error, run
+from tests.support.cli import assert_one_line_error, run_as_supervisor
 from tests.support.counter import AMOXICILLIN, CEFIXIME, TERBINAFINE, qr
 from tests.support.tools import require_tool
 
@@ -438,7 +438,9 @@ def test_cli_pdf_and_csv_hold_the_totals(day, settings, tmp_path):
     data = settings.data_dir
 
     pdf = tmp_path / "eod.pdf"
-    proc = run("report", "eod", "--date", "2025-03-10", "--out", str(pdf), data_dir=data, env=env)
+    proc = run_as_supervisor(
+        "report", "eod", "--date", "2025-03-10", "--out", str(pdf), data_dir=data, env=env
+    )
     assert proc.returncode == 0, proc.stderr
     assert f"实收净额 {total.net_takings}" in proc.stdout
     text = subprocess.run(
@@ -450,7 +452,7 @@ def test_cli_pdf_and_csv_hold_the_totals(day, settings, tmp_path):
     assert str(total.method(Method.CASH).net) in text
 
     out = tmp_path / "eod.csv"
-    proc = run(
+    proc = run_as_supervisor(
         "report", "eod", "--date", "2025-03-10", "--to", "2025-03-10", "--format", "csv",
         "--out", str(out), data_dir=data, env=env,
     )  # fmt: skip
@@ -467,7 +469,7 @@ def test_cli_pdf_and_csv_hold_the_totals(day, settings, tmp_path):
     assert ["MZ-02 收费台 2", "1", "0", "1", "0", "0", "10.00", "0.00", "10.00", "10.00"] in rows
 
     station = tmp_path / "mz2.csv"
-    proc = run("report", "eod", "--date", "2025-03-10", "--station", "MZ-02",
+    proc = run_as_supervisor("report", "eod", "--date", "2025-03-10", "--station", "MZ-02",
                "--out", str(station), data_dir=data, env=env)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "MZ-02" in proc.stdout and str(day.g.total) in proc.stdout
@@ -486,7 +488,7 @@ def test_cli_pdf_and_csv_hold_the_totals(day, settings, tmp_path):
 )
 def test_cli_errors_are_one_line(tmp_path, args, says):
     args = tuple(str(tmp_path / a) if a.startswith("X.") else a for a in args)
-    proc = run("report", "eod", *args, data_dir=tmp_path / "d")
+    proc = run_as_supervisor("report", "eod", *args, data_dir=tmp_path / "d")
     assert_one_line_error(proc)
     assert proc.returncode == 1 and says in proc.stderr and len(proc.stderr.splitlines()) == 1
     assert not list(tmp_path.glob("X.*"))

@@ -274,7 +274,7 @@ def test_a_cashier_sees_only_their_own_z_reports(station, settings, cashier_1001
     from cashier.services.operators import create_operator
 
     sid = settings.station_id
-    create_operator(sid, "1002", "赵收费", cashier_1001.role, "2468")
+    create_operator(sid, "1002", "赵收费", cashier_1001.role, "2468", by=supervisor_9001)
     other = replace(cashier_1001, code="1002", name="赵收费")
     for who in (cashier_1001, other):
         shifts.close_shift(shifts.open_shift(sid, who, Fen(0)), {}, who)

@@ -22,6 +22,17 @@ def run(*args: str, data_dir: Path, env: dict | None = None, stdin: str = ""):
     )
 
 
+#: The training station's supervisor, as a script gives it to a privileged command.
+SUPERVISOR = ("--operator", "9001", "--pin-stdin")
+SUPERVISOR_PIN = "9999\n"
+
+
+def run_as_supervisor(*args: str, data_dir: Path, env: dict | None = None, stdin: str = ""):
+    """``run`` a privileged command as the training station's supervisor 9001 (PIN first on
+    standard input, then whatever the command reads)."""
+    return run(*args, *SUPERVISOR, data_dir=data_dir, env=env, stdin=SUPERVISOR_PIN + stdin)
+
+
 def assert_one_line_error(proc) -> None:
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -59,14 +60,30 @@ class LoginScreen(WorkerErrors, Screen[None]):
         try:
             who = operators.authenticate(self.app.settings.station_id, code, pin)
         except CashierError as exc:
-            self.app.call_from_thread(self._failed, str(exc))
+            attempts = exc.attempts if isinstance(exc, operators.LoginError) else 0
+            self.app.call_from_thread(self._failed, str(exc), attempts)
             return
         self.app.call_from_thread(self._succeeded, who)
 
-    def _failed(self, message: str) -> None:
-        self.query_one("#login-message", Static).update(f"[b red]{message}[/]")
+    def _failed(self, message: str, attempts: int = 0) -> None:
+        """Say why; after repeated wrong PINs the PIN field waits a little longer each time
+        (:func:`operators.retry_delay`), so guessing at the console is slow, a typo is not."""
+        self.query_one("#login-message", Static).update(Text(message, style="bold red"))
         pin = self.query_one("#pin", Input)
         pin.value = ""
+        delay = operators.retry_delay(attempts)
+        if delay:
+            pin.disabled = True
+            self.query_one("#login-message", Static).update(
+                Text(f"{message}\n请稍候 {delay:.0f} 秒再试", style="bold red")
+            )
+            self.set_timer(delay, self._retry_allowed)
+            return
+        pin.focus()
+
+    def _retry_allowed(self) -> None:
+        pin = self.query_one("#pin", Input)
+        pin.disabled = False
         pin.focus()
 
     def _succeeded(self, who: SignedIn) -> None:
