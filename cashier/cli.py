@@ -17,7 +17,7 @@ from cashier.config import (
     load_settings,
     write_settings,
 )
-from cashier.errors import BUSY_MESSAGE, CashierError, is_busy
+from cashier.errors import BUSY_MESSAGE, CashierError, database_trouble
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database", metavar="URL", help="sqlite:///路径 或 postgresql://…")
     p.add_argument("--station", metavar="ID", help="收费台编号，如 MZ-01")
     p.add_argument("--kind", choices=KINDS, help="clinic（诊所）或 pharmacy（药店）")
+    p.add_argument(
+        "--key-file",
+        metavar="FILE",
+        help="第一台收费台的站点密钥（共用 PostgreSQL 的收费台共用一把），复制到本机",
+    )
 
     p = sub.add_parser("import", help="导入商品目录或医嘱")
     _common(p)
@@ -69,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify-audit", help="校验审计日志的哈希链")
     _common(p)
+
+    p = sub.add_parser("backup", help="备份数据库（SQLite 在线备份），或列出备份")
+    _common(p)
+    p.add_argument(
+        "--to", metavar="DIR", help="备份目录（默认配置中的 backup_dir，即 数据目录/backups）"
+    )
+    p.add_argument("--list", action="store_true", help="列出已有的备份，最新的在前")
+    _privileged(p)
 
     p = sub.add_parser("operator", help="收费员：add / unlock / list")
     _common(p)
@@ -142,8 +155,12 @@ def main(argv: list[str] | None = None) -> int:
         print("cashier: 已中断", file=sys.stderr)
         return 130
     except Exception as exc:  # last resort: one line, never a traceback
-        if is_busy(exc):
+        trouble = database_trouble(exc)
+        if trouble == BUSY_MESSAGE:
             print(f"cashier: {BUSY_MESSAGE}（另一个收费程序正在写入数据库）", file=sys.stderr)
+            return EXIT_ERROR
+        if trouble:
+            print(f"cashier: {trouble}", file=sys.stderr)
             return EXIT_ERROR
         print(f"cashier: 内部错误：{type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -205,6 +222,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _verify_audit(args)
     if command == "operator":
         return _operator(args)
+    if command == "backup":
+        return _backup(args)
     if command == "sandbox":
         return _sandbox(args)
     if command == "read-card":
@@ -265,6 +284,8 @@ def _init(args: argparse.Namespace) -> int:
         settings = replace(settings, station_id=args.station, station_name=f"收费台 {args.station}")
     if args.kind:
         settings = replace(settings, kind=args.kind)
+    if args.key_file:
+        _copy_key(Path(args.key_file).expanduser(), settings.key_path)
     ctx = open_station(settings)
     write_settings(settings, path)
     from cashier.store import SCHEMA_VERSION, redact
@@ -273,6 +294,21 @@ def _init(args: argparse.Namespace) -> int:
     print(f"数据库：{redact(settings.db_url)}（版本 {SCHEMA_VERSION}）")
     print(f"收费台：{settings.station_id}（{settings.kind}）{'，培训模式' if ctx.training else ''}")
     return 0
+
+
+def _copy_key(source: Path, target: Path) -> None:
+    """The station key of the first counter, copied here owner-only (never over another)."""
+    from cashier.store.keys import load_key
+
+    key = load_key(source, create=False)  # checks it is a key
+    if target.exists():
+        if load_key(target, create=False).secret != key.secret:
+            raise CashierError(f"{target} 已有另一把站点密钥，未覆盖（请先移走它）")
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(key.secret.hex() + "\n")
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -391,9 +427,36 @@ def _operator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from cashier.services import audit
+    from cashier.services.operators import Role
+    from cashier.services.station import open_station
+    from cashier.store import integrity
+    from cashier.store.models import database
+
+    settings = _settings(args)
+    folder = Path(args.to).expanduser() if args.to else settings.backups_dir
+    if args.list:
+        found = integrity.backups(folder)
+        for path in found:
+            print(f"{path}\t{path.stat().st_size // 1024} KiB")
+        if not found:
+            print(f"{folder} 中没有备份")
+        return 0
+    open_station(settings, seed=False, operators_only=True)
+    who = _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
+    done = integrity.backup(database.obj, folder, keep_days=settings.backup_keep_days)
+    audit.record(settings.station_id, "backup", operator=who.code, subject=done.path.name)
+    print(f"已备份到 {done.path}（{done.size // 1024} KiB）")
+    if done.removed:
+        print(f"已删除超过 {settings.backup_keep_days} 天的旧备份 {len(done.removed)} 个")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from cashier.reports.eod import eod_report, parse_day
     from cashier.reports.render import FORMATS, write_report
+    from cashier.services import audit
     from cashier.services.operators import Role
     from cashier.services.station import open_station
 
@@ -405,7 +468,7 @@ def _report(args: argparse.Namespace) -> int:
         raise CashierError(f"无法从 {out.name} 看出格式：请用 --format pdf 或 --format csv")
     settings = _settings(args)
     open_station(settings, seed=False, operators_only=True)
-    _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
+    who = _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
     show = sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
@@ -413,6 +476,7 @@ def _report(args: argparse.Namespace) -> int:
             print(f"\r统计中 {done}/{total}", end="", file=sys.stderr)
 
     report = eod_report(date_from, date_to, station=args.station, progress=progress)
+    audit.record(settings.station_id, "report.eod", operator=who.code, subject=report.period)
     if show:
         print(file=sys.stderr)
     written = write_report(

@@ -145,6 +145,11 @@ class Settings:
     console_host: str = "127.0.0.1"  # `cashier console`: the supervisor console in a browser
     console_port: int = 8765
     low_spec: bool = False  # docs/low-spec.md: ANSI colours, no animation; CASHIER_LOW_SPEC=1
+    #: The station key (audit chain, personal data at rest); empty: <data dir>/station.key.
+    #: Counters sharing one database share one key file (CASHIER_KEY_FILE).
+    key_file: str = ""
+    backup_dir: str = ""  # `cashier backup` and each Z close; empty: <data dir>/backups
+    backup_keep_days: int = 30
     printer: PrinterSettings = field(default_factory=PrinterSettings)
     scanner: ScannerSettings = field(default_factory=ScannerSettings)
     insurer: InsurerSettings = field(default_factory=InsurerSettings)
@@ -157,6 +162,14 @@ class Settings:
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'cashier.db'}"
+
+    @property
+    def key_path(self) -> Path:
+        return Path(self.key_file).expanduser() if self.key_file else self.data_dir / "station.key"
+
+    @property
+    def backups_dir(self) -> Path:
+        return Path(self.backup_dir).expanduser() if self.backup_dir else self.data_dir / "backups"
 
     @property
     def receipts_dir(self) -> Path:
@@ -233,6 +246,8 @@ def load_settings(config: str | Path | None = None, data_dir: str | Path | None 
     settings = settings_from_dict(raw, data_dir=data_dir, config_path=path)
     if os.environ.get("CASHIER_DATABASE_URL"):
         settings = replace(settings, database_url=os.environ["CASHIER_DATABASE_URL"])
+    if os.environ.get("CASHIER_KEY_FILE"):
+        settings = replace(settings, key_file=os.environ["CASHIER_KEY_FILE"])
     low_spec = env_flag("CASHIER_LOW_SPEC")
     if low_spec is not None:
         settings = replace(settings, low_spec=low_spec)

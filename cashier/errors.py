@@ -30,3 +30,28 @@ def is_busy(error: BaseException) -> bool:
     """Whether ``error`` is the database being busy (locked by another process)."""
     text = str(error).lower()
     return type(error).__name__ == "OperationalError" and ("locked" in text or "busy" in text)
+
+
+DISK_FULL_MESSAGE = "磁盘已满，无法保存：请清理磁盘空间（如旧的收据和备份）后重试"
+DAMAGED_MESSAGE = (
+    "数据库文件已损坏：请停止收费，运行 cashier backup --list 找到最近的备份，"
+    "按 docs/reliability.md 的“从备份恢复”操作"
+)
+
+
+def database_trouble(error: BaseException) -> str | None:
+    """What a database failure means for the person at the counter (busy, disk full, a
+    damaged file), or ``None`` when it is none of these."""
+    text = str(error).lower()
+    name = type(error).__name__
+    if isinstance(error, OSError) and error.errno == 28:  # ENOSPC
+        return DISK_FULL_MESSAGE
+    if name not in ("OperationalError", "DatabaseError", "DiskFull"):
+        return None
+    if "disk is full" in text or "no space left" in text or name == "DiskFull":
+        return DISK_FULL_MESSAGE
+    if "malformed" in text or "not a database" in text or "disk i/o error" in text:
+        return DAMAGED_MESSAGE
+    if is_busy(error):
+        return BUSY_MESSAGE
+    return None

@@ -59,9 +59,11 @@ def settings(tmp_path: Path, request, monkeypatch) -> Settings:
         from dataclasses import replace
 
         url = request.getfixturevalue("pg_database")
-        settings = replace(settings, database_url=url)
-        # `cashier …` run by the test as a subprocess opens the same database
+        key_file = request.getfixturevalue("pg_server").key_file
+        settings = replace(settings, database_url=url, key_file=key_file)
+        # `cashier …` run by the test as a subprocess opens the same database, with its key
         monkeypatch.setenv("CASHIER_DATABASE_URL", url)
+        monkeypatch.setenv("CASHIER_KEY_FILE", key_file)
     if request.node.get_closest_marker("pilot"):
         # Pilot presses keys as fast as the test machine allows, which under load can be
         # slower than a scanner; a wider gap keeps scan tests about behaviour, not timing.

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from cashier.store import keys
 from cashier.store.models import InsuredSettlement, InsurerCall, MsgidCounter, database, utcnow
 
 #: Calls that change money: journaled, never retried blindly.
@@ -98,8 +99,10 @@ def begin(
     request: dict | str,
     context: dict[str, Any],
 ) -> InsurerCall:
-    """Write the call down, committed, before anything is sent."""
+    """Write the call down, committed, before anything is sent. The message is kept sealed
+    with the station key (it holds the patient's ID number): :func:`request_of`."""
     text = request if isinstance(request, str) else json.dumps(request, ensure_ascii=False)
+    text = keys.current().seal(text)
     with database.atomic():
         return InsurerCall.create(
             msgid=msgid,
@@ -113,10 +116,21 @@ def begin(
 
 
 def finish(msgid: str, status: Status, *, response: str = "", error: str = "") -> None:
+    response = keys.current().seal(response) if response else ""
     with database.atomic():
         InsurerCall.update(
             status=status.value, response=response, error=error[:500], updated_at=utcnow()
         ).where(InsurerCall.msgid == msgid).execute()
+
+
+def request_of(call: InsurerCall) -> str:
+    """The message as sent (unsealed)."""
+    return keys.current().open(call.request)
+
+
+def response_of(call: InsurerCall) -> str:
+    """The answer as received (unsealed; empty when none was kept)."""
+    return keys.current().open(call.response) if call.response else ""
 
 
 def context_of(call: InsurerCall) -> dict[str, Any]:

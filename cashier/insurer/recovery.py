@@ -73,7 +73,7 @@ def resolve(
         if Status(earlier.status).unresolved:
             resolve(client, earlier)
         return _finish(call, Status.REVERSED)
-    if call.infno == "2102" and not call.response:
+    if call.infno == "2102" and not journal.response_of(call):
         # No answer at all, so no number to look it up by (a pharmacy's visit and settlement
         # numbers come only in the answer): 冲正 by msgid, as the interface prescribes for a
         # timeout. Committed or not, afterwards it is not, and a late original is refused.
@@ -154,7 +154,7 @@ def _lookup_ids(call: InsurerCall, ctx: dict[str, Any], psn_no: str) -> dict[str
     visit and settlement numbers come only in its answer). Empty: nothing to ask by."""
     if call.infno == "2207" and ctx.get("mdtrt_id"):
         return {"mdtrt_id": str(ctx["mdtrt_id"])}
-    raw = call.response or ""
+    raw = journal.response_of(call)
     found = {key: _raw_field(raw, key) for key in ("psn_no", "setl_id", "mdtrt_id")}
     if not psn_no or found["psn_no"] != psn_no:
         return {}  # no answer, or someone else's: its numbers are not ours to trust
@@ -180,7 +180,7 @@ def _same_total(call: InsurerCall, output: dict[str, Any]) -> bool:
     """Whether the settlement found is for the total this call sent (a visit settled before
     with other lines is another settlement). A request that cannot be read compares nothing."""
     try:
-        sent = protocol.loads(call.request)["input"]
+        sent = protocol.loads(journal.request_of(call))["input"]
         node = sent.get("druginfo") if call.infno == "2102" else sent.get("data")
         asked = protocol.money(node["medfee_sumamt"])
         found = protocol.money((output.get("setlinfo") or {})["medfee_sumamt"])
@@ -235,7 +235,9 @@ def _reverse(client, call, operator, psn_no, *, omsgid: str = "", oinfno: str = 
 
 
 def _finish(call: InsurerCall, status: Status, output: dict | None = None) -> Resolution:
-    journal.finish(call.msgid, status, response=protocol.dumps(output) if output else call.response)
+    journal.finish(
+        call.msgid, status, response=protocol.dumps(output) if output else journal.response_of(call)
+    )
     audit.record(
         call.station,
         "insurer.resolve",
@@ -310,11 +312,12 @@ def unfinished_settlements(station: str, *, before: datetime | None = None) -> l
 def settlement_output(call: InsurerCall) -> dict[str, Any] | None:
     """The settlement a journal row holds: its answer's output (``ok``: the response envelope)
     or the 5203 output recovery found (``committed``)."""
-    if not call.response:
+    raw = journal.response_of(call)
+    if not raw:
         return None
-    data = json.loads(call.response)
+    data = json.loads(raw)
     if isinstance(data, dict) and "infcode" in data:
-        return protocol.parse_response(call.response, call.infno)
+        return protocol.parse_response(raw, call.infno)
     return data if isinstance(data, dict) else None
 
 

@@ -1,20 +1,20 @@
 """The end-of-day report (日结报表): the figures of a day or a range of days. No UI.
 
-Days are local calendar days; the database keeps UTC (naive), so the local
-bounds are turned into UTC once and every query compares stored times with
-them. Every figure is an SQL aggregate (``GROUP BY``), never a loop over sales,
+Days are business days: a sale or a refund belongs to the business day of the
+shift it was taken in (the local date the shift opened; ``business_day`` on the
+row, indexed), not to the wall clock's date when it closed, so a shift that runs
+past midnight or a clock set back does not move money between days. Every figure is an SQL aggregate (``GROUP BY``), never a loop over sales,
 and all the queries run in one read transaction, so the figures agree with each
 other even while the counters keep selling.
 
 What is counted, and when (the same books as :mod:`cashier.services.refunds` and the
 shift reports):
 
-* **Sales** are the sales *closed* in the period that are ``completed`` or
+* **Sales** are the sales of the period's business days that are ``completed`` or
   ``refunded``: a refunded sale was a sale, its money was taken, and its
   refund gives the money back.
-* **Voids** are the sales voided in the period (by ``closed_at``); they move no
-  money.
-* **Refunds** are the refunds *done* in the period (by ``created_at``). A
+* **Voids** are the sales voided in the period; they move no money.
+* **Refunds** are the refunds *done* in the period (their own business day). A
   refund reverses its sale in full: what went back over the tenders
   (``RefundTender``), the sale's 医疗费 (``Sale.total``), its lines (every fee
   category) and, for an insured sale, the settlement it cancelled (every fund,
@@ -270,6 +270,7 @@ class EodReport:
     generated_at: datetime  # local, aware
     stations: tuple[Figures, ...]
     total: Figures  # the whole clinic, or the station asked for
+    audit_head: str = ""  # the audit chain's head when the report was made (printed)
 
     @property
     def period(self) -> str:
@@ -312,13 +313,13 @@ _SETTLED_SUMS = ", ".join(f"SUM(i.{key})" for key in _FUND_KEYS)
 
 
 def _queries(bucket: Callable[[str], str], station: bool) -> dict[str, str]:
-    """The report's SQL, ``{p}`` for a parameter. Sales are filtered by ``closed_at``,
-    refunds by ``created_at``; ``station`` adds a filter on the station."""
-    sale_where = "s.closed_at >= {p} AND s.closed_at < {p}" + (
+    """The report's SQL, ``{p}`` for a parameter. Sales and refunds are filtered by their
+    business day (their shift's); ``station`` adds a filter on the station."""
+    sale_where = "s.business_day >= {p} AND s.business_day <= {p}" + (
         " AND s.station_id = {p}" if station else ""
     )
     sold = f"{sale_where} AND s.status IN ('completed', 'refunded')"
-    refund_where = "r.created_at >= {p} AND r.created_at < {p}" + (
+    refund_where = "r.business_day >= {p} AND r.business_day <= {p}" + (
         " AND r.station_id = {p}" if station else ""
     )
     return {
@@ -537,13 +538,12 @@ def eod_report(
     stations = dict(db.execute_sql("SELECT station_id, name FROM station").fetchall())
     if station is not None and station not in stations:
         raise InputError(f"没有收费台 {station}")
-    start, end = utc_bounds(date_from, date_to)
     queries = _queries(_hour_bucket(db), station is not None)
     postgres = _is_postgres(db)
-    stamp: Callable[[datetime], Any] = (
-        (lambda t: t) if postgres else (lambda t: t.isoformat(sep=" "))  # stored text on SQLite
+    stamp: Callable[[date], Any] = (
+        (lambda d: d) if postgres else (lambda d: d.isoformat())  # stored text on SQLite
     )
-    params = [stamp(start), stamp(end)] + ([station] if station is not None else [])
+    params = [stamp(date_from), stamp(date_to)] + ([station] if station is not None else [])
     placeholder = db.param
     total_steps = len(queries) + 1
     results: dict[str, list[tuple]] = {}
@@ -554,6 +554,7 @@ def eod_report(
         if postgres and not outer:  # every query sees one snapshot, as in SQLite's read txn
             db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         names = dict(db.execute_sql("SELECT code, name FROM operator").fetchall())
+        head = db.execute_sql("SELECT last_id, last_hash FROM audit_head WHERE id = 1").fetchone()
         if progress:
             progress(1, total_steps)
         for done, (name, sql) in enumerate(queries.items(), 2):
@@ -638,6 +639,7 @@ def eod_report(
         generated_at=datetime.now().astimezone(),
         stations=per_station,
         total=total,
+        audit_head=f"#{head[0]} {head[1][:16]}" if head and head[0] else "#0",
     )
 
 

@@ -231,6 +231,8 @@ def _heading(report: EodReport, clinic_name: str, training: bool) -> list[tuple[
         ("范围", report.scope),
         ("生成时间", f"{report.generated_at:%Y-%m-%d %H:%M:%S}"),
     ]
+    if report.audit_head:
+        rows.append(("审计链", report.audit_head))
     if training:
         rows.append(("培训模式", "数据仅供练习"))
     return rows

@@ -21,7 +21,7 @@ from cashier.domain.money import Fen
 from cashier.domain.tender import Method, TenderPlan
 from cashier.errors import InputError, NotAllowed
 from cashier.receipts import InsuranceSummary, Receipt, ReceiptLine, ReceiptTender
-from cashier.services import audit, catalog, shifts
+from cashier.services import audit, catalog, clock, shifts
 from cashier.services.operators import Role, SignedIn
 from cashier.store.models import (
     InsuredSettlement,
@@ -107,6 +107,7 @@ class Completed:
     paid: Fen
     change: Fen
     cash_taken: Fen
+    clock_message: str = ""  # the system clock was found behind (say so at the counter)
 
 
 @dataclass
@@ -265,14 +266,17 @@ class Checkout:
             raise InputError("应收金额已变化，请重新收款")
         if not plan.complete:
             raise InputError(f"还差 {plan.remaining.display()}，不能完成")
-        now = utcnow()
         with database.atomic():
             seq = _next_receipt_seq(self.station_id)
             receipt_no = format_receipt_no(self.station_id, seq)
+            shift = shifts.shift_for_sale(self.station_id, self.operator)
+            # Never dated before the station's last record, whatever the system clock says.
+            now = clock.station_now(self.station_id, operator=self.operator.code)
             sale = Sale.create(
                 station=self.station_id,
                 operator=self.operator.code,
-                shift=shifts.shift_for_sale(self.station_id, self.operator),
+                shift=shift.id,
+                business_day=shift.business_day,
                 status=State.COMPLETED.value,
                 kind="selfpay" if self.insured is None else "insured",
                 receipt_seq=seq,
@@ -280,8 +284,8 @@ class Checkout:
                 total=self.total,
                 paid=plan.paid,
                 change=plan.change,
-                created_at=self.started_at,
-                closed_at=now,
+                created_at=min(self.started_at, now.at),
+                closed_at=now.at,
             )
             self._write_lines(sale)
             Tender.insert_many(
@@ -311,10 +315,19 @@ class Checkout:
                 change=str(plan.change),
                 methods=sorted({t.method.value for t in plan.tenders}),
                 setl_id=self.insured.settlement.setlinfo.setl_id if self.insured else "",
+                digest=audit.sale_digest(sale.id),
             )
         faults.crash_point("after_commit")  # the sale is committed, nothing printed
         self.state = State.COMPLETED
-        return Completed(sale.id, receipt_no, self.due, plan.paid, plan.change, plan.cash_taken())
+        return Completed(
+            sale.id,
+            receipt_no,
+            self.due,
+            plan.paid,
+            plan.change,
+            plan.cash_taken(),
+            clock_message=now.message,
+        )
 
     def _write_settlement(self, sale: Sale) -> None:
 
@@ -380,14 +393,20 @@ class Checkout:
             return None
         with database.atomic():
             shift = shifts.open_shift_of(self.station_id)
+            now = clock.station_now(self.station_id, operator=self.operator.code)
             sale = Sale.create(
                 station=self.station_id,
                 operator=self.operator.code,
                 shift=shift.id if shift is not None else None,
+                business_day=(
+                    shift.business_day or clock.local_day(shift.opened_at)
+                    if shift is not None
+                    else clock.local_day(now.at)
+                ),
                 status=State.VOIDED.value,
                 total=self.total,
-                created_at=self.started_at,
-                closed_at=utcnow(),
+                created_at=min(self.started_at, now.at),
+                closed_at=now.at,
                 void_reason=reason[:200],
             )
             self._write_lines(sale)

@@ -27,6 +27,7 @@ import json.decoder
 import json.scanner
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -37,6 +38,7 @@ from typing import Any
 
 from cashier.devices.scanner import is_valid_id_number, mask_id_number
 from cashier.errors import InputError
+from cashier.store import keys
 from cashier.store.models import ClinicOrder, ClinicOrderLine, Item, database, utcnow
 
 log = logging.getLogger(__name__)
@@ -574,8 +576,12 @@ def import_orders(
         if problems:
             raise OrdersImportError(problems, source)
         now = utcnow()
+        key = keys.current()
         for order in orders:
             values = {attr: order.fields[attr] for attr in _ORDER_ATTRS}
+            # The ID number is kept masked, and found by its keyed digest (issue 17).
+            values["certno_tag"] = key.tag(values["certno"])
+            values["certno"] = mask_id_number(values["certno"])
             old = existing.get(order.fields["order_no"])
             if old is None:
                 order_id = ClinicOrder.insert(
@@ -585,7 +591,7 @@ def import_orders(
             else:
                 order_id = old.id
                 update: dict[str, Any] = {**values, "source": source[:200]}
-                if old.certno != values["certno"]:
+                if old.certno_tag != values["certno_tag"]:
                     update["mdtrt_id"] = ""  # the insurer's visit was someone else's
                 ClinicOrder.update(**update).where(ClinicOrder.id == order_id).execute()
                 ClinicOrderLine.delete().where(ClinicOrderLine.order == order_id).execute()
@@ -604,11 +610,16 @@ def import_orders(
 # -- at the counter ------------------------------------------------------------------
 
 
+def of_patient(certno: str):
+    """The condition "the order is this patient's" (ID numbers are kept as keyed digests)."""
+    return ClinicOrder.certno_tag == keys.current().tag(certno.strip().upper())
+
+
 def pending_for(certno: str) -> list[ClinicOrder]:
     """The patient's orders not yet billed, oldest first."""
     return list(
         ClinicOrder.select()
-        .where((ClinicOrder.certno == certno.strip().upper()) & (ClinicOrder.status == PENDING))
+        .where(of_patient(certno) & (ClinicOrder.status == PENDING))
         .order_by(ClinicOrder.imported_at, ClinicOrder.id)
     )
 
@@ -707,6 +718,23 @@ def _free_name(folder: Path, name: str) -> Path:
     return target
 
 
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+
+
+def _mask_id_numbers(path: Path) -> None:
+    """Rewrite an imported file with every ID number masked (kept for the record only; the
+    orders are in the database). A failed file is left whole for the clinic to correct."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        masked = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
+        if masked != text:
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(masked, encoding="utf-8")
+            os.replace(tmp, path)
+    except (OSError, UnicodeDecodeError) as exc:
+        log.warning("cannot mask %s: %s", path, exc)
+
+
 def _import_one(path: Path) -> DropResult:
     try:
         result: ImportResult | None = import_orders(path, source=path.name)
@@ -721,6 +749,8 @@ def _import_one(path: Path) -> DropResult:
         target_dir.mkdir(exist_ok=True)
         target = _free_name(target_dir, path.name)
         os.replace(path, target)
+        if result is not None:
+            _mask_id_numbers(target)  # imported: the copy kept need not hold ID numbers
         if result is None:
             target.with_name(f"{target.name}.error.txt").write_text(error + "\n", encoding="utf-8")
     except OSError as exc:

@@ -26,7 +26,7 @@ from cashier.domain.money import Fen
 from cashier.domain.tender import Method
 from cashier.errors import CashierError, InputError, NotAllowed
 from cashier.receipts import Receipt, ReceiptLine, ReceiptTender
-from cashier.services import audit, shifts
+from cashier.services import audit, clock, shifts
 from cashier.services.checkout import Checkout, Line, insurance_summary
 from cashier.services.operators import Role, SignedIn
 from cashier.store.models import (
@@ -94,7 +94,11 @@ class RefundPlan:
 
 
 def find_refundable(receipt_no: str, *, today: datetime | None = None) -> Sale:
-    """The sale with this receipt number, if it may be refunded today; else why not."""
+    """The sale with this receipt number, if it may be refunded today; else why not.
+
+    "Today" is the business day (the open shift's, or the date with none open), not the
+    wall clock's date: a sale ten minutes before midnight in a shift still open is
+    today's, and a clock set back does not make a sale "tomorrow's"."""
     sale = Sale.get_or_none(Sale.receipt_no == receipt_no.strip())
     if sale is None:
         raise InputError(f"没有收据号 {receipt_no.strip()}")
@@ -102,8 +106,8 @@ def find_refundable(receipt_no: str, *, today: datetime | None = None) -> Sale:
         raise InputError(f"{sale.receipt_no} 已退款，不能再退")
     if sale.status != "completed":
         raise InputError(f"{sale.receipt_no} 不是已完成的收费单（{sale.status}），不能退款")
-    local_day = sale.closed_at.replace(tzinfo=UTC).astimezone().date()
-    today_local = (today or datetime.now().astimezone()).date()
+    local_day = sale.business_day or clock.local_day(sale.closed_at)
+    today_local = today.astimezone().date() if today else clock.business_day(sale.station_id)
     if local_day != today_local:
         raise InputError(
             f"{sale.receipt_no} 是 {local_day:%Y-%m-%d} 的收费单：只能退当日的单，"
@@ -261,10 +265,14 @@ def _record(
     reversal = _net_tenders(tenders, sale.change)
     with database.atomic():
         seq = Refund.select().where(Refund.station == sale.station_id).count() + 1
+        shift = shifts.shift_for_sale(settings.station_id, completed_by)
+        now = clock.station_now(settings.station_id, operator=completed_by.code)
         refund = Refund.create(
             sale=sale.id,
             station=sale.station_id,
-            shift=shifts.shift_for_sale(settings.station_id, completed_by),
+            shift=shift.id,
+            business_day=shift.business_day,
+            created_at=now.at,
             kind="full" if plan.full else "partial",
             requested_by=requested_by,
             approved_by=approved_by,
@@ -309,6 +317,7 @@ def _record(
             total=str(plan.total),
             setl_id=settlement.setl_id if settlement else "",
             reason=reason[:200],
+            digest=audit.refund_digest(refund.id),
         )
         if intent is not None:
             RefundIntent.update(status="done", refund=refund.id, closed_at=utcnow()).where(

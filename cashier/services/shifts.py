@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import types
 import typing
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -30,7 +30,7 @@ from cashier.domain.money import Fen
 from cashier.domain.tender import Method
 from cashier.errors import InputError, NotAllowed
 from cashier.receipts.shift_report import ReportRow, ReportSection, ShiftReport
-from cashier.services import audit
+from cashier.services import audit, clock
 from cashier.services.operators import Role, SignedIn
 from cashier.store.models import (
     InsuredSettlement,
@@ -43,7 +43,6 @@ from cashier.store.models import (
     ShiftCount,
     Tender,
     database,
-    utcnow,
 )
 
 #: The methods a count asks for and a report lists, in this order.
@@ -166,14 +165,9 @@ def figures(shift: Shift, *, now: datetime | None = None) -> ShiftFigures:
         .tuples()
         .get()
     )
-    void_window = (
-        (Sale.station == shift.station_id)
-        & (Sale.status == "voided")
-        & (Sale.closed_at >= shift.opened_at)
-    )
-    if shift.closed_at is not None:
-        void_window &= Sale.closed_at <= shift.closed_at
-    voids = Sale.select().where(void_window).count()
+    # Voids belong to the shift they were made in (the clock may have been set back
+    # meanwhile); a void made with no shift open belongs to none.
+    voids = Sale.select().where((Sale.shift == shift.id) & (Sale.status == "voided")).count()
     settlements, medfee, fund_pay, acct_pay, cash_pay = (
         InsuredSettlement.select(
             fn.COUNT(InsuredSettlement.id),
@@ -313,16 +307,25 @@ def open_shift_of(station_id: str) -> Shift | None:
     )
 
 
-def shift_for_sale(station_id: str, who: SignedIn) -> int:
-    """The open shift a sale belongs to; with none open, one is opened with no float
-    (audited ``shift.auto_open``), so no sale is ever outside a shift. Call inside the
-    sale's transaction."""
+def shift_for_sale(station_id: str, who: SignedIn) -> Shift:
+    """The open shift a sale belongs to (and its business day); with none open, one is
+    opened with no float (audited ``shift.auto_open``), so no sale is ever outside a shift.
+    Call inside the sale's transaction."""
     shift = open_shift_of(station_id)
     if shift is not None:
-        return shift.id
-    shift = Shift.create(station=station_id, operator=who.code, float_amount=Fen(0))
+        if shift.business_day is None:
+            shift.business_day = clock.local_day(shift.opened_at)
+        return shift
+    now = clock.station_now(station_id, operator=who.code)
+    shift = Shift.create(
+        station=station_id,
+        operator=who.code,
+        float_amount=Fen(0),
+        opened_at=now.at,
+        business_day=clock.local_day(now.at),
+    )
     audit.record(station_id, "shift.auto_open", operator=who.code, subject=str(shift.id))
-    return shift.id
+    return shift
 
 
 def open_shift(station_id: str, who: SignedIn, float_amount: Fen) -> Shift:
@@ -339,7 +342,14 @@ def open_shift(station_id: str, who: SignedIn, float_amount: Fen) -> Shift:
                 f"收款台 {station_id} 已有未交班的班次（{current.operator_id}，"
                 f"{_local(current.opened_at):%m-%d %H:%M} 开班），请先交班再开班"
             )
-        shift = Shift.create(station=station_id, operator=who.code, float_amount=float_amount)
+        now = clock.station_now(station_id, operator=who.code)
+        shift = Shift.create(
+            station=station_id,
+            operator=who.code,
+            float_amount=float_amount,
+            opened_at=now.at,
+            business_day=clock.local_day(now.at),
+        )
         audit.record(
             station_id,
             "shift.open",
@@ -500,6 +510,7 @@ class ZReport:
     stale: bool  # left open past its day and closed by a supervisor
     figures: ShiftFigures
     counts: tuple[MethodCount, ...]  # every method of METHODS, in that order
+    audit_head: str = ""  # the audit chain's head after the close (printed; issue 17)
 
     def count_of(self, method: Method) -> MethodCount:
         return next(c for c in self.counts if c.method is method)
@@ -542,8 +553,9 @@ def close_shift(
     counted = _checked_counts(counts)
     closer = _closer(shift, who, supervisor, now)
     stale = is_stale(shift, now=now)
-    closed_at = utcnow()
     with database.atomic():
+        # Never before it opened, nor before the station's last record (a clock set back).
+        closed_at = clock.station_now(shift.station_id, operator=who.code).at
         # Claims the shift (and, on SQLite, the write lock): a second close finds it closed.
         claimed = (
             Shift.update(status=CLOSED, closed_at=closed_at, closed_by=closer.code)
@@ -582,8 +594,7 @@ def close_shift(
                 for c in lines
             ]
         ).execute()
-        Shift.update(z_no=z_no, z_report=report.to_json()).where(Shift.id == shift.id).execute()
-        audit.record(
+        entry = audit.record(
             shift.station_id,
             "shift.close",
             operator=who.code,
@@ -596,6 +607,8 @@ def close_shift(
             expected={c.method.value: str(c.expected) for c in lines},
             variance={c.method.value: str(c.variance) for c in lines},
         )
+        report = replace(report, audit_head=f"#{entry.id} {entry.hash[:16]}")
+        Shift.update(z_no=z_no, z_report=report.to_json()).where(Shift.id == shift.id).execute()
     return report
 
 
@@ -700,6 +713,7 @@ def z_document(
             *_header(result),
             ("结班", f"{report.closed_at:%Y-%m-%d %H:%M:%S}"),
             ("结班人", f"{report.closed_by} {report.closed_by_name}"),
+            *((("审计链", report.audit_head),) if report.audit_head else ()),
         ),
         sections=(
             *_sections(result),
@@ -820,7 +834,13 @@ def _typed(kind: Any, value: Any) -> Any:
         return kind(value)
     if is_dataclass(kind):
         hints = typing.get_type_hints(kind)
-        return kind(**{f.name: _typed(hints[f.name], value[f.name]) for f in fields(kind)})
+        return kind(
+            **{
+                f.name: _typed(hints[f.name], value[f.name])
+                for f in fields(kind)
+                if f.name in value
+            }
+        )
     return value
 
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from cashier.config import Settings
 from cashier.errors import CashierError
-from cashier.services import operators
+from cashier.services import audit, operators
 from cashier.services.operators import Role
-from cashier.store import connect, migrate
-from cashier.store.models import ClinicOrder, Item, Operator, Station, database
+from cashier.store import connect, integrity, keys, migrate
+from cashier.store.models import AuditHead, ClinicOrder, Item, Operator, Station, database
 
 #: The training station's operators: a contract (design.md) shown on its login screen.
 DEMO_OPERATORS = (
@@ -101,11 +101,25 @@ def hold_station(settings: Settings) -> StationLock:
 def open_station(
     settings: Settings, *, seed: bool = True, operators_only: bool = False
 ) -> StationContext:
-    """Connect, migrate, register the station; a training station gets its demo data (with
-    ``operators_only``, its demo operators alone: a privileged command signs in as one)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Connect, check, migrate, register the station; load the station key (made on the
+    first start), key the audit chain with it and keep personal data sealed; a training
+    station gets its demo data (with ``operators_only``, its demo operators alone: a
+    privileged command signs in as one)."""
+    private_dir(settings.data_dir)
     db = connect(settings.db_url)
+    integrity.check_at_start(db)
     migrate(db)
+    private_files(settings)
+    if _keyed(db) and not settings.key_path.exists():
+        raise keys.StationKeyError(
+            f"找不到站点密钥 {settings.key_path}：这个数据库已由另一台收费台签名，请用第一台"
+            f"收费台数据目录中的 station.key（cashier init --key-file 文件，或复制到 "
+            f"{settings.key_path}，权限 0600）"
+        )
+    key = keys.load_key(settings.key_path, create=not _keyed(db))
+    keys.use(key)
+    audit.ensure_keyed(key, settings.station_id)
+    protect_at_rest(key)
     with database.atomic():
         station, created = Station.get_or_create(
             station_id=settings.station_id,
@@ -117,6 +131,96 @@ def open_station(
     if settings.training and (seed or operators_only):
         seed_training(settings.station_id, data=seed)
     return StationContext(settings)
+
+
+def private_dir(path) -> None:
+    """The data directory, readable by its owner only (it holds patients' data)."""
+    import os
+
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o700)
+
+
+def private_files(settings: Settings) -> None:
+    """The SQLite database and its journal files, owner only (made 0644 by the umask)."""
+    import os
+
+    if not settings.db_url.startswith("sqlite:///"):
+        return
+    base = settings.db_url.removeprefix("sqlite:///")
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            os.chmod(base + suffix, 0o600)
+        except FileNotFoundError:
+            pass
+
+
+def _keyed(db) -> bool:
+    head = AuditHead.get_or_none(AuditHead.id == 1)
+    return bool(head is not None and head.key_id)
+
+
+def protect_at_rest(key: keys.StationKey, batch: int = 500) -> int:
+    """Rows kept before personal data was protected (an upgraded database): orders' ID
+    numbers masked and tagged, the insurer journal's messages sealed. Returns how many."""
+    from cashier.devices.scanner import mask_id_number
+    from cashier.store.models import InsurerCall
+
+    done = 0
+    while True:
+        with database.atomic():
+            rows = list(ClinicOrder.select().where(ClinicOrder.certno_tag == "").limit(batch))
+            for row in rows:
+                full = row.certno.strip().upper()
+                ClinicOrder.update(certno=mask_id_number(full), certno_tag=key.tag(full)).where(
+                    ClinicOrder.id == row.id
+                ).execute()
+        done += len(rows)
+        if len(rows) < batch:
+            break
+    while True:
+        with database.atomic():
+            calls = list(
+                InsurerCall.select().where(~InsurerCall.request.startswith("enc1:")).limit(batch)
+            )
+            for call in calls:
+                InsurerCall.update(
+                    request=key.seal(call.request),
+                    response=key.seal(call.response) if call.response else "",
+                ).where(InsurerCall.msgid == call.msgid).execute()
+        done += len(calls)
+        if len(calls) < batch:
+            break
+    return done
+
+
+@dataclass(frozen=True)
+class Care:
+    """What the checks after a Z close found and did (a message for the cashier)."""
+
+    message: str = ""
+    problem: bool = False
+
+
+def after_z_close(settings: Settings) -> Care:
+    """The whole file checked (``integrity_check``) and backed up (SQLite's online backup,
+    older backups dropped after ``backup_keep_days``). Never raises: the Z is closed."""
+    from cashier.errors import DAMAGED_MESSAGE
+
+    db = database.obj
+    try:
+        problems = integrity.full_check(db)
+        if problems:
+            return Care(f"{DAMAGED_MESSAGE}（integrity_check：{'；'.join(problems[:2])}）", True)
+        if not settings.db_url.startswith("sqlite:///"):
+            return Care()
+        done = integrity.backup(db, settings.backups_dir, keep_days=settings.backup_keep_days)
+    except CashierError as exc:
+        return Care(f"交班后的备份未完成：{exc}", True)
+    except Exception as exc:
+        return Care(f"交班后的备份未完成：{type(exc).__name__}: {exc}", True)
+    return Care(f"数据库已检查并备份：{done.path.name}")
 
 
 def seed_training(station_id: str, *, data: bool = True) -> None:

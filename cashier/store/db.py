@@ -16,10 +16,13 @@ from cashier.store.models import (
     REFUND_MODELS,
     SHIFT_MODELS,
     AuditHead,
+    ClinicOrder,
     InsuredSettlement,
     MsgidCounter,
+    Refund,
     Sale,
     SchemaVersion,
+    Shift,
     database,
 )
 
@@ -141,6 +144,40 @@ def _add_missing_columns(db: Database, model, names: tuple[str, ...]) -> None:
             migrate(migrator.add_column(table, field.column_name, field))
 
 
+def _migration_7(db: Database) -> None:
+    # The keyed audit chain and ID numbers kept as a keyed digest (the rows themselves are
+    # converted at the next start, which has the station key: services.station).
+    _add_missing_columns(db, AuditHead, ("key_id", "keyed_from"))
+    _add_missing_columns(db, ClinicOrder, ("certno_tag",))
+    table = ClinicOrder._meta.table_name
+    db.execute_sql(f"DROP INDEX IF EXISTS {table}_certno")
+    db.execute_sql(f"CREATE INDEX IF NOT EXISTS {table}_certno_tag ON {table} (certno_tag)")
+    # The business day: a sale and a refund belong to their shift's (the local date it
+    # opened), not to the wall clock's date when they closed. Rows from before: the local
+    # date they were written, as the reports counted them until now.
+    _add_missing_columns(db, Shift, ("business_day",))
+    _add_missing_columns(db, Sale, ("business_day",))
+    _add_missing_columns(db, Refund, ("business_day",))
+    for model, column in ((Shift, "opened_at"), (Sale, "closed_at"), (Refund, "created_at")):
+        name = model._meta.table_name
+        db.execute_sql(
+            f"UPDATE {name} SET business_day = {_local_date(db, column)} WHERE business_day IS NULL"
+        )
+    for model in (Sale, Refund):
+        name = model._meta.table_name
+        db.execute_sql(f"CREATE INDEX IF NOT EXISTS {name}_business_day ON {name} (business_day)")
+
+
+def _local_date(db: Database, column: str) -> str:
+    """SQL for the local date of a stored naive-UTC time (this machine's offset)."""
+    if isinstance(db, SqliteDatabase):
+        return f"date({column}, 'localtime')"
+    from datetime import datetime
+
+    offset = int(datetime.now().astimezone().utcoffset().total_seconds())
+    return f"CAST({column} + INTERVAL '{offset} seconds' AS date)"
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_1,
     _migration_2,
@@ -148,6 +185,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_4,
     _migration_5,
     _migration_6,
+    _migration_7,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

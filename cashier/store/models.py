@@ -9,6 +9,7 @@ from peewee import (
     BooleanField,
     CharField,
     DatabaseProxy,
+    DateField,
     DateTimeField,
     DeferredForeignKey,
     ForeignKeyField,
@@ -104,6 +105,7 @@ class Sale(BaseModel):
     reprints = IntegerField(default=0)
     printed = BooleanField(default=False)  # False: the receipt still waits for the printer
     shift = DeferredForeignKey("Shift", null=True, index=True)  # migration 5
+    business_day = DateField(null=True, index=True)  # migration 7: its shift's business day
 
     class Meta:
         indexes = ((("station", "receipt_seq"), True),)
@@ -151,6 +153,8 @@ class AuditHead(BaseModel):
     id = IntegerField(primary_key=True)
     last_id = IntegerField(default=0)
     last_hash = CharField(max_length=64)
+    key_id = CharField(max_length=16, default="")  # migration 7: the station key's id
+    keyed_from = IntegerField(default=0)  # migration 7: the first entry keyed with it
 
 
 class InsurerCall(BaseModel):
@@ -220,7 +224,8 @@ class ClinicOrder(BaseModel):
 
     id = AutoField()
     order_no = CharField(unique=True, max_length=40)  # the clinic's visit number (ipt_otp_no)
-    certno = CharField(max_length=18, index=True)  # the patient's ID number, upper case
+    certno = CharField(max_length=18)  # the patient's ID number, masked (migration 7)
+    certno_tag = CharField(max_length=64, index=True, default="")  # keyed digest: lookups
     patient_name = CharField(max_length=50)
     doctor_code = CharField(max_length=30, default="")
     doctor_name = CharField(max_length=50, default="")
@@ -300,6 +305,7 @@ class Shift(BaseModel):
     opened_at = DateTimeField(default=utcnow, index=True)
     closed_at = DateTimeField(null=True)
     closed_by = CharField(max_length=16, default="")  # the cashier, or the supervisor
+    business_day = DateField(null=True)  # migration 7: the local date it opened
     z_no = IntegerField(null=True)
     z_report = TextField(default="")
     reprints = IntegerField(default=0)
@@ -356,6 +362,7 @@ class Refund(BaseModel):
     refund_no = CharField(max_length=40, unique=True)
     created_at = DateTimeField(default=utcnow, index=True)
     printed = BooleanField(default=False)
+    business_day = DateField(null=True, index=True)  # migration 7: its shift's business day
 
 
 class RefundIntent(BaseModel):

@@ -11,6 +11,7 @@ import pytest
 
 from cashier.domain.money import Fen
 from cashier.insurer.journal import Status
+from cashier.services import orders
 from cashier.store.models import (
     AuditEntry,
     Barcode,
@@ -112,7 +113,7 @@ async def test_employee_visit_account_then_wechat_and_cash(settings):
     assert sale.change == Fen.parse("110.00") - due
     row = check_books(settings, sale)
     assert row.acct_pay == Fen.parse("30.00") and row.balc == Fen(0)
-    assert ClinicOrder.get(ClinicOrder.certno == "11010519780312001X").status == "billed"
+    assert ClinicOrder.get(orders.of_patient("11010519780312001X")).status == "billed"
     assert "微信支付" in pdf_text(settings, sale.receipt_no)
 
 
@@ -217,7 +218,7 @@ async def test_patient_cannot_pay_the_settlement_is_reversed(settings):
     call = InsurerCall.get(InsurerCall.infno == "2208")
     assert call.status == Status.OK.value
     assert AuditEntry.select().where(AuditEntry.action == "insured.cancel").count() == 1
-    assert ClinicOrder.get(ClinicOrder.certno == "110105199006070055").status == "pending"
+    assert ClinicOrder.get(orders.of_patient("110105199006070055")).status == "pending"
 
 
 async def test_inserted_card_identifies_the_patient(settings, tmp_path):

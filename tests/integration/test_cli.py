@@ -97,7 +97,7 @@ def test_verify_audit_names_the_first_bad_entry(tmp_path):
     data = tmp_path / "d"
     assert run("operator", "list", data_dir=data).returncode == 0  # seeds the training station
     ok = run("verify-audit", data_dir=data)
-    assert ok.returncode == 0 and "2 条" in ok.stdout, ok.stdout
+    assert ok.returncode == 0 and "3 条" in ok.stdout, ok.stdout
     import sqlite3
 
     db = sqlite3.connect(data / "cashier.db")

@@ -13,7 +13,7 @@ from datetime import date, datetime
 import pytest
 
 from cashier.domain.money import Fen
-from cashier.insurer import protocol, recovery
+from cashier.insurer import journal, protocol, recovery
 from cashier.insurer.client import InsurerInDoubt, InsurerUnavailable
 from cashier.insurer.journal import Status
 from cashier.store.models import InsurerCall, InsurerSignIn
@@ -315,7 +315,7 @@ def test_a_late_original_after_its_reversal_is_refused(client, sandbox):
     call = InsurerCall.get(InsurerCall.infno == "2207")
     recovery.resolve_all(client, "TRAIN-01")
     # The original message arrives now: it must not settle.
-    reply = sandbox.insurer.call({}, call.request.encode())
+    reply = sandbox.insurer.call({}, journal.request_of(call).encode())
     assert b'"infcode":-1' in reply.body
     assert not state.Settlement.select().exists()
 
@@ -325,7 +325,7 @@ def test_the_same_msgid_twice_settles_once(client, sandbox):
     _, total = open_clinic_visit(client, visit, [AMOXICILLIN])
     settle(client, visit, total)
     call = InsurerCall.get(InsurerCall.infno == "2207")
-    first = sandbox.insurer.call({}, call.request.encode()).body
+    first = sandbox.insurer.call({}, journal.request_of(call).encode()).body
     assert state.Settlement.select().count() == 1
     assert protocol.parse_response(first, "2207")["setlinfo"]["setl_id"]
 

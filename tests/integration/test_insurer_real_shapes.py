@@ -81,7 +81,7 @@ def test_a_cancellation_answered_with_nulls_completes(client, sandbox):
     _, done = settle(client, visit, total)
     setl_id = done["setlinfo"]["setl_id"]
     answer = cancel(client, visit, setl_id)
-    raw = protocol.loads(the_call("2208").response)["output"]["setlinfo"]
+    raw = protocol.loads(journal.response_of(the_call("2208")))["output"]["setlinfo"]
     assert raw["psn_part_amt"] is None and raw["hosp_part_amt"] is None  # the real shape
     bill = protocol.Settlement.from_json(answer, negated=True)
     assert bill.setlinfo.medfee_sumamt == -total
@@ -114,7 +114,7 @@ def test_a_cancellation_that_never_arrived_is_found_not_done(client, sandbox):
 def test_a_pharmacy_sale_completes_and_is_cancelled_by_2103(client, sandbox):
     visit = identify_by_qr(client, sandbox, "P001")
     output = settle_pharmacy(client, visit)
-    raw = protocol.loads(the_call("2102").response)["output"]["setlinfo"]
+    raw = protocol.loads(journal.response_of(the_call("2102")))["output"]["setlinfo"]
     assert "hosp_part_amt" not in raw  # the real shape
     visit.mdtrt_id = output["setlinfo"]["mdtrt_id"]
     answer = cancel(client, visit, output["setlinfo"]["setl_id"], "2103")
@@ -212,7 +212,7 @@ def test_a_lookup_finding_another_total_is_not_taken_for_this_settlement(client,
     with pytest.raises(InsurerInDoubt):
         settle(client, visit, total)
     call = the_call("2207")
-    request = protocol.loads(call.request)
+    request = protocol.loads(journal.request_of(call))
     request["input"]["data"]["medfee_sumamt"] = total + Fen(100)  # as if it had sent another
     InsurerCall.update(request=protocol.dumps(request)).where(
         InsurerCall.msgid == call.msgid

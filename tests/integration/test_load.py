@@ -42,8 +42,9 @@ def station_settings(base: Settings, n: int) -> Settings:
     return replace(base, station_id=sid, station_name=f"收费台 {sid}", kind="clinic")
 
 
-def counter(url: str, sandbox_url: str, data_dir: str, n: int, sales: int) -> dict:
-    """One counter process: open its station, sell ``sales`` times, say what it sold."""
+def counter(url: str, sandbox_url: str, data_dir: str, n: int, sales: int, key: str) -> dict:
+    """One counter process: open its station (with the clinic's one station key), sell
+    ``sales`` times, say what it sold."""
     from cashier.domain.tender import Method
     from cashier.services import catalog
     from cashier.services.checkout import Checkout
@@ -52,7 +53,7 @@ def counter(url: str, sandbox_url: str, data_dir: str, n: int, sales: int) -> di
     from tests.support.insurer import admin
 
     base = settings_from_dict({}, data_dir=Path(data_dir))
-    settings = station_settings(replace(base, database_url=url), n)
+    settings = station_settings(replace(base, database_url=url, key_file=key), n)
     settings = replace(settings, insurer=replace(settings.insurer, url=sandbox_url, timeout_s=30))
     open_station(settings, seed=False)
     connection = connect_insurer(settings)
@@ -121,7 +122,9 @@ def test_counters_sell_at_once_on_one_postgresql_and_one_insurer(pg_database, tm
     started = time.monotonic()
     try:
         futures = [
-            pool.submit(counter, url, sandbox.url, str(tmp_path / f"c{n}"), n, SALES)
+            pool.submit(
+                counter, url, sandbox.url, str(tmp_path / f"c{n}"), n, SALES, str(base.key_path)
+            )
             for n in range(1, COUNTERS + 1)
         ]
         _done, late = wait(futures, timeout=TIMEOUT_S)

@@ -55,9 +55,15 @@ def test_init_creates_and_migrates_a_postgresql_database_and_again_is_a_no_op(
     stations = query(pg_database, "SELECT station_id FROM station")
     assert stations == [("MZ-01",)]
 
+    # A second counter needs the first one's station key: refused without it, clearly.
+    keyless = run("init", "--config", str(tmp_path / "two.toml"), "--database", pg_database,
+                  "--station", "MZ-02", data_dir=tmp_path / "d2")  # fmt: skip
+    assert keyless.returncode == 1 and "--key-file" in keyless.stderr
     # A second init (another counter, same server) migrates nothing and duplicates nothing.
     again = run(
         "init",
+        "--key-file",
+        str(tmp_path / "d" / "station.key"),
         "--config",
         str(tmp_path / "two.toml"),
         "--database",

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from cashier.domain.money import Fen
-from cashier.insurer import protocol
+from cashier.insurer import journal, protocol
 from cashier.insurer.client import Gateway, InsurerClient, InsurerInDoubt
 from cashier.store.models import InsurerCall
 from cashier_sandbox import state
@@ -80,8 +80,8 @@ def test_a_whole_clinic_visit_and_its_cancellation_in_each_profile(profiled):
     assert state.Settlement.get_by_id(setl_id).cancelled
     # The journal keeps the messages readable: as written, and as opened (sm4: decrypted).
     call = InsurerCall.get(InsurerCall.infno == "2207")
-    assert protocol.loads(call.request)["input"]["data"]["mdtrt_id"] == visit.mdtrt_id
-    assert protocol.loads(call.response)["output"]["setlinfo"]["setl_id"] == setl_id
+    assert protocol.loads(journal.request_of(call))["input"]["data"]["mdtrt_id"] == visit.mdtrt_id
+    assert protocol.loads(journal.response_of(call))["output"]["setlinfo"]["setl_id"] == setl_id
 
 
 def test_xca_goes_to_one_url_per_service_and_a_wrong_secret_is_refused(tmp_path, empty_station):

@@ -146,7 +146,7 @@ def test_clinic_settlement_never_tendered_is_cancelled_once(client, sandbox):
     cancel = InsurerCall.get_by_id(results[0].cancel_msgid)
     assert (cancel.infno, cancel.status, cancel.operator) == ("2208", Status.OK, OPERATOR[0])
     assert journal.context_of(cancel)["omsgid"] == call.msgid
-    assert json.loads(cancel.request)["opter_name"] == OPERATOR[1]
+    assert json.loads(journal.request_of(cancel))["opter_name"] == OPERATOR[1]
     entry = AuditEntry.get(AuditEntry.action == "insurer.cancel_unfinished")
     detail = json.loads(entry.detail)
     assert (entry.subject, detail["outcome"], detail["setl_id"]) == (
@@ -184,7 +184,7 @@ def test_pharmacy_settlement_never_tendered_is_cancelled_once(client, sandbox):
     cancel = InsurerCall.get_by_id(results[0].cancel_msgid)
     assert cancel.infno == "2103" and cancel.status == Status.OK
     # The visit id came from the settlement's answer, not from the (empty) context.
-    sent = json.loads(cancel.request)["input"]["data"]
+    sent = json.loads(journal.request_of(cancel))["input"]["data"]
     assert sent["mdtrt_id"] == done["setlinfo"]["mdtrt_id"] != ""
     row = sandbox_settlement(call.msgid)
     assert row.cancelled and row.cancel_msgid == cancel.msgid
@@ -276,7 +276,9 @@ def test_in_doubt_settlement_found_committed_then_never_finished_is_cancelled(cl
     [resolution] = recovery.resolve_all(client, STATION, can_continue=lambda c, o: True)
     assert resolution.status == Status.COMMITTED
     stored = InsurerCall.get_by_id(call.msgid)
-    assert "infcode" not in json.loads(stored.response)  # the 5203 output, not an envelope
+    assert "infcode" not in json.loads(
+        journal.response_of(stored)
+    )  # the 5203 output, not an envelope
     # ... and then the power went: no sale was written.
     results = recovery.cancel_unfinished(client, STATION)
     assert [(r.msgid, r.status) for r in results] == [(call.msgid, CancelOutcome.CANCELLED)]

@@ -137,7 +137,10 @@ def test_refusals(station, settings, cashier_1001, supervisor):
     with pytest.raises(InputError, match="原因"):
         execute(settings, plan, requested_by=cashier_1001, approved_by=supervisor,
                 completed_by=cashier_1001, reason=" ")  # fmt: skip
-    Sale.update(closed_at=sale.closed_at - timedelta(days=1)).where(Sale.id == sale.id).execute()
+    # A sale of yesterday's business day (its shift's), whatever its time says.
+    Sale.update(business_day=sale.business_day - timedelta(days=1)).where(
+        Sale.id == sale.id
+    ).execute()
     with pytest.raises(InputError, match="只能退当日"):
         find_refundable(sale.receipt_no)
     with pytest.raises(InputError, match="没有收据号"):

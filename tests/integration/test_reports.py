@@ -59,8 +59,19 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
     return local.astimezone(UTC).replace(tzinfo=None)
 
 
+def local_day(when: datetime) -> date:
+    return when.replace(tzinfo=UTC).astimezone(SHANGHAI).date()
+
+
 def close_at(sale_id: int, when: datetime) -> None:
-    Sale.update(closed_at=when).where(Sale.id == sale_id).execute()
+    """The sale as if taken at ``when``, in a shift of that local day."""
+    Sale.update(closed_at=when, business_day=local_day(when)).where(Sale.id == sale_id).execute()
+
+
+def refund_at(refund_id: int, when: datetime) -> None:
+    Refund.update(created_at=when, business_day=local_day(when)).where(
+        Refund.id == refund_id
+    ).execute()
 
 
 def sell(station_id: str, who: SignedIn, codes, tenders, when: datetime | None) -> Sale:
@@ -135,7 +146,7 @@ def day(station, settings, insurer, cashier_1001) -> Day:
     )  # fmt: skip
     close_at(b.id, at(DAY, 9, 15))
     close_at(done.new_sale_id, at(DAY, 10, 5))
-    Refund.update(created_at=at(DAY, 10, 5)).where(Refund.id == done.refund_id).execute()
+    refund_at(done.refund_id, at(DAY, 10, 5))
     c = Sale.get_by_id(done.new_sale_id)
 
     _, d = sell_insured(
@@ -151,7 +162,7 @@ def day(station, settings, insurer, cashier_1001) -> Day:
         completed_by=supervisor, reason="患者要求", insurance=insurance,
     )  # fmt: skip
     close_at(e.id, at(DAY, 14, 0))
-    Refund.update(created_at=at(DAY, 15, 30)).where(Refund.id == done.refund_id).execute()
+    refund_at(done.refund_id, at(DAY, 15, 30))
 
     co = Checkout(sid, cashier_1001)
     co.add(catalog.find_by_scan(BLOOD))
@@ -163,7 +174,7 @@ def day(station, settings, insurer, cashier_1001) -> Day:
     refund = Refund.create(
         sale=f.id, station=sid, kind="full", requested_by="1001", approved_by="9001",
         completed_by="1001", reason="直接写入", amount=f.total, total=f.total,
-        refund_no=f"{sid}-R9999999", created_at=at(DAY, 18, 10),
+        refund_no=f"{sid}-R9999999", created_at=at(DAY, 18, 10), business_day=DAY,
     )  # fmt: skip
     RefundTender.create(refund=refund.id, seq=1, method="cash", amount=f.total)
     Sale.update(status="refunded").where(Sale.id == f.id).execute()

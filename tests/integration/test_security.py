@@ -31,6 +31,7 @@ from cashier.config import PrinterSettings
 from cashier.domain.money import Fen
 from cashier.domain.tender import Method
 from cashier.errors import NotAllowed
+from cashier.insurer import journal
 from cashier.receipts.escpos import escpos_text
 from cashier.reports.eod import eod_report
 from cashier.reports.render import write_report
@@ -172,9 +173,9 @@ def test_no_id_number_or_token_in_receipts_reports_logs_or_the_audit_log(
     for fmt in ("pdf", "csv"):
         write_report(report, reports / f"eod.{fmt}", fmt, clinic_name="诊所", training=True)
 
-    # The journal keeps the requests as sent: the token and the typed ID number are there,
-    # which shows the patterns below would find them anywhere else.
-    sent = "".join(c.request + c.response for c in InsurerCall.select())
+    # The journal keeps the requests as sent (sealed with the station key): the token and the
+    # typed ID number are there, which shows the patterns below would find them elsewhere.
+    sent = "".join(journal.request_of(c) + journal.response_of(c) for c in InsurerCall.select())
     assert TOKEN.search(sent) and p002 in sent
 
     # Every file under the data directory but the databases.

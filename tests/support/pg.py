@@ -103,6 +103,12 @@ class PgServer:
                       check=False)  # fmt: skip
         shutil.rmtree(self.root, ignore_errors=True)
 
+    @property
+    def key_file(self) -> str:
+        """The station key every database of this server is keyed with (counters sharing a
+        database share one key file)."""
+        return str(self.root / "station.key")
+
     def url(self, name: str = "postgres") -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{name}"
 
@@ -134,7 +140,8 @@ class PgServer:
             data = Path(tempfile.mkdtemp(prefix="cashier-tpl-"))
             try:
                 settings = settings_from_dict({}, data_dir=data)
-                open_station(replace(settings, database_url=self.url(name))).close()
+                settings = replace(settings, database_url=self.url(name), key_file=self.key_file)
+                open_station(settings).close()
             finally:
                 if database.obj is not None and not database.is_closed():
                     database.close()

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from textual.worker import Worker, WorkerState
 
-from cashier.errors import BUSY_MESSAGE, CashierError, is_busy
+from cashier.errors import BUSY_MESSAGE, CashierError, database_trouble
 
 if TYPE_CHECKING:
     from cashier.ui.app import CashierApp
@@ -15,8 +15,11 @@ if TYPE_CHECKING:
 def describe_error(error: BaseException | None) -> str:
     if isinstance(error, CashierError):
         return str(error)
-    if error is not None and is_busy(error):
+    trouble = database_trouble(error) if error is not None else None
+    if trouble == BUSY_MESSAGE:
         return f"{BUSY_MESSAGE}（另一台收费程序正在写入；本单仍在屏幕上）"
+    if trouble:
+        return f"{trouble}（本单仍在屏幕上）"
     return f"内部错误：{type(error).__name__}，请联系管理员（本单未丢失）"
 
 

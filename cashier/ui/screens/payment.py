@@ -217,6 +217,10 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         except Exception:
             self.app.call_from_thread(self._save_failed)
             raise
+        if completed.clock_message:  # the PC's clock went back: said, and audited in the core
+            self.app.call_from_thread(
+                self.app.notify, completed.clock_message, severity="warning", timeout=15
+            )
         self.app.call_from_thread(self.dismiss, completed)
 
     def _save_failed(self) -> None:

@@ -22,10 +22,10 @@ from textual.worker import get_current_worker
 from cashier.domain.money import Fen
 from cashier.domain.tender import Method
 from cashier.errors import CashierError, DeviceError, InputError
-from cashier.services import operators, printing, shifts
+from cashier.services import operators, printing, shifts, station
 from cashier.store.models import Shift
 from cashier.ui.dialogs.confirm import ConfirmDialog
-from cashier.ui.screens.base import WorkerErrors
+from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy
 from cashier.ui.text import quoted
 from cashier.ui.widgets.keybar import KeyBar
 from cashier.ui.widgets.money_input import AmountInput
@@ -306,7 +306,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
         question = f"提交盲点并交班？提交后不能修改\n{counted or '全部为 0'}"
 
         def confirmed(ok: bool | None) -> None:
-            if ok:
+            if ok and not money_busy(self.app):
                 self._busy = True
                 self._note("正在交班…")
                 self.close_shift(counts, code, pin)
@@ -346,8 +346,9 @@ class ShiftScreen(WorkerErrors, Screen[None]):
             )
             self.app.call_from_thread(self.notify, f"X 报表已打印：{printed.where}")
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="shift")
+    @work(thread=True, exit_on_error=False, group=MONEY)
     def close_shift(self, counts: dict[Method, Fen], code: str, pin: str) -> None:
+        """Money work: never cancelled by another view's worker (the close commits whole)."""
         settings = self.app.settings
         try:
             supervisor = operators.authenticate(settings.station_id, code, pin) if code else None
@@ -356,7 +357,14 @@ class ShiftScreen(WorkerErrors, Screen[None]):
         finally:
             self.app.call_from_thread(self._done)
         self.app.call_from_thread(self._show_close, shift.id, report)
-        self._print_z(report, 0)
+        try:
+            self._print_z(report, 0)
+        finally:
+            # The file checked whole and backed up once the day's shift is closed.
+            care = station.after_z_close(settings)
+            if care.message:
+                severity = "error" if care.problem else "information"
+                self.app.call_from_thread(self.notify, care.message, severity=severity)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="shift")
     def load_z_list(self) -> None:
