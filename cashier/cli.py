@@ -242,6 +242,9 @@ def _run_tui(args: argparse.Namespace) -> int:
     settings = _settings(args)
     hold_station(settings)  # held until the process ends: one running counter per station
     ctx = open_station(settings)
+    from cashier.services import claims
+
+    claims.release_all(settings.station_id)  # its bills from before this start are gone
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         print("cashier: 需要在终端中运行（80×24 或更大）", file=sys.stderr)
         return EXIT_USAGE

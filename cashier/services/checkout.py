@@ -21,7 +21,7 @@ from cashier.domain.money import Fen
 from cashier.domain.tender import Method, TenderPlan
 from cashier.errors import InputError, NotAllowed
 from cashier.receipts import InsuranceSummary, Receipt, ReceiptLine, ReceiptTender
-from cashier.services import audit, catalog, clock, shifts
+from cashier.services import audit, catalog, claims, clock, shifts
 from cashier.services.operators import Role, SignedIn
 from cashier.store.models import (
     InsuredSettlement,
@@ -121,6 +121,9 @@ class Checkout:
     started_at: datetime = field(default_factory=utcnow)
     insured: InsuredPart | None = None  # set once a patient is identified
     key: str = field(default_factory=lambda: uuid.uuid4().hex[:20])
+    #: Clinic orders on a bill the patient pays self-pay (the insured part dropped): billed
+    #: by this sale all the same, never left pending to be charged again.
+    selfpay_orders: tuple[int, ...] = ()
 
     @property
     def due(self) -> Fen:
@@ -173,6 +176,8 @@ class Checkout:
         if part is None or not orders:
             return 0
         new = [o for o in orders if o.id not in part.order_ids]
+        # One visit, one counter: claimed before a line is added or anything sent.
+        claims.claim(self.station_id, [o.id for o in new])
         for order in new:
             for item, quantity in clinic_orders.order_lines(order):
                 self.add(item, quantity)
@@ -196,8 +201,10 @@ class Checkout:
         return len(new)
 
     def to_selfpay(self) -> None:
-        """Drop the patient: the same lines are paid as a self-pay sale."""
+        """Drop the patient: the same lines are paid as a self-pay sale (its orders too)."""
         self._require_open()
+        if self.insured is not None:
+            self.selfpay_orders += self.insured.order_ids
         self.insured = None
 
     def set_account(self, used: bool) -> None:
@@ -302,6 +309,11 @@ class Checkout:
             ).execute()
             if self.insured is not None:
                 self._write_settlement(sale)
+            elif self.selfpay_orders:
+                from cashier.services import orders as clinic_orders
+
+                clinic_orders.mark_billed(self.selfpay_orders, sale.id)
+                claims.release(self.station_id, self.selfpay_orders)
             # The receipt is queued with the sale, so a crash before printing
             # leaves it waiting in the print queue, not forgotten.
             PrintJob.create(station=self.station_id, sale=sale.id, kind="receipt", status="queued")
@@ -374,6 +386,7 @@ class Checkout:
         )
         if part.order_ids:
             clinic_orders.mark_billed(part.order_ids, sale.id)
+            claims.release(self.station_id, part.order_ids)
 
     def void(self, reason: str = "") -> int | None:
         """Abandon the sale. A sale with lines is recorded as voided and audited.
@@ -389,6 +402,9 @@ class Checkout:
         if self.insured is not None and (self.insured.settled or self.insured.held_msgid):
             raise InputError("本单已医保结算，请先撤销医保结算再作废")
         self.state = State.VOIDED
+        held = (self.insured.order_ids if self.insured is not None else ()) + self.selfpay_orders
+        if held:
+            claims.release(self.station_id, held)
         if not self.lines:
             return None
         with database.atomic():

@@ -25,13 +25,13 @@ from cashier.domain.money import Fen
 from cashier.errors import CashierError, InputError
 from cashier.insurer import protocol
 from cashier.insurer.protocol import InsuInfo, PersonInfo, Settlement
-from cashier.services import audit
+from cashier.services import audit, claims
 
 if TYPE_CHECKING:
     from cashier.config import Settings
     from cashier.devices.cardreader import CardData
     from cashier.insurer.client import InsurerClient
-    from cashier.services.checkout import Checkout, Line
+    from cashier.services.checkout import Checkout, Completed, Line
     from cashier.services.operators import SignedIn
 
 #: 1101 ``psn_type`` names the counter shows (others are shown by code).
@@ -278,6 +278,7 @@ class Insurance:
             raise InputError("还没有收费项目，请先扫码或导入医嘱")
         if part.patient.problems:
             raise InputError(part.patient.problems[0])
+        claims.holds(co.station_id, part.order_ids)  # one visit, one counter: before any call
         who = self._op(co.operator)
         where = part.patient.insu.insuplc_admdvs
         if part.kind == "pharmacy":
@@ -498,6 +499,7 @@ class Insurance:
         pre = part.presettlement
         if pre is None:
             raise InputError("请先预结算（F5）")
+        claims.holds(co.station_id, part.order_ids)  # still this counter's visit
         who = self._op(co.operator)
         where = part.patient.insu.insuplc_admdvs
         context = {
@@ -577,6 +579,28 @@ class Insurance:
             cash=str(bill.setlinfo.psn_cash_pay),
         )
         return bill
+
+    def complete(self, co: Checkout, plan) -> Completed:
+        """Complete an insured sale; when its local save is refused because its orders went
+        elsewhere meanwhile, its settlement is cancelled at the insurer at once (journaled,
+        2208 / 2103) and the cashier is told: never a settlement with no sale."""
+        from cashier.services.orders import OrdersGone
+
+        try:
+            return co.complete(plan)
+        except OrdersGone as exc:
+            part = co.insured
+            if part is None or part.settlement is None:
+                raise
+            try:
+                self.cancel(co, "医嘱已在别处收费，本单未保存")
+            except Exception as cancel_exc:
+                raise InputError(
+                    f"{exc}；本单的医保结算尚未撤销（{cancel_exc}）：请按 F12 撤销结算"
+                ) from None
+            raise InputError(
+                f"{exc}：本单的医保结算已撤销（统筹和个人账户已退回），未收款"
+            ) from None
 
     def cancel(self, co: Checkout, reason: str) -> None:
         """2208 / 2103: undo a settlement the patient did not pay for; the sale goes back to open."""

@@ -115,6 +115,10 @@ _CSV_COLUMN_OF = {
 }
 
 
+class OrdersGone(InputError):
+    """The orders of a sale being saved were billed elsewhere or withdrawn meanwhile."""
+
+
 class OrdersImportError(InputError):
     """An orders file with problems; ``problems`` lists each as (line, message).
 
@@ -665,7 +669,7 @@ def mark_billed(order_ids: Iterable[int], sale_id: int) -> None:
             .execute()
         )
         if count != len(ids):
-            raise InputError("医嘱已在别处收费或已作废，请重新读取患者的医嘱")
+            raise OrdersGone("医嘱已在别处收费或已作废，请重新读取患者的医嘱")
 
 
 def set_mdtrt_id(order_id: int, mdtrt_id: str) -> None:

@@ -10,6 +10,7 @@ from peewee import Database, SqliteDatabase
 from cashier.errors import CashierError
 from cashier.store.models import (
     ALL_MODELS,
+    CLAIM_MODELS,
     INSURED_MODELS,
     INSURER_MODELS,
     PRINT_MODELS,
@@ -178,6 +179,10 @@ def _local_date(db: Database, column: str) -> str:
     return f"CAST({column} + INTERVAL '{offset} seconds' AS date)"
 
 
+def _migration_8(db: Database) -> None:
+    db.create_tables(CLAIM_MODELS)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_1,
     _migration_2,
@@ -186,6 +191,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_5,
     _migration_6,
     _migration_7,
+    _migration_8,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -416,7 +416,17 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
 )
 #: Tables added by migration 2 (the insurer journal).
 INSURER_MODELS: tuple[type[BaseModel], ...] = (InsurerCall, MsgidCounter, InsurerSignIn)
+
+
 #: Tables added by migration 3 (the print queue).
+class Claim(BaseModel):
+    """A visit's order claimed by the counter paying it (``cashier.services.claims``)."""
+
+    key = CharField(primary_key=True, max_length=60)  # order:<ClinicOrder.id>
+    station = CharField(max_length=32, index=True)
+    claimed_at = DateTimeField(default=utcnow)
+
+
 PRINT_MODELS: tuple[type[BaseModel], ...] = (PrintJob,)
 #: Tables added by migration 5 (shifts, payouts, refunds); it also adds ``sale.shift``
 #: and the other funds' columns of ``insured_settlement``.
@@ -430,5 +440,7 @@ SHIFT_MODELS: tuple[type[BaseModel], ...] = (
 )
 #: Tables added by migration 6 (refunds journaled before the insurer is told).
 REFUND_MODELS: tuple[type[BaseModel], ...] = (RefundIntent,)
+#: Tables added by migration 8 (one visit, one counter).
+CLAIM_MODELS: tuple[type[BaseModel], ...] = (Claim,)
 #: Tables added by migration 4 (clinic orders, insured settlements).
 INSURED_MODELS: tuple[type[BaseModel], ...] = (ClinicOrder, ClinicOrderLine, InsuredSettlement)

@@ -120,18 +120,26 @@ def test_an_edited_refund_is_found(station, settings, cashier_1001):
     assert not check.ok and "退款" in check.problem
 
 
-def test_another_key_is_refused_with_what_to_do(station, settings):
-    station.close()
-    settings.key_path.write_text("ab" * 32 + "\n")
-    with pytest.raises(keys.StationKeyError, match="复制"):
-        open_station(settings)
+def elsewhere(settings, tmp_path):
+    """The same database opened with a key file of its own (another counter's)."""
+    from dataclasses import replace
+
+    return replace(settings, key_file=str(tmp_path / "other" / "station.key"))
 
 
-def test_a_missing_key_for_a_keyed_database_is_refused(station, settings):
+def test_another_key_is_refused_with_what_to_do(station, settings, tmp_path):
     station.close()
-    settings.key_path.unlink()
+    other = elsewhere(settings, tmp_path)
+    other.key_path.parent.mkdir()
+    other.key_path.write_text("ab" * 32 + "\n")
+    with pytest.raises(keys.StationKeyError, match="--key-file"):
+        open_station(other)
+
+
+def test_a_missing_key_for_a_keyed_database_is_refused(station, settings, tmp_path):
+    station.close()
     with pytest.raises(keys.StationKeyError, match="找不到站点密钥"):
-        open_station(settings)
+        open_station(elsewhere(settings, tmp_path))
 
 
 def test_z_report_prints_the_chain_head(station, settings, cashier_1001):

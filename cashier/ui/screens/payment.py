@@ -45,9 +45,14 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         Binding("escape", "back", "返回", id="back"),
     ]
 
-    def __init__(self, checkout: Checkout, plan: TenderPlan, exact_cash: bool = False) -> None:
+    def __init__(
+        self, checkout: Checkout, plan: TenderPlan, exact_cash: bool = False, complete=None
+    ) -> None:
         super().__init__()
         self.checkout = checkout
+        #: How the sale is completed: an insured one through ``Insurance.complete`` (which
+        #: cancels its settlement at once if the local save is refused), else the checkout's.
+        self._complete = complete
         self.plan = plan
         self._exact_on_mount = exact_cash
         self._saving = False
@@ -213,7 +218,10 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
     @work(thread=True, exit_on_error=False, group=MONEY)
     def complete_sale(self) -> None:
         try:
-            completed = self.checkout.complete(self.plan)
+            if self._complete is not None:
+                completed = self._complete(self.checkout, self.plan)
+            else:
+                completed = self.checkout.complete(self.plan)
         except Exception:
             self.app.call_from_thread(self._save_failed)
             raise

@@ -266,7 +266,12 @@ class SaleScreen(WorkerErrors, Screen[None]):
             return
         self.app.show_customer("show_total", plan.due)
         exact_cash = exact_cash or plan.complete  # nothing to take in cash: complete at once
-        self.app.push_screen(PaymentScreen(self.checkout, plan, exact_cash), self._paid)
+        complete = None
+        if self.checkout.insured is not None and self.checkout.insured.settled:
+            complete = self._insurance().complete
+        self.app.push_screen(
+            PaymentScreen(self.checkout, plan, exact_cash, complete=complete), self._paid
+        )
 
     def action_exact_cash(self) -> None:
         self.action_pay(exact_cash=True)
