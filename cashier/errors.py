@@ -46,12 +46,22 @@ def database_trouble(error: BaseException) -> str | None:
     name = type(error).__name__
     if isinstance(error, OSError) and error.errno == 28:  # ENOSPC
         return DISK_FULL_MESSAGE
-    if name not in ("OperationalError", "DatabaseError", "DiskFull"):
+    if name not in ("OperationalError", "DatabaseError", "DiskFull", "InterfaceError"):
         return None
     if "disk is full" in text or "no space left" in text or name == "DiskFull":
         return DISK_FULL_MESSAGE
     if "malformed" in text or "not a database" in text or "disk i/o error" in text:
         return DAMAGED_MESSAGE
+    if any(
+        f in text
+        for f in (
+            "server closed the connection",
+            "terminating connection",
+            "the connection is closed",
+            "connection refused",
+        )
+    ):
+        return "数据库连接中断，正在重连…请稍后重试"
     if is_busy(error):
         return BUSY_MESSAGE
     return None

@@ -23,6 +23,7 @@ from cashier.errors import InputError, NotAllowed
 from cashier.receipts import InsuranceSummary, Receipt, ReceiptLine, ReceiptTender
 from cashier.services import audit, catalog, claims, clock, shifts
 from cashier.services.operators import Role, SignedIn
+from cashier.store.db import ConnectionLost
 from cashier.store.models import (
     InsuredSettlement,
     Item,
@@ -273,6 +274,31 @@ class Checkout:
             raise InputError("应收金额已变化，请重新收款")
         if not plan.complete:
             raise InputError(f"还差 {plan.remaining.display()}，不能完成")
+        try:
+            sale, now = self._write_sale(plan)
+        except ConnectionLost:
+            # The server went away during the transaction: its commit may or may not have
+            # reached it. Looked up by the sale's own id once reconnected: kept once, never
+            # twice; not there, it is written again (the server is back by then).
+            sale = Sale.get_or_none(Sale.uid == self.key)
+            if sale is None:
+                sale, now = self._write_sale(plan)
+            else:
+                now = clock.Now(sale.closed_at)
+        faults.crash_point("after_commit")  # the sale is committed, nothing printed
+        self.state = State.COMPLETED
+        return Completed(
+            sale.id,
+            sale.receipt_no,
+            self.due,
+            plan.paid,
+            plan.change,
+            plan.cash_taken(),
+            clock_message=now.message,
+        )
+
+    def _write_sale(self, plan: TenderPlan):
+        """The sale and all that goes with it, one transaction; (sale, the time it took)."""
         with database.atomic():
             seq = _next_receipt_seq(self.station_id)
             receipt_no = format_receipt_no(self.station_id, seq)
@@ -293,6 +319,7 @@ class Checkout:
                 change=plan.change,
                 created_at=min(self.started_at, now.at),
                 closed_at=now.at,
+                uid=self.key,
             )
             self._write_lines(sale)
             Tender.insert_many(
@@ -329,17 +356,7 @@ class Checkout:
                 setl_id=self.insured.settlement.setlinfo.setl_id if self.insured else "",
                 digest=audit.sale_digest(sale.id),
             )
-        faults.crash_point("after_commit")  # the sale is committed, nothing printed
-        self.state = State.COMPLETED
-        return Completed(
-            sale.id,
-            receipt_no,
-            self.due,
-            plan.paid,
-            plan.change,
-            plan.cash_taken(),
-            clock_message=now.message,
-        )
+        return sale, now
 
     def _write_settlement(self, sale: Sale) -> None:
 

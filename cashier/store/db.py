@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,7 +41,127 @@ class CounterSqlite(SqliteDatabase):
         super().begin(lock_type or "IMMEDIATE")
 
 
-def connect(url: str) -> Database:
+#: Fragments of the driver's messages when the server went away (restart, upgrade, network).
+_LOST = (
+    "server closed the connection",
+    "terminating connection",
+    "the connection is closed",
+    "connection already closed",
+    "connection is lost",
+    "consuming input failed",
+    "connection refused",
+    "could not connect",
+    "connection to server",
+    "no connection to the server",
+    "ssl syscall error",
+    "connection timed out",
+    "the database system is starting up",
+    "the database system is shutting down",
+)
+#: Waits between tries of a statement outside a transaction while the server is away.
+RETRY_WAITS = (0.2, 0.5, 1.0, 2.0)
+
+
+def connection_lost(error: BaseException) -> bool:
+    """Whether ``error`` says the connection to the database server was lost."""
+    name = type(error).__name__
+    if name not in ("OperationalError", "InterfaceError", "ConnectionLost"):
+        return False
+    text = str(error).lower()
+    return name == "ConnectionLost" or any(fragment in text for fragment in _LOST)
+
+
+class ConnectionLost(CashierError):
+    """The database server went away; the connection is re-opened at the next statement."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or LOST_MESSAGE)
+
+
+LOST_MESSAGE = "数据库连接中断，正在重连…请稍后重试（本单仍在屏幕上）"
+
+
+def _postgres_class():
+    from peewee import PostgresqlDatabase
+
+    class CounterPostgres(PostgresqlDatabase):
+        """PostgreSQL for a counter: a lost connection is noticed and re-opened. A statement
+        outside a transaction (a read, a ``BEGIN``) is tried again while the server comes
+        back (:data:`RETRY_WAITS`); inside a transaction nothing is retried: the transaction
+        fails with :class:`ConnectionLost` (its caller decides: a sale looks itself up by
+        its own id) and the connection is opened afresh for the next one."""
+
+        def _forget(self) -> None:
+            conn = self._state.conn
+            self._state.conn, self._state.closed = None, True  # the transaction stack stays
+            if conn is not None:
+                try:
+                    conn.close()
+                except Exception:
+                    pass
+
+        def _retrying(self, run, *args, **kwargs):
+            for wait in (*RETRY_WAITS, None):
+                try:
+                    return run(*args, **kwargs)
+                except Exception as exc:
+                    if not connection_lost(exc):
+                        raise
+                    self._forget()
+                    if self.in_transaction() or wait is None:
+                        raise ConnectionLost() from exc
+                    _notify_lost()
+                    time.sleep(wait)
+            raise AssertionError("unreachable")
+
+        def execute_sql(self, sql, params=None, *args, **kwargs):
+            return self._retrying(super().execute_sql, sql, params, *args, **kwargs)
+
+        def begin(self, *args, **kwargs):
+            return self._retrying(super().begin, *args, **kwargs)
+
+        def commit(self):
+            try:
+                return super().commit()
+            except Exception as exc:
+                if not connection_lost(exc):
+                    raise
+                self._forget()
+                raise ConnectionLost() from exc
+
+        def rollback(self):
+            if self.is_closed():
+                return None  # the server went away: it rolled the transaction back itself
+            try:
+                return super().rollback()
+            except Exception as exc:
+                if not connection_lost(exc):
+                    raise
+                self._forget()
+                return None
+
+    return CounterPostgres
+
+
+#: Called (in the thread that noticed it) when a lost connection is being re-opened.
+_listeners: list = []
+
+
+def on_connection_lost(callback) -> None:
+    """``callback()`` is called whenever a lost connection is being re-opened (the screen
+    shows 数据库连接中断，正在重连…)."""
+    _listeners.append(callback)
+
+
+def _notify_lost() -> None:
+    for callback in list(_listeners):
+        try:
+            callback()
+        except Exception:
+            pass
+
+
+def connect(url: str, *, wait_s: float = 60.0, on_wait=None) -> Database:
     """A peewee database for ``sqlite:///path`` or ``postgresql://…`` (bound to the models)."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
@@ -58,20 +179,37 @@ def connect(url: str) -> Database:
         from cashier.store.drivers import with_psycopg
 
         with_psycopg()  # before playhouse, which looks for psycopg too
-        from playhouse.db_url import connect as url_connect
+        from playhouse.db_url import parse
 
+        params = parse(url)
+        if not params.get("database"):
+            raise CashierError(f"数据库地址中没有数据库名：{redact(url)}（postgresql://主机/库名）")
         try:
-            db = url_connect(url)
+            db = _postgres_class()(**params)
         except ImportError:
             raise CashierError("PostgreSQL 需要 psycopg：pip install 'cashier[postgres]'") from None
     else:
         raise CashierError(f"不支持的数据库地址：{url}（用 sqlite:///路径 或 postgresql://…）")
     database.initialize(db)
-    try:
-        db.connect(reuse_if_open=True)
-    except Exception as exc:  # peewee wraps driver errors in many classes
-        raise CashierError(f"无法打开数据库 {redact(url)}：{exc}") from None
-    return db
+    deadline = time.monotonic() + wait_s
+    told = False
+    while True:
+        try:
+            db.connect(reuse_if_open=True)
+            return db
+        except Exception as exc:  # peewee wraps driver errors in many classes
+            # A server that is starting (the PC and the server booted together) is waited
+            # for, saying so once; anything else, or a wait that runs out, is an error.
+            if isinstance(db, SqliteDatabase) or not connection_lost(exc):
+                raise CashierError(f"无法打开数据库 {redact(url)}：{exc}") from None
+            if time.monotonic() >= deadline:
+                raise CashierError(
+                    f"无法连接数据库服务器 {redact(url)}（已等待 {wait_s:.0f} 秒）：{exc}"
+                ) from None
+            if on_wait is not None and not told:
+                on_wait(f"正在等待数据库服务器 {redact(url)}…")
+                told = True
+            time.sleep(1.0)
 
 
 def redact(url: str) -> str:
@@ -181,6 +319,11 @@ def _local_date(db: Database, column: str) -> str:
 
 def _migration_8(db: Database) -> None:
     db.create_tables(CLAIM_MODELS)
+    # A sale's own id (its checkout's key): a completion whose commit may not have reached
+    # the server is looked up by it after reconnecting, so it is kept once, never twice.
+    _add_missing_columns(db, Sale, ("uid",))
+    table = Sale._meta.table_name
+    db.execute_sql(f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_uid ON {table} (uid)")
 
 
 MIGRATIONS: list[Callable[[Database], None]] = [

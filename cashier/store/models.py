@@ -106,6 +106,7 @@ class Sale(BaseModel):
     printed = BooleanField(default=False)  # False: the receipt still waits for the printer
     shift = DeferredForeignKey("Shift", null=True, index=True)  # migration 5
     business_day = DateField(null=True, index=True)  # migration 7: its shift's business day
+    uid = CharField(max_length=32, null=True, unique=True)  # migration 8: its checkout's key
 
     class Meta:
         indexes = ((("station", "receipt_seq"), True),)

@@ -77,6 +77,9 @@ class CashierApp(App[None]):
         if overrides:
             self.set_keymap(overrides)
         self.set_interval(5, self._check_idle)
+        from cashier.store.db import on_connection_lost
+
+        on_connection_lost(self._connection_lost)
         self.show_login()
         from cashier.config import config_warnings
 
@@ -84,6 +87,23 @@ class CashierApp(App[None]):
             self.notify(warning, severity="warning", timeout=30)
         # After the login screen is up: the sandbox's imports must not delay the first paint.
         self.set_timer(0.5, self.connect_insurer)
+
+    def _connection_lost(self) -> None:
+        """The database server went away and the connection is being re-opened (any thread)."""
+        import threading
+
+        def tell() -> None:
+            self.notify(
+                "数据库连接中断，正在重连…（本单仍在屏幕上）", severity="warning", timeout=6
+            )
+
+        if threading.get_ident() == getattr(self, "_thread_id", None):
+            tell()
+        elif self.is_running:
+            try:
+                self.call_from_thread(tell)
+            except RuntimeError:  # the app is shutting down
+                pass
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="insurer")
     def connect_insurer(self) -> None:

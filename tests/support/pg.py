@@ -84,6 +84,7 @@ class PgServer:
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c max_connections=200 -c shared_buffers=64MB"
         )
+        self._options = options
         for _attempt in range(5):
             self.port = _free_port()
             started = self._run(
@@ -108,6 +109,19 @@ class PgServer:
         """The station key every database of this server is keyed with (counters sharing a
         database share one key file)."""
         return str(self.root / "station.key")
+
+    def stop_server(self) -> None:
+        """The server goes away (an upgrade, a reboot): every connection is cut."""
+        self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
+
+    def start_server(self) -> None:
+        self._run("pg_ctl", "-D", str(self.datadir), "-w", "-t", "60",
+                  "-l", str(self.root / "server.log"),
+                  "start", "-o", f"{self._options} -p {self.port}")  # fmt: skip
+
+    def restart(self) -> None:
+        self.stop_server()
+        self.start_server()
 
     def url(self, name: str = "postgres") -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{name}"
