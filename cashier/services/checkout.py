@@ -443,6 +443,7 @@ class Checkout:
                 void_reason=reason[:200],
             )
             self._write_lines(sale)
+            faults.crash_point("void")  # inside the void's transaction: all of it or none
             audit.record(
                 self.station_id,
                 "sale.void",

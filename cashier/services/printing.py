@@ -270,6 +270,7 @@ def print_document(
             kind=JobKind.DOCUMENT.value,
             status=JobStatus.QUEUED.value,
         )
+        faults.crash_point("printing", "document")  # the document is stored, not yet printed
         try:
             if isinstance(document, ShiftReport):
                 printed = _print_shift_report(printer, document)

@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cashier import faults
 from cashier.domain.money import Fen
 from cashier.domain.tender import Method
 from cashier.errors import CashierError, InputError, NotAllowed
@@ -192,6 +193,8 @@ def execute(
         # leaves a pending intent that the next start (or the next try) finishes.
         intent = _intent(sale, plan, requested_by, approved_by, completed_by, reason)
         cancel_msgid = _cancel_settlement(insurance, settlement, completed_by, sale)
+        # The insurer cancelled, the books not yet: the next start finishes it (the intent).
+        faults.crash_point("after_answer", "2103" if settlement.kind == "pharmacy" else "2208")
     refund, reversal = _record(
         settings,
         sale,
@@ -205,6 +208,7 @@ def execute(
         cancel_msgid=cancel_msgid,
     )
     done = RefundDone(refund.id, refund.refund_no, refund.amount, _by_method(reversal, ()))
+    faults.crash_point("refund_committed")  # in the books; a partial's kept lines not yet sold
     if plan.full:
         return done
     kept = _kept_lines(sale, plan)
@@ -436,6 +440,69 @@ def _resell(settings, kept: list[Line], reversal, who: SignedIn, insurance, pati
     if not plan.complete:
         raise InputError(f"重新结算后应收 {plan.due.display()}，超过原单已付，请全额退款后重新收费")
     return co.complete(plan)
+
+
+def pending_resales(station_id: str) -> list[Refund]:
+    """Partial refunds whose kept lines were not charged again (the counter died, or the
+    re-sale failed, between the cancellation and the new sale), oldest first."""
+    return list(
+        Refund.select()
+        .where(
+            (Refund.station == station_id)
+            & (Refund.kind == "partial")
+            & Refund.resettled_sale.is_null()
+        )
+        .order_by(Refund.id)
+    )
+
+
+def kept_lines_of(refund: Refund) -> list[Line]:
+    """The lines a partial refund kept (to be charged again)."""
+    back = {rl.sale_line_id: rl.quantity for rl in refund.lines}
+    kept = []
+    for ln in refund.sale.lines.order_by(SaleLine.line_no):
+        quantity = ln.quantity - back.get(ln.id, 0)
+        if quantity:
+            kept.append(Line.of_sold(ln, quantity))
+    return kept
+
+
+def resell_kept(settings, refund: Refund, who: SignedIn, insurance=None, patient=None):
+    """Finish a partial refund left between its cancellation and the new sale: the kept lines
+    sold again from the original tenders (insured again when the patient is identified)."""
+    if refund.resettled_sale_id is not None:
+        raise InputError(f"{refund.refund_no} 的保留项目已重新收费")
+    sale = refund.sale
+    settlement = sale.settlements.first()
+    visit = json.loads(settlement.visit or "{}") if settlement is not None else {}
+    reversal = _net_tenders(list(sale.tenders.order_by(Tender.seq)), sale.change)
+    completed = _resell(settings, kept_lines_of(refund), reversal, who, insurance, patient, visit)
+    Refund.update(resettled_sale=completed.sale_id).where(Refund.id == refund.id).execute()
+    return completed
+
+
+def print_slip(settings, refund_id: int, printer) -> object:
+    """Print a refund's slip and remember it was printed (a slip a crash kept from the
+    printer is printed at the next start: :func:`print_unprinted`)."""
+    from cashier.services.printing import print_document
+
+    refund = Refund.get_by_id(refund_id)
+    slip = refund_receipt(refund, clinic_name=settings.clinic_name, training=settings.training)
+    faults.crash_point("printing", "refund")
+    printed = print_document(settings, slip, printer)
+    Refund.update(printed=True).where(Refund.id == refund_id).execute()
+    return printed
+
+
+def print_unprinted(settings, printer) -> list[str]:
+    """At start: every refund slip of this station not printed yet; their numbers."""
+    done = []
+    for refund in Refund.select().where(
+        (Refund.station == settings.station_id) & (Refund.printed == False)  # noqa: E712
+    ):
+        print_slip(settings, refund.id, printer)
+        done.append(refund.refund_no)
+    return done
 
 
 # -- refunds a crash or a lost answer left pending ---------------------------------------------

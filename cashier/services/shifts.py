@@ -26,6 +26,7 @@ from typing import Any
 
 from peewee import JOIN, fn
 
+from cashier import faults
 from cashier.domain.money import Fen
 from cashier.domain.tender import Method
 from cashier.errors import InputError, NotAllowed
@@ -594,6 +595,7 @@ def close_shift(
                 for c in lines
             ]
         ).execute()
+        faults.crash_point("shift_close")  # inside the close's transaction: all of it or none
         entry = audit.record(
             shift.station_id,
             "shift.close",

@@ -128,6 +128,15 @@ class CashierApp(App[None]):
         refunds = [r.message for r in resolved if hasattr(r, "message")]
         for message in refunds:  # a refund finished or undone: money may be owed back
             self.call_from_thread(self.notify, message, severity="warning", timeout=60)
+        from cashier.services.refunds import pending_resales
+
+        for refund in pending_resales(self.settings.station_id):
+            self.call_from_thread(
+                self.notify,
+                f"退款 {refund.refund_no} 保留的项目尚未重新收费：请为患者重新收取这些项目",
+                severity="warning",
+                timeout=60,
+            )
         rest = len(resolved) - len(held) - len(refunds)
         if rest:
             self.call_from_thread(

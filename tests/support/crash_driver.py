@@ -11,7 +11,12 @@ no crash), so that the process dies by SIGKILL at that crash point
 again — resolve in-doubt insurer calls, cancel settlements no sale finished
 (:func:`cashier.services.station.recover_insurer_calls`), print the queued receipts.
 ``selfpay-loop``: complete self-pay sales as fast as possible until killed
-(the power-cut test). KIND: ``clinic`` (the default) or ``pharmacy`` (the
+(the power-cut test). ``refund`` / ``refund-partial``: refund the last completed
+sale (whole, or all but its first line) and print the slip; ``finish`` /
+``finish-partial``: what the cashier does after a restart (refund again what was
+undone, charge again a partial refund's kept lines); ``void``: void a two-line
+bill; ``close``: open a shift, sell, close it and print the Z (the refund, void
+and shift-close matrix, tests/integration/test_crash_refunds.py). KIND: ``clinic`` (the default) or ``pharmacy`` (the
 visit is then a pharmacy sale: 2101, 2102).
 
 Each step it passes is printed as one JSON line (flushed), so the test sees
@@ -110,9 +115,112 @@ def restart(settings, connection) -> None:
     from cashier.services.station import recover_insurer_calls
 
     for r in recover_insurer_calls(settings, connection):
-        say("recovered", msgid=r.msgid, infno=r.infno, outcome=str(r.status))
+        if hasattr(r, "msgid"):
+            say("recovered", msgid=r.msgid, infno=r.infno, outcome=str(r.status))
+        else:  # a refund finished (or undone) in the books
+            say("refund_resumed", receipt_no=r.sale_receipt_no, outcome=r.outcome)
     for r in retry_pending(settings, configured_printer(settings), cashier()):
         say("reprinted", receipt_no=r.receipt_no, status=r.status, error=r.error)
+    from cashier.services.refunds import pending_resales, print_unprinted
+
+    for refund_no in print_unprinted(settings, configured_printer(settings)):
+        say("slip_printed", refund_no=refund_no)
+    for refund in pending_resales(settings.station_id):
+        say("kept_to_sell_again", refund_no=refund.refund_no)
+
+
+def supervisor():
+    from cashier.services.refunds import approve
+
+    return approve("TRAIN-01", "9001", "9999")
+
+
+def refund_last(settings, sandbox_url: str, connection, partial: bool) -> None:
+    """Refund the station's last completed sale (all of it, or its first line only: the
+    kept lines are settled again with a fresh 医保码), then print the slip."""
+    from cashier.services.insured import Insurance
+    from cashier.services.printing import configured_printer, print_sale
+    from cashier.services.refunds import execute, find_refundable, plan_refund, print_slip
+    from cashier.store.models import Sale, SaleLine
+
+    sale = Sale.select().where(Sale.status == "completed").order_by(Sale.id.desc()).get()
+    sale = find_refundable(sale.receipt_no)
+    quantities = None
+    if partial:
+        first = sale.lines.order_by(SaleLine.line_no).first()
+        quantities = {first.id: first.quantity}
+    plan = plan_refund(sale, quantities)
+    insurance = Insurance(connection.client, settings)
+    patient = insurance.identify_qr(new_qr(sandbox_url), cashier()) if plan.needs_patient else None
+    say("refunding", receipt_no=sale.receipt_no, partial=partial)
+    done = execute(
+        settings, plan, requested_by=cashier(), approved_by=supervisor(), completed_by=cashier(),
+        reason="患者退药", insurance=insurance, patient=patient,
+    )  # fmt: skip
+    say("refunded", refund_no=done.refund_no, new_receipt_no=done.new_receipt_no)
+    printer = configured_printer(settings)
+    print_slip(settings, done.refund_id, printer)
+    if done.new_sale_id is not None:
+        print_sale(settings, done.new_sale_id, printer)
+    say("printed", refund_no=done.refund_no)
+
+
+def finish_refund(settings, sandbox_url: str, connection, partial: bool) -> None:
+    """After the restart, as the cashier would: a refund that was undone is done again; a
+    partial refund's kept lines not yet charged are charged now."""
+    from cashier.services.insured import Insurance
+    from cashier.services.refunds import pending_resales, resell_kept
+    from cashier.store.models import Sale
+
+    insurance = Insurance(connection.client, settings)
+    for refund in pending_resales(settings.station_id):
+        patient = insurance.identify_qr(new_qr(sandbox_url), cashier())
+        completed = resell_kept(settings, refund, cashier(), insurance, patient)
+        say("resold", refund_no=refund.refund_no, receipt_no=completed.receipt_no)
+    if Sale.select().where(Sale.status == "completed", Sale.id == first_sale_id()).exists():
+        refund_last(settings, sandbox_url, connection, partial)
+
+
+def first_sale_id() -> int:
+    from cashier.store.models import Sale
+
+    return Sale.select(Sale.id).order_by(Sale.id).limit(1).scalar()
+
+
+def void_bill(settings) -> None:
+    """Two lines on a self-pay bill, voided (the crash point ``void`` dies inside)."""
+    from cashier.services import catalog
+    from cashier.services.checkout import Checkout
+
+    co = Checkout(settings.station_id, cashier())
+    for code in CODES[:2]:
+        co.add(catalog.find_by_scan(code))
+    say("voided", sale_id=co.void("患者离开"))
+
+
+def close_shift(settings) -> None:
+    """Open a shift, one self-pay sale, close it (blind count right) and print the Z."""
+    from cashier.domain.money import Fen
+    from cashier.domain.tender import Method
+    from cashier.services import catalog, shifts
+    from cashier.services.checkout import Checkout
+    from cashier.services.printing import configured_printer, print_document
+
+    who = cashier()
+    shift = shifts.open_shift_of(settings.station_id) or shifts.open_shift(
+        settings.station_id, who, Fen(10000)
+    )
+    co = Checkout(settings.station_id, who)
+    co.add(catalog.find_by_scan(CODES[0]))
+    plan = co.start_payment()
+    plan.exact_cash()
+    co.complete(plan)
+    expected = shifts.figures(shift).methods[0].expected
+    z = shifts.close_shift(shift, {Method.CASH: expected}, who)
+    say("closed", z=z.number)
+    document = shifts.z_document(z, clinic_name=settings.clinic_name, training=True)
+    print_document(settings, document, configured_printer(settings))
+    say("printed", z=z.number)
 
 
 def selfpay_loop(settings) -> None:
@@ -152,9 +260,21 @@ def main(argv: list[str]) -> int:
         if mode == "selfpay-loop":
             selfpay_loop(settings)
             return 0
+        if mode == "void":
+            void_bill(settings)
+            say("done")
+            return 0
+        if mode == "close":
+            close_shift(settings)
+            say("done")
+            return 0
         connection = connect_insurer(settings)
         if mode == "restart":
             restart(settings, connection)
+        elif mode in ("refund", "refund-partial"):
+            refund_last(settings, sandbox_url, connection, mode == "refund-partial")
+        elif mode in ("finish", "finish-partial"):
+            finish_refund(settings, sandbox_url, connection, mode == "finish-partial")
         else:
             run_visit(settings, sandbox_url, connection)
         say("done")

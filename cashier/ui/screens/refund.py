@@ -237,19 +237,13 @@ class RefundScreen(WorkerErrors, Screen[None]):
         self._print(done)
 
     def _print(self, done) -> None:
-        from cashier.services.printing import configured_printer, print_document, print_sale
-        from cashier.services.refunds import refund_receipt
-        from cashier.store.models import Refund
+        from cashier.services.printing import configured_printer, print_sale
+        from cashier.services.refunds import print_slip
 
         settings = self.app.settings
         printer = configured_printer(settings)
         try:
-            slip = refund_receipt(
-                Refund.get_by_id(done.refund_id),
-                clinic_name=settings.clinic_name,
-                training=settings.training,
-            )
-            printed = print_document(settings, slip, printer)
+            printed = print_slip(settings, done.refund_id, printer)
             if done.new_sale_id is not None:
                 print_sale(settings, done.new_sale_id, printer)
         except DeviceError as exc:
