@@ -241,7 +241,9 @@ def _run_tui(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     hold_station(settings)  # held until the process ends: one running counter per station
-    ctx = open_station(settings)
+    ctx = open_station(
+        settings, on_wait=lambda message: print(f"cashier: {message}", file=sys.stderr)
+    )
     from cashier.services import claims
 
     claims.release_all(settings.station_id)  # its bills from before this start are gone

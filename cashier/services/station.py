@@ -149,14 +149,14 @@ def hold_station(settings: Settings) -> StationLock:
 
 
 def open_station(
-    settings: Settings, *, seed: bool = True, operators_only: bool = False
+    settings: Settings, *, seed: bool = True, operators_only: bool = False, on_wait=None
 ) -> StationContext:
     """Connect, check, migrate, register the station; load the station key (made on the
     first start), key the audit chain with it and keep personal data sealed; a training
     station gets its demo data (with ``operators_only``, its demo operators alone: a
     privileged command signs in as one)."""
     private_dir(settings.data_dir)
-    db = connect(settings.db_url)
+    db = connect(settings.db_url, on_wait=on_wait)  # a server still starting is waited for
     integrity.check_at_start(db)
     migrate(db)
     private_files(settings)
