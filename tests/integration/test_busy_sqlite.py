@@ -27,10 +27,9 @@ def cashier_process(data_dir: str, n: int) -> list[str]:
     from cashier.services import catalog
     from cashier.services.checkout import Checkout
     from cashier.services.operators import Role, SignedIn
+    from cashier.services.refunds import execute, find_refundable, plan_refund
     from cashier.services.station import open_station
     from cashier.store.models import database
-
-    from cashier.services.refunds import execute, find_refundable, plan_refund
 
     settings = settings_from_dict({}, data_dir=Path(data_dir))
     open_station(settings, seed=False)

@@ -3,8 +3,6 @@ set back is noticed and audited, and receipt times never go backwards at a stati
 
 from __future__ import annotations
 
-import os
-import time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,21 +16,15 @@ from cashier.services.checkout import Checkout
 from cashier.services.refunds import approve, execute, find_refundable, plan_refund
 from cashier.store.models import AuditEntry, Sale
 from tests.support.counter import AMOXICILLIN, CEFIXIME
+from tests.support.tools import local_zone
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture(autouse=True)
 def _shanghai():
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "Asia/Shanghai"
-    time.tzset()
-    yield
-    if old is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
+    with local_zone("Asia/Shanghai"):
+        yield
 
 
 class WallClock:

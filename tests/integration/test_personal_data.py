@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 import os
 
-from cashier.domain.tender import Method
 from cashier.insurer import journal
-from cashier.services import catalog, orders
-from cashier.services.checkout import Checkout
+from cashier.services import orders
 from cashier.services.insured import Insurance
 from cashier.services.refunds import approve, execute, plan_refund
-from cashier.store.models import InsurerCall, Sale, database
+from cashier.store.models import InsurerCall, database
 from cashier_sandbox import state
-from tests.support.counter import AMOXICILLIN, TERBINAFINE, qr
+from tests.support.counter import AMOXICILLIN, TERBINAFINE, insured_sale
 
 
 def full_id_numbers() -> set[str]:
@@ -54,17 +52,7 @@ def test_no_full_id_number_at_rest_after_a_days_work(insurer, settings, cashier_
 
     # An insured sale by 医保码, then a refund of it (journaled 2207 and 2208).
     insurance = Insurance(insurer.client, settings)
-    co = Checkout(settings.station_id, cashier_1001)
-    co.identify(insurance.identify_qr(qr(insurer, "P001"), cashier_1001), "clinic")
-    insurance.set_diagnosis(co, "J06.900", "急性上呼吸道感染")
-    for code in (AMOXICILLIN, TERBINAFINE):
-        co.add(catalog.find_by_scan(code))
-    insurance.presettle(co)
-    insurance.settle(co)
-    plan = co.start_payment()
-    if not plan.complete:
-        plan.add(Method.CASH, plan.remaining)
-    sale = Sale.get_by_id(co.complete(plan).sale_id)
+    sale = insured_sale(insurer, settings, cashier_1001, "P001", AMOXICILLIN, TERBINAFINE)
     supervisor = approve(settings.station_id, "9001", "9999")
     execute(
         settings, plan_refund(sale), requested_by=cashier_1001, approved_by=supervisor,

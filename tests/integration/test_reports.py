@@ -5,9 +5,7 @@ and the command line (PDF read back with pdftotext, CSV with the csv module)."""
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
-import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -28,7 +26,7 @@ from cashier.services.refunds import approve, execute, plan_refund
 from cashier.store.models import InsuredSettlement, Refund, RefundTender, Sale, Station, database
 from tests.support.cli import assert_one_line_error, run_as_supervisor
 from tests.support.counter import AMOXICILLIN, CEFIXIME, TERBINAFINE, qr
-from tests.support.tools import require_tool
+from tests.support.tools import local_zone, require_tool
 
 fen = Fen.parse
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -42,15 +40,8 @@ SUPERVISOR = SignedIn("9001", "李组长", Role.SUPERVISOR)
 @pytest.fixture(autouse=True)
 def _shanghai():
     """Local time is China's (UTC+8), so a local day and a UTC day differ."""
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "Asia/Shanghai"
-    time.tzset()
-    yield
-    if old is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
+    with local_zone("Asia/Shanghai"):
+        yield
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
