@@ -237,7 +237,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _run_tui(args: argparse.Namespace) -> int:
-    from cashier.services.station import hold_station, open_station
+    from cashier.services.locks import hold_station
+    from cashier.services.station import open_station
 
     settings = _settings(args)
     hold_station(settings)  # held until the process ends: one running counter per station

@@ -37,7 +37,7 @@ from cashier.store.models import (
 )
 
 if TYPE_CHECKING:
-    from cashier.services.insured import InsuredPart, Patient
+    from cashier.services.patient import InsuredPart, Patient
 
 MAX_QUANTITY = 9999
 
@@ -155,7 +155,7 @@ class Checkout:
     # -- the patient ---------------------------------------------------------------
     def identify(self, patient: Patient, kind: str) -> InsuredPart:
         """Attach an identified patient; a different patient starts a new insured part."""
-        from cashier.services.insured import InsuredPart
+        from cashier.services.patient import InsuredPart
 
         self._require_open()
         part = self.insured

@@ -3,7 +3,7 @@ counter that loads them, before anything is sent to the insurer.
 
 Another counter that loads the same orders is told where they are being paid and cannot
 settle them; a claim dies with its counter: a claim whose station no longer holds its
-station lock (:func:`cashier.services.station.hold_station`: the process ended, the PC was
+station lock (:func:`cashier.services.locks.hold_station`: the process ended, the PC was
 switched off) is taken over. The claims go when the sale completes (in its transaction),
 when the bill is voided or cleared, and at the station's next start.
 """
@@ -35,7 +35,7 @@ def _key(order_id: int) -> str:
 
 def claim(station_id: str, order_ids: Iterable[int]) -> None:
     """Claim the orders for ``station_id`` (all or none), or say which live counter has them."""
-    from cashier.services.station import station_alive
+    from cashier.services.locks import station_alive
 
     keys = [_key(i) for i in order_ids]
     if not keys:

@@ -15,7 +15,8 @@ from cashier.insurer.client import InsurerUnavailable
 from cashier.insurer.journal import Status
 from cashier.services import catalog
 from cashier.services.checkout import Checkout, receipt_for
-from cashier.services.insured import Insurance, SettlementHeld, advice, parse_id_number, split_rows
+from cashier.services.insured import Insurance, SettlementHeld, advice, split_rows
+from cashier.services.patient import parse_id_number
 from cashier.store.models import InsuredSettlement, InsurerCall, Sale
 from cashier_sandbox import state
 from tests.support.counter import AMOXICILLIN, CEFIXIME, TERBINAFINE, qr, ring_up

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from cashier.errors import CashierError
-from cashier.services.station import hold_station
+from cashier.services.locks import hold_station
 
 
 def test_a_station_is_held_once_and_let_go(settings):
@@ -49,7 +49,7 @@ def test_a_lock_nobody_keeps_is_still_held(settings):
     connection that is garbage collected would let its advisory lock go."""
     import gc
 
-    from cashier.services import station
+    from cashier.services import locks
 
     hold_station(settings)  # not kept
     gc.collect()
@@ -57,5 +57,5 @@ def test_a_lock_nobody_keeps_is_still_held(settings):
         with pytest.raises(CashierError, match="已在"):
             hold_station(settings)
     finally:
-        for lock in list(station._HELD):
+        for lock in list(locks._HELD):
             lock.release()

@@ -13,7 +13,7 @@ from cashier.services import orders
 from cashier.services.checkout import Checkout
 from cashier.services.claims import ClaimedElsewhere
 from cashier.services.insured import Insurance
-from cashier.services.station import hold_station
+from cashier.services.locks import hold_station
 from cashier.store.models import Claim, ClinicOrder, Sale, Station
 from cashier_sandbox import state
 from tests.support.counter import qr

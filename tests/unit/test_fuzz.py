@@ -76,8 +76,8 @@ from cashier.insurer.protocol import (
 )
 from cashier.services import catalog, orders
 from cashier.services.checkout import MAX_QUANTITY, parse_quantity
-from cashier.services.insured import parse_id_number
 from cashier.services.operators import Role, SignedIn
+from cashier.services.patient import parse_id_number
 from cashier.store.models import Barcode, ClinicOrder, ClinicOrderLine, Item, database
 from cashier_sandbox.virtualcard import SocialSecurityCard
 

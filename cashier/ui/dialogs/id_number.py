@@ -38,7 +38,7 @@ class IdNumberDialog(ModalScreen[str | None]):
         self.query_one(Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        from cashier.services.insured import parse_id_number
+        from cashier.services.patient import parse_id_number
 
         try:
             self.dismiss(parse_id_number(event.value))

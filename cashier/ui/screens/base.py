@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from textual.app import App
 from textual.worker import Worker, WorkerState
 
 from cashier.errors import BUSY_MESSAGE, CashierError, database_trouble
-
-if TYPE_CHECKING:
-    from cashier.ui.app import CashierApp
 
 
 def describe_error(error: BaseException | None) -> str:
@@ -39,7 +35,7 @@ def money_busy(app) -> bool:
 class WorkerErrors:
     """Mixin for screens: a failed worker shows its message in a notice."""
 
-    app: CashierApp
+    app: App  # the cashier's app (screens never import it: it imports them)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from cashier.domain.money import Fen
-from cashier.services.insured import InsuredPart, breakdown_rows
+from cashier.services.insured import breakdown_rows
+from cashier.services.patient import InsuredPart
 from cashier.ui.text import quoted
 from cashier.ui.widgets import put
 
