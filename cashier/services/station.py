@@ -131,7 +131,19 @@ def protect_at_rest(key: keys.StationKey, batch: int = 500) -> int:
         done += len(calls)
         if len(calls) < batch:
             break
+    if done and _on_sqlite():
+        # The rows are rewritten, but SQLite keeps the old text in free pages and the WAL
+        # until they are reused: the file is rebuilt once, so no full ID number lingers.
+        database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        database.execute_sql("VACUUM")
+        database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     return done
+
+
+def _on_sqlite() -> bool:
+    from peewee import SqliteDatabase
+
+    return isinstance(database.obj, SqliteDatabase)
 
 
 @dataclass(frozen=True)

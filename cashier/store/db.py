@@ -324,6 +324,9 @@ def _migration_8(db: Database) -> None:
     _add_missing_columns(db, Sale, ("uid",))
     table = Sale._meta.table_name
     db.execute_sql(f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_uid ON {table} (uid)")
+    # Refund slips are marked printed from now on (an unprinted one prints at the next
+    # login); the slips of earlier refunds were printed by the screen that made them.
+    Refund.update(printed=True).where(Refund.printed == False).execute()  # noqa: E712
 
 
 MIGRATIONS: list[Callable[[Database], None]] = [

@@ -302,7 +302,23 @@ class CashierApp(App[None]):
     def print_waiting_receipts(self) -> None:
         """Receipts left in the print queue (a dead printer, a crash) print at login."""
         from cashier.services.printing import configured_printer, pending_jobs, retry_pending
+        from cashier.services.refunds import print_unprinted
 
+        try:
+            # Refund slips a crash kept from the printer (or a refund finished at start-up):
+            # the patient is owed that money back, and the slip says how much.
+            slips = print_unprinted(self.settings, configured_printer(self.settings))
+        except Exception as exc:  # a worker's failure is a notice, never a traceback
+            why = str(exc) if isinstance(exc, CashierError) else type(exc).__name__
+            self.call_from_thread(self.notify, f"补打退款凭证失败：{why}", severity="warning")
+            slips = []
+        if slips:
+            self.call_from_thread(
+                self.notify,
+                f"已补打退款凭证 {'、'.join(slips)}：请按凭证把款项退还患者",
+                severity="warning",
+                timeout=30,
+            )
         if not pending_jobs(self.settings.station_id):
             return
         try:

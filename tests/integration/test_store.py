@@ -44,3 +44,80 @@ def test_migration_5_adds_the_new_columns_to_an_older_database(tmp_path):
     assert "shift_id" in {c.name for c in db.get_columns("sale")}
     assert "maf_pay" in {c.name for c in db.get_columns("insured_settlement")}
     assert db.table_exists("shift") and db.table_exists("refund_tender")
+
+
+def test_migrations_7_and_8_bring_an_older_database_up_to_date(tmp_path):
+    """A version-6 database with a clinic order (its ID number in full), a journaled call
+    (its message in plain text) and a sale: after the upgrade and the next start the ID
+    number is masked and tagged, the message sealed, the day of every row known, the chain
+    keyed, and everything still found and verified."""
+    import json
+    from datetime import datetime
+
+    from cashier.config import settings_from_dict
+    from cashier.insurer import journal
+    from cashier.services import audit, orders
+    from cashier.services.station import open_station
+    from cashier.store import connect
+    from cashier.store.db import MIGRATIONS
+    from cashier.store.models import (
+        ClinicOrder,
+        InsurerCall,
+        Operator,
+        Sale,
+        SchemaVersion,
+        Station,
+        database,
+    )
+
+    zhang = "11010519780312001X"
+    data = tmp_path / "data"
+    db = connect(f"sqlite:///{data / 'cashier.db'}")
+    for version, migration in enumerate(MIGRATIONS[:6], 1):
+        with db.atomic():
+            migration(db)
+            SchemaVersion.create(version=version)
+    # as a version-6 database was made before the columns of migrations 7 and 8 existed
+    for index in ("sale_business_day", "sale_uid", "refund_business_day",
+                  "clinic_order_certno_tag"):  # fmt: skip
+        db.execute_sql(f"DROP INDEX IF EXISTS {index}")
+    db.execute_sql("CREATE INDEX clinic_order_certno ON clinic_order (certno)")
+    for table, column in (("sale", "business_day"), ("sale", "uid"), ("shift", "business_day"),
+                          ("refund", "business_day"), ("clinic_order", "certno_tag"),
+                          ("audit_head", "key_id"), ("audit_head", "keyed_from")):  # fmt: skip
+        db.execute_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+    Station.create(station_id="TRAIN-01", name="培训收费台", kind="clinic")
+    Operator.create(code="1001", name="王小美", role="cashier", pin_salt="00", pin_hash="00")
+    db.execute_sql(
+        "INSERT INTO clinic_order (order_no, certno, patient_name, doctor_code, doctor_name,"
+        " dept_code, dept_name, diag_code, diag_name, status, med_type, mdtrt_id, source,"
+        " imported_at) VALUES ('OP1', ?, '张伟', '', '', '', '', '', '', 'pending', '11', '',"
+        " '', ?)",
+        (zhang, datetime(2026, 1, 5, 2, 0)),
+    )
+    request = json.dumps({"infno": "2207", "input": {"data": {"mdtrt_cert_no": zhang}}})
+    db.execute_sql(
+        "INSERT INTO insurer_call (msgid, station, infno, operator, status, request, context,"
+        " response, error, created_at, updated_at) VALUES ('M1', 'TRAIN-01', '2207', '1001',"
+        " 'ok', ?, '{}', '', '', ?, ?)",
+        (request, datetime(2026, 1, 5), datetime(2026, 1, 5)),
+    )
+    db.execute_sql(
+        "INSERT INTO sale (station_id, operator_id, status, kind, receipt_seq, receipt_no, total,"
+        ' paid, "change", created_at, closed_at, void_reason, reprints, printed)'
+        " VALUES ('TRAIN-01', '1001', 'completed', 'selfpay', 1, 'TRAIN-01-00000001', 100, 100,"
+        " 0, ?, ?, '', 0, 1)",
+        (datetime(2026, 1, 5, 17, 0), datetime(2026, 1, 5, 17, 0)),
+    )
+    database.close()
+
+    open_station(settings_from_dict({}, data_dir=data), seed=False)
+    order = ClinicOrder.get()
+    assert order.certno == "1101**********001X" and orders.pending_for(zhang) == [order]
+    call = InsurerCall.get()
+    assert call.request.startswith("enc1:") and zhang not in call.request
+    assert json.loads(journal.request_of(call))["input"]["data"]["mdtrt_cert_no"] == zhang
+    assert Sale.get().business_day is not None
+    assert audit.verify().ok
+    raw = b"".join(path.read_bytes() for path in data.glob("cashier.db*"))
+    assert zhang.encode() not in raw  # not in a row, nor in a free page or the WAL
