@@ -13,7 +13,7 @@ from cashier.ui.dialogs.quantity import QuantityDialog
 from cashier.ui.screens.lookup import LookupScreen
 from cashier.ui.screens.refund import RefundScreen
 from cashier.ui.screens.sale import SaleScreen
-from tests.support.pilot import barcode, login, scan, settle
+from tests.support.pilot import barcode, login, scan, settle, until
 
 pytestmark = pytest.mark.pilot
 
@@ -23,15 +23,6 @@ HOSTILE = {
     "Y00010": "[@click=app.quit]点我[/]",
 }
 ESCAPED = "清屏\x1b[2J\x07药"
-
-
-async def until(pilot, condition, steps: int = 200) -> None:
-    """Wait for what the app does (a screen to open), a message round at a time."""
-    for _ in range(steps):
-        if condition():
-            return
-        await pilot.pause()
-    raise AssertionError("the app never got there")
 
 
 async def test_hostile_names_are_shown_as_text_everywhere(settings):

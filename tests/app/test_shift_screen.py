@@ -17,7 +17,7 @@ from cashier.ui.app import CashierApp
 from cashier.ui.dialogs.confirm import ConfirmDialog
 from cashier.ui.screens.sale import SaleScreen
 from cashier.ui.screens.shift import ShiftScreen
-from tests.support.pilot import barcode, login, scan, settle
+from tests.support.pilot import barcode, login, scan, settle, until
 from tests.support.tools import require_tool
 
 pytestmark = pytest.mark.pilot
@@ -60,8 +60,9 @@ async def test_open_sell_blind_close_short_and_the_z_pdf(settings):
         await settle(pilot)
         assert isinstance(app.screen, SaleScreen)
         await scan(pilot, barcode("Y00001"))
+        await until(pilot, lambda: app.screen.checkout.lines)
         await pilot.press("f10")  # exact cash
-        await settle(pilot)
+        await until(pilot, lambda: Sale.select().exists() and isinstance(app.screen, SaleScreen))
         sale = Sale.get()
         assert sale.shift_id == shift.id
         expected = Fen(20000) + Item.get(Item.code == "Y00001").price  # 212.50
@@ -78,7 +79,9 @@ async def test_open_sell_blind_close_short_and_the_z_pdf(settings):
         await settle(pilot)
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("enter")
-        await settle(pilot)
+        await until(
+            pilot, lambda: "TRAIN-01-Z000001" in str(screen.query_one("#shift-note").render())
+        )
 
         assert isinstance(app.screen, ShiftScreen)
         rows = table_rows(screen)
@@ -89,10 +92,10 @@ async def test_open_sell_blind_close_short_and_the_z_pdf(settings):
         assert "没有未交班的班次" in str(screen.query_one("#shift-state").render())
 
         await pilot.press("f6")  # the Z list, then 重打
-        await settle(pilot)
+        await until(pilot, lambda: table_rows(screen)[:1] and table_rows(screen)[0][0] != "现金")
         assert table_rows(screen)[0][0] == "TRAIN-01-Z000001"
         await pilot.press("f11")
-        await settle(pilot)
+        await until(pilot, lambda: Shift.get_by_id(shift.id).reprints == 1)
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, SaleScreen)

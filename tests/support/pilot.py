@@ -33,6 +33,19 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
+async def until(pilot, condition, steps: int = 400) -> None:
+    """Wait for what the app does (a screen to open, a sale to be saved), a message round at
+    a time: on a loaded machine a round takes longer, never a fixed time."""
+    for _ in range(steps):
+        if condition():
+            return
+        await pilot.pause()
+        if condition():
+            return
+        await settle(pilot)
+    raise AssertionError("the app never got there")
+
+
 async def login(pilot, code="1001", pin="1234") -> None:
     await pilot.press(*code, "enter", *pin, "enter")
     await settle(pilot)

@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Digits, Input, Label, Static
+from textual.worker import Worker, WorkerState
 
 from cashier.devices.scanner import ScanKind, ScannedCode, payment_code_issuer
 from cashier.domain.money import Fen
@@ -216,7 +217,9 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         self.complete_sale()
 
     @work(thread=True, exit_on_error=False, group=MONEY)
-    def complete_sale(self) -> None:
+    def complete_sale(self) -> Completed:
+        """Money work: it ends before the screen goes (:meth:`on_worker_state_changed`
+        dismisses it then), so removing the screen never cancels it."""
         try:
             if self._complete is not None:
                 completed = self._complete(self.checkout, self.plan)
@@ -229,7 +232,12 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
             self.app.call_from_thread(
                 self.app.notify, completed.clock_message, severity="warning", timeout=15
             )
-        self.app.call_from_thread(self.dismiss, completed)
+        return completed
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        super().on_worker_state_changed(event)
+        if event.worker.name == "complete_sale" and event.state is WorkerState.SUCCESS:
+            self.dismiss(event.worker.result)
 
     def _save_failed(self) -> None:
         self._saving = False
