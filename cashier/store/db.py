@@ -14,6 +14,7 @@ from cashier.store.models import (
     CLAIM_MODELS,
     INSURED_MODELS,
     INSURER_MODELS,
+    PAYMENT_MODELS,
     PRINT_MODELS,
     REFUND_MODELS,
     SHIFT_MODELS,
@@ -329,6 +330,10 @@ def _migration_8(db: Database) -> None:
     Refund.update(printed=True).where(Refund.printed == False).execute()  # noqa: E712
 
 
+def _migration_9(db: Database) -> None:
+    db.create_tables(PAYMENT_MODELS)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_1,
     _migration_2,
@@ -338,6 +343,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_6,
     _migration_7,
     _migration_8,
+    _migration_9,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

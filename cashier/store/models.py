@@ -428,6 +428,24 @@ class Claim(BaseModel):
     claimed_at = DateTimeField(default=utcnow)
 
 
+class PaymentCharge(BaseModel):
+    """A 付款码 charge, journaled before it is sent (``cashier.services.payments``)."""
+
+    out_trade_no = CharField(primary_key=True, max_length=32)  # ours, stable across retries
+    station = CharField(max_length=32, index=True)
+    provider = CharField(max_length=16)  # wechat | alipay
+    bill = CharField(max_length=32, index=True)  # the checkout's key
+    operator = CharField(max_length=16, default="")
+    amount = FenField()
+    code = CharField(max_length=32, default="")  # the 付款码, masked
+    state = CharField(max_length=16, index=True)  # pending | paid | failed | reversed | in_doubt
+    trade_no = CharField(max_length=64, default="")  # the provider's transaction id
+    message = CharField(max_length=200, default="")
+    sale = ForeignKeyField(Sale, null=True, backref="charges")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
 PRINT_MODELS: tuple[type[BaseModel], ...] = (PrintJob,)
 #: Tables added by migration 5 (shifts, payouts, refunds); it also adds ``sale.shift``
 #: and the other funds' columns of ``insured_settlement``.
@@ -443,5 +461,7 @@ SHIFT_MODELS: tuple[type[BaseModel], ...] = (
 REFUND_MODELS: tuple[type[BaseModel], ...] = (RefundIntent,)
 #: Tables added by migration 8 (one visit, one counter).
 CLAIM_MODELS: tuple[type[BaseModel], ...] = (Claim,)
+#: Tables added by migration 9 (payment codes charged for real).
+PAYMENT_MODELS: tuple[type[BaseModel], ...] = (PaymentCharge,)
 #: Tables added by migration 4 (clinic orders, insured settlements).
 INSURED_MODELS: tuple[type[BaseModel], ...] = (ClinicOrder, ClinicOrderLine, InsuredSettlement)

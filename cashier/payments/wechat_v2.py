@@ -1,0 +1,215 @@
+"""WeChat Pay 付款码支付, API v2: ``pay/micropay``, ``pay/orderquery``, ``secapi/pay/reverse``.
+
+XML both ways (answers parsed with defusedxml), amounts in fen, every request signed with
+HMAC-SHA256 over the sorted non-empty parameters and ``&key=`` the merchant's API key, and
+every answer's signature checked the same way before a word of it is believed. A 服务商
+(service provider) adds ``sub_mch_id`` (and ``sub_appid`` when it has one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import secrets
+import urllib.parse
+from dataclasses import dataclass
+
+from cashier.domain.money import Fen
+from cashier.payments import Answer, InDoubt, NotSent, Outcome, Reversal
+
+PATHS = {
+    "pay": "/pay/micropay",
+    "query": "/pay/orderquery",
+    "reverse": "/secapi/pay/reverse",
+}
+
+#: micropay's err_code → (outcome, the cashier's message)
+PAY_CODES = {
+    "USERPAYING": (Outcome.WAITING, "等待顾客在手机上输入支付密码"),
+    "SYSTEMERROR": (Outcome.UNKNOWN, "微信支付系统繁忙，正在查询结果"),
+    "BANKERROR": (Outcome.UNKNOWN, "银行系统异常，正在查询结果"),
+    "ORDERPAID": (Outcome.UNKNOWN, "订单已支付，正在核实"),
+    "NOTENOUGH": (Outcome.REFUSED, "顾客微信余额不足：请顾客换一张卡，或换一种支付方式"),
+    "AUTHCODEEXPIRE": (Outcome.REFUSED, "付款码已过期：请顾客刷新付款码后重新出示"),
+    "AUTH_CODE_INVALID": (Outcome.REFUSED, "付款码无效：请重新扫描顾客的付款码"),
+    "AUTH_CODE_ERROR": (Outcome.REFUSED, "付款码有误：请重新扫描顾客的付款码"),
+    "ORDERREVERSED": (Outcome.CLOSED, "该笔订单已撤销，请重新收款"),
+    "ORDERCLOSED": (Outcome.CLOSED, "该笔订单已关闭，请重新收款"),
+    "BUYER_MISMATCH": (Outcome.REFUSED, "付款人与订单不符：请重新扫码"),
+    "TRADE_ERROR": (Outcome.REFUSED, "顾客的微信账户暂不能付款：请换一种支付方式"),
+}
+
+#: orderquery's trade_state → outcome
+TRADE_STATES = {
+    "SUCCESS": Outcome.PAID,
+    "REFUND": Outcome.PAID,  # paid, then (part) refunded: it was charged
+    "USERPAYING": Outcome.WAITING,
+    "NOTPAY": Outcome.WAITING,
+    "CLOSED": Outcome.CLOSED,
+    "REVOKED": Outcome.CLOSED,
+    "PAYERROR": Outcome.REFUSED,
+}
+
+
+def sign(params: dict[str, str], api_key: str) -> str:
+    """The v2 signature (sign_type HMAC-SHA256): upper-case hex."""
+    text = "&".join(f"{k}={params[k]}" for k in sorted(params) if params[k] != "" and k != "sign")
+    text += f"&key={api_key}"
+    return hmac.new(api_key.encode(), text.encode("utf-8"), hashlib.sha256).hexdigest().upper()
+
+
+def to_xml(params: dict[str, str]) -> bytes:
+    from xml.sax.saxutils import escape
+
+    body = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in params.items() if v != "")
+    return f"<xml>{body}</xml>".encode()
+
+
+def from_xml(raw: bytes) -> dict[str, str]:
+    """An answer's fields; raises ValueError for anything that is not a flat ``<xml>``."""
+    from defusedxml import ElementTree
+    from defusedxml.common import DefusedXmlException
+
+    try:
+        root = ElementTree.fromstring(raw)
+    except (ElementTree.ParseError, DefusedXmlException) as exc:
+        raise ValueError(f"not XML: {exc}") from None
+    if root.tag != "xml":
+        raise ValueError(f"root <{root.tag}>")
+    return {child.tag: (child.text or "").strip() for child in root}
+
+
+@dataclass(frozen=True)
+class Merchant:
+    url: str  # https://api.mch.weixin.qq.com, or the sandbox
+    appid: str
+    mch_id: str
+    api_key: str
+    sub_mch_id: str = ""  # a 服务商's sub-merchant
+    sub_appid: str = ""
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+
+
+class WeChatV2:
+    """One merchant's v2 client."""
+
+    name = "wechat"
+
+    def __init__(self, merchant: Merchant) -> None:
+        self.m = merchant
+
+    # -- the calls -----------------------------------------------------------------------
+    def pay(self, out_trade_no: str, auth_code: str, amount: Fen, description: str) -> Answer:
+        a = self._call(
+            "pay",
+            body=description[:40],
+            out_trade_no=out_trade_no,
+            total_fee=str(amount.fen),
+            spbill_create_ip="127.0.0.1",
+            auth_code=auth_code.strip(),
+        )
+        if a.get("return_code") != "SUCCESS":
+            return Answer(
+                Outcome.REFUSED, "RETURN_FAIL", _said(a.get("return_msg"), "微信支付拒绝了请求")
+            )
+        if a.get("result_code") == "SUCCESS":
+            return self._paid(a)
+        code = a.get("err_code", "")
+        outcome, message = PAY_CODES.get(code, (Outcome.REFUSED, ""))
+        return Answer(outcome, code, message or _said(a.get("err_code_des"), f"微信支付：{code}"))
+
+    def query(self, out_trade_no: str) -> Answer:
+        a = self._call("query", out_trade_no=out_trade_no)
+        if a.get("return_code") != "SUCCESS":
+            raise InDoubt(f"微信支付查询失败：{_said(a.get('return_msg'), '通信失败')}")
+        if a.get("result_code") != "SUCCESS":
+            code = a.get("err_code", "")
+            if code == "ORDERNOTEXIST":
+                return Answer(Outcome.NOT_FOUND, code, "微信支付没有这笔订单")
+            return Answer(Outcome.UNKNOWN, code, _said(a.get("err_code_des"), "查询失败"))
+        state = a.get("trade_state", "")
+        outcome = TRADE_STATES.get(state, Outcome.UNKNOWN)
+        if outcome is Outcome.PAID:
+            return self._paid(a, code=state)
+        return Answer(outcome, state, _said(a.get("trade_state_desc"), state))
+
+    def reverse(self, out_trade_no: str) -> Reversal:
+        a = self._call("reverse", out_trade_no=out_trade_no)
+        if a.get("return_code") != "SUCCESS":
+            raise InDoubt(f"微信支付撤销失败：{_said(a.get('return_msg'), '通信失败')}")
+        if a.get("result_code") == "SUCCESS":
+            return Reversal(done=True, retry=a.get("recall") == "Y")
+        code = a.get("err_code", "")
+        if code == "REVERSE_EXPIRE":
+            return Reversal(done=False, too_late=True, message="已超过撤销期限，须退款")
+        if code in ("ORDERNOTEXIST", "TRADE_STATE_ERROR") and a.get("recall") != "Y":
+            return Reversal(
+                done=code == "ORDERNOTEXIST", message=_said(a.get("err_code_des"), code)
+            )
+        return Reversal(done=False, retry=True, message=_said(a.get("err_code_des"), code))
+
+    # -- the wire --------------------------------------------------------------------------
+    def _paid(self, a: dict[str, str], code: str = "SUCCESS") -> Answer:
+        try:
+            amount = Fen(int(a.get("total_fee", "")))
+        except ValueError:
+            raise InDoubt("微信支付的应答没有金额") from None
+        return Answer(Outcome.PAID, code, "微信支付成功", a.get("transaction_id", ""), amount)
+
+    def _call(self, what: str, **fields: str) -> dict[str, str]:
+        m = self.m
+        params = {
+            "appid": m.appid,
+            "mch_id": m.mch_id,
+            "sub_appid": m.sub_appid,
+            "sub_mch_id": m.sub_mch_id,
+            "nonce_str": secrets.token_hex(16),
+            "sign_type": "HMAC-SHA256",
+            **fields,
+        }
+        params["sign"] = sign(params, m.api_key)
+        raw = post(m.url, PATHS[what], to_xml(params), m.connect_timeout, m.read_timeout)
+        try:
+            answer = from_xml(raw)
+        except ValueError as exc:
+            raise InDoubt(f"微信支付的应答无法读取（{exc}）") from None
+        if answer.get("return_code") == "SUCCESS" or "sign" in answer:
+            if not hmac.compare_digest(answer.get("sign", ""), sign(answer, m.api_key)):
+                raise InDoubt("微信支付应答的签名不符：结果不可信，正在查询")
+        return answer
+
+
+def post(url: str, path: str, body: bytes, connect_timeout: float, read_timeout: float) -> bytes:
+    """POST ``body``; :class:`NotSent` when no connection was made, :class:`InDoubt` when it
+    was and no whole answer came back."""
+    parts = urllib.parse.urlsplit(url)
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = kind(parts.hostname or "", parts.port, timeout=connect_timeout)
+    try:
+        conn.connect()
+    except OSError as exc:
+        conn.close()
+        raise NotSent(f"无法连接支付平台（{exc}）：未扣款") from None
+    try:
+        conn.sock.settimeout(read_timeout)
+        conn.request(
+            "POST",
+            parts.path.rstrip("/") + path,
+            body=body,
+            headers={"Content-Type": "text/xml; charset=utf-8"},
+        )
+        response = conn.getresponse()
+        data = response.read(1024 * 1024)
+        if response.status != 200:
+            raise InDoubt(f"支付平台应答 HTTP {response.status}")
+        return data
+    except (OSError, http.client.HTTPException) as exc:
+        raise InDoubt(f"支付平台未应答（{type(exc).__name__}）：结果待查询") from None
+    finally:
+        conn.close()
+
+
+def _said(text: str | None, fallback: str) -> str:
+    return (text or "").strip()[:100] or fallback

@@ -1,0 +1,162 @@
+"""Charging a 付款码 exactly once (issue 18): journal, pay, wait for the payer, query, reverse.
+
+Every charge is written down (``PaymentCharge``, committed) under its own merchant order
+number before the provider hears of it; the same number is used for every query and
+reverse of it, so nothing is ever charged twice. Then:
+
+* paid: the tender is the provider's, with its trade number;
+* refused (余额不足, 付款码过期 …): nothing taken, the cashier told why, the bill open;
+* the payer must confirm on the phone (USERPAYING): asked again every few seconds while
+  ``keep_waiting`` says so (the screen's countdown and its key to give up), then reversed;
+* in doubt (a timeout, SYSTEMERROR, a lost or unreadable answer): asked again, and still
+  unknown at the deadline, reversed — never left charged without a tender.
+
+What could not be settled either way stays ``in_doubt`` in the journal, for the next start
+(and the supervisor) to resolve with the provider.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cashier.domain.money import Fen
+from cashier.errors import InputError
+from cashier.payments import Answer, InDoubt, NotSent, Outcome, PaymentError, Provider, mask_code
+from cashier.store.models import PaymentCharge, database, utcnow
+
+#: How often a payer still typing a password is asked about, and for how long (WeChat asks
+#: merchants to query for up to 30 seconds before reversing; Alipay likewise).
+POLL_EVERY_S = 5.0
+POLLS = 6
+#: Reverse is tried again while the provider asks for it (recall=Y / retry_flag=Y).
+REVERSE_TRIES = 5
+
+
+class ChargeRefused(PaymentError):
+    """Not charged; the message says why and what to do (another code, another method)."""
+
+
+class ChargeUndone(PaymentError):
+    """The charge could not be confirmed and was reversed: nothing taken."""
+
+
+class ChargeInDoubt(PaymentError):
+    """Neither confirmed nor reversed: the journal keeps it for the next start to resolve."""
+
+
+@dataclass(frozen=True)
+class Charged:
+    out_trade_no: str
+    provider: str
+    amount: Fen
+    trade_no: str  # the provider's transaction id (the tender's reference)
+
+
+def new_out_trade_no(station: str) -> str:
+    """Ours, unique across stations and restarts, at most 32 characters (both providers)."""
+    stamp = utcnow().strftime("%y%m%d%H%M%S")
+    return f"{''.join(c for c in station if c.isalnum())[:10]}{stamp}{secrets.token_hex(4)}"
+
+
+def charge(
+    provider: Provider,
+    *,
+    station: str,
+    bill: str,
+    operator: str,
+    amount: Fen,
+    auth_code: str,
+    due: Fen,
+    description: str = "门诊收费",
+    keep_waiting: Callable[[int], bool] | None = None,
+    pause: Callable[[float], None] = time.sleep,
+) -> Charged:
+    """Charge ``amount`` (never more than ``due``) to the 付款码 ``auth_code``, exactly once."""
+    if not isinstance(amount, Fen) or amount <= Fen(0):
+        raise InputError("金额应大于 0")
+    if amount > due:
+        raise InputError(f"付款码收款 {amount.display()} 超过应收 {due.display()}")
+    out_trade_no = new_out_trade_no(station)
+    with database.atomic():
+        PaymentCharge.create(
+            out_trade_no=out_trade_no,
+            station=station,
+            provider=provider.name,
+            bill=bill,
+            operator=operator,
+            amount=amount,
+            code=mask_code(auth_code),
+            state="pending",
+        )
+    try:
+        answer = provider.pay(out_trade_no, auth_code, amount, description)
+    except NotSent as exc:
+        _record(out_trade_no, "failed", message=str(exc))
+        raise ChargeRefused(str(exc)) from None
+    except InDoubt:
+        answer = Answer(Outcome.UNKNOWN, "IN_DOUBT")
+    return _follow(provider, out_trade_no, amount, answer, keep_waiting, pause)
+
+
+def _follow(provider, out_trade_no, amount, answer, keep_waiting, pause) -> Charged:
+    """From the pay call's answer to paid, refused, or reversed."""
+    waited = 0
+    while True:
+        if answer.outcome is Outcome.PAID:
+            if answer.amount is not None and answer.amount != amount:
+                _reverse(provider, out_trade_no)  # charged another amount: give it back
+                raise ChargeUndone(
+                    f"支付平台扣款金额 {answer.amount.display()} 与应收 {amount.display()} "
+                    "不符，已撤销：请重新收款"
+                )
+            _record(out_trade_no, "paid", trade_no=answer.trade_no)
+            return Charged(out_trade_no, provider.name, amount, answer.trade_no)
+        if answer.outcome in (Outcome.REFUSED, Outcome.CLOSED):
+            _record(out_trade_no, "failed", message=answer.message)
+            raise ChargeRefused(answer.message or "未扣款")
+        # WAITING, UNKNOWN, or not found (yet): ask again while there is time, then reverse.
+        waited += 1
+        if waited > POLLS or (keep_waiting is not None and not keep_waiting(waited)):
+            break
+        pause(POLL_EVERY_S)
+        try:
+            answer = provider.query(out_trade_no)
+        except (InDoubt, NotSent):
+            answer = Answer(Outcome.UNKNOWN, "QUERY_FAILED")
+    if _reverse(provider, out_trade_no):
+        raise ChargeUndone("未能确认付款，已撤销该笔付款码收款（未扣款）：请重新收款或换一种方式")
+    raise ChargeInDoubt(f"付款结果未知（订单号 {out_trade_no}）：稍后自动核实，请勿让顾客重复付款")
+
+
+def _reverse(provider: Provider, out_trade_no: str) -> bool:
+    """Reverse the order (retrying while asked); whether nothing is taken now."""
+    for _ in range(REVERSE_TRIES):
+        try:
+            reversal = provider.reverse(out_trade_no)
+        except (InDoubt, NotSent):
+            continue
+        if reversal.done and not reversal.retry:
+            _record(out_trade_no, "reversed")
+            return True
+        if reversal.too_late:
+            break
+    _record(out_trade_no, "in_doubt")
+    return False
+
+
+def _record(out_trade_no: str, state: str, *, trade_no: str = "", message: str = "") -> None:
+    fields = {"state": state, "updated_at": utcnow(), "message": message[:200]}
+    if trade_no:
+        fields["trade_no"] = trade_no
+    with database.atomic():
+        PaymentCharge.update(**fields).where(PaymentCharge.out_trade_no == out_trade_no).execute()
+
+
+def charges_of(bill: str) -> list[PaymentCharge]:
+    """The bill's charges, oldest first."""
+    return list(
+        PaymentCharge.select().where(PaymentCharge.bill == bill).order_by(PaymentCharge.created_at)
+    )

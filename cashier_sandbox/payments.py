@@ -1,0 +1,267 @@
+"""The payment sandbox: WeChat Pay's v2 付款码 gateway (``pay/micropay``, ``pay/orderquery``,
+``secapi/pay/reverse``) with its real XML, HMAC-SHA256 signatures both ways and result codes.
+
+It issues 付款码 of the real shape (18 digits, starting 10–15), each bound to a scenario —
+``pay``, ``password`` (USERPAYING, paid at the second query), ``password-cancel`` (never
+paid), ``insufficient``, ``expired``, ``system-error`` (charged, answered SYSTEMERROR),
+``lost-answer`` (charged, the connection dropped), ``no-answer`` (the gateway hangs on pay
+and query; reverse works) — and keeps a ledger of every trade (state in the data directory),
+so a test or a script can compare it with the counter's books. The scenarios are counted in
+calls, never in seconds: a test waits on what happened, not on time.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from cashier.payments import wechat_v2
+
+SCENARIOS = (
+    "pay",
+    "password",
+    "password-cancel",
+    "insufficient",
+    "expired",
+    "system-error",
+    "lost-answer",
+    "no-answer",
+)
+#: The sandbox merchant (its own test keys; a real merchant's come from WeChat Pay).
+DEMO_APPID = "wx0000000000sandbox"
+DEMO_MCH_ID = "1900000109"
+DEMO_API_KEY = "sandboxsandboxsandboxsandbox0001"
+#: How long ``no-answer`` holds a request (longer than any counter's read timeout).
+HANG_S = 30.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS paycode (
+    code TEXT PRIMARY KEY, provider TEXT, scenario TEXT, used INTEGER DEFAULT 0);
+CREATE TABLE IF NOT EXISTS trade (
+    out_trade_no TEXT PRIMARY KEY, provider TEXT, code TEXT, amount INTEGER,
+    state TEXT, transaction_id TEXT, queries INTEGER DEFAULT 0, created REAL);
+"""
+
+
+@dataclass(frozen=True)
+class Trade:
+    provider: str
+    out_trade_no: str
+    amount: int  # fen
+    state: str  # paid | waiting | reversed | closed
+    transaction_id: str
+
+
+class PaymentLedger:
+    """The sandbox's books: codes issued and trades, in SQLite (thread-safe)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def sql(self, query: str, *args) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(query, args).fetchall()
+
+    def issue(self, provider: str = "wechat", scenario: str = "pay") -> str:
+        if scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario {scenario!r}: {', '.join(SCENARIOS)}")
+        code = f"{secrets.choice(range(10, 16))}{secrets.randbelow(10**16):016d}"
+        self.sql("INSERT INTO paycode VALUES (?, ?, ?, 0)", code, provider, scenario)
+        return code
+
+    def trades(self, provider: str | None = None) -> list[Trade]:
+        rows = self.sql(
+            "SELECT provider, out_trade_no, amount, state, transaction_id FROM trade"
+            + (" WHERE provider = ?" if provider else "")
+            + " ORDER BY created",
+            *((provider,) if provider else ()),
+        )
+        return [Trade(*row) for row in rows]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class Dropped(Exception):
+    """Close the connection without an answer (the answer is lost)."""
+
+
+class WeChatV2Gateway:
+    """What api.mch.weixin.qq.com does with a v2 付款码 call, for the sandbox merchant."""
+
+    def __init__(self, ledger: PaymentLedger, api_key: str = DEMO_API_KEY) -> None:
+        self.ledger, self.api_key = ledger, api_key
+
+    def handle(self, path: str, body: bytes) -> dict[str, str]:
+        try:
+            req = wechat_v2.from_xml(body)
+        except ValueError:
+            return {"return_code": "FAIL", "return_msg": "XML格式错误"}
+        if req.get("sign") != wechat_v2.sign(req, self.api_key):
+            return {"return_code": "FAIL", "return_msg": "签名错误"}
+        if req.get("mch_id") != DEMO_MCH_ID or req.get("appid") != DEMO_APPID:
+            return {"return_code": "FAIL", "return_msg": "appid和mch_id不匹配"}
+        route = {
+            "/pay/micropay": self._pay,
+            "/pay/orderquery": self._query,
+            "/secapi/pay/reverse": self._reverse,
+        }.get(path)
+        if route is None:
+            return {"return_code": "FAIL", "return_msg": "接口不存在"}
+        return {"return_code": "SUCCESS", "return_msg": "OK", **route(req)}
+
+    def _scenario(self, out_trade_no: str) -> str:
+        row = self.ledger.sql(
+            "SELECT p.scenario FROM trade t JOIN paycode p ON p.code = t.code"
+            " WHERE t.out_trade_no = ?",
+            out_trade_no,
+        )
+        return row[0][0] if row else ""
+
+    def _pay(self, req: dict[str, str]) -> dict[str, str]:
+        code, out = req.get("auth_code", ""), req.get("out_trade_no", "")
+        try:
+            amount = int(req.get("total_fee", ""))
+        except ValueError:
+            return _fail("PARAM_ERROR", "total_fee 应为整数（分）")
+        if self.ledger.sql("SELECT 1 FROM trade WHERE out_trade_no = ?", out):
+            state = self.ledger.sql("SELECT state FROM trade WHERE out_trade_no = ?", out)[0][0]
+            if state == "paid":
+                return _fail("ORDERPAID", "订单已支付")
+            return _fail("ORDERREVERSED" if state == "reversed" else "SYSTEMERROR", state)
+        found = self.ledger.sql("SELECT scenario, used FROM paycode WHERE code = ?", code)
+        if not found or not (len(code) == 18 and code[:2] in {"10", "11", "12", "13", "14", "15"}):
+            return _fail("AUTH_CODE_INVALID", "每个二维码仅限使用一次，请刷新再试")
+        scenario, used = found[0]
+        if used:
+            return _fail("AUTHCODEEXPIRE", "二维码已过期，请用户在微信上刷新后再试")
+        if scenario == "expired":
+            return _fail("AUTHCODEEXPIRE", "二维码已过期，请用户在微信上刷新后再试")
+        if scenario == "insufficient":
+            return _fail("NOTENOUGH", "用户余额不足")
+        self.ledger.sql("UPDATE paycode SET used = 1 WHERE code = ?", code)
+        waiting = scenario in ("password", "password-cancel")
+        transaction_id = f"4200{secrets.randbelow(10**24):024d}"
+        self.ledger.sql(
+            "INSERT INTO trade VALUES (?, 'wechat', ?, ?, ?, ?, 0, ?)",
+            out, code, amount, "waiting" if waiting else "paid", transaction_id, time.time(),
+        )  # fmt: skip
+        if scenario == "no-answer":
+            time.sleep(HANG_S)
+        if scenario == "lost-answer":
+            raise Dropped
+        if scenario == "system-error":
+            return _fail("SYSTEMERROR", "系统超时")
+        if waiting:
+            return _fail("USERPAYING", "需要用户输入支付密码")
+        return self._trade_fields(out)
+
+    def _query(self, req: dict[str, str]) -> dict[str, str]:
+        out = req.get("out_trade_no", "")
+        row = self.ledger.sql("SELECT state, queries FROM trade WHERE out_trade_no = ?", out)
+        if not row:
+            return _fail("ORDERNOTEXIST", "此交易订单号不存在")
+        state, queries = row[0]
+        scenario = self._scenario(out)
+        if scenario == "no-answer":
+            time.sleep(HANG_S)
+        self.ledger.sql("UPDATE trade SET queries = queries + 1 WHERE out_trade_no = ?", out)
+        if state == "waiting" and scenario == "password" and queries + 1 >= 2:
+            self.ledger.sql("UPDATE trade SET state = 'paid' WHERE out_trade_no = ?", out)
+            state = "paid"
+        wx_state = {"paid": "SUCCESS", "waiting": "USERPAYING", "reversed": "REVOKED"}.get(
+            state, "CLOSED"
+        )
+        fields = self._trade_fields(out) if state == "paid" else {"result_code": "SUCCESS"}
+        return {**fields, "trade_state": wx_state, "trade_state_desc": wx_state}
+
+    def _reverse(self, req: dict[str, str]) -> dict[str, str]:
+        out = req.get("out_trade_no", "")
+        row = self.ledger.sql("SELECT state FROM trade WHERE out_trade_no = ?", out)
+        if row:
+            self.ledger.sql("UPDATE trade SET state = 'reversed' WHERE out_trade_no = ?", out)
+        return {"result_code": "SUCCESS", "recall": "N"}
+
+    def _trade_fields(self, out: str) -> dict[str, str]:
+        amount, transaction_id = self.ledger.sql(
+            "SELECT amount, transaction_id FROM trade WHERE out_trade_no = ?", out
+        )[0]
+        return {
+            "result_code": "SUCCESS",
+            "trade_type": "MICROPAY",
+            "bank_type": "OTHERS",
+            "fee_type": "CNY",
+            "total_fee": str(amount),
+            "cash_fee": str(amount),
+            "transaction_id": transaction_id,
+            "out_trade_no": out,
+            "time_end": time.strftime("%Y%m%d%H%M%S"),
+        }
+
+    def answer(self, fields: dict[str, str]) -> bytes:
+        signed = {
+            "appid": DEMO_APPID,
+            "mch_id": DEMO_MCH_ID,
+            "nonce_str": secrets.token_hex(16),
+            **fields,
+        }
+        if signed.get("return_code") == "SUCCESS":
+            signed["sign"] = wechat_v2.sign(signed, self.api_key)
+        return wechat_v2.to_xml(signed)
+
+
+def _fail(code: str, description: str) -> dict[str, str]:
+    return {"result_code": "FAIL", "err_code": code, "err_code_des": description}
+
+
+@dataclass
+class RunningPayments:
+    server: ThreadingHTTPServer
+    ledger: PaymentLedger
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.ledger.close()
+
+
+def start_in_thread(data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> RunningPayments:
+    """Serve the payment gateways on a background thread (the training station, the tests)."""
+    ledger = PaymentLedger(data_dir / "paysandbox.db")
+    wechat = WeChatV2Gateway(ledger)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(min(length, 1024 * 1024))
+            try:
+                answer = wechat.answer(wechat.handle(self.path, body))
+            except Dropped:
+                self.close_connection = True
+                return  # nothing written: the answer is lost on the way
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml; charset=utf-8")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args) -> None:  # quiet
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="sandbox-payments", daemon=True).start()
+    return RunningPayments(server, ledger)
