@@ -93,8 +93,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sandbox", help="模拟医保平台：运行服务，或 people / qr")
     _common(p)
-    p.add_argument("action", nargs="?", choices=("people", "qr", "card"), help="不给出则运行服务")
-    p.add_argument("person", nargs="?", help="人员编号、身份证号、卡号或姓名（qr / card）")
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=("people", "qr", "card", "paycode", "payments"),
+        help="不给出则运行服务",
+    )
+    p.add_argument(
+        "person",
+        nargs="?",
+        help="人员编号、身份证号、卡号或姓名（qr / card）；paycode：wechat",
+    )
+    p.add_argument(
+        "--scenario",
+        default="pay",
+        help="paycode：pay、password、password-cancel、insufficient、expired、"
+        "system-error、lost-answer、no-answer",
+    )
+    p.add_argument("--json", action="store_true", help="payments：以 JSON 输出")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="默认：配置中的端口或 8701")
     p.add_argument("--people", metavar="FILE", help="新沙箱的人员文件（TOML）")
@@ -497,6 +513,35 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _paysandbox(args: argparse.Namespace, settings: Settings) -> int:
+    """The payment sandbox's codes and ledger (its state in the data directory)."""
+    import json
+
+    from cashier_sandbox.payments import SCENARIOS, PaymentLedger
+
+    ledger = PaymentLedger(settings.data_dir / "paysandbox.db")
+    try:
+        if args.action == "paycode":
+            provider = args.person or "wechat"
+            if provider != "wechat":
+                raise CashierError("付款码沙箱目前提供 wechat（支付宝将随后提供）")
+            if args.scenario not in SCENARIOS:
+                raise CashierError(f"--scenario 应为 {'、'.join(SCENARIOS)} 之一")
+            print(ledger.issue(provider, args.scenario))
+            return 0
+        trades = ledger.trades()
+        if args.json:
+            print(json.dumps([t.__dict__ for t in trades], ensure_ascii=False))
+        else:
+            for t in trades:
+                print(
+                    f"{t.provider}\t{t.out_trade_no}\t{t.amount / 100:.2f}\t{t.state}\t{t.transaction_id}"
+                )
+        return 0
+    finally:
+        ledger.close()
+
+
 def _read_card(args: argparse.Namespace) -> int:
     import json
 
@@ -525,6 +570,8 @@ def _sandbox(args: argparse.Namespace) -> int:
     from cashier_sandbox import state
 
     settings = _settings(args)
+    if args.action in ("paycode", "payments"):
+        return _paysandbox(args, settings)
     state.open_sandbox(
         state.sandbox_path(settings.data_dir), Path(args.people) if args.people else None
     )

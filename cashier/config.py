@@ -76,6 +76,21 @@ class DisplaySettings:
     url: str = ""  # customer pole display, e.g. serial:///dev/ttyUSB0?baud=2400&protocol=escq
 
 
+@dataclass(frozen=True)
+class WeChatSettings:
+    """WeChat Pay 付款码 (docs/payments.md). A training station with no ``url`` charges the
+    payment sandbox on loopback; a live station with no ``mch_id`` takes no WeChat codes."""
+
+    api: str = "v2"  # v2: pay/micropay (XML, HMAC-SHA256)
+    url: str = ""  # https://api.mch.weixin.qq.com; empty: the sandbox (training only)
+    appid: str = ""
+    mch_id: str = ""
+    api_key: str = ""  # the v2 API key (商户平台 → API安全); keep this file 0600
+    sub_mch_id: str = ""  # a 服务商's sub-merchant
+    sub_appid: str = ""
+    timeout_s: int = 10
+
+
 PROFILES = ("tif", "xca", "sm4")
 
 
@@ -155,6 +170,7 @@ class Settings:
     insurer: InsurerSettings = field(default_factory=InsurerSettings)
     display: DisplaySettings = field(default_factory=DisplaySettings)
     visit: VisitDefaults = field(default_factory=VisitDefaults)
+    wechat: WeChatSettings = field(default_factory=WeChatSettings)
     keymap: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_KEYMAP))
     #: The clinic's department codes → 科别 codes (``caty``), for codes that are not 科别 codes.
     departments: dict[str, str] = field(default_factory=dict)
@@ -208,6 +224,7 @@ _SECTIONS = {
     "insurer": InsurerSettings,
     "display": DisplaySettings,
     "visit": VisitDefaults,
+    "wechat": WeChatSettings,
 }
 _TOP = {f.name for f in fields(Settings)} - {
     "data_dir",
@@ -343,7 +360,7 @@ def config_warnings(settings: Settings) -> tuple[str, ...]:
     """What the cashier warns about at start (the command line on stderr, the app in a
     notice): a configuration file holding the insurer's secret that others can read."""
     path = settings.config_path
-    if path is None or not settings.insurer.secret:
+    if path is None or not (settings.insurer.secret or settings.wechat.api_key):
         return ()
     try:
         mode = path.stat().st_mode
@@ -352,7 +369,7 @@ def config_warnings(settings: Settings) -> tuple[str, ...]:
     if not mode & (stat.S_IRGRP | stat.S_IROTH):
         return ()
     return (
-        f"配置文件 {path} 含医保平台密钥，但其他用户也能读取（{stat.filemode(mode)}）："
+        f"配置文件 {path} 含医保平台或支付平台密钥，但其他用户也能读取（{stat.filemode(mode)}）："
         f"请执行 chmod 600 {path}",
     )
 

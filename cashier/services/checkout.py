@@ -21,7 +21,7 @@ from cashier.domain.money import Fen
 from cashier.domain.tender import Method, TenderPlan
 from cashier.errors import InputError, NotAllowed
 from cashier.receipts import InsuranceSummary, Receipt, ReceiptLine, ReceiptTender
-from cashier.services import audit, catalog, claims, clock, shifts
+from cashier.services import audit, catalog, claims, clock, payments, shifts
 from cashier.services.operators import Role, SignedIn
 from cashier.store.db import ConnectionLost
 from cashier.store.models import (
@@ -341,6 +341,8 @@ class Checkout:
 
                 clinic_orders.mark_billed(self.selfpay_orders, sale.id)
                 claims.release(self.station_id, self.selfpay_orders)
+            # The bill's 付款码 charges belong to the sale from now on (never reversed at start).
+            payments.attach_to_sale(self.key, sale.id)
             # The receipt is queued with the sale, so a crash before printing
             # leaves it waiting in the print queue, not forgotten.
             PrintJob.create(station=self.station_id, sale=sale.id, kind="receipt", status="queued")

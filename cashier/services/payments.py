@@ -160,3 +160,72 @@ def charges_of(bill: str) -> list[PaymentCharge]:
     return list(
         PaymentCharge.select().where(PaymentCharge.bill == bill).order_by(PaymentCharge.created_at)
     )
+
+
+def give_back(provider: Provider, out_trade_no: str) -> None:
+    """Undo a paid charge that is not part of a completed sale (Del on its tender, or a bill
+    abandoned): reversed with the provider; past the reverse window it stays, and the
+    cashier is told to refund it once the sale is complete."""
+    charge_row = PaymentCharge.get_by_id(out_trade_no)
+    if charge_row.sale_id is not None:
+        raise InputError("该笔付款已属于完成的收费单：请办理退款")
+    if _reverse(provider, out_trade_no):
+        return
+    raise ChargeInDoubt(
+        f"该笔付款（订单号 {out_trade_no}）暂不能撤销：请完成收款后办理退款，或稍后再试"
+    )
+
+
+@dataclass(frozen=True)
+class Resolved:
+    out_trade_no: str
+    provider: str
+    amount: Fen
+    outcome: str  # reversed | not_charged | in_doubt
+
+    @property
+    def message(self) -> str:
+        what = {
+            "reversed": "已撤销，款项退回顾客",
+            "not_charged": "未扣款",
+            "in_doubt": "结果仍未知，请收费组长向支付平台核实",
+        }[self.outcome]
+        return (
+            f"上次未完成的付款码收款 {self.amount.display()}（订单号 {self.out_trade_no}）：{what}"
+        )
+
+
+def resolve_open(providers: dict, station: str) -> list[Resolved]:
+    """At start-up: every charge of this station that no completed sale holds (its bill is
+    gone with the process that had it) is asked about and given back: nothing stays charged
+    without a tender. A provider not configured now leaves its charges for later."""
+    open_rows = PaymentCharge.select().where(
+        (PaymentCharge.station == station)
+        & PaymentCharge.sale.is_null()
+        & PaymentCharge.state.in_(["pending", "in_doubt", "paid"])
+    )
+    done = []
+    for row in open_rows.order_by(PaymentCharge.created_at):
+        provider = providers.get(row.provider)
+        if provider is None:
+            continue
+        try:
+            before = provider.query(row.out_trade_no).outcome
+        except (InDoubt, NotSent):
+            before = Outcome.UNKNOWN
+        # Reversed in every case: it also closes an order that arrives late.
+        if not _reverse(provider, row.out_trade_no):
+            outcome = "in_doubt"
+        elif before in (Outcome.NOT_FOUND, Outcome.CLOSED, Outcome.REFUSED):
+            outcome = "not_charged"
+        else:
+            outcome = "reversed"
+        done.append(Resolved(row.out_trade_no, row.provider, row.amount, outcome))
+    return done
+
+
+def attach_to_sale(bill: str, sale_id: int) -> None:
+    """The bill's paid charges belong to its completed sale (call in the sale's transaction)."""
+    PaymentCharge.update(sale=sale_id).where(
+        (PaymentCharge.bill == bill) & (PaymentCharge.state == "paid")
+    ).execute()

@@ -260,6 +260,54 @@ def connect_insurer(settings: Settings) -> InsurerConnection:
     return InsurerConnection(InsurerClient(gateway, caller, settings.station_id), sandbox)
 
 
+@dataclass
+class PaymentsConnection:
+    """The station's payment providers by name (``wechat``); on a training station, the
+    payment sandbox it started."""
+
+    providers: dict
+    sandbox: object | None = None  # cashier_sandbox.payments.RunningPayments
+
+    def provider(self, name: str):
+        return self.providers.get(name)
+
+    def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.stop()
+
+
+def connect_payments(settings: Settings) -> PaymentsConnection:
+    """The configured providers; a training station with no WeChat Pay gateway configured
+    charges the payment sandbox on loopback (its state in the data directory)."""
+    from cashier.payments.wechat_v2 import Merchant, WeChatV2
+
+    wechat = settings.wechat
+    providers: dict = {}
+    sandbox = None
+    if not wechat.url and settings.training:
+        from cashier_sandbox import payments as paysandbox
+
+        sandbox = paysandbox.start_in_thread(settings.data_dir)
+        merchant = Merchant(
+            sandbox.url, paysandbox.DEMO_APPID, paysandbox.DEMO_MCH_ID, paysandbox.DEMO_API_KEY
+        )
+        providers["wechat"] = WeChatV2(merchant)
+    elif wechat.url and wechat.mch_id:
+        if wechat.api != "v2":
+            raise CashierError(f"wechat.api = {wechat.api!r} 尚不支持（目前为 v2）")
+        merchant = Merchant(
+            wechat.url,
+            wechat.appid,
+            wechat.mch_id,
+            wechat.api_key,
+            sub_mch_id=wechat.sub_mch_id,
+            sub_appid=wechat.sub_appid,
+            read_timeout=float(wechat.timeout_s),
+        )
+        providers["wechat"] = WeChatV2(merchant)
+    return PaymentsConnection(providers, sandbox)
+
+
 def _sm4_keys(insurer):
     """The counter's sm4 keys from the configuration, or ``None`` when none are set."""
     from cashier.insurer.protocol import Sm4Keys

@@ -31,6 +31,7 @@ class CashierApp(App[None]):
         self.settings = ctx.settings
         self.operator: SignedIn | None = None
         self.insurer = None  # cashier.services.station.InsurerConnection, once reached
+        self.payments = None  # cashier.services.station.PaymentsConnection, once reached
         self._customer_display = None  # the customer display, opened on first use
         self._devices_stop = threading.Event()  # ends the serial and camera scanner workers
         self._scanners_started = False
@@ -87,6 +88,7 @@ class CashierApp(App[None]):
             self.notify(warning, severity="warning", timeout=30)
         # After the login screen is up: the sandbox's imports must not delay the first paint.
         self.set_timer(0.5, self.connect_insurer)
+        self.set_timer(0.5, self.connect_payments)
 
     def _connection_lost(self) -> None:
         """The database server went away and the connection is being re-opened (any thread)."""
@@ -143,10 +145,32 @@ class CashierApp(App[None]):
                 self.notify, f"已核对 {rest} 笔未完成的医保交易（详见审计记录）", timeout=8
             )
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="payments")
+    def connect_payments(self) -> None:
+        """Reach the payment providers (training: start the payment sandbox), then give back
+        every 付款码 charge a crash left without its sale."""
+        from cashier.services.payments import resolve_open
+        from cashier.services.station import connect_payments
+
+        try:
+            self.payments = connect_payments(self.settings)
+            resolved = resolve_open(self.payments.providers, self.settings.station_id)
+        except Exception as exc:  # a worker's failure is a notice, never a traceback
+            why = str(exc) if isinstance(exc, CashierError) else type(exc).__name__
+            self.call_from_thread(
+                self.notify, f"付款码收款暂不可用：{why}", severity="warning", timeout=10
+            )
+            return
+        for r in resolved:  # whose money went where: said until dismissed
+            severity = "error" if r.outcome == "in_doubt" else "warning"
+            self.call_from_thread(self.notify, r.message, severity=severity, timeout=60)
+
     def on_unmount(self) -> None:
         self._devices_stop.set()
         if self.insurer is not None:
             self.insurer.close()
+        if self.payments is not None:
+            self.payments.close()
 
     # -- serial and camera scanners ---------------------------------------------------------
     def start_device_scanners(self) -> None:

@@ -63,7 +63,8 @@ def test_signature_and_xml_are_the_real_ones():
     params = {"appid": "wxd930ea5d5a258f4f", "mch_id": "10000100", "body": "test",
               "nonce_str": "ibuaiVcKdpRxkhJA", "device_info": "1000"}  # fmt: skip
     signed = wechat_v2.sign(params, "192006250b4c09247ec02edce69f6a2d")
-    assert len(signed) == 64 and signed == signed.upper()
+    # The example of WeChat Pay's own signature page (安全规范), HMAC-SHA256.
+    assert signed == "6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6"
     assert wechat_v2.sign({**params, "empty": ""}, "192006250b4c09247ec02edce69f6a2d") == signed
     assert wechat_v2.from_xml(wechat_v2.to_xml({"a": "<&>"})) == {"a": "<&>"}
     with pytest.raises(ValueError):
@@ -148,3 +149,69 @@ def test_a_connection_refused_is_not_sent(station, wechat):
                         auth_code=code, due=DUE, pause=lambda s: None)  # fmt: skip
     assert PaymentCharge.get().state == "failed"
     assert Outcome.PAID == "paid"
+
+
+def test_the_sandbox_commands(tmp_path):
+    import json as _json
+
+    from cashier.devices.scanner import ScanKind, classify
+    from tests.support.cli import assert_one_line_error, run
+
+    data = tmp_path / "d"
+    proc = run("sandbox", "paycode", "wechat", "--scenario", "password", data_dir=data)
+    assert proc.returncode == 0, proc.stderr
+    code = proc.stdout.strip()
+    assert classify(code).kind is ScanKind.PAYMENT_CODE and len(code) == 18
+    assert_one_line_error(run("sandbox", "paycode", "wechat", "--scenario", "x", data_dir=data))
+    ledger = sandbox.PaymentLedger(data / "paysandbox.db")
+    try:
+        gateway = sandbox.WeChatV2Gateway(ledger)
+        request = {"appid": sandbox.DEMO_APPID, "mch_id": sandbox.DEMO_MCH_ID, "nonce_str": "n",
+                   "out_trade_no": "T1", "total_fee": "100", "auth_code": code, "body": "x"}  # fmt: skip
+        request["sign"] = wechat_v2.sign(request, sandbox.DEMO_API_KEY)
+        assert (
+            gateway.handle("/pay/micropay", wechat_v2.to_xml(request))["err_code"] == "USERPAYING"
+        )
+    finally:
+        ledger.close()
+    listing = run("sandbox", "payments", "--json", data_dir=data)
+    (row,) = _json.loads(listing.stdout)
+    assert (row["out_trade_no"], row["amount"], row["state"]) == ("T1", 100, "waiting")
+
+
+def test_at_start_charges_without_a_sale_are_given_back(station, wechat, gateway):
+    """The counter died with charges on a bill it never completed: at the next start each is
+    asked about and reversed (or found never charged), and the cashier is told."""
+    paid = pay(wechat, gateway, "pay")  # charged, the bill then lost with its process
+    PaymentCharge.create(  # written down, then the process died before sending it
+        out_trade_no="TRAIN01LOST0001", station="TRAIN-01", provider="wechat", bill="B2",
+        amount=DUE, code="1345**********6789", state="pending",
+    )  # fmt: skip
+    done = {r.out_trade_no: r for r in payments.resolve_open({"wechat": wechat}, "TRAIN-01")}
+    assert (
+        done[paid.out_trade_no].outcome == "reversed" and "退回" in done[paid.out_trade_no].message
+    )
+    assert done["TRAIN01LOST0001"].outcome == "not_charged"
+    assert [t.state for t in gateway.ledger.trades()] == ["reversed"]
+    assert payments.resolve_open({"wechat": wechat}, "TRAIN-01") == []  # nothing left
+    books_agree(gateway)
+
+
+def test_a_completed_sale_keeps_its_charge(station, settings, cashier_1001, wechat, gateway):
+    from cashier.domain.tender import Method
+    from cashier.services import catalog
+    from cashier.services.checkout import Checkout
+
+    co = Checkout(settings.station_id, cashier_1001)
+    co.add(catalog.find_by_scan("Y00001"))
+    plan = co.start_payment()
+    charged = payments.charge(
+        wechat, station=settings.station_id, bill=co.key, operator="1001",
+        amount=plan.remaining, auth_code=gateway.ledger.issue("wechat", "pay"),
+        due=plan.remaining, pause=lambda s: None,
+    )  # fmt: skip
+    plan.add(Method.WECHAT, charged.amount, charged.trade_no)
+    sale_id = co.complete(plan).sale_id
+    assert PaymentCharge.get_by_id(charged.out_trade_no).sale_id == sale_id
+    assert payments.resolve_open({"wechat": wechat}, settings.station_id) == []
+    assert gateway.ledger.trades()[0].state == "paid"

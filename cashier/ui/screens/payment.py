@@ -15,7 +15,7 @@ from cashier.domain.money import Fen
 from cashier.domain.tender import Method, TenderPlan
 from cashier.errors import CashierError
 from cashier.services.checkout import Checkout, Completed
-from cashier.ui.screens.base import MONEY, WorkerErrors
+from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy
 from cashier.ui.widgets.keybar import KeyBar
 from cashier.ui.widgets.money_input import AmountInput
 
@@ -57,6 +57,9 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         self.plan = plan
         self._exact_on_mount = exact_cash
         self._saving = False
+        self._charging = False  # a 付款码 charge is on its way
+        self._give_up = False  # Esc while the payer is asked for a password
+        self._charges: dict[str, tuple[str, str]] = {}  # trade_no → (provider, out_trade_no)
         self.method = Method.CASH
 
     def compose(self) -> ComposeResult:
@@ -142,6 +145,11 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         except CashierError as exc:
             self._error(exc)
             return
+        if payment_code_issuer(reference_input.value.strip()):
+            # A 付款码 is charged through its provider, never kept as another method's number.
+            reference_input.value = ""
+            self._error(CashierError("这是付款码：请直接扫码，由支付平台扣款"))
+            return
         if method.needs_reference and not reference_input.value.strip():
             if event.input is amount_input:
                 amount_input.value = str(amount)
@@ -161,15 +169,44 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         self._take(Method.CASH, Fen(fen))
 
     def action_remove_tender(self) -> None:
-        if not self.plan.tenders or self._saving:
+        if not self.plan.tenders or self._saving or self._charging:
             return
         table = self.query_one("#tenders", DataTable)
         index = min(table.cursor_row, len(self.plan.tenders) - 1)
+        tender = self.plan.tenders[index]
+        charged = self._charges.get(tender.reference)
+        if charged is not None:  # taken from the patient's account: given back first
+            self._charging = True
+            self.give_back(index, *charged)
+            return
         removed = self.plan.remove(index)
         self.notify(f"已删除 {removed.method.label} {removed.amount.display()}")
         self.refresh_figures()
 
+    @work(thread=True, exit_on_error=False, group=MONEY)
+    def give_back(self, index: int, provider_name: str, out_trade_no: str) -> None:
+        """Money work: the charge reversed with its provider, then the tender removed."""
+        from cashier.services.payments import give_back
+
+        try:
+            give_back(self.app.payments.provider(provider_name), out_trade_no)
+        except Exception:
+            self.app.call_from_thread(self._charge_ended)
+            raise
+        self.app.call_from_thread(self._given_back, index)
+
+    def _given_back(self, index: int) -> None:
+        self._charging = False
+        removed = self.plan.remove(index)
+        self._charges.pop(removed.reference, None)
+        self.notify(f"已撤销 {removed.method.label} {removed.amount.display()}，款项退回顾客")
+        self.refresh_figures()
+
     def action_back(self) -> None:
+        if self._charging:
+            self._give_up = True  # the patient will not type the password: reverse it
+            self.query_one("#pay-help", Static).update("正在撤销该笔付款码收款…")
+            return
         if self._saving:
             return
         if self.plan.tenders:
@@ -180,9 +217,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
     def handle_scan(self, code: ScannedCode) -> None:
         """A scanned 付款码 or slip reference fills in the payment at once."""
         if code.kind is ScanKind.PAYMENT_CODE:
-            method = ISSUER_METHODS.get(payment_code_issuer(code.text) or "", Method.OTHER)
-            self._set_method(method)
-            self._take(method, self.plan.remaining, code.text)
+            self._charge_code(code.text)
             return
         reference = self.query_one("#reference", Input)
         if not reference.disabled:
@@ -190,6 +225,67 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
             self.on_input_submitted(Input.Submitted(reference, reference.value))
         else:
             self.notify("收款时请扫描付款码或交易参考号", severity="warning")
+
+    # -- 付款码: charged through the provider, exactly once ------------------------------------
+    def _charge_code(self, text: str) -> None:
+        """A scanned 付款码 is charged with its provider (the amount typed, else what is still
+        due, never more); only a confirmed charge becomes a tender."""
+        if self._saving or self._charging or money_busy(self.app):
+            return
+        issuer = payment_code_issuer(text) or ""
+        method = ISSUER_METHODS.get(issuer, Method.OTHER)
+        connection = self.app.payments
+        provider = connection.provider(issuer) if connection is not None else None
+        if provider is None:
+            self._error(CashierError(f"本收费台未开通{method.label}付款码收款：请换一种支付方式"))
+            return
+        typed = self.query_one("#amount", Input).value.strip()
+        try:
+            amount = Fen.parse(typed, allow_zero=False) if typed else self.plan.remaining
+        except CashierError as exc:
+            self._error(exc)
+            return
+        self._set_method(method)
+        self._charging, self._give_up = True, False
+        self.query_one("#pay-help", Static).update(f"正在向{method.label}收款 {amount.display()}…")
+        self.charge_code(provider, method, amount, text)
+
+    @work(thread=True, exit_on_error=False, group=MONEY)
+    def charge_code(self, provider, method: Method, amount: Fen, text: str) -> None:
+        """Money work: journaled, sent, waited for, resolved (services.payments.charge)."""
+        from cashier.services.payments import charge
+
+        def keep_waiting(n: int) -> bool:
+            self.app.call_from_thread(
+                self.query_one("#pay-help", Static).update,
+                f"等待顾客输入支付密码…（第 {n} 次查询，Esc 放弃）",
+            )
+            return not self._give_up
+
+        try:
+            charged = charge(
+                provider,
+                station=self.app.settings.station_id,
+                bill=self.checkout.key,
+                operator=self.checkout.operator.code,
+                amount=amount,
+                auth_code=text,
+                due=self.plan.remaining,
+                keep_waiting=keep_waiting,
+            )
+        except Exception:
+            self.app.call_from_thread(self._charge_ended)
+            raise
+        self.app.call_from_thread(self._charged, method, charged)
+
+    def _charged(self, method: Method, charged) -> None:
+        self._charge_ended()
+        self._charges[charged.trade_no] = (charged.provider, charged.out_trade_no)
+        self._take(method, charged.amount, charged.trade_no)
+
+    def _charge_ended(self) -> None:
+        self._charging = False
+        self.query_one("#pay-help", Static).update("↑↓ 或 x w z y q 选方式 · 输入金额后 Enter")
 
     # -- taking and finishing -----------------------------------------------------------
     def _error(self, exc: CashierError) -> None:
