@@ -31,6 +31,7 @@ SCENARIOS = (
     "system-error",
     "lost-answer",
     "no-answer",
+    "refund-lost",  # paid; the answer to its refund is lost on the way
 )
 #: The sandbox merchant (its own test keys; a real merchant's come from WeChat Pay).
 DEMO_APPID = "wx0000000000sandbox"
@@ -45,6 +46,9 @@ CREATE TABLE IF NOT EXISTS paycode (
 CREATE TABLE IF NOT EXISTS trade (
     out_trade_no TEXT PRIMARY KEY, provider TEXT, code TEXT, amount INTEGER,
     state TEXT, transaction_id TEXT, queries INTEGER DEFAULT 0, created REAL);
+CREATE TABLE IF NOT EXISTS refund (
+    out_refund_no TEXT PRIMARY KEY, out_trade_no TEXT, amount INTEGER, refund_id TEXT,
+    created REAL);
 """
 
 
@@ -55,6 +59,7 @@ class Trade:
     amount: int  # fen
     state: str  # paid | waiting | reversed | closed
     transaction_id: str
+    refunded: int = 0  # fen given back by refunds
 
 
 class PaymentLedger:
@@ -79,7 +84,9 @@ class PaymentLedger:
 
     def trades(self, provider: str | None = None) -> list[Trade]:
         rows = self.sql(
-            "SELECT provider, out_trade_no, amount, state, transaction_id FROM trade"
+            "SELECT provider, out_trade_no, amount, state, transaction_id,"
+            " (SELECT COALESCE(SUM(r.amount), 0) FROM refund r"
+            "  WHERE r.out_trade_no = trade.out_trade_no) FROM trade"
             + (" WHERE provider = ?" if provider else "")
             + " ORDER BY created",
             *((provider,) if provider else ()),
@@ -113,6 +120,8 @@ class WeChatV2Gateway:
             "/pay/micropay": self._pay,
             "/pay/orderquery": self._query,
             "/secapi/pay/reverse": self._reverse,
+            "/secapi/pay/refund": self._refund,
+            "/pay/refundquery": self._refund_query,
         }.get(path)
         if route is None:
             return {"return_code": "FAIL", "return_msg": "接口不存在"}
@@ -189,6 +198,50 @@ class WeChatV2Gateway:
         if row:
             self.ledger.sql("UPDATE trade SET state = 'reversed' WHERE out_trade_no = ?", out)
         return {"result_code": "SUCCESS", "recall": "N"}
+
+    def _refund(self, req: dict[str, str]) -> dict[str, str]:
+        out, out_refund_no = req.get("out_trade_no", ""), req.get("out_refund_no", "")
+        try:
+            total, amount = int(req.get("total_fee", "")), int(req.get("refund_fee", ""))
+        except ValueError:
+            return _fail("PARAM_ERROR", "total_fee / refund_fee 应为整数（分）")
+        row = self.ledger.sql("SELECT amount, state FROM trade WHERE out_trade_no = ?", out)
+        if not row or row[0][1] != "paid":
+            return _fail("ORDERNOTEXIST" if not row else "TRADE_STATE_ERROR", "订单状态错误")
+        if total != row[0][0]:
+            return _fail("PARAM_ERROR", "订单金额与原订单不符")
+        earlier = self.ledger.sql(
+            "SELECT amount, refund_id FROM refund WHERE out_refund_no = ?", out_refund_no
+        )
+        if earlier:  # the same refund asked again: answered as before, never paid twice
+            if earlier[0][0] != amount:
+                return _fail("PARAM_ERROR", "同一退款单号的金额与之前不同")
+            return {"result_code": "SUCCESS", "out_refund_no": out_refund_no,
+                    "refund_id": earlier[0][1], "refund_fee": str(amount)}  # fmt: skip
+        (given,) = self.ledger.sql(
+            "SELECT COALESCE(SUM(amount), 0) FROM refund WHERE out_trade_no = ?", out
+        )[0]
+        if amount <= 0 or given + amount > total:
+            return _fail("NOTENOUGH", "退款金额大于可退金额")
+        refund_id = f"5030{secrets.randbelow(10**24):024d}"
+        self.ledger.sql(
+            "INSERT INTO refund VALUES (?, ?, ?, ?, ?)",
+            out_refund_no, out, amount, refund_id, time.time(),
+        )  # fmt: skip
+        if self._scenario(out) == "refund-lost":
+            raise Dropped
+        return {"result_code": "SUCCESS", "out_refund_no": out_refund_no,
+                "refund_id": refund_id, "refund_fee": str(amount)}  # fmt: skip
+
+    def _refund_query(self, req: dict[str, str]) -> dict[str, str]:
+        row = self.ledger.sql(
+            "SELECT amount, refund_id FROM refund WHERE out_refund_no = ?",
+            req.get("out_refund_no", ""),
+        )
+        if not row:
+            return _fail("REFUNDNOTEXIST", "退款订单查询失败")
+        return {"result_code": "SUCCESS", "refund_count": "1", "refund_status_0": "SUCCESS",
+                "refund_fee_0": str(row[0][0]), "refund_id_0": row[0][1]}  # fmt: skip
 
     def _trade_fields(self, out: str) -> dict[str, str]:
         amount, transaction_id = self.ledger.sql(

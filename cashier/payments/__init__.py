@@ -45,6 +45,13 @@ class Reversal:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class RefundAnswer:
+    accepted: bool  # the provider took the refund (processing or done)
+    done: bool = False  # the money is back (SUCCESS)
+    message: str = ""
+
+
 class PaymentError(CashierError):
     """A payment call that failed in a way the cashier should hear about."""
 
@@ -65,6 +72,12 @@ class Provider(Protocol):
     def query(self, out_trade_no: str) -> Answer: ...
 
     def reverse(self, out_trade_no: str) -> Reversal: ...
+
+    def refund(
+        self, out_trade_no: str, out_refund_no: str, total: Fen, amount: Fen
+    ) -> RefundAnswer: ...
+
+    def refund_query(self, out_refund_no: str) -> RefundAnswer: ...
 
 
 def mask_code(code: str) -> str:

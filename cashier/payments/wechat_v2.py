@@ -16,12 +16,14 @@ import urllib.parse
 from dataclasses import dataclass
 
 from cashier.domain.money import Fen
-from cashier.payments import Answer, InDoubt, NotSent, Outcome, Reversal
+from cashier.payments import Answer, InDoubt, NotSent, Outcome, RefundAnswer, Reversal
 
 PATHS = {
     "pay": "/pay/micropay",
     "query": "/pay/orderquery",
     "reverse": "/secapi/pay/reverse",
+    "refund": "/secapi/pay/refund",
+    "refund_query": "/pay/refundquery",
 }
 
 #: micropay's err_code → (outcome, the cashier's message)
@@ -149,6 +151,40 @@ class WeChatV2:
                 done=code == "ORDERNOTEXIST", message=_said(a.get("err_code_des"), code)
             )
         return Reversal(done=False, retry=True, message=_said(a.get("err_code_des"), code))
+
+    def refund(
+        self, out_trade_no: str, out_refund_no: str, total: Fen, amount: Fen
+    ) -> RefundAnswer:
+        """Money back to the payer's WeChat (the same out_refund_no never refunds twice)."""
+        a = self._call(
+            "refund",
+            out_trade_no=out_trade_no,
+            out_refund_no=out_refund_no,
+            total_fee=str(total.fen),
+            refund_fee=str(amount.fen),
+        )
+        if a.get("return_code") != "SUCCESS":
+            raise InDoubt(f"微信退款失败：{_said(a.get('return_msg'), '通信失败')}")
+        if a.get("result_code") == "SUCCESS":
+            return RefundAnswer(accepted=True, message="微信退款已受理")
+        code = a.get("err_code", "")
+        if code in ("SYSTEMERROR", "BIZERR_NEED_RETRY", "FREQUENCY_LIMITED"):
+            raise InDoubt(f"微信退款结果未知（{code}）")
+        return RefundAnswer(accepted=False, message=_said(a.get("err_code_des"), code))
+
+    def refund_query(self, out_refund_no: str) -> RefundAnswer:
+        a = self._call("refund_query", out_refund_no=out_refund_no)
+        if a.get("return_code") != "SUCCESS":
+            raise InDoubt(f"微信退款查询失败：{_said(a.get('return_msg'), '通信失败')}")
+        if a.get("result_code") != "SUCCESS":
+            code = a.get("err_code", "")
+            if code == "REFUNDNOTEXIST":
+                return RefundAnswer(accepted=False, message="微信支付没有这笔退款")
+            raise InDoubt(f"微信退款查询失败（{code}）")
+        status = a.get("refund_status_0", "")
+        if status in ("SUCCESS", "PROCESSING"):
+            return RefundAnswer(accepted=True, done=status == "SUCCESS", message=status)
+        return RefundAnswer(accepted=False, message=f"微信退款{status or '失败'}")
 
     # -- the wire --------------------------------------------------------------------------
     def _paid(self, a: dict[str, str], code: str = "SUCCESS") -> Answer:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from cashier.domain.money import Fen
 from cashier.errors import InputError
 from cashier.payments import Answer, InDoubt, NotSent, Outcome, PaymentError, Provider, mask_code
-from cashier.store.models import PaymentCharge, database, utcnow
+from cashier.store.models import PaymentCharge, PaymentRefund, database, utcnow
 
 #: How often a payer still typing a password is asked about, and for how long (WeChat asks
 #: merchants to query for up to 30 seconds before reversing; Alipay likewise).
@@ -184,6 +184,10 @@ class Resolved:
     outcome: str  # reversed | not_charged | in_doubt
 
     @property
+    def state(self) -> str:
+        return self.outcome
+
+    @property
     def message(self) -> str:
         what = {
             "reversed": "已撤销，款项退回顾客",
@@ -229,3 +233,102 @@ def attach_to_sale(bill: str, sale_id: int) -> None:
     PaymentCharge.update(sale=sale_id).where(
         (PaymentCharge.bill == bill) & (PaymentCharge.state == "paid")
     ).execute()
+
+
+# -- refunds through the channel the money came from ------------------------------------------
+@dataclass(frozen=True)
+class ChannelRefund:
+    provider: str
+    amount: Fen
+    state: str  # done | pending | failed
+
+    @property
+    def message(self) -> str:
+        label = {"wechat": "微信", "alipay": "支付宝"}.get(self.provider, self.provider)
+        return {
+            "done": f"{label}退款 {self.amount.display()} 已受理，原路退回顾客",
+            "pending": f"{label}退款 {self.amount.display()} 结果待确认：稍后自动重试，请勿另付现金",
+            "failed": f"{label}退款 {self.amount.display()} 被拒绝：请收费组长处理",
+        }[self.state]
+
+
+def provider_names_of(sale_id: int) -> set[str]:
+    """The providers a completed sale was paid through (its charges)."""
+    rows = PaymentCharge.select(PaymentCharge.provider).where(
+        (PaymentCharge.sale == sale_id) & (PaymentCharge.state == "paid")
+    )
+    return {r.provider for r in rows}
+
+
+def refund_channels(
+    providers: dict, sale_id: int, refund_id: int, back: dict[str, Fen], station: str
+) -> list[ChannelRefund]:
+    """Send ``back[provider]`` to each provider the sale was paid through, spread over its
+    charges (each up to what it took), one journaled refund per charge under a number fixed
+    by the charge: asked again (a retry, the next start), it is the same refund, never a
+    second one."""
+    done = []
+    for name, amount in back.items():
+        left = amount
+        charges = PaymentCharge.select().where(
+            (PaymentCharge.sale == sale_id)
+            & (PaymentCharge.provider == name)
+            & (PaymentCharge.state == "paid")
+        )
+        for charge_row in charges.order_by(PaymentCharge.created_at):
+            if left <= Fen(0):
+                break
+            part = min(left, charge_row.amount)
+            left -= part
+            out_refund_no = f"{charge_row.out_trade_no}R"
+            with database.atomic():
+                row, _ = PaymentRefund.get_or_create(
+                    out_refund_no=out_refund_no,
+                    defaults={
+                        "charge": charge_row.out_trade_no,
+                        "refund": refund_id,
+                        "station": station,
+                        "amount": part,
+                        "state": "pending",
+                    },
+                )
+            done.append(ChannelRefund(name, part, _send_refund(providers.get(name), row)))
+    return done
+
+
+def _send_refund(provider: Provider | None, row: PaymentRefund) -> str:
+    """Send (or send again) one journaled channel refund; its state now."""
+    if row.state != "pending":
+        return row.state
+    if provider is None:
+        return "pending"
+    charge_row = row.charge
+    try:
+        answer = provider.refund(
+            charge_row.out_trade_no, row.out_refund_no, charge_row.amount, row.amount
+        )
+    except (InDoubt, NotSent):
+        try:
+            answer = provider.refund_query(row.out_refund_no)
+        except (InDoubt, NotSent):
+            return "pending"  # the next start asks again, under the same number
+        if not answer.accepted:
+            return "pending"  # not there (yet): sent again, same number, never twice
+    state = "done" if answer.accepted else "failed"
+    with database.atomic():
+        PaymentRefund.update(state=state, message=answer.message[:200], updated_at=utcnow()).where(
+            PaymentRefund.out_refund_no == row.out_refund_no
+        ).execute()
+    return state
+
+
+def finish_refunds(providers: dict, station: str) -> list[ChannelRefund]:
+    """At start-up: channel refunds left pending (an answer lost, a crash) sent again."""
+    out = []
+    pending = PaymentRefund.select().where(
+        (PaymentRefund.station == station) & (PaymentRefund.state == "pending")
+    )
+    for row in pending.order_by(PaymentRefund.created_at):
+        name = row.charge.provider
+        out.append(ChannelRefund(name, row.amount, _send_refund(providers.get(name), row)))
+    return out

@@ -19,7 +19,7 @@ refund, an approver who is not a supervisor.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from cashier import faults
@@ -27,7 +27,7 @@ from cashier.domain.money import Fen
 from cashier.domain.tender import Method
 from cashier.errors import CashierError, InputError, NotAllowed
 from cashier.receipts import Receipt, ReceiptLine, ReceiptTender
-from cashier.services import audit, clock, shifts
+from cashier.services import audit, clock, payments, shifts
 from cashier.services.checkout import Checkout, Line, insurance_summary
 from cashier.services.operators import Role, SignedIn
 from cashier.store.models import (
@@ -160,6 +160,7 @@ class RefundDone:
     by_method: tuple[tuple[Method, Fen], ...]  # what goes back per method (net)
     new_receipt_no: str = ""  # the kept lines' new sale (partial)
     new_sale_id: int | None = None
+    channels: tuple = ()  # payments.ChannelRefund: what went back through WeChat / Alipay
 
 
 def execute(
@@ -172,9 +173,11 @@ def execute(
     reason: str,
     insurance=None,
     patient=None,
+    providers: dict | None = None,
 ) -> RefundDone:
     """Carry out an approved refund. The insurer first (a cancelled settlement is recorded
-    at once), then the local books in one transaction, then the kept lines' new sale."""
+    at once), then the local books in one transaction, then the kept lines' new sale, then
+    the money back through the 付款码 channels it came from (journaled, resumable)."""
     if not approved_by.role.at_least(Role.SUPERVISOR):
         raise NotAllowed("退款须由收费组长审批")
     reason = reason.strip()
@@ -182,6 +185,10 @@ def execute(
         raise InputError("请填写退款原因")
     sale = Sale.get_by_id(plan.sale_id)
     find_refundable(sale.receipt_no)  # still refundable (another counter may have refunded it)
+    channels = payments.provider_names_of(sale.id)
+    missing = channels - set(providers or {})
+    if missing:  # checked before anything moves: the insurer, the books, the channels
+        raise InputError("支付平台未连接：含付款码收款的单暂不能退款，请稍后再试")
     settlement = sale.settlements.where(InsuredSettlement.status == "settled").first()
     if settlement is not None and plan.needs_patient and patient is None:
         raise InputError("部分退款需要重新医保结算：请扫患者医保码、读社保卡或输入身份证号")
@@ -210,7 +217,7 @@ def execute(
     done = RefundDone(refund.id, refund.refund_no, refund.amount, _by_method(reversal, ()))
     faults.crash_point("refund_committed")  # in the books; a partial's kept lines not yet sold
     if plan.full:
-        return done
+        return _through_channels(done, sale, channels, providers, settings.station_id)
     kept = _kept_lines(sale, plan)
     try:
         visit = json.loads(settlement.visit or "{}") if settlement is not None else {}
@@ -220,7 +227,7 @@ def execute(
     new_sale = Sale.get_by_id(completed.sale_id)
     Refund.update(resettled_sale=new_sale.id).where(Refund.id == refund.id).execute()
     kept_tenders = [(Method(t.method), t.amount) for t in new_sale.tenders]
-    return RefundDone(
+    done = RefundDone(
         refund.id,
         refund.refund_no,
         refund.amount - completed.paid + completed.change,
@@ -228,6 +235,17 @@ def execute(
         new_sale.receipt_no,
         new_sale.id,
     )
+    return _through_channels(done, sale, channels, providers, settings.station_id)
+
+
+def _through_channels(done: RefundDone, sale, channels, providers, station) -> RefundDone:
+    """What goes back by WeChat / Alipay is sent back there (net of what the kept lines'
+    new sale kept), each part journaled before it is sent."""
+    back = {m.value: a for m, a in done.by_method if m.value in channels and a > Fen(0)}
+    if not back:
+        return done
+    sent = payments.refund_channels(providers or {}, sale.id, done.refund_id, back, station)
+    return replace(done, channels=tuple(sent))
 
 
 def _intent(sale, plan, requested_by, approved_by, completed_by, reason) -> RefundIntent:

@@ -446,6 +446,20 @@ class PaymentCharge(BaseModel):
     updated_at = DateTimeField(default=utcnow)
 
 
+class PaymentRefund(BaseModel):
+    """Money sent back to a 付款码 channel for a refund, journaled before it is sent."""
+
+    out_refund_no = CharField(primary_key=True, max_length=64)  # stable: one per charge
+    charge = ForeignKeyField(PaymentCharge, backref="refunds")
+    refund = ForeignKeyField(Refund, null=True, backref="channel_refunds")
+    station = CharField(max_length=32, index=True)
+    amount = FenField()
+    state = CharField(max_length=16, index=True)  # pending | done | failed
+    message = CharField(max_length=200, default="")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
 PRINT_MODELS: tuple[type[BaseModel], ...] = (PrintJob,)
 #: Tables added by migration 5 (shifts, payouts, refunds); it also adds ``sale.shift``
 #: and the other funds' columns of ``insured_settlement``.
@@ -462,6 +476,6 @@ REFUND_MODELS: tuple[type[BaseModel], ...] = (RefundIntent,)
 #: Tables added by migration 8 (one visit, one counter).
 CLAIM_MODELS: tuple[type[BaseModel], ...] = (Claim,)
 #: Tables added by migration 9 (payment codes charged for real).
-PAYMENT_MODELS: tuple[type[BaseModel], ...] = (PaymentCharge,)
+PAYMENT_MODELS: tuple[type[BaseModel], ...] = (PaymentCharge, PaymentRefund)
 #: Tables added by migration 4 (clinic orders, insured settlements).
 INSURED_MODELS: tuple[type[BaseModel], ...] = (ClinicOrder, ClinicOrderLine, InsuredSettlement)

@@ -149,12 +149,13 @@ class CashierApp(App[None]):
     def connect_payments(self) -> None:
         """Reach the payment providers (training: start the payment sandbox), then give back
         every 付款码 charge a crash left without its sale."""
-        from cashier.services.payments import resolve_open
+        from cashier.services.payments import finish_refunds, resolve_open
         from cashier.services.station import connect_payments
 
         try:
             self.payments = connect_payments(self.settings)
             resolved = resolve_open(self.payments.providers, self.settings.station_id)
+            resolved += finish_refunds(self.payments.providers, self.settings.station_id)
         except Exception as exc:  # a worker's failure is a notice, never a traceback
             why = str(exc) if isinstance(exc, CashierError) else type(exc).__name__
             self.call_from_thread(
@@ -162,7 +163,7 @@ class CashierApp(App[None]):
             )
             return
         for r in resolved:  # whose money went where: said until dismissed
-            severity = "error" if r.outcome == "in_doubt" else "warning"
+            severity = "error" if r.state in ("in_doubt", "failed") else "warning"
             self.call_from_thread(self.notify, r.message, severity=severity, timeout=60)
 
     def on_unmount(self) -> None:

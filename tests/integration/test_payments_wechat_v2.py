@@ -215,3 +215,87 @@ def test_a_completed_sale_keeps_its_charge(station, settings, cashier_1001, wech
     assert PaymentCharge.get_by_id(charged.out_trade_no).sale_id == sale_id
     assert payments.resolve_open({"wechat": wechat}, settings.station_id) == []
     assert gateway.ledger.trades()[0].state == "paid"
+
+
+# -- refunds through the channel ---------------------------------------------------------------
+def wechat_sale(settings, who, wechat, gateway, codes=("Y00001", "Y00004"), scenario="pay"):
+    """A self-pay sale paid whole by a WeChat 付款码 through the provider."""
+    from cashier.domain.tender import Method
+    from cashier.services import catalog
+    from cashier.services.checkout import Checkout
+    from cashier.store.models import Sale
+
+    co = Checkout(settings.station_id, who)
+    for code in codes:
+        co.add(catalog.find_by_scan(code))
+    plan = co.start_payment()
+    charged = payments.charge(
+        wechat, station=settings.station_id, bill=co.key, operator=who.code,
+        amount=plan.remaining, auth_code=gateway.ledger.issue("wechat", scenario),
+        due=plan.remaining, pause=lambda s: None,
+    )  # fmt: skip
+    plan.add(Method.WECHAT, charged.amount, charged.trade_no)
+    return Sale.get_by_id(co.complete(plan).sale_id)
+
+
+def refund(settings, who, sale, providers, quantities=None):
+    from cashier.services.refunds import approve, execute, find_refundable, plan_refund
+
+    boss = approve(settings.station_id, "9001", "9999")
+    plan = plan_refund(find_refundable(sale.receipt_no), quantities)
+    return execute(settings, plan, requested_by=who, approved_by=boss, completed_by=who,
+                   reason="退药", providers=providers)  # fmt: skip
+
+
+def test_a_full_refund_goes_back_to_wechat(station, settings, cashier_1001, wechat, gateway):
+    sale = wechat_sale(settings, cashier_1001, wechat, gateway)
+    done = refund(settings, cashier_1001, sale, {"wechat": wechat})
+    (channel,) = done.channels
+    assert (channel.provider, channel.amount, channel.state) == ("wechat", sale.total, "done")
+    (trade,) = gateway.ledger.trades()
+    assert trade.refunded == sale.total.fen
+
+
+def test_a_partial_refund_sends_back_only_what_the_patient_returns(
+    station, settings, cashier_1001, wechat, gateway
+):
+    from cashier.store.models import SaleLine
+
+    sale = wechat_sale(settings, cashier_1001, wechat, gateway)
+    first = sale.lines.order_by(SaleLine.line_no).first()
+    done = refund(settings, cashier_1001, sale, {"wechat": wechat}, {first.id: first.quantity})
+    (channel,) = done.channels
+    assert channel.amount == first.amount and channel.state == "done"
+    assert gateway.ledger.trades()[0].refunded == first.amount.fen  # the kept lines stay paid
+
+
+def test_a_refund_whose_answer_is_lost_is_found_by_query(
+    station, settings, cashier_1001, wechat, gateway
+):
+    sale = wechat_sale(settings, cashier_1001, wechat, gateway, scenario="refund-lost")
+    done = refund(settings, cashier_1001, sale, {"wechat": wechat})
+    assert [c.state for c in done.channels] == ["done"]
+    assert gateway.ledger.trades()[0].refunded == sale.total.fen
+
+
+def test_a_repeated_refund_never_pays_twice(station, settings, cashier_1001, wechat, gateway):
+    from cashier.store.models import PaymentRefund
+
+    sale = wechat_sale(settings, cashier_1001, wechat, gateway)
+    nowhere = WeChatV2(replace(wechat.m, url="http://127.0.0.1:1"))
+    done = refund(settings, cashier_1001, sale, {"wechat": nowhere})  # the gateway is away
+    assert [c.state for c in done.channels] == ["pending"]
+    assert gateway.ledger.trades()[0].refunded == 0
+    for _ in range(3):  # every start asks again, under the same number
+        payments.finish_refunds({"wechat": wechat}, settings.station_id)
+    assert gateway.ledger.trades()[0].refunded == sale.total.fen
+    assert [r.state for r in PaymentRefund.select()] == ["done"]
+
+
+def test_no_refund_of_a_code_sale_without_its_provider(station, settings, cashier_1001, wechat, gateway):
+    from cashier.store.models import InsurerCall, Refund
+
+    sale = wechat_sale(settings, cashier_1001, wechat, gateway)
+    with pytest.raises(Exception, match="支付平台未连接"):
+        refund(settings, cashier_1001, sale, None)
+    assert not Refund.select().exists() and not InsurerCall.select().exists()

@@ -224,6 +224,7 @@ class RefundScreen(WorkerErrors, Screen[None]):
                 reason=reason,
                 insurance=insurance,
                 patient=self.patient,
+                providers=self.app.payments.providers if self.app.payments else None,
             )
         except ResaleFailed as exc:
             self.app.call_from_thread(self._resale_failed, exc)
@@ -234,6 +235,9 @@ class RefundScreen(WorkerErrors, Screen[None]):
         finally:
             self._busy = False
         self.app.call_from_thread(self._done, done)
+        for channel in done.channels:  # what went back through WeChat / Alipay, and how
+            severity = "information" if channel.state == "done" else "warning"
+            self.app.call_from_thread(self.notify, channel.message, severity=severity, timeout=15)
         self._print(done)
 
     def _print(self, done) -> None:
