@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "person",
         nargs="?",
-        help="人员编号、身份证号、卡号或姓名（qr / card）；paycode：wechat",
+        help="人员编号、身份证号、卡号或姓名（qr / card）；paycode：wechat 或 alipay",
     )
     p.add_argument(
         "--scenario",
@@ -523,8 +523,8 @@ def _paysandbox(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.action == "paycode":
             provider = args.person or "wechat"
-            if provider != "wechat":
-                raise CashierError("付款码沙箱目前提供 wechat（支付宝将随后提供）")
+            if provider not in ("wechat", "alipay"):
+                raise CashierError("付款码沙箱提供 wechat 和 alipay")
             if args.scenario not in SCENARIOS:
                 raise CashierError(f"--scenario 应为 {'、'.join(SCENARIOS)} 之一")
             print(ledger.issue(provider, args.scenario))

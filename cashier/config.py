@@ -91,6 +91,19 @@ class WeChatSettings:
     timeout_s: int = 10
 
 
+@dataclass(frozen=True)
+class AlipaySettings:
+    """Alipay 当面付 条码支付 (docs/payments.md). Like [wechat]: training without ``url``
+    charges the payment sandbox; a live station without ``app_id`` takes no Alipay codes."""
+
+    url: str = ""  # https://openapi.alipay.com/gateway.do; empty: the sandbox (training only)
+    app_id: str = ""
+    private_key_file: str = ""  # the app's RSA2 private key (PEM), mode 0600
+    alipay_public_key_file: str = ""  # 支付宝公钥 (PEM)
+    app_auth_token: str = ""  # a 服务商 acting for the clinic
+    timeout_s: int = 10
+
+
 PROFILES = ("tif", "xca", "sm4")
 
 
@@ -171,6 +184,7 @@ class Settings:
     display: DisplaySettings = field(default_factory=DisplaySettings)
     visit: VisitDefaults = field(default_factory=VisitDefaults)
     wechat: WeChatSettings = field(default_factory=WeChatSettings)
+    alipay: AlipaySettings = field(default_factory=AlipaySettings)
     keymap: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_KEYMAP))
     #: The clinic's department codes → 科别 codes (``caty``), for codes that are not 科别 codes.
     departments: dict[str, str] = field(default_factory=dict)
@@ -225,6 +239,7 @@ _SECTIONS = {
     "display": DisplaySettings,
     "visit": VisitDefaults,
     "wechat": WeChatSettings,
+    "alipay": AlipaySettings,
 }
 _TOP = {f.name for f in fields(Settings)} - {
     "data_dir",

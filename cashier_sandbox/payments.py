@@ -12,6 +12,7 @@ calls, never in seconds: a test waits on what happened, not on time.
 
 from __future__ import annotations
 
+import json
 import secrets
 import sqlite3
 import threading
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from cashier.domain.money import Fen
 from cashier.payments import wechat_v2
 
 SCENARIOS = (
@@ -76,9 +78,12 @@ class PaymentLedger:
             return self._db.execute(query, args).fetchall()
 
     def issue(self, provider: str = "wechat", scenario: str = "pay") -> str:
+        """A fresh code of the provider's real shape: WeChat 18 digits starting 10–15,
+        Alipay 18 digits starting 25–30 (Alipay's are 16–24)."""
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}: {', '.join(SCENARIOS)}")
-        code = f"{secrets.choice(range(10, 16))}{secrets.randbelow(10**16):016d}"
+        heads = range(10, 16) if provider == "wechat" else range(25, 31)
+        code = f"{secrets.choice(heads)}{secrets.randbelow(10**16):016d}"
         self.sql("INSERT INTO paycode VALUES (?, ?, ?, 0)", code, provider, scenario)
         return code
 
@@ -271,6 +276,224 @@ class WeChatV2Gateway:
         return wechat_v2.to_xml(signed)
 
 
+class AlipayGateway:
+    """What openapi.alipay.com/gateway.do does with 当面付 条码支付 calls, for the sandbox app:
+    form posts signed RSA2 with the app's key, answers signed with Alipay's."""
+
+    def __init__(self, ledger: PaymentLedger, keys: AlipayKeys) -> None:
+        self.ledger, self.keys = ledger, keys
+
+    def handle(self, body: bytes) -> tuple[str, dict]:
+        from urllib.parse import parse_qsl
+
+        from cashier.payments import alipay
+
+        form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        method = form.get("method", "")
+        if not alipay.rsa2_verify(
+            alipay.signing_text(form), form.get("sign", ""), self.keys.app_public
+        ):
+            return method, {"code": "40002", "msg": "Invalid Arguments",
+                            "sub_code": "isv.invalid-signature", "sub_msg": "验签出错"}  # fmt: skip
+        if form.get("app_id") != DEMO_ALIPAY_APP_ID:
+            return method, {"code": "40002", "msg": "Invalid Arguments",
+                            "sub_code": "isv.invalid-app-id", "sub_msg": "无效的AppID参数"}  # fmt: skip
+        try:
+            biz = json.loads(form.get("biz_content", "{}"))
+        except ValueError:
+            return method, _ali_fail("isv.invalid-parameter", "biz_content 不是 JSON")
+        route = {
+            "alipay.trade.pay": self._pay,
+            "alipay.trade.query": self._query,
+            "alipay.trade.cancel": self._cancel,
+            "alipay.trade.refund": self._refund,
+            "alipay.trade.fastpay.refund.query": self._refund_query,
+        }.get(method)
+        if route is None:
+            return method, {"code": "40004", "msg": "Business Failed",
+                            "sub_code": "isv.invalid-method", "sub_msg": "不存在的方法名"}  # fmt: skip
+        return method, route(biz)
+
+    def answer(self, method: str, node: dict) -> bytes:
+        from cashier.payments import alipay
+
+        text = json.dumps(node, ensure_ascii=False, separators=(",", ":"))
+        sign = alipay.rsa2_sign(text, self.keys.alipay_private)
+        name = method.replace(".", "_") + "_response" if method else "error_response"
+        return f'{{"{name}":{text},"sign":"{sign}"}}'.encode()
+
+    def _scenario(self, out: str) -> str:
+        row = self.ledger.sql(
+            "SELECT p.scenario FROM trade t JOIN paycode p ON p.code = t.code"
+            " WHERE t.out_trade_no = ?",
+            out,
+        )
+        return row[0][0] if row else ""
+
+    def _pay(self, biz: dict) -> dict:
+        code, out = str(biz.get("auth_code", "")), str(biz.get("out_trade_no", ""))
+        try:
+            amount = Fen.parse(str(biz.get("total_amount", ""))).fen
+        except Exception:
+            return _ali_fail("ACQ.INVALID_PARAMETER", "total_amount 不正确")
+        if self.ledger.sql("SELECT 1 FROM trade WHERE out_trade_no = ?", out):
+            return _ali_fail("ACQ.TRADE_HAS_SUCCESS", "交易已被支付")
+        found = self.ledger.sql("SELECT scenario, used FROM paycode WHERE code = ?", code)
+        if not found or found[0][1] or found[0][0] == "expired":
+            return _ali_fail("ACQ.PAYMENT_AUTH_CODE_INVALID", "支付失败，获取顾客账户信息失败")
+        scenario = found[0][0]
+        if scenario == "insufficient":
+            return _ali_fail("ACQ.BUYER_BALANCE_NOT_ENOUGH", "买家余额不足")
+        self.ledger.sql("UPDATE paycode SET used = 1 WHERE code = ?", code)
+        waiting = scenario in ("password", "password-cancel")
+        trade_no = f"2026{secrets.randbelow(10**24):024d}"
+        self.ledger.sql(
+            "INSERT INTO trade VALUES (?, 'alipay', ?, ?, ?, ?, 0, ?)",
+            out, code, amount, "waiting" if waiting else "paid", trade_no, time.time(),
+        )  # fmt: skip
+        if scenario == "no-answer":
+            time.sleep(HANG_S)
+        if scenario == "lost-answer":
+            raise Dropped
+        if scenario == "system-error":
+            return {"code": "20000", "msg": "Service Currently Unavailable",
+                    "sub_code": "isp.unknow-error", "sub_msg": "系统繁忙"}  # fmt: skip
+        if waiting:
+            return {"code": "10003", "msg": "order success pay inprocess",
+                    "out_trade_no": out, "trade_no": trade_no}  # fmt: skip
+        return self._trade_fields(out)
+
+    def _query(self, biz: dict) -> dict:
+        out = str(biz.get("out_trade_no", ""))
+        row = self.ledger.sql("SELECT state, queries FROM trade WHERE out_trade_no = ?", out)
+        if not row:
+            return _ali_fail("ACQ.TRADE_NOT_EXIST", "交易不存在")
+        state, queries = row[0]
+        scenario = self._scenario(out)
+        if scenario == "no-answer":
+            time.sleep(HANG_S)
+        self.ledger.sql("UPDATE trade SET queries = queries + 1 WHERE out_trade_no = ?", out)
+        if state == "waiting" and scenario == "password" and queries + 1 >= 2:
+            self.ledger.sql("UPDATE trade SET state = 'paid' WHERE out_trade_no = ?", out)
+            state = "paid"
+        status = {"paid": "TRADE_SUCCESS", "waiting": "WAIT_BUYER_PAY"}.get(state, "TRADE_CLOSED")
+        fields = self._trade_fields(out) if state == "paid" else {"code": "10000", "msg": "Success"}
+        return {**fields, "out_trade_no": out, "trade_status": status}
+
+    def _cancel(self, biz: dict) -> dict:
+        out = str(biz.get("out_trade_no", ""))
+        row = self.ledger.sql("SELECT state FROM trade WHERE out_trade_no = ?", out)
+        if not row:
+            return _ali_fail("ACQ.TRADE_NOT_EXIST", "交易不存在")
+        action = "refund" if row[0][0] == "paid" else "close"
+        self.ledger.sql("UPDATE trade SET state = 'reversed' WHERE out_trade_no = ?", out)
+        return {"code": "10000", "msg": "Success", "out_trade_no": out, "retry_flag": "N",
+                "action": action}  # fmt: skip
+
+    def _refund(self, biz: dict) -> dict:
+        out, request_no = str(biz.get("out_trade_no", "")), str(biz.get("out_request_no", ""))
+        try:
+            amount = Fen.parse(str(biz.get("refund_amount", ""))).fen
+        except Exception:
+            return _ali_fail("ACQ.INVALID_PARAMETER", "refund_amount 不正确")
+        row = self.ledger.sql("SELECT amount, state FROM trade WHERE out_trade_no = ?", out)
+        if not row or row[0][1] != "paid":
+            return _ali_fail("ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
+        earlier = self.ledger.sql("SELECT amount FROM refund WHERE out_refund_no = ?", request_no)
+        if earlier:  # the same out_request_no again: answered as before, never paid twice
+            return {"code": "10000", "msg": "Success", "out_trade_no": out,
+                    "refund_fee": str(Fen(earlier[0][0])), "fund_change": "N"}  # fmt: skip
+        (given,) = self.ledger.sql(
+            "SELECT COALESCE(SUM(amount), 0) FROM refund WHERE out_trade_no = ?", out
+        )[0]
+        if amount <= 0 or given + amount > row[0][0]:
+            return _ali_fail("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限")
+        self.ledger.sql(
+            "INSERT INTO refund VALUES (?, ?, ?, ?, ?)",
+            request_no, out, amount, f"R{secrets.token_hex(8)}", time.time(),
+        )  # fmt: skip
+        if self._scenario(out) == "refund-lost":
+            raise Dropped
+        return {"code": "10000", "msg": "Success", "out_trade_no": out,
+                "refund_fee": str(Fen(given + amount)), "fund_change": "Y"}  # fmt: skip
+
+    def _refund_query(self, biz: dict) -> dict:
+        row = self.ledger.sql(
+            "SELECT amount FROM refund WHERE out_refund_no = ? AND out_trade_no = ?",
+            str(biz.get("out_request_no", "")),
+            str(biz.get("out_trade_no", "")),
+        )
+        if not row:  # Alipay answers 10000 with no refund_amount when there is none
+            return {"code": "10000", "msg": "Success"}
+        return {"code": "10000", "msg": "Success", "refund_amount": str(Fen(row[0][0])),
+                "refund_status": "REFUND_SUCCESS"}  # fmt: skip
+
+    def _trade_fields(self, out: str) -> dict:
+        amount, trade_no = self.ledger.sql(
+            "SELECT amount, transaction_id FROM trade WHERE out_trade_no = ?", out
+        )[0]
+        return {
+            "code": "10000",
+            "msg": "Success",
+            "trade_no": trade_no,
+            "out_trade_no": out,
+            "buyer_logon_id": "159****5620",
+            "total_amount": str(Fen(amount)),
+            "receipt_amount": str(Fen(amount)),
+            "gmt_payment": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+
+
+def _ali_fail(sub_code: str, sub_msg: str) -> dict:
+    return {"code": "40004", "msg": "Business Failed", "sub_code": sub_code, "sub_msg": sub_msg}
+
+
+DEMO_ALIPAY_APP_ID = "2021000000000001"
+
+
+@dataclass(frozen=True)
+class AlipayKeys:
+    """The sandbox app's RSA key pair and the sandbox Alipay's (PEM), made once per data
+    directory: the training station signs with the app's and verifies with Alipay's."""
+
+    app_private: bytes
+    app_public: bytes
+    alipay_private: bytes
+    alipay_public: bytes
+
+
+def alipay_keys(folder: Path) -> AlipayKeys:
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pems = {}
+    for who in ("app", "alipay"):
+        private_path = folder / f"{who}-private.pem"
+        if not private_path.exists():
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            pem = key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(pem)
+        private = private_path.read_bytes()
+        public = (
+            serialization.load_pem_private_key(private, password=None)
+            .public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        pems[who] = (private, public)
+    return AlipayKeys(pems["app"][0], pems["app"][1], pems["alipay"][0], pems["alipay"][1])
+
+
 def _fail(code: str, description: str) -> dict[str, str]:
     return {"result_code": "FAIL", "err_code": code, "err_code_des": description}
 
@@ -279,6 +502,7 @@ def _fail(code: str, description: str) -> dict[str, str]:
 class RunningPayments:
     server: ThreadingHTTPServer
     ledger: PaymentLedger
+    alipay_keys: AlipayKeys
 
     @property
     def url(self) -> str:
@@ -295,18 +519,23 @@ def start_in_thread(data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> R
     """Serve the payment gateways on a background thread (the training station, the tests)."""
     ledger = PaymentLedger(data_dir / "paysandbox.db")
     wechat = WeChatV2Gateway(ledger)
+    keys = alipay_keys(data_dir / "paysandbox-keys")
+    ali = AlipayGateway(ledger, keys)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(min(length, 1024 * 1024))
             try:
-                answer = wechat.answer(wechat.handle(self.path, body))
+                if self.path.split("?")[0] == "/gateway.do":
+                    answer, kind = ali.answer(*ali.handle(body)), "application/json"
+                else:
+                    answer, kind = wechat.answer(wechat.handle(self.path, body)), "text/xml"
             except Dropped:
                 self.close_connection = True
                 return  # nothing written: the answer is lost on the way
             self.send_response(200)
-            self.send_header("Content-Type", "text/xml; charset=utf-8")
+            self.send_header("Content-Type", f"{kind}; charset=utf-8")
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
             self.wfile.write(answer)
@@ -317,4 +546,4 @@ def start_in_thread(data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> R
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="sandbox-payments", daemon=True).start()
-    return RunningPayments(server, ledger)
+    return RunningPayments(server, ledger, keys)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import secrets
-import urllib.parse
 from dataclasses import dataclass
 
 from cashier.domain.money import Fen
-from cashier.payments import Answer, InDoubt, NotSent, Outcome, RefundAnswer, Reversal
+from cashier.payments import Answer, InDoubt, Outcome, RefundAnswer, Reversal
+from cashier.payments.wire import post
 
 PATHS = {
     "pay": "/pay/micropay",
@@ -172,7 +171,7 @@ class WeChatV2:
             raise InDoubt(f"微信退款结果未知（{code}）")
         return RefundAnswer(accepted=False, message=_said(a.get("err_code_des"), code))
 
-    def refund_query(self, out_refund_no: str) -> RefundAnswer:
+    def refund_query(self, out_trade_no: str, out_refund_no: str) -> RefundAnswer:
         a = self._call("refund_query", out_refund_no=out_refund_no)
         if a.get("return_code") != "SUCCESS":
             raise InDoubt(f"微信退款查询失败：{_said(a.get('return_msg'), '通信失败')}")
@@ -206,7 +205,14 @@ class WeChatV2:
             **fields,
         }
         params["sign"] = sign(params, m.api_key)
-        raw = post(m.url, PATHS[what], to_xml(params), m.connect_timeout, m.read_timeout)
+        raw = post(
+            m.url,
+            PATHS[what],
+            to_xml(params),
+            m.connect_timeout,
+            m.read_timeout,
+            content_type="text/xml; charset=utf-8",
+        )
         try:
             answer = from_xml(raw)
         except ValueError as exc:
@@ -215,36 +221,6 @@ class WeChatV2:
             if not hmac.compare_digest(answer.get("sign", ""), sign(answer, m.api_key)):
                 raise InDoubt("微信支付应答的签名不符：结果不可信，正在查询")
         return answer
-
-
-def post(url: str, path: str, body: bytes, connect_timeout: float, read_timeout: float) -> bytes:
-    """POST ``body``; :class:`NotSent` when no connection was made, :class:`InDoubt` when it
-    was and no whole answer came back."""
-    parts = urllib.parse.urlsplit(url)
-    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    conn = kind(parts.hostname or "", parts.port, timeout=connect_timeout)
-    try:
-        conn.connect()
-    except OSError as exc:
-        conn.close()
-        raise NotSent(f"无法连接支付平台（{exc}）：未扣款") from None
-    try:
-        conn.sock.settimeout(read_timeout)
-        conn.request(
-            "POST",
-            parts.path.rstrip("/") + path,
-            body=body,
-            headers={"Content-Type": "text/xml; charset=utf-8"},
-        )
-        response = conn.getresponse()
-        data = response.read(1024 * 1024)
-        if response.status != 200:
-            raise InDoubt(f"支付平台应答 HTTP {response.status}")
-        return data
-    except (OSError, http.client.HTTPException) as exc:
-        raise InDoubt(f"支付平台未应答（{type(exc).__name__}）：结果待查询") from None
-    finally:
-        conn.close()
 
 
 def _said(text: str | None, fallback: str) -> str:

@@ -220,7 +220,7 @@ def resolve_open(providers: dict, station: str) -> list[Resolved]:
         # Reversed in every case: it also closes an order that arrives late.
         if not _reverse(provider, row.out_trade_no):
             outcome = "in_doubt"
-        elif before in (Outcome.NOT_FOUND, Outcome.CLOSED, Outcome.REFUSED):
+        elif before in (Outcome.NOT_FOUND, Outcome.REFUSED):  # closed: reversed, given back
             outcome = "not_charged"
         else:
             outcome = "reversed"
@@ -309,7 +309,7 @@ def _send_refund(provider: Provider | None, row: PaymentRefund) -> str:
         )
     except (InDoubt, NotSent):
         try:
-            answer = provider.refund_query(row.out_refund_no)
+            answer = provider.refund_query(charge_row.out_trade_no, row.out_refund_no)
         except (InDoubt, NotSent):
             return "pending"  # the next start asks again, under the same number
         if not answer.accepted:

@@ -279,20 +279,54 @@ class PaymentsConnection:
 def connect_payments(settings: Settings) -> PaymentsConnection:
     """The configured providers; a training station with no WeChat Pay gateway configured
     charges the payment sandbox on loopback (its state in the data directory)."""
+    from pathlib import Path
+
+    from cashier.payments.alipay import Alipay, App
     from cashier.payments.wechat_v2 import Merchant, WeChatV2
 
-    wechat = settings.wechat
+    wechat, ali = settings.wechat, settings.alipay
     providers: dict = {}
     sandbox = None
-    if not wechat.url and settings.training:
+    if settings.training and not (wechat.url and ali.url):
         from cashier_sandbox import payments as paysandbox
 
         sandbox = paysandbox.start_in_thread(settings.data_dir)
-        merchant = Merchant(
-            sandbox.url, paysandbox.DEMO_APPID, paysandbox.DEMO_MCH_ID, paysandbox.DEMO_API_KEY
+        if not wechat.url:
+            providers["wechat"] = WeChatV2(
+                Merchant(
+                    sandbox.url,
+                    paysandbox.DEMO_APPID,
+                    paysandbox.DEMO_MCH_ID,
+                    paysandbox.DEMO_API_KEY,
+                )
+            )
+        if not ali.url:
+            keys = sandbox.alipay_keys
+            providers["alipay"] = Alipay(
+                App(
+                    f"{sandbox.url}/gateway.do",
+                    paysandbox.DEMO_ALIPAY_APP_ID,
+                    keys.app_private,
+                    keys.alipay_public,
+                )
+            )
+    if ali.url and ali.app_id:
+        try:
+            private = Path(ali.private_key_file).expanduser().read_bytes()
+            public = Path(ali.alipay_public_key_file).expanduser().read_bytes()
+        except OSError as exc:
+            raise CashierError(f"无法读取支付宝密钥文件：{exc}") from None
+        providers["alipay"] = Alipay(
+            App(
+                ali.url,
+                ali.app_id,
+                private,
+                public,
+                app_auth_token=ali.app_auth_token,
+                read_timeout=float(ali.timeout_s),
+            )
         )
-        providers["wechat"] = WeChatV2(merchant)
-    elif wechat.url and wechat.mch_id:
+    if wechat.url and wechat.mch_id:
         if wechat.api != "v2":
             raise CashierError(f"wechat.api = {wechat.api!r} 尚不支持（目前为 v2）")
         merchant = Merchant(

@@ -1,4 +1,4 @@
-"""A whole sale paid with a scanned WeChat 付款码, through the keys (issue 18): charged by the
+"""A whole sale paid with a scanned 付款码 (WeChat Pay, Alipay), through the keys (issue 18): charged by the
 payment sandbox over HTTP, exactly once; a password typed on the phone; a refusal that leaves
 the bill open for another method; Del on a charged tender gives the money back."""
 
@@ -35,19 +35,20 @@ def ledger(app):
     return app.payments.sandbox.ledger
 
 
-async def test_a_sale_paid_by_wechat_code(settings):
+@pytest.mark.parametrize("provider", ["wechat", "alipay"])
+async def test_a_sale_paid_by_a_payment_code(settings, provider):
     app = CashierApp(open_station(settings))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await to_payment(app, pilot)
         due = screen.plan.due
-        code = ledger(app).issue("wechat", "pay")
+        code = ledger(app).issue(provider, "pay")
         await scan(pilot, code)
         await until(pilot, lambda: Sale.select().exists())
         (trade,) = ledger(app).trades()
         sale = Sale.get()
         (tender,) = Tender.select().where(Tender.sale == sale.id)
         assert (tender.method, tender.amount, tender.reference) == (
-            "wechat",
+            provider,
             due,
             trade.transaction_id,
         )

@@ -1,8 +1,10 @@
-"""WeChat Pay 付款码 (API v2) over HTTP against the payment sandbox, charged exactly once
-(issue 18, first part): paid; a password typed, then paid; a password never typed, reversed;
-insufficient balance and an expired code refused with their messages; a system error and a
-lost answer resolved by query and charged once; a gateway that never answers, reversed.
-The sandbox's ledger and the counter's journal agree after each."""
+"""付款码 over HTTP against the payment sandbox, for WeChat Pay (API v2) and Alipay (当面付)
+each, charged exactly once (issue 18): paid; a password typed, then paid; a password never
+typed, reversed; insufficient balance and an expired code refused with their messages; a
+system error and a lost answer resolved by query and charged once; a gateway that never
+answers, reversed; a forged answer not believed; refunds full and partial through the
+channel, a lost refund answer found by query, a repeated refund never paid twice. The
+sandbox's ledger and the counter's journal agree after each."""
 
 from __future__ import annotations
 
@@ -12,11 +14,13 @@ import pytest
 
 from cashier.domain.money import Fen
 from cashier.payments import Outcome, wechat_v2
+from cashier.payments.alipay import Alipay, App
 from cashier.payments.wechat_v2 import Merchant, WeChatV2
 from cashier.services import payments
-from cashier.services.payments import ChargeRefused, ChargeUndone
+from cashier.services.payments import ChargeInDoubt, ChargeRefused, ChargeUndone
 from cashier.store.models import PaymentCharge
 from cashier_sandbox import payments as sandbox
+from cashier_sandbox.payments import alipay_keys
 
 DUE = Fen(1250)
 
@@ -28,21 +32,40 @@ def gateway(tmp_path):
     running.stop()
 
 
-@pytest.fixture
-def wechat(gateway):
-    return WeChatV2(
-        Merchant(
-            gateway.url,
-            sandbox.DEMO_APPID,
-            sandbox.DEMO_MCH_ID,
-            sandbox.DEMO_API_KEY,
-            read_timeout=2.0,
+@pytest.fixture(params=["wechat", "alipay"])
+def wechat(gateway, request):
+    """The provider under test (named for the first one; both run every test)."""
+    if request.param == "wechat":
+        return WeChatV2(
+            Merchant(
+                gateway.url,
+                sandbox.DEMO_APPID,
+                sandbox.DEMO_MCH_ID,
+                sandbox.DEMO_API_KEY,
+                read_timeout=2.0,
+            )
         )
-    )
+    keys = gateway.alipay_keys
+    return Alipay(
+        App(f"{gateway.url}/gateway.do", sandbox.DEMO_ALIPAY_APP_ID, keys.app_private,
+            keys.alipay_public, read_timeout=2.0)
+    )  # fmt: skip
+
+
+def with_url(provider, url: str):
+    if provider.name == "wechat":
+        return WeChatV2(replace(provider.m, url=url))
+    return Alipay(replace(provider.app, url=url))
+
+
+def with_timeout(provider, read_timeout: float):
+    if provider.name == "wechat":
+        return WeChatV2(replace(provider.m, read_timeout=read_timeout))
+    return Alipay(replace(provider.app, read_timeout=read_timeout))
 
 
 def pay(wechat, gateway, scenario: str, *, asked=None, amount: Fen = DUE):
-    code = gateway.ledger.issue("wechat", scenario)
+    code = gateway.ledger.issue(wechat.name, scenario)
     return payments.charge(
         wechat, station="TRAIN-01", bill="BILL1", operator="1001", amount=amount,
         auth_code=code, due=DUE, keep_waiting=asked, pause=lambda s: None,
@@ -73,7 +96,7 @@ def test_signature_and_xml_are_the_real_ones():
 
 def test_paid(station, wechat, gateway):
     charged = pay(wechat, gateway, "pay")
-    assert charged.amount == DUE and charged.trade_no.startswith("4200")
+    assert charged.amount == DUE and charged.trade_no.startswith(("4200", "2026"))
     assert PaymentCharge.get_by_id(charged.out_trade_no).state == "paid"
     assert "*" in PaymentCharge.get_by_id(charged.out_trade_no).code  # never kept whole
     books_agree(gateway)
@@ -121,7 +144,7 @@ def test_in_doubt_is_resolved_by_query_and_charged_once(station, wechat, gateway
 
 def test_a_gateway_that_never_answers_is_reversed(station, wechat, gateway, monkeypatch):
     monkeypatch.setattr(sandbox, "HANG_S", 1.0)  # longer than the counter's read timeout
-    fast = WeChatV2(replace(wechat.m, read_timeout=0.2))
+    fast = with_timeout(wechat, 0.2)
     with pytest.raises(ChargeUndone):
         pay(fast, gateway, "no-answer")
     assert gateway.ledger.trades()[0].state == "reversed"
@@ -134,16 +157,28 @@ def test_more_than_is_due_is_refused_before_anything_is_sent(station, wechat, ga
     assert not PaymentCharge.select().exists() and not gateway.ledger.trades()
 
 
-def test_a_forged_answer_is_not_believed(station, gateway, wechat):
-    wrong = WeChatV2(replace(wechat.m, api_key="0" * 32))  # our key is not the gateway's
-    with pytest.raises(ChargeRefused, match="签名"):
+def test_a_forged_answer_is_not_believed(station, gateway, wechat, tmp_path):
+    if wechat.name == "wechat":  # our key is not the gateway's: it refuses, we refuse its word
+        wrong = WeChatV2(replace(wechat.m, api_key="0" * 32))
+        with pytest.raises(ChargeRefused, match="签名"):
+            pay(wrong, gateway, "pay")
+        assert not gateway.ledger.trades()
+        return
+    # Alipay's answers checked against another key than Alipay's (a wrong key configured):
+    # none is believed, not even the reverse's, so the charge stays in doubt in the journal
+    # for the next start (with the right key) to settle: never taken as paid on its word.
+    other = alipay_keys(tmp_path / "other-keys")
+    wrong = Alipay(replace(wechat.app, alipay_public_key=other.alipay_public))
+    with pytest.raises(ChargeInDoubt, match="未知"):
         pay(wrong, gateway, "pay")
-    assert not gateway.ledger.trades()
+    assert PaymentCharge.get().state == "in_doubt"
+    (resolved,) = payments.resolve_open({"alipay": wechat}, "TRAIN-01")  # the right key
+    assert resolved.outcome == "reversed" and gateway.ledger.trades()[0].state == "reversed"
 
 
 def test_a_connection_refused_is_not_sent(station, wechat):
-    nowhere = WeChatV2(replace(wechat.m, url="http://127.0.0.1:1"))
-    code = "134567890123456789"
+    nowhere = with_url(wechat, "http://127.0.0.1:1")
+    code = "134567890123456789" if wechat.name == "wechat" else "284567890123456789"
     with pytest.raises(ChargeRefused, match="未扣款"):
         payments.charge(nowhere, station="TRAIN-01", bill="B", operator="1001", amount=DUE,
                         auth_code=code, due=DUE, pause=lambda s: None)  # fmt: skip
@@ -184,16 +219,16 @@ def test_at_start_charges_without_a_sale_are_given_back(station, wechat, gateway
     asked about and reversed (or found never charged), and the cashier is told."""
     paid = pay(wechat, gateway, "pay")  # charged, the bill then lost with its process
     PaymentCharge.create(  # written down, then the process died before sending it
-        out_trade_no="TRAIN01LOST0001", station="TRAIN-01", provider="wechat", bill="B2",
+        out_trade_no="TRAIN01LOST0001", station="TRAIN-01", provider=wechat.name, bill="B2",
         amount=DUE, code="1345**********6789", state="pending",
     )  # fmt: skip
-    done = {r.out_trade_no: r for r in payments.resolve_open({"wechat": wechat}, "TRAIN-01")}
+    done = {r.out_trade_no: r for r in payments.resolve_open({wechat.name: wechat}, "TRAIN-01")}
     assert (
         done[paid.out_trade_no].outcome == "reversed" and "退回" in done[paid.out_trade_no].message
     )
     assert done["TRAIN01LOST0001"].outcome == "not_charged"
     assert [t.state for t in gateway.ledger.trades()] == ["reversed"]
-    assert payments.resolve_open({"wechat": wechat}, "TRAIN-01") == []  # nothing left
+    assert payments.resolve_open({wechat.name: wechat}, "TRAIN-01") == []  # nothing left
     books_agree(gateway)
 
 
@@ -207,13 +242,13 @@ def test_a_completed_sale_keeps_its_charge(station, settings, cashier_1001, wech
     plan = co.start_payment()
     charged = payments.charge(
         wechat, station=settings.station_id, bill=co.key, operator="1001",
-        amount=plan.remaining, auth_code=gateway.ledger.issue("wechat", "pay"),
+        amount=plan.remaining, auth_code=gateway.ledger.issue(wechat.name, "pay"),
         due=plan.remaining, pause=lambda s: None,
     )  # fmt: skip
-    plan.add(Method.WECHAT, charged.amount, charged.trade_no)
+    plan.add(Method(wechat.name), charged.amount, charged.trade_no)
     sale_id = co.complete(plan).sale_id
     assert PaymentCharge.get_by_id(charged.out_trade_no).sale_id == sale_id
-    assert payments.resolve_open({"wechat": wechat}, settings.station_id) == []
+    assert payments.resolve_open({wechat.name: wechat}, settings.station_id) == []
     assert gateway.ledger.trades()[0].state == "paid"
 
 
@@ -231,10 +266,10 @@ def wechat_sale(settings, who, wechat, gateway, codes=("Y00001", "Y00004"), scen
     plan = co.start_payment()
     charged = payments.charge(
         wechat, station=settings.station_id, bill=co.key, operator=who.code,
-        amount=plan.remaining, auth_code=gateway.ledger.issue("wechat", scenario),
+        amount=plan.remaining, auth_code=gateway.ledger.issue(wechat.name, scenario),
         due=plan.remaining, pause=lambda s: None,
     )  # fmt: skip
-    plan.add(Method.WECHAT, charged.amount, charged.trade_no)
+    plan.add(Method(wechat.name), charged.amount, charged.trade_no)
     return Sale.get_by_id(co.complete(plan).sale_id)
 
 
@@ -249,9 +284,9 @@ def refund(settings, who, sale, providers, quantities=None):
 
 def test_a_full_refund_goes_back_to_wechat(station, settings, cashier_1001, wechat, gateway):
     sale = wechat_sale(settings, cashier_1001, wechat, gateway)
-    done = refund(settings, cashier_1001, sale, {"wechat": wechat})
+    done = refund(settings, cashier_1001, sale, {wechat.name: wechat})
     (channel,) = done.channels
-    assert (channel.provider, channel.amount, channel.state) == ("wechat", sale.total, "done")
+    assert (channel.provider, channel.amount, channel.state) == (wechat.name, sale.total, "done")
     (trade,) = gateway.ledger.trades()
     assert trade.refunded == sale.total.fen
 
@@ -263,7 +298,7 @@ def test_a_partial_refund_sends_back_only_what_the_patient_returns(
 
     sale = wechat_sale(settings, cashier_1001, wechat, gateway)
     first = sale.lines.order_by(SaleLine.line_no).first()
-    done = refund(settings, cashier_1001, sale, {"wechat": wechat}, {first.id: first.quantity})
+    done = refund(settings, cashier_1001, sale, {wechat.name: wechat}, {first.id: first.quantity})
     (channel,) = done.channels
     assert channel.amount == first.amount and channel.state == "done"
     assert gateway.ledger.trades()[0].refunded == first.amount.fen  # the kept lines stay paid
@@ -273,7 +308,7 @@ def test_a_refund_whose_answer_is_lost_is_found_by_query(
     station, settings, cashier_1001, wechat, gateway
 ):
     sale = wechat_sale(settings, cashier_1001, wechat, gateway, scenario="refund-lost")
-    done = refund(settings, cashier_1001, sale, {"wechat": wechat})
+    done = refund(settings, cashier_1001, sale, {wechat.name: wechat})
     assert [c.state for c in done.channels] == ["done"]
     assert gateway.ledger.trades()[0].refunded == sale.total.fen
 
@@ -282,17 +317,19 @@ def test_a_repeated_refund_never_pays_twice(station, settings, cashier_1001, wec
     from cashier.store.models import PaymentRefund
 
     sale = wechat_sale(settings, cashier_1001, wechat, gateway)
-    nowhere = WeChatV2(replace(wechat.m, url="http://127.0.0.1:1"))
-    done = refund(settings, cashier_1001, sale, {"wechat": nowhere})  # the gateway is away
+    nowhere = with_url(wechat, "http://127.0.0.1:1")
+    done = refund(settings, cashier_1001, sale, {wechat.name: nowhere})  # the gateway is away
     assert [c.state for c in done.channels] == ["pending"]
     assert gateway.ledger.trades()[0].refunded == 0
     for _ in range(3):  # every start asks again, under the same number
-        payments.finish_refunds({"wechat": wechat}, settings.station_id)
+        payments.finish_refunds({wechat.name: wechat}, settings.station_id)
     assert gateway.ledger.trades()[0].refunded == sale.total.fen
     assert [r.state for r in PaymentRefund.select()] == ["done"]
 
 
-def test_no_refund_of_a_code_sale_without_its_provider(station, settings, cashier_1001, wechat, gateway):
+def test_no_refund_of_a_code_sale_without_its_provider(
+    station, settings, cashier_1001, wechat, gateway
+):
     from cashier.store.models import InsurerCall, Refund
 
     sale = wechat_sale(settings, cashier_1001, wechat, gateway)

@@ -1,0 +1,237 @@
+"""Alipay 当面付 条码支付 through the OpenAPI gateway (``gateway.do``): ``alipay.trade.pay``
+(``scene=bar_code``), ``alipay.trade.query``, ``alipay.trade.cancel``, ``alipay.trade.refund``
+(``out_request_no``), ``alipay.trade.fastpay.refund.query``.
+
+Requests are form posts signed RSA2 (SHA256withRSA over the sorted ``k=v&…`` of every
+parameter but ``sign``) with the app's private key; each answer's ``*_response`` node is
+verified, as the exact text it came in, against Alipay's public key before a word of it is
+believed. A 服务商 adds ``app_auth_token``. Signing and verifying use ``cryptography``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.parse
+from dataclasses import dataclass
+from datetime import datetime
+
+from cashier.domain.money import Fen
+from cashier.payments import Answer, InDoubt, Outcome, RefundAnswer, Reversal
+from cashier.payments.wire import post
+
+#: sub_code → (outcome, the cashier's message); anything else of 40004 is a refusal.
+SUB_CODES = {
+    "ACQ.BUYER_BALANCE_NOT_ENOUGH": (Outcome.REFUSED, "顾客支付宝余额不足：请顾客换一种付款方式"),
+    "ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH": (
+        Outcome.REFUSED,
+        "顾客银行卡余额不足：请换一种付款方式",
+    ),
+    "ACQ.PAYMENT_AUTH_CODE_INVALID": (Outcome.REFUSED, "付款码无效或已过期：请顾客刷新后重新出示"),
+    "ACQ.TRADE_HAS_SUCCESS": (Outcome.UNKNOWN, "订单已支付，正在核实"),
+    "ACQ.TRADE_HAS_CLOSE": (Outcome.CLOSED, "该笔订单已关闭，请重新收款"),
+    "ACQ.SYSTEM_ERROR": (Outcome.UNKNOWN, "支付宝系统繁忙，正在查询结果"),
+    "ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR": (
+        Outcome.REFUSED,
+        "顾客当日支付额度已满：请换一种付款方式",
+    ),
+    "ACQ.ERROR_BUYER_CERTIFY_LEVEL_LIMIT": (
+        Outcome.REFUSED,
+        "顾客支付宝账户未完成认证：请换一种付款方式",
+    ),
+}
+#: alipay.trade.query's trade_status → outcome
+TRADE_STATUS = {
+    "TRADE_SUCCESS": Outcome.PAID,
+    "TRADE_FINISHED": Outcome.PAID,
+    "WAIT_BUYER_PAY": Outcome.WAITING,
+    "TRADE_CLOSED": Outcome.CLOSED,
+}
+
+
+def signing_text(params: dict[str, str]) -> str:
+    return "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "sign" and params[k] != "")
+
+
+def rsa2_sign(text: str, private_pem: bytes) -> str:
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    key = serialization.load_pem_private_key(private_pem, password=None)
+    signature = key.sign(text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
+    return base64.b64encode(signature).decode("ascii")
+
+
+def rsa2_verify(text: str, signature: str, public_pem: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    key = serialization.load_pem_public_key(public_pem)
+    try:
+        key.verify(
+            base64.b64decode(signature), text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256()
+        )
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def response_node(body: str, method: str) -> tuple[dict, str, str]:
+    """The ``*_response`` node of an answer, its exact text (what Alipay signed), and the
+    signature; ValueError for anything else."""
+    name = method.replace(".", "_") + "_response"
+    if not name.endswith("_response") or f'"{name}"' not in body:
+        name = "error_response"
+    key = f'"{name}"'
+    at = body.find(key)
+    if at < 0:
+        raise ValueError("no response node")
+    start = body.index(":", at + len(key)) + 1
+    while body[start] in " \t\r\n":
+        start += 1
+    node, end = json.JSONDecoder().raw_decode(body, start)
+    if not isinstance(node, dict):
+        raise ValueError("the response node is not an object")
+    whole = json.loads(body)
+    return node, body[start:end], str(whole.get("sign", ""))
+
+
+@dataclass(frozen=True)
+class App:
+    url: str  # https://openapi.alipay.com/gateway.do, or the sandbox
+    app_id: str
+    private_key: bytes  # the app's RSA private key (PEM)
+    alipay_public_key: bytes  # Alipay's public key (PEM)
+    app_auth_token: str = ""  # a 服务商 acting for the clinic
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+
+
+class Alipay:
+    name = "alipay"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def pay(self, out_trade_no: str, auth_code: str, amount: Fen, description: str) -> Answer:
+        node = self._call(
+            "alipay.trade.pay",
+            out_trade_no=out_trade_no,
+            scene="bar_code",
+            auth_code=auth_code.strip(),
+            subject=description[:40],
+            total_amount=str(amount),
+        )
+        code = str(node.get("code", ""))
+        if code == "10000":
+            return self._paid(node)
+        if code == "10003":
+            return Answer(Outcome.WAITING, code, "等待顾客在手机上确认付款")
+        if code == "20000":
+            return Answer(Outcome.UNKNOWN, code, "支付宝服务暂不可用，正在查询结果")
+        sub = str(node.get("sub_code", ""))
+        outcome, message = SUB_CODES.get(sub, (Outcome.REFUSED, ""))
+        return Answer(outcome, sub or code, message or _said(node, f"支付宝：{sub or code}"))
+
+    def query(self, out_trade_no: str) -> Answer:
+        node = self._call("alipay.trade.query", out_trade_no=out_trade_no)
+        code = str(node.get("code", ""))
+        if code == "40004" and node.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+            return Answer(Outcome.NOT_FOUND, "ACQ.TRADE_NOT_EXIST", "支付宝没有这笔订单")
+        if code != "10000":
+            return Answer(Outcome.UNKNOWN, str(node.get("sub_code") or code), _said(node, code))
+        status = str(node.get("trade_status", ""))
+        outcome = TRADE_STATUS.get(status, Outcome.UNKNOWN)
+        if outcome is Outcome.PAID:
+            return self._paid(node, status)
+        return Answer(outcome, status, status)
+
+    def reverse(self, out_trade_no: str) -> Reversal:
+        node = self._call("alipay.trade.cancel", out_trade_no=out_trade_no)
+        if str(node.get("code")) == "10000":
+            return Reversal(done=True, retry=node.get("retry_flag") == "Y")
+        if node.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+            return Reversal(done=True)
+        return Reversal(
+            done=False, retry=node.get("retry_flag") == "Y", message=_said(node, "撤销失败")
+        )
+
+    def refund(
+        self, out_trade_no: str, out_refund_no: str, total: Fen, amount: Fen
+    ) -> RefundAnswer:
+        node = self._call(
+            "alipay.trade.refund",
+            out_trade_no=out_trade_no,
+            out_request_no=out_refund_no,
+            refund_amount=str(amount),
+        )
+        code = str(node.get("code", ""))
+        if code == "10000":
+            return RefundAnswer(
+                accepted=True, done=node.get("fund_change") == "Y", message="支付宝退款成功"
+            )
+        if code == "20000" or node.get("sub_code") == "ACQ.SYSTEM_ERROR":
+            raise InDoubt("支付宝退款结果未知")
+        return RefundAnswer(accepted=False, message=_said(node, "支付宝退款被拒绝"))
+
+    def refund_query(self, out_trade_no: str, out_refund_no: str) -> RefundAnswer:
+        node = self._call(
+            "alipay.trade.fastpay.refund.query",
+            out_trade_no=out_trade_no,
+            out_request_no=out_refund_no,
+        )
+        if str(node.get("code")) != "10000":
+            raise InDoubt(f"支付宝退款查询失败（{node.get('sub_code') or node.get('code')}）")
+        if (
+            node.get("refund_amount")
+            and node.get("refund_status", "REFUND_SUCCESS") == "REFUND_SUCCESS"
+        ):
+            return RefundAnswer(accepted=True, done=True, message="支付宝退款成功")
+        return RefundAnswer(accepted=False, message="支付宝没有这笔退款")
+
+    # -- the wire --------------------------------------------------------------------------
+    def _paid(self, node: dict, code: str = "10000") -> Answer:
+        try:
+            amount = Fen.parse(str(node.get("total_amount", "")))
+        except Exception:
+            raise InDoubt("支付宝的应答没有金额") from None
+        return Answer(Outcome.PAID, code, "支付宝支付成功", str(node.get("trade_no", "")), amount)
+
+    def _call(self, method: str, **biz: str) -> dict:
+        a = self.app
+        params = {
+            "app_id": a.app_id,
+            "method": method,
+            "format": "JSON",
+            "charset": "utf-8",
+            "sign_type": "RSA2",
+            "timestamp": datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+            "version": "1.0",
+            "app_auth_token": a.app_auth_token,
+            "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":")),
+        }
+        params = {k: v for k, v in params.items() if v != ""}
+        params["sign"] = rsa2_sign(signing_text(params), a.private_key)
+        parts = urllib.parse.urlsplit(a.url)
+        raw = post(
+            f"{parts.scheme}://{parts.netloc}",
+            parts.path + "?charset=utf-8",
+            urllib.parse.urlencode(params).encode(),
+            a.connect_timeout,
+            a.read_timeout,
+            content_type="application/x-www-form-urlencoded;charset=utf-8",
+        )
+        try:
+            node, text, signature = response_node(raw.decode("utf-8"), method)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InDoubt(f"支付宝的应答无法读取（{exc}）") from None
+        if signature and not rsa2_verify(text, signature, a.alipay_public_key):
+            raise InDoubt("支付宝应答的签名不符：结果不可信，正在查询")
+        if not signature and str(node.get("code")) == "10000":
+            raise InDoubt("支付宝的应答没有签名：结果不可信，正在查询")
+        return node
+
+
+def _said(node: dict, fallback: str) -> str:
+    return str(node.get("sub_msg") or node.get("msg") or "").strip()[:100] or fallback
