@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import urllib.parse
 
+from cashier import faults
 from cashier.payments import InDoubt, NotSent
 
 
@@ -36,6 +37,7 @@ def post(
             body=body,
             headers={"Content-Type": content_type},
         )
+        faults.crash_point("after_send", "payment")  # sent; its answer not read
         response = conn.getresponse()
         data = response.read(1024 * 1024)
         if response.status != 200:

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cashier import faults
 from cashier.domain.money import Fen
 from cashier.errors import InputError
 from cashier.payments import Answer, InDoubt, NotSent, Outcome, PaymentError, Provider, mask_code
@@ -91,8 +92,10 @@ def charge(
             code=mask_code(auth_code),
             state="pending",
         )
+    faults.crash_point("before_send", "charge")  # journaled, not sent
     try:
         answer = provider.pay(out_trade_no, auth_code, amount, description)
+        faults.crash_point("after_answer", "charge")  # the provider answered, we did not act
     except NotSent as exc:
         _record(out_trade_no, "failed", message=str(exc))
         raise ChargeRefused(str(exc)) from None
@@ -134,6 +137,7 @@ def _follow(provider, out_trade_no, amount, answer, keep_waiting, pause) -> Char
 def _reverse(provider: Provider, out_trade_no: str) -> bool:
     """Reverse the order (retrying while asked); whether nothing is taken now."""
     for _ in range(REVERSE_TRIES):
+        faults.crash_point("reverse")
         try:
             reversal = provider.reverse(out_trade_no)
         except (InDoubt, NotSent):
@@ -303,6 +307,7 @@ def _send_refund(provider: Provider | None, row: PaymentRefund) -> str:
     if provider is None:
         return "pending"
     charge_row = row.charge
+    faults.crash_point("before_send", "refund")  # the channel refund journaled, not sent
     try:
         answer = provider.refund(
             charge_row.out_trade_no, row.out_refund_no, charge_row.amount, row.amount

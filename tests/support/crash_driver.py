@@ -223,6 +223,84 @@ def close_shift(settings) -> None:
     say("printed", z=z.number)
 
 
+def paycode_settings(settings, pay_url: str):
+    """The station charging the payment sandbox at ``pay_url`` as a live WeChat merchant."""
+    from dataclasses import replace
+
+    from cashier_sandbox import payments as paysandbox
+
+    wechat = replace(
+        settings.wechat,
+        url=pay_url,
+        appid=paysandbox.DEMO_APPID,
+        mch_id=paysandbox.DEMO_MCH_ID,
+        api_key=paysandbox.DEMO_API_KEY,
+        timeout_s=5,
+    )
+    return replace(settings, wechat=wechat)
+
+
+def paycode_sale(settings, pay_url: str, scenario: str) -> None:
+    """A self-pay sale paid whole by a WeChat 付款码 charged at the sandbox, then printed."""
+    from cashier.domain.tender import Method
+    from cashier.services import catalog
+    from cashier.services.checkout import Checkout
+    from cashier.services.payments import charge
+    from cashier.services.printing import configured_printer, print_sale
+    from cashier.services.station import connect_payments
+    from cashier_sandbox.payments import PaymentLedger
+
+    settings = paycode_settings(settings, pay_url)
+    provider = connect_payments(settings).provider("wechat")
+    ledger = PaymentLedger(Path(os.environ["CASHIER_PAY_LEDGER"]))
+    code = ledger.issue("wechat", scenario)
+    ledger.close()
+    co = Checkout(settings.station_id, cashier())
+    for item in CODES[:2]:
+        co.add(catalog.find_by_scan(item))
+    plan = co.start_payment()
+    say("charging", bill=co.key, due=plan.remaining)
+    charged = charge(
+        provider, station=settings.station_id, bill=co.key, operator="1001",
+        amount=plan.remaining, auth_code=code, due=plan.remaining, pause=lambda s: None,
+    )  # fmt: skip
+    say("charged", out_trade_no=charged.out_trade_no)
+    plan.add(Method.WECHAT, charged.amount, charged.trade_no)
+    done = co.complete(plan)
+    say("completed", sale_id=done.sale_id)
+    print_sale(settings, done.sale_id, configured_printer(settings))
+    say("printed", sale_id=done.sale_id)
+
+
+def paycode_refund(settings, pay_url: str) -> None:
+    """Refund the last completed sale through its channel."""
+    from cashier.services.refunds import execute, find_refundable, plan_refund
+    from cashier.services.station import connect_payments
+    from cashier.store.models import Sale
+
+    settings = paycode_settings(settings, pay_url)
+    providers = connect_payments(settings).providers
+    sale = Sale.select().where(Sale.status == "completed").order_by(Sale.id.desc()).get()
+    done = execute(
+        settings, plan_refund(find_refundable(sale.receipt_no)), requested_by=cashier(),
+        approved_by=supervisor(), completed_by=cashier(), reason="退药", providers=providers,
+    )  # fmt: skip
+    say("refunded", channels=[c.state for c in done.channels])
+
+
+def paycode_restart(settings, pay_url: str) -> None:
+    """What a counter does with its payments when it starts again."""
+    from cashier.services.payments import finish_refunds, resolve_open
+    from cashier.services.station import connect_payments
+
+    settings = paycode_settings(settings, pay_url)
+    providers = connect_payments(settings).providers
+    for r in resolve_open(providers, settings.station_id):
+        say("charge_resolved", out_trade_no=r.out_trade_no, outcome=r.outcome)
+    for c in finish_refunds(providers, settings.station_id):
+        say("refund_resent", state=c.state)
+
+
 def selfpay_loop(settings) -> None:
     """Complete self-pay sales until the process is killed (one JSON line per sale)."""
     from cashier.domain.money import Fen
@@ -253,12 +331,24 @@ def main(argv: list[str]) -> int:
         os.environ["CASHIER_CRASH_AT"] = step  # before cashier.faults is imported
     from cashier.services.station import connect_insurer, open_station
 
-    settings = station_settings(data_dir, sandbox_url, kind)
+    settings = station_settings(
+        data_dir, sandbox_url, kind if kind in ("clinic", "pharmacy") else "clinic"
+    )
     ctx = open_station(settings)
     say("opened", station=settings.station_id, crash_at=step, mode=mode)
     try:
         if mode == "selfpay-loop":
             selfpay_loop(settings)
+            return 0
+        if mode.startswith("paycode"):
+            kind_arg = argv[4] if len(argv) > 4 else "pay"
+            if mode == "paycode":
+                paycode_sale(settings, sandbox_url, kind_arg)
+            elif mode == "paycode-refund":
+                paycode_refund(settings, sandbox_url)
+            else:
+                paycode_restart(settings, sandbox_url)
+            say("done")
             return 0
         if mode == "void":
             void_bill(settings)
