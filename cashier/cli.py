@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify-audit", help="校验审计日志的哈希链")
     _common(p)
 
+    p = sub.add_parser("payments", help="付款码：check 检查支付平台的配置")
+    _common(p)
+    p.add_argument("action", choices=("check",))
+
     p = sub.add_parser("backup", help="备份数据库（SQLite 在线备份），或列出备份")
     _common(p)
     p.add_argument(
@@ -240,6 +244,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _operator(args)
     if command == "backup":
         return _backup(args)
+    if command == "payments":
+        return _payments(args)
     if command == "sandbox":
         return _sandbox(args)
     if command == "read-card":
@@ -447,6 +453,25 @@ def _operator(args: argparse.Namespace) -> int:
     operators.create_operator(ctx.station_id, args.code, args.name, Role(args.role), pin, by=who)
     print(f"已保存 {args.code} {args.name}（{Role(args.role).label}）")
     return 0
+
+
+def _payments(args: argparse.Namespace) -> int:
+    from cashier.services.payments import check
+    from cashier.services.station import connect_payments
+
+    settings = _settings(args)
+    connection = connect_payments(settings)
+    try:
+        if not connection.providers:
+            raise CashierError("没有配置支付平台（[wechat] 或 [alipay]，见 docs/payments.md）")
+        failed = 0
+        for provider in connection.providers.values():
+            result = check(provider)
+            print(("正常  " if result.ok else "有误  ") + result.message)
+            failed += not result.ok
+        return EXIT_ERROR if failed else 0
+    finally:
+        connection.close()
 
 
 def _backup(args: argparse.Namespace) -> int:

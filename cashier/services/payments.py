@@ -337,3 +337,37 @@ def finish_refunds(providers: dict, station: str) -> list[ChannelRefund]:
         name = row.charge.provider
         out.append(ChannelRefund(name, row.amount, _send_refund(providers.get(name), row)))
     return out
+
+
+@dataclass(frozen=True)
+class Check:
+    provider: str
+    ok: bool
+    message: str
+
+
+def check(provider: Provider) -> Check:
+    """One harmless signed call (a query for an order that does not exist): the answer says
+    whether the keys, the merchant and the clock are right, in the cashier's words."""
+    label = {"wechat": "微信支付", "alipay": "支付宝"}.get(provider.name, provider.name)
+    try:
+        answer = provider.query(f"CHECK{secrets.token_hex(8)}")
+    except NotSent as exc:
+        return Check(provider.name, False, f"{label}：网络不通（{exc}）")
+    except InDoubt as exc:
+        text = str(exc)
+        if "签名" in text:
+            return Check(provider.name, False, f"{label}：签名不符，请核对 API 密钥 / 公钥")
+        if "mch_id" in text or "appid" in text:
+            return Check(provider.name, False, f"{label}：商户号与 appid 不匹配")
+        return Check(provider.name, False, f"{label}：{text}")
+    if answer.outcome is Outcome.NOT_FOUND:
+        return Check(provider.name, True, f"{label}：连接、商户与密钥均正常")
+    code = answer.code.lower()
+    if "signature" in code or "sign" in code:
+        return Check(provider.name, False, f"{label}：签名不符，请核对应用私钥与支付宝公钥")
+    if "timestamp" in code:
+        return Check(provider.name, False, f"{label}：电脑时间不准，请校对时间（NTP）")
+    if "app-id" in code or "appid" in code:
+        return Check(provider.name, False, f"{label}：app_id 不正确")
+    return Check(provider.name, False, f"{label}：{answer.message or answer.code}")

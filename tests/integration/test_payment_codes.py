@@ -336,3 +336,25 @@ def test_no_refund_of_a_code_sale_without_its_provider(
     with pytest.raises(Exception, match="支付平台未连接"):
         refund(settings, cashier_1001, sale, None)
     assert not Refund.select().exists() and not InsurerCall.select().exists()
+
+
+def test_payments_check_says_what_is_wrong(gateway, wechat, tmp_path):
+    assert payments.check(wechat).ok
+    if wechat.name == "wechat":
+        wrong = WeChatV2(replace(wechat.m, api_key="0" * 32))
+        assert "密钥" in payments.check(wrong).message
+    else:
+        other = alipay_keys(tmp_path / "other")
+        wrong = Alipay(replace(wechat.app, private_key=other.app_private))
+        assert "签名" in payments.check(wrong).message
+    assert "网络不通" in payments.check(with_url(wechat, "http://127.0.0.1:1")).message
+
+
+def test_payments_check_on_the_command_line(tmp_path):
+    from tests.support.cli import run
+
+    proc = run("payments", "check", data_dir=tmp_path / "d")  # training: the sandbox
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 2 and all(line.startswith("正常") for line in lines), proc.stdout
+    assert "微信支付" in proc.stdout and "支付宝" in proc.stdout
