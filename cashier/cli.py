@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify-audit", help="校验审计日志的哈希链")
     _common(p)
 
+    p = sub.add_parser("reconcile", help="对账：payments 付款码收款与支付平台的对账单核对")
+    _common(p)
+    p.add_argument("what", choices=("payments",))
+    p.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="日期（本地）")
+    p.add_argument("--provider", choices=("wechat", "alipay"), default="wechat")
+    _privileged(p)
+
     p = sub.add_parser("payments", help="付款码：check 检查支付平台的配置")
     _common(p)
     p.add_argument("action", choices=("check",))
@@ -246,6 +253,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _backup(args)
     if command == "payments":
         return _payments(args)
+    if command == "reconcile":
+        return _reconcile(args)
     if command == "sandbox":
         return _sandbox(args)
     if command == "read-card":
@@ -452,6 +461,38 @@ def _operator(args: argparse.Namespace) -> int:
             raise CashierError("两次输入的 PIN 不一致")
     operators.create_operator(ctx.station_id, args.code, args.name, Role(args.role), pin, by=who)
     print(f"已保存 {args.code} {args.name}（{Role(args.role).label}）")
+    return 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    from cashier.reports.eod import parse_day
+    from cashier.services import audit
+    from cashier.services.operators import Role
+    from cashier.services.payment_bills import reconcile
+    from cashier.services.station import connect_payments, open_station
+
+    day = parse_day(args.date, "--date")
+    settings = _settings(args)
+    open_station(settings, seed=False, operators_only=True)
+    who = _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
+    if args.provider != "wechat":
+        raise CashierError("支付宝对账单的核对尚未提供（目前为微信支付）")
+    connection = connect_payments(settings)
+    try:
+        provider = connection.provider(args.provider)
+        if provider is None:
+            raise CashierError("没有配置微信支付（[wechat]，见 docs/payments.md）")
+        result = reconcile(provider, day)
+    finally:
+        connection.close()
+    audit.record(settings.station_id, "reconcile.payments", operator=who.code,
+                 subject=f"{args.provider} {day}", mismatches=len(result.mismatches))  # fmt: skip
+    print(
+        f"{day} 微信支付：对账单 {result.trades} 笔，本系统 {result.charges} 笔，"
+        f"不符 {len(result.mismatches)} 笔"
+    )
+    for m in result.mismatches:
+        print(m.line)
     return 0
 
 

@@ -248,6 +248,72 @@ class WeChatV2Gateway:
         return {"result_code": "SUCCESS", "refund_count": "1", "refund_status_0": "SUCCESS",
                 "refund_fee_0": str(row[0][0]), "refund_id_0": row[0][1]}  # fmt: skip
 
+    def bill(self, body: bytes) -> bytes:
+        """``pay/downloadbill`` (bill_type ALL): the day's trades and refunds as WeChat Pay
+        writes them — every field starting with a back-tick, then the summary."""
+        from datetime import datetime
+
+        try:
+            req = wechat_v2.from_xml(body)
+        except ValueError:
+            return self.answer({"return_code": "FAIL", "return_msg": "XML格式错误"})
+        if req.get("sign") != wechat_v2.sign(req, self.api_key):
+            return self.answer({"return_code": "FAIL", "return_msg": "签名错误"})
+        day = req.get("bill_date", "")
+
+        def on_day(created: float) -> bool:
+            return datetime.fromtimestamp(created).strftime("%Y%m%d") == day
+
+        header = (
+            "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,"
+            "交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,"
+            "充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,"
+            "费率备注"
+        )
+        lines, total, refunds = [header], 0, 0
+        trades = self.ledger.sql(
+            "SELECT out_trade_no, amount, state, transaction_id, created FROM trade"
+            " WHERE provider = 'wechat' ORDER BY created"
+        )
+        for out, amount, state, transaction_id, created in trades:
+            if not on_day(created) or state not in ("paid",):
+                continue
+            when = datetime.fromtimestamp(created).strftime("%Y-%m-%d %H:%M:%S")
+            yuan = str(Fen(amount))
+            fields = [when, DEMO_APPID, DEMO_MCH_ID, "", "", transaction_id, out, "oUpF8uMuAJO",
+                      "MICROPAY", "SUCCESS", "OTHERS", "CNY", yuan, "0.00", "0", "0", "0.00",
+                      "0.00", "", "", "门诊收费", "", "0.00", "0.60%", yuan, "0.00", ""]  # fmt: skip
+            lines.append(",".join(f"`{f}" for f in fields))
+            total += amount
+            for out_refund_no, refund_amount, refund_id, _ in self.ledger.sql(
+                "SELECT out_refund_no, amount, refund_id, created FROM refund"
+                " WHERE out_trade_no = ?",
+                out,
+            ):
+                back = str(Fen(refund_amount))
+                fields = [when, DEMO_APPID, DEMO_MCH_ID, "", "", transaction_id, out,
+                          "oUpF8uMuAJO", "MICROPAY", "REFUND", "OTHERS", "CNY", "0.00", "0.00",
+                          refund_id, out_refund_no, back, "0.00", "ORIGINAL", "SUCCESS",
+                          "门诊收费", "", "0.00", "0.60%", yuan, back, ""]  # fmt: skip
+                lines.append(",".join(f"`{f}" for f in fields))
+                refunds += refund_amount
+        lines.append(
+            "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
+        )
+        count = len(lines) - 2
+        lines.append(
+            ",".join(
+                f"`{v}"
+                for v in (count, str(Fen(total)), str(Fen(refunds)), "0.00", "0.00",
+                          str(Fen(total)), str(Fen(refunds)))
+            )
+        )  # fmt: skip
+        if count == 0:
+            return self.answer(
+                {"return_code": "FAIL", "return_msg": "No Bill Exist", "error_code": "20002"}
+            )
+        return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
     def _trade_fields(self, out: str) -> dict[str, str]:
         amount, transaction_id = self.ledger.sql(
             "SELECT amount, transaction_id FROM trade WHERE out_trade_no = ?", out
@@ -527,7 +593,9 @@ def start_in_thread(data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> R
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(min(length, 1024 * 1024))
             try:
-                if self.path.split("?")[0] == "/gateway.do":
+                if self.path == "/pay/downloadbill":
+                    answer, kind = wechat.bill(body), "text/plain"
+                elif self.path.split("?")[0] == "/gateway.do":
                     answer, kind = ali.answer(*ali.handle(body)), "application/json"
                 else:
                     answer, kind = wechat.answer(wechat.handle(self.path, body)), "text/xml"

@@ -23,6 +23,7 @@ PATHS = {
     "reverse": "/secapi/pay/reverse",
     "refund": "/secapi/pay/refund",
     "refund_query": "/pay/refundquery",
+    "bill": "/pay/downloadbill",
 }
 
 #: micropay's err_code → (outcome, the cashier's message)
@@ -184,6 +185,33 @@ class WeChatV2:
         if status in ("SUCCESS", "PROCESSING"):
             return RefundAnswer(accepted=True, done=status == "SUCCESS", message=status)
         return RefundAnswer(accepted=False, message=f"微信退款{status or '失败'}")
+
+    def bill(self, day) -> str:
+        """The day's bill (bill_type ALL) as WeChat Pay sends it: CSV text whose fields start
+        with a back-tick, then a summary. An empty day answers 'No Bill Exist'."""
+        m = self.m
+        params = {
+            "appid": m.appid,
+            "mch_id": m.mch_id,
+            "sub_mch_id": m.sub_mch_id,
+            "nonce_str": secrets.token_hex(16),
+            "sign_type": "HMAC-SHA256",
+            "bill_date": f"{day:%Y%m%d}",
+            "bill_type": "ALL",
+        }
+        params["sign"] = sign(params, m.api_key)
+        raw = post(m.url, PATHS["bill"], to_xml(params), m.connect_timeout, m.read_timeout,
+                   content_type="text/xml; charset=utf-8")  # fmt: skip
+        text = raw.decode("utf-8", "replace")
+        if text.lstrip().startswith("<xml>"):
+            answer = from_xml(raw)
+            if (
+                "No Bill Exist" in answer.get("return_msg", "")
+                or answer.get("error_code") == "20002"
+            ):
+                return ""
+            raise InDoubt(f"微信对账单下载失败：{_said(answer.get('return_msg'), '未知错误')}")
+        return text
 
     # -- the wire --------------------------------------------------------------------------
     def _paid(self, a: dict[str, str], code: str = "SUCCESS") -> Answer:

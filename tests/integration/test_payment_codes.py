@@ -358,3 +358,65 @@ def test_payments_check_on_the_command_line(tmp_path):
     lines = proc.stdout.splitlines()
     assert len(lines) == 2 and all(line.startswith("正常") for line in lines), proc.stdout
     assert "微信支付" in proc.stdout and "支付宝" in proc.stdout
+
+
+# -- the provider's bill ------------------------------------------------------------------------
+def test_the_day_bill_is_read_as_wechat_writes_it(station, settings, cashier_1001, gateway):
+    from datetime import date
+
+    from cashier.payments import bills
+    from cashier.services.payment_bills import reconcile
+
+    wechat = WeChatV2(Merchant(gateway.url, sandbox.DEMO_APPID, sandbox.DEMO_MCH_ID,
+                               sandbox.DEMO_API_KEY))  # fmt: skip
+    assert wechat.bill(date(2020, 1, 1)) == ""  # No Bill Exist
+    sale = wechat_sale(settings, cashier_1001, wechat, gateway)
+    text = wechat.bill(date.today())
+    assert text.splitlines()[1].startswith("`") and "总交易单数" in text
+    (row,) = bills.wechat_rows(text)
+    assert (row.state, row.amount) == ("paid", sale.total)
+    result = reconcile(wechat, date.today())
+    assert (result.trades, result.charges, result.mismatches) == (1, 1, ())
+
+
+def test_planted_mismatches_of_each_kind_are_found(station, settings, cashier_1001, gateway):
+    """Charged there and not here; here and not there; an amount that differs; a refund on
+    one side only: each found and listed, with the sale to drill into."""
+    import time as _time
+    from datetime import date
+
+    from cashier.services.payment_bills import reconcile
+
+    wechat = WeChatV2(Merchant(gateway.url, sandbox.DEMO_APPID, sandbox.DEMO_MCH_ID,
+                               sandbox.DEMO_API_KEY))  # fmt: skip
+    sales = [wechat_sale(settings, cashier_1001, wechat, gateway) for _ in range(3)]
+    outs = [PaymentCharge.get(PaymentCharge.sale == s.id).out_trade_no for s in sales]
+    ledger = gateway.ledger
+    # 1. charged there, not here: a trade the counter never heard of
+    ledger.sql("INSERT INTO trade VALUES ('GHOST0001', 'wechat', 'x', 990, 'paid', '4200999', 0, ?)",
+               _time.time())  # fmt: skip
+    # 2. here, not there: the provider has no trace of the first sale's charge
+    ledger.sql("DELETE FROM trade WHERE out_trade_no = ?", outs[0])
+    # 3. the amount differs for the second
+    ledger.sql("UPDATE trade SET amount = amount + 1 WHERE out_trade_no = ?", outs[1])
+    # 4. a refund at the provider the counter does not know of, for the third
+    ledger.sql("INSERT INTO refund VALUES ('R-GHOST', ?, 100, '5030999', ?)", outs[2], _time.time())
+    result = reconcile(wechat, date.today())
+    kinds = {m.out_trade_no: m.kind for m in result.mismatches}
+    assert kinds == {"GHOST0001": "only_there", outs[0]: "only_here", outs[1]: "amount",
+                     outs[2]: "refund"}  # fmt: skip
+    lines = [m.line for m in result.mismatches]
+    assert any(sales[0].receipt_no in line and "本系统有" in line for line in lines)
+
+
+def test_reconcile_payments_on_the_command_line(settings, tmp_path):
+    from datetime import date
+
+    from tests.support.cli import assert_one_line_error, run, run_as_supervisor
+
+    data = tmp_path / "d"
+    refused = run("reconcile", "payments", "--date", f"{date.today()}", data_dir=data)
+    assert_one_line_error(refused)
+    proc = run_as_supervisor("reconcile", "payments", "--date", f"{date.today()}", data_dir=data)
+    assert proc.returncode == 0, proc.stderr
+    assert "对账单 0 笔，本系统 0 笔，不符 0 笔" in proc.stdout
