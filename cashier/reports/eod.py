@@ -128,6 +128,7 @@ class MethodTakings:
     tendered: Fen
     change: Fen
     refunded: Fen
+    trades: int = 0  # tenders taken (for WeChat Pay / Alipay: the provider's trades)
 
     @property
     def label(self) -> str:
@@ -329,7 +330,7 @@ def _queries(bucket: Callable[[str], str], station: bool) -> dict[str, str]:
             f" FROM sale s WHERE {sale_where} GROUP BY 1, 2, 3, 4"
         ),
         "tenders": (
-            "SELECT s.station_id, t.method, SUM(t.amount)"
+            "SELECT s.station_id, t.method, SUM(t.amount), COUNT(*)"
             f" FROM tender t JOIN sale s ON s.id = t.sale_id WHERE {sold} GROUP BY 1, 2"
         ),
         "sale_hours": (
@@ -415,6 +416,7 @@ class _Tally:
     refunded_lines_total: int = 0
     refunded: int = 0
     tendered_by: dict[str, int] = field(default_factory=dict)
+    trades_by: dict[str, int] = field(default_factory=dict)
     refunded_by: dict[str, int] = field(default_factory=dict)
     # insutype → [count, *the FUNDS sums]
     settled: dict[str, list[int]] = field(default_factory=dict)
@@ -458,6 +460,7 @@ class _Tally:
                     _fen(self.tendered_by.get(m, 0)),
                     _fen(self.change if m == Method.CASH.value else 0),
                     _fen(self.refunded_by.get(m, 0)),
+                    self.trades_by.get(m, 0),
                 )
                 for m in methods
             ),
@@ -587,9 +590,10 @@ def eod_report(
                 t.voids += count
                 t.voids_total += int(total or 0)
                 t.operator(operator)[1] += count
-    for st, method, amount in results["tenders"]:
+    for st, method, amount, trades in results["tenders"]:
         for t in both(st):
             t.tendered_by[method] = t.tendered_by.get(method, 0) + int(amount or 0)
+            t.trades_by[method] = t.trades_by.get(method, 0) + int(trades or 0)
     for st, operator, count, sale_total, lines_total, amount in results["refunds"]:
         for t in both(st):
             t.refunds += count

@@ -93,7 +93,7 @@ def sections(report: EodReport) -> tuple[Table, ...]:
         summary,
         Table(
             "支付方式（收款 − 找零 − 退款 = 净额）",
-            ("收费台", "支付方式", "收款", "找零", "退款", "净额"),
+            ("收费台", "支付方式", "笔数", "收款", "找零", "退款", "净额"),
             tuple(row for f in shown for row in _method_rows(f)),
         ),
         Table(
@@ -186,13 +186,24 @@ def sections(report: EodReport) -> tuple[Table, ...]:
 
 def _method_rows(f: Figures) -> list[tuple[str, ...]]:
     rows = [
-        (f.label, m.label, str(m.tendered), str(m.change), str(m.refunded), str(m.net))
+        (
+            f.label,
+            m.label,
+            _count(m.trades),
+            str(m.tendered),
+            str(m.change),
+            str(m.refunded),
+            str(m.net),
+        )
         for m in f.methods
         if m.tendered or m.change or m.refunded
     ]
     tendered = Fen.total(m.tendered for m in f.methods)
     change = Fen.total(m.change for m in f.methods)
-    rows.append((f.label, "合计", str(tendered), str(change), str(f.refunded), str(f.net_takings)))
+    trades = _count(sum(m.trades for m in f.methods))
+    rows.append(
+        (f.label, "合计", trades, str(tendered), str(change), str(f.refunded), str(f.net_takings))
+    )
     return rows
 
 

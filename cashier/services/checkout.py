@@ -548,7 +548,9 @@ def receipt_for(
         ),
         total=sale.total,
         tenders=tuple(
-            ReceiptTender(Method(t.method).label, t.amount, mask_reference(t.reference))
+            ReceiptTender(
+                Method(t.method).label, t.amount, receipt_reference(t.method, t.reference)
+            )
             for t in sale.tenders.order_by(Tender.seq)
         ),
         paid=sale.paid,
@@ -576,6 +578,17 @@ def insurance_summary(setl: InsuredSettlement, *, cancelled: bool = False) -> In
         balance_after=None if cancelled else setl.balc,
         mutual_aid_pay=setl.acct_mulaid_pay,
     )
+
+
+def receipt_reference(method: str, reference: str) -> str:
+    """What the receipt prints of a tender's reference: WeChat Pay's and Alipay's trade
+    numbers whole (the patient quotes them to the provider); a card's, or a 付款码 kept as a
+    reference before codes were charged, masked."""
+    from cashier.devices.scanner import payment_code_issuer
+
+    if method in ("wechat", "alipay") and not payment_code_issuer(reference):
+        return reference
+    return mask_reference(reference)
 
 
 def mask_reference(reference: str) -> str:

@@ -250,6 +250,18 @@ def test_a_completed_sale_keeps_its_charge(station, settings, cashier_1001, wech
     assert PaymentCharge.get_by_id(charged.out_trade_no).sale_id == sale_id
     assert payments.resolve_open({wechat.name: wechat}, settings.station_id) == []
     assert gateway.ledger.trades()[0].state == "paid"
+    # The end-of-day report counts the provider's trades beside its takings; the receipt
+    # prints the provider's trade number whole (the patient quotes it to the provider).
+    from datetime import date
+
+    from cashier.reports.eod import eod_report
+    from cashier.services.checkout import receipt_for
+    from cashier.store.models import Sale
+
+    takings = eod_report(date.today()).total.method(Method(wechat.name))
+    assert (takings.trades, takings.tendered) == (1, charged.amount)
+    receipt = receipt_for(Sale.get_by_id(sale_id), clinic_name="诊所", training=True)
+    assert any(t.reference == charged.trade_no for t in receipt.tenders)
 
 
 # -- refunds through the channel ---------------------------------------------------------------
