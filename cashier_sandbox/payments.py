@@ -34,6 +34,7 @@ SCENARIOS = (
     "lost-answer",
     "no-answer",
     "refund-lost",  # paid; the answer to its refund is lost on the way
+    "late",  # USERPAYING; paid just as the reverse comes, too late to reverse (REVERSE_EXPIRE)
 )
 #: The sandbox merchant (its own test keys; a real merchant's come from WeChat Pay).
 DEMO_APPID = "wx0000000000sandbox"
@@ -162,7 +163,7 @@ class WeChatV2Gateway:
         if scenario == "insufficient":
             return _fail("NOTENOUGH", "用户余额不足")
         self.ledger.sql("UPDATE paycode SET used = 1 WHERE code = ?", code)
-        waiting = scenario in ("password", "password-cancel")
+        waiting = scenario in ("password", "password-cancel", "late")
         transaction_id = f"4200{secrets.randbelow(10**24):024d}"
         self.ledger.sql(
             "INSERT INTO trade VALUES (?, 'wechat', ?, ?, ?, ?, 0, ?)",
@@ -200,6 +201,9 @@ class WeChatV2Gateway:
     def _reverse(self, req: dict[str, str]) -> dict[str, str]:
         out = req.get("out_trade_no", "")
         row = self.ledger.sql("SELECT state FROM trade WHERE out_trade_no = ?", out)
+        if row and self._scenario(out) == "late":
+            self.ledger.sql("UPDATE trade SET state = 'paid' WHERE out_trade_no = ?", out)
+            return {**_fail("REVERSE_EXPIRE", "订单已超过撤销期限"), "recall": "N"}
         if row:
             self.ledger.sql("UPDATE trade SET state = 'reversed' WHERE out_trade_no = ?", out)
         return {"result_code": "SUCCESS", "recall": "N"}
@@ -411,7 +415,7 @@ class AlipayGateway:
         if scenario == "insufficient":
             return _ali_fail("ACQ.BUYER_BALANCE_NOT_ENOUGH", "买家余额不足")
         self.ledger.sql("UPDATE paycode SET used = 1 WHERE code = ?", code)
-        waiting = scenario in ("password", "password-cancel")
+        waiting = scenario in ("password", "password-cancel", "late")
         trade_no = f"2026{secrets.randbelow(10**24):024d}"
         self.ledger.sql(
             "INSERT INTO trade VALUES (?, 'alipay', ?, ?, ?, ?, 0, ?)",

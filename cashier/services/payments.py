@@ -135,7 +135,8 @@ def _follow(provider, out_trade_no, amount, answer, keep_waiting, pause) -> Char
 
 
 def _reverse(provider: Provider, out_trade_no: str) -> bool:
-    """Reverse the order (retrying while asked); whether nothing is taken now."""
+    """Reverse the order (retrying while asked); past the reverse window (the payer paid just
+    too late), refund it whole instead. Whether nothing is taken now."""
     for _ in range(REVERSE_TRIES):
         faults.crash_point("reverse")
         try:
@@ -146,7 +147,28 @@ def _reverse(provider: Provider, out_trade_no: str) -> bool:
             _record(out_trade_no, "reversed")
             return True
         if reversal.too_late:
-            break
+            return _refund_whole(provider, out_trade_no)
+    _record(out_trade_no, "in_doubt")
+    return False
+
+
+def _refund_whole(provider: Provider, out_trade_no: str) -> bool:
+    """A charge that can no longer be reversed goes back by a refund of all of it, journaled
+    under the charge's own refund number (so it is never refunded twice)."""
+    row = PaymentCharge.get_by_id(out_trade_no)
+    with database.atomic():
+        refund_row, _ = PaymentRefund.get_or_create(
+            out_refund_no=f"{out_trade_no}R",
+            defaults={
+                "charge": out_trade_no,
+                "station": row.station,
+                "amount": row.amount,
+                "state": "pending",
+            },
+        )
+    if _send_refund(provider, refund_row) == "done":
+        _record(out_trade_no, "refunded")
+        return True
     _record(out_trade_no, "in_doubt")
     return False
 

@@ -74,7 +74,11 @@ def pay(wechat, gateway, scenario: str, *, asked=None, amount: Fen = DUE):
 
 def books_agree(gateway) -> None:
     """The sandbox's ledger and the journal: every trade paid there is paid here, once."""
-    paid_there = {t.out_trade_no: t.amount for t in gateway.ledger.trades() if t.state == "paid"}
+    paid_there = {
+        t.out_trade_no: t.amount
+        for t in gateway.ledger.trades()
+        if t.state == "paid" and t.refunded < t.amount  # refunded whole: given back
+    }
     paid_here = {c.out_trade_no: c.amount.fen for c in PaymentCharge.select() if c.state == "paid"}
     assert paid_there == paid_here
     assert (
@@ -115,6 +119,21 @@ def test_a_password_never_typed_is_reversed(station, wechat, gateway):
     (trade,) = gateway.ledger.trades()
     assert trade.state == "reversed"
     assert PaymentCharge.get().state == "reversed"
+    books_agree(gateway)
+
+
+def test_paid_too_late_to_reverse_ends_refunded(station, wechat, gateway):
+    """The payer confirms just as the reverse goes out, past its window (WeChat answers
+    REVERSE_EXPIRE): the charge is refunded whole instead, once. Alipay's cancel refunds a
+    paid order by itself."""
+    with pytest.raises(ChargeUndone):
+        pay(wechat, gateway, "late")
+    (trade,) = gateway.ledger.trades()
+    if wechat.name == "wechat":
+        assert (trade.state, trade.refunded) == ("paid", trade.amount)
+        assert PaymentCharge.get().state == "refunded"
+    else:
+        assert trade.state == "reversed" and PaymentCharge.get().state == "reversed"
     books_agree(gateway)
 
 
