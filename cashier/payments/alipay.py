@@ -243,10 +243,12 @@ class Alipay:
             node, text, signature = response_node(raw.decode("utf-8"), method)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InDoubt(f"支付宝的应答无法读取（{exc}）") from None
-        if signature and not rsa2_verify(text, signature, a.alipay_public_key):
-            raise InDoubt("支付宝应答的签名不符：结果不可信，正在查询")
-        if not signature and str(node.get("code")) == "10000":
+        # Nothing unsigned is believed, a refusal no more than a success: a forged "余额不足"
+        # would leave a paid order unrecorded.
+        if not signature:
             raise InDoubt("支付宝的应答没有签名：结果不可信，正在查询")
+        if not rsa2_verify(text, signature, a.alipay_public_key):
+            raise InDoubt("支付宝应答的签名不符：结果不可信，正在查询")
         return node
 
 

@@ -347,7 +347,10 @@ from cashier.insurer import protocol
 from tests.support.insurer import OPERATOR, Visit, new_client, settle_args
 from tests.support import insurer as t
 
-open_station(settings_from_dict({{"database_url": {db!r}}}, data_dir={data!r}), seed=False)
+open_station(
+    settings_from_dict({{"database_url": {db!r}, "key_file": {key!r}}}, data_dir={data!r}),
+    seed=False,
+)
 
 class Remote:
     url = {url!r}
@@ -376,6 +379,7 @@ def test_crash_between_sending_2207_and_its_answer_is_resolved_on_restart(
                 root=str(__import__("pathlib").Path(__file__).resolve().parents[2]),
                 data=str(settings.data_dir),
                 db=settings.database_url,  # the test's database (PostgreSQL or SQLite)
+                key=settings.key_file,  # and its station key (shared on PostgreSQL)
                 url=sandbox.url,
                 visit=fields,
                 total=str(total),

@@ -256,10 +256,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         from cashier.services.payments import charge
 
         def keep_waiting(n: int) -> bool:
-            self.app.call_from_thread(
-                self.query_one("#pay-help", Static).update,
-                f"等待顾客输入支付密码…（第 {n} 次查询，Esc 放弃）",
-            )
+            self.app.call_from_thread(self._waiting, n)  # the screen is touched on its thread
             return not self._give_up
 
         try:
@@ -277,6 +274,11 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
             self.app.call_from_thread(self._charge_ended)
             raise
         self.app.call_from_thread(self._charged, method, charged)
+
+    def _waiting(self, n: int) -> None:
+        self.query_one("#pay-help", Static).update(
+            f"等待顾客输入支付密码…（第 {n} 次查询，Esc 放弃）"
+        )
 
     def _charged(self, method: Method, charged) -> None:
         self._charge_ended()
