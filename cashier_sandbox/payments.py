@@ -88,6 +88,31 @@ class PaymentLedger:
         self.sql("INSERT INTO paycode VALUES (?, ?, ?, 0)", code, provider, scenario)
         return code
 
+    def scenario(self, out_trade_no: str) -> str:
+        """The scenario of the code an order was paid with ("" for no such order)."""
+        row = self.sql(
+            "SELECT p.scenario FROM trade t JOIN paycode p ON p.code = t.code"
+            " WHERE t.out_trade_no = ?",
+            out_trade_no,
+        )
+        return row[0][0] if row else ""
+
+    def queried(self, out_trade_no: str) -> str | None:
+        """A query of the order, as both gateways count it: ``no-answer`` hangs, and
+        ``password`` is paid at the second query. The state now (None: no such order)."""
+        row = self.sql("SELECT state, queries FROM trade WHERE out_trade_no = ?", out_trade_no)
+        if not row:
+            return None
+        state, queries = row[0]
+        scenario = self.scenario(out_trade_no)
+        if scenario == "no-answer":
+            time.sleep(HANG_S)
+        self.sql("UPDATE trade SET queries = queries + 1 WHERE out_trade_no = ?", out_trade_no)
+        if state == "waiting" and scenario == "password" and queries + 1 >= 2:
+            self.sql("UPDATE trade SET state = 'paid' WHERE out_trade_no = ?", out_trade_no)
+            state = "paid"
+        return state
+
     def trades(self, provider: str | None = None) -> list[Trade]:
         rows = self.sql(
             "SELECT provider, out_trade_no, amount, state, transaction_id,"
@@ -133,14 +158,6 @@ class WeChatV2Gateway:
             return {"return_code": "FAIL", "return_msg": "接口不存在"}
         return {"return_code": "SUCCESS", "return_msg": "OK", **route(req)}
 
-    def _scenario(self, out_trade_no: str) -> str:
-        row = self.ledger.sql(
-            "SELECT p.scenario FROM trade t JOIN paycode p ON p.code = t.code"
-            " WHERE t.out_trade_no = ?",
-            out_trade_no,
-        )
-        return row[0][0] if row else ""
-
     def _pay(self, req: dict[str, str]) -> dict[str, str]:
         code, out = req.get("auth_code", ""), req.get("out_trade_no", "")
         try:
@@ -181,17 +198,9 @@ class WeChatV2Gateway:
 
     def _query(self, req: dict[str, str]) -> dict[str, str]:
         out = req.get("out_trade_no", "")
-        row = self.ledger.sql("SELECT state, queries FROM trade WHERE out_trade_no = ?", out)
-        if not row:
+        state = self.ledger.queried(out)
+        if state is None:
             return _fail("ORDERNOTEXIST", "此交易订单号不存在")
-        state, queries = row[0]
-        scenario = self._scenario(out)
-        if scenario == "no-answer":
-            time.sleep(HANG_S)
-        self.ledger.sql("UPDATE trade SET queries = queries + 1 WHERE out_trade_no = ?", out)
-        if state == "waiting" and scenario == "password" and queries + 1 >= 2:
-            self.ledger.sql("UPDATE trade SET state = 'paid' WHERE out_trade_no = ?", out)
-            state = "paid"
         wx_state = {"paid": "SUCCESS", "waiting": "USERPAYING", "reversed": "REVOKED"}.get(
             state, "CLOSED"
         )
@@ -201,7 +210,7 @@ class WeChatV2Gateway:
     def _reverse(self, req: dict[str, str]) -> dict[str, str]:
         out = req.get("out_trade_no", "")
         row = self.ledger.sql("SELECT state FROM trade WHERE out_trade_no = ?", out)
-        if row and self._scenario(out) == "late":
+        if row and self.ledger.scenario(out) == "late":
             self.ledger.sql("UPDATE trade SET state = 'paid' WHERE out_trade_no = ?", out)
             return {**_fail("REVERSE_EXPIRE", "订单已超过撤销期限"), "recall": "N"}
         if row:
@@ -237,7 +246,7 @@ class WeChatV2Gateway:
             "INSERT INTO refund VALUES (?, ?, ?, ?, ?)",
             out_refund_no, out, amount, refund_id, time.time(),
         )  # fmt: skip
-        if self._scenario(out) == "refund-lost":
+        if self.ledger.scenario(out) == "refund-lost":
             raise Dropped
         return {"result_code": "SUCCESS", "out_refund_no": out_refund_no,
                 "refund_id": refund_id, "refund_fee": str(amount)}  # fmt: skip
@@ -392,14 +401,6 @@ class AlipayGateway:
         name = method.replace(".", "_") + "_response" if method else "error_response"
         return f'{{"{name}":{text},"sign":"{sign}"}}'.encode()
 
-    def _scenario(self, out: str) -> str:
-        row = self.ledger.sql(
-            "SELECT p.scenario FROM trade t JOIN paycode p ON p.code = t.code"
-            " WHERE t.out_trade_no = ?",
-            out,
-        )
-        return row[0][0] if row else ""
-
     def _pay(self, biz: dict) -> dict:
         code, out = str(biz.get("auth_code", "")), str(biz.get("out_trade_no", ""))
         try:
@@ -435,17 +436,9 @@ class AlipayGateway:
 
     def _query(self, biz: dict) -> dict:
         out = str(biz.get("out_trade_no", ""))
-        row = self.ledger.sql("SELECT state, queries FROM trade WHERE out_trade_no = ?", out)
-        if not row:
+        state = self.ledger.queried(out)
+        if state is None:
             return _ali_fail("ACQ.TRADE_NOT_EXIST", "交易不存在")
-        state, queries = row[0]
-        scenario = self._scenario(out)
-        if scenario == "no-answer":
-            time.sleep(HANG_S)
-        self.ledger.sql("UPDATE trade SET queries = queries + 1 WHERE out_trade_no = ?", out)
-        if state == "waiting" and scenario == "password" and queries + 1 >= 2:
-            self.ledger.sql("UPDATE trade SET state = 'paid' WHERE out_trade_no = ?", out)
-            state = "paid"
         status = {"paid": "TRADE_SUCCESS", "waiting": "WAIT_BUYER_PAY"}.get(state, "TRADE_CLOSED")
         fields = self._trade_fields(out) if state == "paid" else {"code": "10000", "msg": "Success"}
         return {**fields, "out_trade_no": out, "trade_status": status}
@@ -482,7 +475,7 @@ class AlipayGateway:
             "INSERT INTO refund VALUES (?, ?, ?, ?, ?)",
             request_no, out, amount, f"R{secrets.token_hex(8)}", time.time(),
         )  # fmt: skip
-        if self._scenario(out) == "refund-lost":
+        if self.ledger.scenario(out) == "refund-lost":
             raise Dropped
         return {"code": "10000", "msg": "Success", "out_trade_no": out,
                 "refund_fee": str(Fen(given + amount)), "fund_change": "Y"}  # fmt: skip
