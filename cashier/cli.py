@@ -79,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("what", choices=("payments",))
     p.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="日期（本地）")
-    p.add_argument("--provider", choices=("wechat", "alipay"), default="wechat")
+    p.add_argument(
+        "--provider", choices=("wechat", "alipay"), help="只核对一个支付平台（默认：已配置的全部）"
+    )
     _privileged(p)
 
     p = sub.add_parser("payments", help="付款码：check 检查支付平台的配置")
@@ -465,6 +467,7 @@ def _operator(args: argparse.Namespace) -> int:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
+    from cashier.payments import LABELS
     from cashier.reports.eod import parse_day
     from cashier.services import audit
     from cashier.services.operators import Role
@@ -475,24 +478,29 @@ def _reconcile(args: argparse.Namespace) -> int:
     settings = _settings(args)
     open_station(settings, seed=False, operators_only=True)
     who = _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
-    if args.provider != "wechat":
-        raise CashierError("支付宝对账单的核对尚未提供（目前为微信支付）")
     connection = connect_payments(settings)
     try:
-        provider = connection.provider(args.provider)
-        if provider is None:
-            raise CashierError("没有配置微信支付（[wechat]，见 docs/payments.md）")
-        result = reconcile(provider, day)
+        names = [args.provider] if args.provider else list(connection.providers)
+        if not names:
+            raise CashierError("没有配置支付平台（[wechat] 或 [alipay]，见 docs/payments.md）")
+        results = []
+        for name in names:
+            provider = connection.provider(name)
+            if provider is None:
+                raise CashierError(f"没有配置{LABELS[name]}（[{name}]，见 docs/payments.md）")
+            results.append(reconcile(provider, day))
     finally:
         connection.close()
-    audit.record(settings.station_id, "reconcile.payments", operator=who.code,
-                 subject=f"{args.provider} {day}", mismatches=len(result.mismatches))  # fmt: skip
-    print(
-        f"{day} 微信支付：对账单 {result.trades} 笔，本系统 {result.charges} 笔，"
-        f"不符 {len(result.mismatches)} 笔"
-    )
-    for m in result.mismatches:
-        print(m.line)
+    for result in results:
+        audit.record(settings.station_id, "reconcile.payments", operator=who.code,
+                     subject=f"{result.provider} {day}",
+                     mismatches=len(result.mismatches))  # fmt: skip
+        print(
+            f"{day} {LABELS[result.provider]}：对账单 {result.trades} 笔，"
+            f"本系统 {result.charges} 笔，不符 {len(result.mismatches)} 笔"
+        )
+        for m in result.mismatches:
+            print(m.line)
     return 0
 
 

@@ -17,6 +17,7 @@ import secrets
 import sqlite3
 import threading
 import time
+import zipfile
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,7 +49,8 @@ CREATE TABLE IF NOT EXISTS paycode (
     code TEXT PRIMARY KEY, provider TEXT, scenario TEXT, used INTEGER DEFAULT 0);
 CREATE TABLE IF NOT EXISTS trade (
     out_trade_no TEXT PRIMARY KEY, provider TEXT, code TEXT, amount INTEGER,
-    state TEXT, transaction_id TEXT, queries INTEGER DEFAULT 0, created REAL);
+    state TEXT, transaction_id TEXT, queries INTEGER DEFAULT 0, created REAL,
+    ever_paid INTEGER DEFAULT 0);
 CREATE TABLE IF NOT EXISTS refund (
     out_refund_no TEXT PRIMARY KEY, out_trade_no TEXT, amount INTEGER, refund_id TEXT,
     created REAL);
@@ -72,11 +74,31 @@ class PaymentLedger:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(trade)")}
+        if "ever_paid" not in columns:  # a ledger from before the bills
+            self._db.execute("ALTER TABLE trade ADD COLUMN ever_paid INTEGER DEFAULT 0")
+            self._db.execute("UPDATE trade SET ever_paid = 1 WHERE state = 'paid'")
         self._lock = threading.Lock()
 
     def sql(self, query: str, *args) -> list[tuple]:
         with self._lock:
             return self._db.execute(query, args).fetchall()
+
+    def set_state(self, out_trade_no: str, state: str) -> None:
+        """A trade's state now; ``paid`` sticks in ``ever_paid`` (a paid trade reversed is
+        in the day's bill as paid and given back, one never paid is not)."""
+        self.sql(
+            "UPDATE trade SET state = ?, ever_paid = MAX(ever_paid, ?) WHERE out_trade_no = ?",
+            state, int(state == "paid"), out_trade_no,
+        )  # fmt: skip
+
+    def open_trade(self, out: str, provider: str, code: str, amount: int, state: str,
+                   trade_no: str) -> None:  # fmt: skip
+        self.sql(
+            "INSERT INTO trade (out_trade_no, provider, code, amount, state, transaction_id,"
+            " queries, created, ever_paid) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            out, provider, code, amount, state, trade_no, time.time(), int(state == "paid"),
+        )  # fmt: skip
 
     def issue(self, provider: str = "wechat", scenario: str = "pay") -> str:
         """A fresh code of the provider's real shape: WeChat 18 digits starting 10–15,
@@ -109,7 +131,7 @@ class PaymentLedger:
             time.sleep(HANG_S)
         self.sql("UPDATE trade SET queries = queries + 1 WHERE out_trade_no = ?", out_trade_no)
         if state == "waiting" and scenario == "password" and queries + 1 >= 2:
-            self.sql("UPDATE trade SET state = 'paid' WHERE out_trade_no = ?", out_trade_no)
+            self.set_state(out_trade_no, "paid")
             state = "paid"
         return state
 
@@ -182,10 +204,9 @@ class WeChatV2Gateway:
         self.ledger.sql("UPDATE paycode SET used = 1 WHERE code = ?", code)
         waiting = scenario in ("password", "password-cancel", "late")
         transaction_id = f"4200{secrets.randbelow(10**24):024d}"
-        self.ledger.sql(
-            "INSERT INTO trade VALUES (?, 'wechat', ?, ?, ?, ?, 0, ?)",
-            out, code, amount, "waiting" if waiting else "paid", transaction_id, time.time(),
-        )  # fmt: skip
+        self.ledger.open_trade(
+            out, "wechat", code, amount, "waiting" if waiting else "paid", transaction_id
+        )
         if scenario == "no-answer":
             time.sleep(HANG_S)
         if scenario == "lost-answer":
@@ -211,10 +232,10 @@ class WeChatV2Gateway:
         out = req.get("out_trade_no", "")
         row = self.ledger.sql("SELECT state FROM trade WHERE out_trade_no = ?", out)
         if row and self.ledger.scenario(out) == "late":
-            self.ledger.sql("UPDATE trade SET state = 'paid' WHERE out_trade_no = ?", out)
+            self.ledger.set_state(out, "paid")
             return {**_fail("REVERSE_EXPIRE", "订单已超过撤销期限"), "recall": "N"}
         if row:
-            self.ledger.sql("UPDATE trade SET state = 'reversed' WHERE out_trade_no = ?", out)
+            self.ledger.set_state(out, "reversed")
         return {"result_code": "SUCCESS", "recall": "N"}
 
     def _refund(self, req: dict[str, str]) -> dict[str, str]:
@@ -285,16 +306,17 @@ class WeChatV2Gateway:
         )
         lines, total, refunds = [header], 0, 0
         trades = self.ledger.sql(
-            "SELECT out_trade_no, amount, state, transaction_id, created FROM trade"
+            "SELECT out_trade_no, amount, state, transaction_id, created, ever_paid FROM trade"
             " WHERE provider = 'wechat' ORDER BY created"
         )
-        for out, amount, state, transaction_id, created in trades:
-            if not on_day(created) or state not in ("paid",):
-                continue
+        for out, amount, state, transaction_id, created, ever_paid in trades:
+            if not on_day(created) or not ever_paid:
+                continue  # never paid: not in the bill
             when = datetime.fromtimestamp(created).strftime("%Y-%m-%d %H:%M:%S")
             yuan = str(Fen(amount))
+            shown = "REVOKED" if state == "reversed" else "SUCCESS"  # paid, then reversed
             fields = [when, DEMO_APPID, DEMO_MCH_ID, "", "", transaction_id, out, "oUpF8uMuAJO",
-                      "MICROPAY", "SUCCESS", "OTHERS", "CNY", yuan, "0.00", "0", "0", "0.00",
+                      "MICROPAY", shown, "OTHERS", "CNY", yuan, "0.00", "0", "0", "0.00",
                       "0.00", "", "", "门诊收费", "", "0.00", "0.60%", yuan, "0.00", ""]  # fmt: skip
             lines.append(",".join(f"`{f}" for f in fields))
             total += amount
@@ -359,8 +381,10 @@ class AlipayGateway:
     """What openapi.alipay.com/gateway.do does with 当面付 条码支付 calls, for the sandbox app:
     form posts signed RSA2 with the app's key, answers signed with Alipay's."""
 
-    def __init__(self, ledger: PaymentLedger, keys: AlipayKeys) -> None:
+    def __init__(self, ledger: PaymentLedger, keys: AlipayKeys, base_url: str = "") -> None:
         self.ledger, self.keys = ledger, keys
+        self.base_url = base_url  # where bill files are fetched (the sandbox's own address)
+        self._files: dict[str, tuple[str, float]] = {}  # fileId → (bill day, issued at)
 
     def handle(self, body: bytes) -> tuple[str, dict]:
         from urllib.parse import parse_qsl
@@ -387,6 +411,7 @@ class AlipayGateway:
             "alipay.trade.cancel": self._cancel,
             "alipay.trade.refund": self._refund,
             "alipay.trade.fastpay.refund.query": self._refund_query,
+            "alipay.data.dataservice.bill.downloadurl.query": self._bill_url,
         }.get(method)
         if route is None:
             return method, {"code": "40004", "msg": "Business Failed",
@@ -418,10 +443,9 @@ class AlipayGateway:
         self.ledger.sql("UPDATE paycode SET used = 1 WHERE code = ?", code)
         waiting = scenario in ("password", "password-cancel", "late")
         trade_no = f"2026{secrets.randbelow(10**24):024d}"
-        self.ledger.sql(
-            "INSERT INTO trade VALUES (?, 'alipay', ?, ?, ?, ?, 0, ?)",
-            out, code, amount, "waiting" if waiting else "paid", trade_no, time.time(),
-        )  # fmt: skip
+        self.ledger.open_trade(
+            out, "alipay", code, amount, "waiting" if waiting else "paid", trade_no
+        )
         if scenario == "no-answer":
             time.sleep(HANG_S)
         if scenario == "lost-answer":
@@ -449,7 +473,7 @@ class AlipayGateway:
         if not row:
             return _ali_fail("ACQ.TRADE_NOT_EXIST", "交易不存在")
         action = "refund" if row[0][0] == "paid" else "close"
-        self.ledger.sql("UPDATE trade SET state = 'reversed' WHERE out_trade_no = ?", out)
+        self.ledger.set_state(out, "reversed")
         return {"code": "10000", "msg": "Success", "out_trade_no": out, "retry_flag": "N",
                 "action": action}  # fmt: skip
 
@@ -491,6 +515,99 @@ class AlipayGateway:
         return {"code": "10000", "msg": "Success", "refund_amount": str(Fen(row[0][0])),
                 "refund_status": "REFUND_SUCCESS"}  # fmt: skip
 
+    def _bill_url(self, biz: dict) -> dict:
+        """The day's bill as Alipay hands it out: a download address valid for 30 seconds."""
+        from datetime import date
+
+        kind, day = str(biz.get("bill_type", "")), str(biz.get("bill_date", ""))
+        if kind not in ("trade", "signcustomer"):
+            return _ali_fail("isv.invalid-parameter", "bill_type 不正确")
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            return _ali_fail("isp.bill_date_format_error", "账单日期格式不正确")
+        if not self._bill_trades(day):
+            return _ali_fail("isp.bill_not_exist", "账单不存在")
+        file_id = secrets.token_hex(8)
+        self._files[file_id] = (day, time.time())
+        compact = day.replace("-", "")
+        return {"code": "10000", "msg": "Success", "bill_download_url": (
+            f"{self.base_url}/downloadBillFile.resource?bizType={kind}&userId={DEMO_ALIPAY_PID}"
+            f"&fileType=csv.zip&bizDates={compact}&downloadFileName={DEMO_ALIPAY_PID}_{compact}"
+            f".csv.zip&fileId={file_id}")}  # fmt: skip
+
+    def _bill_trades(self, day: str) -> list[tuple]:
+        from datetime import datetime
+
+        rows = self.ledger.sql(
+            "SELECT out_trade_no, amount, state, transaction_id, created FROM trade"
+            " WHERE provider = 'alipay' AND ever_paid = 1 ORDER BY created"
+        )
+        return [r for r in rows if datetime.fromtimestamp(r[4]).date().isoformat() == day]
+
+    def bill_file(self, query: str) -> bytes | None:
+        """``downloadBillFile.resource``: the zip of the day's detail and summary, GBK CSV
+        with Alipay's comment lines and tab-padded numbers (None: no such or expired file)."""
+        import io
+        from datetime import datetime
+        from urllib.parse import parse_qs
+
+        file_id = (parse_qs(query).get("fileId") or [""])[0]
+        day, issued = self._files.get(file_id, ("", 0.0))
+        if not day or time.time() - issued > 30:
+            return None
+        compact = day.replace("-", "")
+        head = "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,券名称,商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注"
+        span = (f"#起始日期：[{day[:4]}年{day[5:7]}月{day[8:]}日 00:00:00]   "
+                f"终止日期：[{day[:4]}年{day[5:7]}月{day[8:]}日 23:59:59]")  # fmt: skip
+        lines = ["#支付宝业务明细查询", f"#账号：[{DEMO_ALIPAY_PID}0156]", span,
+                 "#" + "-" * 41 + "业务明细列表" + "-" * 40, head]  # fmt: skip
+        paid = paid_count = back = back_count = 0
+
+        def row(trade_no, out, kind, when, amount, request_no="") -> str:
+            yuan = str(Fen(amount))
+            fee = str(Fen(-(abs(amount) * 6 // 1000)))
+            return ",".join([f"{trade_no}\t", f"{out}\t", kind, "门诊收费", when, when, "\t",
+                             "\t", "\t", "\t", "159****5620\t", yuan, yuan, "0.00", "0.00",
+                             "0.00", "0.00", "0.00", "", "0.00\t", "0.00",
+                             f"{request_no}\t", fee, "0.00", ""])  # fmt: skip
+
+        for out, amount, state, trade_no, created in self._bill_trades(day):
+            when = datetime.fromtimestamp(created).strftime("%Y-%m-%d %H:%M:%S")
+            lines.append(row(trade_no, out, "交易", when, amount))
+            paid, paid_count = paid + amount, paid_count + 1
+            refunds = self.ledger.sql(
+                "SELECT out_refund_no, amount, created FROM refund WHERE out_trade_no = ?", out
+            )
+            if state == "reversed" and not refunds:  # cancelled after paying: refunded whole
+                refunds = [(out, amount, created)]
+            for request_no, refund_amount, refunded_at in refunds:
+                at = datetime.fromtimestamp(refunded_at).strftime("%Y-%m-%d %H:%M:%S")
+                lines.append(row(trade_no, out, "退款", at, -refund_amount, request_no))
+                back, back_count = back + refund_amount, back_count + 1
+        lines += [
+            "#" + "-" * 41 + "业务明细列表结束" + "-" * 36,
+            f"#交易合计：{paid_count}笔，商家实收：{Fen(paid)}元，商家优惠：0.00元",
+            f"#退款合计：{back_count}笔，商家实收：-{Fen(back)}元，商家优惠：0.00元",
+            "#",
+            f"#导出时间：[{datetime.now():%Y年%m月%d日 %H:%M:%S}]",
+        ]
+        summary = [
+            "#支付宝业务汇总查询", f"#账号：[{DEMO_ALIPAY_PID}0156]", span,
+            "#" + "-" * 41 + "业务汇总列表" + "-" * 40,
+            "门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）",
+            f"\t,\t,{paid_count},{back_count},{Fen(paid - back)},{Fen(paid - back)}",
+            "#" + "-" * 41 + "业务汇总列表结束" + "-" * 36,
+        ]  # fmt: skip
+        out_file = io.BytesIO()
+        with zipfile.ZipFile(out_file, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, text in (
+                (f"{DEMO_ALIPAY_PID}0156_{compact}_业务明细.csv", lines),
+                (f"{DEMO_ALIPAY_PID}0156_{compact}_业务明细(汇总).csv", summary),
+            ):
+                z.writestr(_GbkMember(name), ("\r\n".join(text) + "\r\n").encode("gbk"))
+        return out_file.getvalue()
+
     def _trade_fields(self, out: str) -> dict:
         amount, trade_no = self.ledger.sql(
             "SELECT amount, transaction_id FROM trade WHERE out_trade_no = ?", out
@@ -512,6 +629,18 @@ def _ali_fail(sub_code: str, sub_msg: str) -> dict:
 
 
 DEMO_ALIPAY_APP_ID = "2021000000000001"
+DEMO_ALIPAY_PID = "208800000000"  # the merchant's partner id is this and "0156"
+
+
+class _GbkMember(zipfile.ZipInfo):
+    """A zip member named in GBK without the UTF-8 flag, as Alipay's bill zips are."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, date_time=time.localtime()[:6])
+        self.compress_type = zipfile.ZIP_DEFLATED
+
+    def _encodeFilenameFlags(self):  # zipfile's own name, overridden
+        return self.filename.encode("gbk"), self.flag_bits
 
 
 @dataclass(frozen=True)
@@ -561,6 +690,16 @@ def _fail(code: str, description: str) -> dict[str, str]:
     return {"result_code": "FAIL", "err_code": code, "err_code_des": description}
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A counter that hung up before its answer (a timeout, the no-answer scenario) is
+        what a gateway sees every day: not worth a traceback."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
 @dataclass
 class RunningPayments:
     server: ThreadingHTTPServer
@@ -605,10 +744,24 @@ def start_in_thread(data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> R
             self.end_headers()
             self.wfile.write(answer)
 
+        def do_GET(self) -> None:
+            path, _, query = self.path.partition("?")
+            answer = ali.bill_file(query) if path == "/downloadBillFile.resource" else None
+            if answer is None:
+                self.send_error(404, "file not found or expired")
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/oct-stream")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
         def log_message(self, *args) -> None:  # quiet
             pass
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = _QuietServer((host, port), Handler)
+    bound_host, bound_port = server.server_address[:2]
+    ali.base_url = f"http://{bound_host}:{bound_port}"
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="sandbox-payments", daemon=True).start()
     return RunningPayments(server, ledger, keys)

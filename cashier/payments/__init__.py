@@ -1,8 +1,8 @@
 """Payment providers at the counter: WeChat Pay and Alipay 付款码 (a code the patient shows).
 
-One small interface (:class:`Provider`): pay, query, reverse; each provider's module speaks
-its real protocol and maps its result codes to one :class:`Outcome` and one message in the
-cashier's words. The journal and the exactly-once rules are the counter's
+One small interface (:class:`Provider`): pay, query, reverse, refund, refund query and the
+day's bill; each provider's module speaks its real protocol and maps its result codes to
+one :class:`Outcome` and one message in the cashier's words. The journal and the exactly-once rules are the counter's
 (:mod:`cashier.services.payments`); a provider module only talks.
 
 A connect failure means the request never left (:class:`NotSent`); anything after it left
@@ -12,11 +12,19 @@ and before a readable, signed answer came back is in doubt (:class:`InDoubt`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cashier.domain.money import Fen
 from cashier.errors import CashierError
+
+if TYPE_CHECKING:
+    from cashier.payments.bills import BillRow
+
+
+#: The providers' names as the cashier reads them.
+LABELS = {"wechat": "微信支付", "alipay": "支付宝"}
 
 
 class Outcome(StrEnum):
@@ -78,6 +86,8 @@ class Provider(Protocol):
     ) -> RefundAnswer: ...
 
     def refund_query(self, out_trade_no: str, out_refund_no: str) -> RefundAnswer: ...
+
+    def bill(self, day: date) -> list[BillRow]: ...
 
 
 def mask_code(code: str) -> str:

@@ -1,6 +1,7 @@
 """Alipay 当面付 条码支付 through the OpenAPI gateway (``gateway.do``): ``alipay.trade.pay``
 (``scene=bar_code``), ``alipay.trade.query``, ``alipay.trade.cancel``, ``alipay.trade.refund``
-(``out_request_no``), ``alipay.trade.fastpay.refund.query``.
+(``out_request_no``), ``alipay.trade.fastpay.refund.query``, and the day's bill through
+``alipay.data.dataservice.bill.downloadurl.query``.
 
 Requests are form posts signed RSA2 (SHA256withRSA over the sorted ``k=v&…`` of every
 parameter but ``sign``) with the app's private key; each answer's ``*_response`` node is
@@ -15,11 +16,12 @@ import functools
 import json
 import urllib.parse
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from cashier.domain.money import Fen
 from cashier.payments import Answer, InDoubt, Outcome, RefundAnswer, Reversal
-from cashier.payments.wire import post
+from cashier.payments.bills import BillError, BillRow, alipay_rows
+from cashier.payments.wire import get, post
 
 #: sub_code → (outcome, the cashier's message); anything else of 40004 is a refusal.
 SUB_CODES = {
@@ -206,6 +208,26 @@ class Alipay:
         ):
             return RefundAnswer(accepted=True, done=True, message="支付宝退款成功")
         return RefundAnswer(accepted=False, message="支付宝没有这笔退款")
+
+    def bill(self, day: date) -> list[BillRow]:
+        """The day's trade bill: a download address (valid for seconds), then the zip of
+        GBK CSV files it points to. A day with no trades has no bill."""
+        node = self._call(
+            "alipay.data.dataservice.bill.downloadurl.query",
+            bill_type="trade",
+            bill_date=day.isoformat(),
+        )
+        if str(node.get("code")) != "10000":
+            if node.get("sub_code") == "isp.bill_not_exist":
+                return []
+            raise InDoubt(f"支付宝对账单下载失败：{_said(node, '未知错误')}")
+        url = str(node.get("bill_download_url", ""))
+        if not url.startswith(("https://", "http://")):
+            raise InDoubt("支付宝没有给出对账单的下载地址")
+        try:
+            return alipay_rows(get(url, self.app.connect_timeout, self.app.read_timeout * 3))
+        except BillError as exc:
+            raise InDoubt(str(exc)) from None
 
     # -- the wire --------------------------------------------------------------------------
     def _paid(self, node: dict, code: str = "10000") -> Answer:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from cashier.domain.money import Fen
 from cashier.payments import Answer, InDoubt, Outcome, RefundAnswer, Reversal
+from cashier.payments.bills import BillRow, wechat_rows
 from cashier.payments.wire import post
 
 PATHS = {
@@ -186,9 +187,9 @@ class WeChatV2:
             return RefundAnswer(accepted=True, done=status == "SUCCESS", message=status)
         return RefundAnswer(accepted=False, message=f"微信退款{status or '失败'}")
 
-    def bill(self, day) -> str:
-        """The day's bill (bill_type ALL) as WeChat Pay sends it: CSV text whose fields start
-        with a back-tick, then a summary. An empty day answers 'No Bill Exist'."""
+    def bill(self, day) -> list[BillRow]:
+        """The day's bill (bill_type ALL): WeChat Pay sends CSV text whose fields start with
+        a back-tick, then a summary; an empty day answers 'No Bill Exist'."""
         m = self.m
         params = {
             "appid": m.appid,
@@ -209,9 +210,9 @@ class WeChatV2:
                 "No Bill Exist" in answer.get("return_msg", "")
                 or answer.get("error_code") == "20002"
             ):
-                return ""
+                return []
             raise InDoubt(f"微信对账单下载失败：{_said(answer.get('return_msg'), '未知错误')}")
-        return text
+        return wechat_rows(text)
 
     # -- the wire --------------------------------------------------------------------------
     def _paid(self, a: dict[str, str], code: str = "SUCCESS") -> Answer:

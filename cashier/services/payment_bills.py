@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from cashier.domain.money import Fen
-from cashier.payments import bills
 from cashier.store.models import PaymentCharge, PaymentRefund, Sale
 
 KINDS = {
@@ -18,6 +17,11 @@ KINDS = {
     "amount": "金额不符",
     "refund": "退款只在一方",
 }
+
+
+#: Journal states in which a charge took the patient's money (refunded: given back whole by
+#: a refund, which the bill shows as a refund row of its own).
+TAKEN = ("paid", "refunded")
 
 
 @dataclass(frozen=True)
@@ -51,46 +55,63 @@ def _bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def reconcile(provider, day: date) -> Reconciled:
-    """The provider's bill for ``day`` against the journal's charges of that (local) day."""
-    rows = bills.wechat_rows(provider.bill(day))
-    there_paid = {r.out_trade_no: r.amount for r in rows if r.state == "paid"}
-    there_refunded: dict[str, Fen] = {}
+    """The provider's bill for ``day`` against the journal's charges of that (local) day.
+
+    A charge paid and then reversed or refunded whole is in the bill as paid and given back
+    (Alipay: a 交易 row and a 退款 row; WeChat Pay: REVOKED) and here as reversed: no
+    mismatch, since on both sides nothing was kept."""
+    rows = provider.bill(day)
+    there_paid: dict[str, Fen] = {}
+    there_back: dict[str, Fen] = {}
     for r in rows:
-        if r.state == "refund":
-            there_refunded[r.out_trade_no] = there_refunded.get(r.out_trade_no, Fen(0)) + r.refunded
+        if r.state == "paid":
+            there_paid[r.out_trade_no] = there_paid.get(r.out_trade_no, Fen(0)) + r.amount
+        elif r.state == "refund":
+            there_back[r.out_trade_no] = there_back.get(r.out_trade_no, Fen(0)) + r.refunded
+        elif r.state == "revoked":
+            there_paid.setdefault(r.out_trade_no, r.amount)
+            there_back[r.out_trade_no] = r.amount
     start, end = _bounds(day)
-    charges = list(
-        PaymentCharge.select().where(
+    charges = {
+        c.out_trade_no: c
+        for c in PaymentCharge.select().where(
             (PaymentCharge.provider == provider.name)
-            & (PaymentCharge.state == "paid")
             & (PaymentCharge.created_at >= start)
             & (PaymentCharge.created_at < end)
         )
-    )
-    here_paid = {c.out_trade_no: c.amount for c in charges}
-    receipts = {
-        c.out_trade_no: (Sale.get_by_id(c.sale_id).receipt_no if c.sale_id else "") for c in charges
     }
-    here_refunded: dict[str, Fen] = {}
+    kept = {out: c for out, c in charges.items() if c.state in TAKEN}
+    here_back: dict[str, Fen] = {}
     for r in PaymentRefund.select().where(
-        PaymentRefund.charge.in_(list(here_paid)) & (PaymentRefund.state == "done")
+        PaymentRefund.charge.in_(list(kept)) & (PaymentRefund.state == "done")
     ):
-        key = r.charge_id
-        here_refunded[key] = here_refunded.get(key, Fen(0)) + r.amount
+        here_back[r.charge_id] = here_back.get(r.charge_id, Fen(0)) + r.amount
+    sale_ids = {c.sale_id for c in kept.values() if c.sale_id}
+    receipts = {
+        s.id: s.receipt_no for s in Sale.select(Sale.id, Sale.receipt_no).where(Sale.id.in_(list(sale_ids)))
+    } if sale_ids else {}  # fmt: skip
+
+    def receipt(out: str) -> str:
+        c = charges.get(out)
+        return receipts.get(c.sale_id, "") if c is not None and c.sale_id else ""
+
+    zero = Fen(0)
     found = []
-    for out in sorted(set(there_paid) | set(here_paid)):
-        there, here = there_paid.get(out), here_paid.get(out)
+    for out in sorted(set(there_paid) | set(kept)):
+        there, here = there_paid.get(out), kept[out].amount if out in kept else None
+        back_there, back_here = there_back.get(out, zero), here_back.get(out, zero)
         if here is None:
-            found.append(Mismatch("only_there", out, there, None))
+            if there is not None and there - back_there != zero:
+                found.append(Mismatch("only_there", out, there, None, receipt(out)))
         elif there is None:
-            found.append(Mismatch("only_here", out, None, here, receipts[out]))
+            found.append(Mismatch("only_here", out, None, here, receipt(out)))
         elif there != here:
-            found.append(Mismatch("amount", out, there, here, receipts[out]))
-        elif there_refunded.get(out, Fen(0)) != here_refunded.get(out, Fen(0)):
-            found.append(
-                Mismatch(
-                    "refund", out, there_refunded.get(out, Fen(0)),
-                    here_refunded.get(out, Fen(0)), receipts[out],
-                )
-            )  # fmt: skip
-    return Reconciled(provider.name, day, len(there_paid), len(here_paid), tuple(found))
+            found.append(Mismatch("amount", out, there, here, receipt(out)))
+        elif back_there != back_here:
+            found.append(Mismatch("refund", out, back_there, back_here, receipt(out)))
+    paid_there = sum(
+        1
+        for out in there_paid
+        if there_paid[out] - there_back.get(out, zero) != zero or out in kept
+    )
+    return Reconciled(provider.name, day, paid_there, len(kept), tuple(found))

@@ -25,7 +25,16 @@ from dataclasses import dataclass
 from cashier import faults
 from cashier.domain.money import Fen
 from cashier.errors import InputError
-from cashier.payments import Answer, InDoubt, NotSent, Outcome, PaymentError, Provider, mask_code
+from cashier.payments import (
+    LABELS,
+    Answer,
+    InDoubt,
+    NotSent,
+    Outcome,
+    PaymentError,
+    Provider,
+    mask_code,
+)
 from cashier.store.models import PaymentCharge, PaymentRefund, database, utcnow
 
 #: How often a payer still typing a password is asked about, and for how long (WeChat asks
@@ -270,7 +279,7 @@ class ChannelRefund:
 
     @property
     def message(self) -> str:
-        label = {"wechat": "微信", "alipay": "支付宝"}.get(self.provider, self.provider)
+        label = LABELS.get(self.provider, self.provider)
         return {
             "done": f"{label}退款 {self.amount.display()} 已受理，原路退回顾客",
             "pending": f"{label}退款 {self.amount.display()} 结果待确认：稍后自动重试，请勿另付现金",
@@ -371,7 +380,7 @@ class Check:
 def check(provider: Provider) -> Check:
     """One harmless signed call (a query for an order that does not exist): the answer says
     whether the keys, the merchant and the clock are right, in the cashier's words."""
-    label = {"wechat": "微信支付", "alipay": "支付宝"}.get(provider.name, provider.name)
+    label = LABELS.get(provider.name, provider.name)
     try:
         answer = provider.query(f"CHECK{secrets.token_hex(8)}")
     except NotSent as exc:

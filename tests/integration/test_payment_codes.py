@@ -392,25 +392,70 @@ def test_payments_check_on_the_command_line(tmp_path):
 
 
 # -- the provider's bill ------------------------------------------------------------------------
-def test_the_day_bill_is_read_as_wechat_writes_it(station, settings, cashier_1001, gateway):
+def test_the_day_bill_is_read_as_each_provider_writes_it(
+    station, settings, cashier_1001, wechat, gateway
+):
+    """WeChat Pay's back-ticked CSV, Alipay's zip of GBK CSV files: one paid row for the sale,
+    none for a day without trades, and a charge paid then given back (a 交易 row and a 退款
+    row at Alipay, REVOKED at WeChat Pay) is no mismatch."""
     from datetime import date
 
-    from cashier.payments import bills
     from cashier.services.payment_bills import reconcile
 
-    wechat = WeChatV2(Merchant(gateway.url, sandbox.DEMO_APPID, sandbox.DEMO_MCH_ID,
-                               sandbox.DEMO_API_KEY))  # fmt: skip
-    assert wechat.bill(date(2020, 1, 1)) == ""  # No Bill Exist
+    assert wechat.bill(date(2020, 1, 1)) == []  # no bill for a day without trades
     sale = wechat_sale(settings, cashier_1001, wechat, gateway)
-    text = wechat.bill(date.today())
-    assert text.splitlines()[1].startswith("`") and "总交易单数" in text
-    (row,) = bills.wechat_rows(text)
-    assert (row.state, row.amount) == ("paid", sale.total)
+    (row,) = wechat.bill(date.today())
+    assert (row.state, row.amount, row.refunded) == ("paid", sale.total, Fen(0))
+    assert row.out_trade_no == PaymentCharge.get(PaymentCharge.sale == sale.id).out_trade_no
+    given_back = pay(wechat, gateway, "pay")
+    payments.give_back(wechat, given_back.out_trade_no)
     result = reconcile(wechat, date.today())
     assert (result.trades, result.charges, result.mismatches) == (1, 1, ())
 
 
-def test_planted_mismatches_of_each_kind_are_found(station, settings, cashier_1001, gateway):
+def test_the_bill_files_have_the_providers_shape(station, settings, cashier_1001, gateway):
+    """What the parsers are fed is what the providers send: WeChat Pay's fields each start
+    with a back-tick and a summary closes the file; Alipay's zip names its two files in GBK
+    (no UTF-8 flag), frames them with # lines and pads ids with a tab."""
+    import io
+    import zipfile
+    from datetime import date
+
+    from cashier.payments import wire
+
+    keys = gateway.alipay_keys
+    ali = Alipay(App(f"{gateway.url}/gateway.do", sandbox.DEMO_ALIPAY_APP_ID, keys.app_private,
+                     keys.alipay_public))  # fmt: skip
+    wechat_sale(settings, cashier_1001, ali, gateway)
+    node = ali._call("alipay.data.dataservice.bill.downloadurl.query", bill_type="trade",
+                     bill_date=date.today().isoformat())  # fmt: skip
+    assert "fileType=csv.zip" in node["bill_download_url"]
+    archive = zipfile.ZipFile(io.BytesIO(wire.get(node["bill_download_url"], 2, 2)))
+    infos = archive.infolist()
+    assert len(infos) == 2 and not any(i.flag_bits & 0x800 for i in infos)
+    names = sorted(i.filename.encode("cp437").decode("gbk") for i in infos)
+    assert names[0].endswith("_业务明细(汇总).csv") and names[1].endswith("_业务明细.csv")
+    texts = [archive.read(i).decode("gbk") for i in infos]
+    lines = next(t for t in texts if t.startswith("#支付宝业务明细查询")).splitlines()
+    assert lines[4].startswith("支付宝交易号,商户订单号,业务类型") and "\t," in lines[5]
+    assert lines[-1].startswith("#导出时间")
+
+    wechat = WeChatV2(Merchant(gateway.url, sandbox.DEMO_APPID, sandbox.DEMO_MCH_ID,
+                               sandbox.DEMO_API_KEY))  # fmt: skip
+    wechat_sale(settings, cashier_1001, wechat, gateway)
+    body = {"appid": sandbox.DEMO_APPID, "mch_id": sandbox.DEMO_MCH_ID, "nonce_str": "n",
+            "sign_type": "HMAC-SHA256", "bill_date": f"{date.today():%Y%m%d}",
+            "bill_type": "ALL"}  # fmt: skip
+    body["sign"] = wechat_v2.sign(body, sandbox.DEMO_API_KEY)
+    text = wire.post(gateway.url, "/pay/downloadbill", wechat_v2.to_xml(body), 2, 2,
+                     content_type="text/xml").decode()  # fmt: skip
+    rows = text.splitlines()
+    assert rows[1].startswith("`") and rows[-2].startswith("总交易单数") and rows[-1][0] == "`"
+
+
+def test_planted_mismatches_of_each_kind_are_found(
+    station, settings, cashier_1001, wechat, gateway
+):
     """Charged there and not here; here and not there; an amount that differs; a refund on
     one side only: each found and listed, with the sale to drill into."""
     import time as _time
@@ -418,14 +463,11 @@ def test_planted_mismatches_of_each_kind_are_found(station, settings, cashier_10
 
     from cashier.services.payment_bills import reconcile
 
-    wechat = WeChatV2(Merchant(gateway.url, sandbox.DEMO_APPID, sandbox.DEMO_MCH_ID,
-                               sandbox.DEMO_API_KEY))  # fmt: skip
     sales = [wechat_sale(settings, cashier_1001, wechat, gateway) for _ in range(3)]
     outs = [PaymentCharge.get(PaymentCharge.sale == s.id).out_trade_no for s in sales]
     ledger = gateway.ledger
     # 1. charged there, not here: a trade the counter never heard of
-    ledger.sql("INSERT INTO trade VALUES ('GHOST0001', 'wechat', 'x', 990, 'paid', '4200999', 0, ?)",
-               _time.time())  # fmt: skip
+    ledger.open_trade("GHOST0001", wechat.name, "x", 990, "paid", "4200999")
     # 2. here, not there: the provider has no trace of the first sale's charge
     ledger.sql("DELETE FROM trade WHERE out_trade_no = ?", outs[0])
     # 3. the amount differs for the second
@@ -450,4 +492,8 @@ def test_reconcile_payments_on_the_command_line(settings, tmp_path):
     assert_one_line_error(refused)
     proc = run_as_supervisor("reconcile", "payments", "--date", f"{date.today()}", data_dir=data)
     assert proc.returncode == 0, proc.stderr
-    assert "对账单 0 笔，本系统 0 笔，不符 0 笔" in proc.stdout
+    assert "微信支付：对账单 0 笔，本系统 0 笔，不符 0 笔" in proc.stdout
+    assert "支付宝：对账单 0 笔，本系统 0 笔，不符 0 笔" in proc.stdout  # both, unless --provider
+    one = run_as_supervisor("reconcile", "payments", "--date", f"{date.today()}",
+                            "--provider", "alipay", data_dir=data)  # fmt: skip
+    assert one.returncode == 0 and "微信" not in one.stdout, one.stderr
