@@ -81,14 +81,21 @@ class WeChatSettings:
     """WeChat Pay 付款码 (docs/payments.md). A training station with no ``url`` charges the
     payment sandbox on loopback; a live station with no ``mch_id`` takes no WeChat codes."""
 
-    api: str = "v2"  # v2: pay/micropay (XML, HMAC-SHA256)
+    api: str = "v2"  # v2: pay/micropay (XML, HMAC-SHA256); v3: codepay (JSON, RSA)
     url: str = ""  # https://api.mch.weixin.qq.com; empty: the sandbox (training only)
-    appid: str = ""
-    mch_id: str = ""
+    appid: str = ""  # a 服务商's own appid (sp_appid) when sub_mch_id is set
+    mch_id: str = ""  # a 服务商's own mch_id (sp_mchid) when sub_mch_id is set
     api_key: str = ""  # the v2 API key (商户平台 → API安全); keep this file 0600
     sub_mch_id: str = ""  # a 服务商's sub-merchant
     sub_appid: str = ""
     timeout_s: int = 10
+    #: The merchant API certificate (商户平台 → API安全 → API证书): v2 presents it on
+    #: reverse and refund (mutual TLS); v3 signs every request with its key.
+    apiclient_cert_file: str = ""  # apiclient_cert.pem
+    apiclient_key_file: str = ""  # apiclient_key.pem, mode 0600
+    cert_serial_no: str = ""  # v3: the API certificate's serial number
+    api_v3_key: str = ""  # v3: the APIv3 key (32 characters), opens the platform certificates
+    platform_cert_file: str = ""  # v3: a pinned platform certificate (else downloaded)
 
 
 @dataclass(frozen=True)
@@ -373,20 +380,32 @@ def _typed(where: str, name: str, value: Any, annotation: Any) -> Any:
 
 def config_warnings(settings: Settings) -> tuple[str, ...]:
     """What the cashier warns about at start (the command line on stderr, the app in a
-    notice): a configuration file holding the insurer's secret that others can read."""
-    path = settings.config_path
-    if path is None or not (settings.insurer.secret or settings.wechat.api_key):
-        return ()
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return ()
-    if not mode & (stat.S_IRGRP | stat.S_IROTH):
-        return ()
-    return (
-        f"配置文件 {path} 含医保平台或支付平台密钥，但其他用户也能读取（{stat.filemode(mode)}）："
-        f"请执行 chmod 600 {path}",
-    )
+    notice): a configuration file holding a secret, or a private key file, that others can
+    read."""
+    secrets = settings.insurer.secret or settings.wechat.api_key or settings.wechat.api_v3_key
+    files = [
+        (settings.config_path, "配置文件", "含医保平台或支付平台密钥")
+        if settings.config_path is not None and secrets
+        else None,
+        *(
+            (Path(name).expanduser(), "私钥文件", "")
+            for name in (settings.wechat.apiclient_key_file, settings.alipay.private_key_file)
+            if name
+        ),
+    ]
+    warnings = []
+    for entry in filter(None, files):
+        path, kind, holds = entry
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            continue
+        if mode & (stat.S_IRGRP | stat.S_IROTH):
+            warnings.append(
+                f"{kind} {path} {holds}{'，' if holds else ''}其他用户也能读取"
+                f"（{stat.filemode(mode)}）：请执行 chmod 600 {path}"
+            )
+    return tuple(warnings)
 
 
 def write_settings(settings: Settings, path: Path) -> None:

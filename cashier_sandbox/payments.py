@@ -24,6 +24,7 @@ from pathlib import Path
 
 from cashier.domain.money import Fen
 from cashier.payments import wechat_v2
+from cashier_sandbox.wechat_v3 import V3Keys, WeChatV3Gateway
 
 SCENARIOS = (
     "pay",
@@ -285,7 +286,6 @@ class WeChatV2Gateway:
     def bill(self, body: bytes) -> bytes:
         """``pay/downloadbill`` (bill_type ALL): the day's trades and refunds as WeChat Pay
         writes them — every field starting with a back-tick, then the summary."""
-        from datetime import datetime
 
         try:
             req = wechat_v2.from_xml(body)
@@ -293,7 +293,16 @@ class WeChatV2Gateway:
             return self.answer({"return_code": "FAIL", "return_msg": "XML格式错误"})
         if req.get("sign") != wechat_v2.sign(req, self.api_key):
             return self.answer({"return_code": "FAIL", "return_msg": "签名错误"})
-        day = req.get("bill_date", "")
+        text = self.bill_text(req.get("bill_date", ""))
+        if text is None:
+            return self.answer(
+                {"return_code": "FAIL", "return_msg": "No Bill Exist", "error_code": "20002"}
+            )
+        return text
+
+    def bill_text(self, day: str) -> bytes | None:
+        """The day's (YYYYMMDD) bill file, v2's and v3's alike; None when it has no trade."""
+        from datetime import datetime
 
         def on_day(created: float) -> bool:
             return datetime.fromtimestamp(created).strftime("%Y%m%d") == day
@@ -344,9 +353,7 @@ class WeChatV2Gateway:
             )
         )  # fmt: skip
         if count == 0:
-            return self.answer(
-                {"return_code": "FAIL", "return_msg": "No Bill Exist", "error_code": "20002"}
-            )
+            return None
         return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
     def _trade_fields(self, out: str) -> dict[str, str]:
@@ -705,6 +712,12 @@ class RunningPayments:
     server: ThreadingHTTPServer
     ledger: PaymentLedger
     alipay_keys: AlipayKeys
+    wechat_v3: WeChatV3Gateway
+
+    @property
+    def wechat_v3_keys(self) -> V3Keys:
+        """The v3 merchant's and platform's keys (made on first use)."""
+        return self.wechat_v3.keys
 
     @property
     def url(self) -> str:
@@ -723,11 +736,15 @@ def start_in_thread(data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> R
     wechat = WeChatV2Gateway(ledger)
     keys = alipay_keys(data_dir / "paysandbox-keys")
     ali = AlipayGateway(ledger, keys)
+    v3 = WeChatV3Gateway(wechat, data_dir / "paysandbox-keys", DEMO_MCH_ID, DEMO_APPID)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(min(length, 1024 * 1024))
+            if self.path.startswith("/v3/"):
+                self._v3("POST", body)
+                return
             try:
                 if self.path == "/pay/downloadbill":
                     answer, kind = wechat.bill(body), "text/plain"
@@ -744,7 +761,23 @@ def start_in_thread(data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> R
             self.end_headers()
             self.wfile.write(answer)
 
+        def _v3(self, method: str, body: bytes) -> None:
+            try:
+                status, headers, answer = v3.handle(method, self.path, self.headers, body)
+            except Dropped:
+                self.close_connection = True
+                return
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
         def do_GET(self) -> None:
+            if self.path.startswith("/v3/"):
+                self._v3("GET", b"")
+                return
             path, _, query = self.path.partition("?")
             answer = ali.bill_file(query) if path == "/downloadBillFile.resource" else None
             if answer is None:
@@ -761,7 +794,7 @@ def start_in_thread(data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> R
 
     server = _QuietServer((host, port), Handler)
     bound_host, bound_port = server.server_address[:2]
-    ali.base_url = f"http://{bound_host}:{bound_port}"
+    ali.base_url = v3.base_url = f"http://{bound_host}:{bound_port}"
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="sandbox-payments", daemon=True).start()
-    return RunningPayments(server, ledger, keys)
+    return RunningPayments(server, ledger, keys, v3)

@@ -93,6 +93,10 @@ class Merchant:
     sub_appid: str = ""
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
+    #: The merchant's API certificate and key (apiclient_cert.pem, apiclient_key.pem): the
+    #: secapi calls (reverse, refund) present them; WeChat Pay refuses those calls without.
+    cert_file: str = ""
+    key_file: str = ""
 
 
 class WeChatV2:
@@ -234,6 +238,7 @@ class WeChatV2:
             **fields,
         }
         params["sign"] = sign(params, m.api_key)
+        secure = PATHS[what].startswith("/secapi/") and m.cert_file
         raw = post(
             m.url,
             PATHS[what],
@@ -241,6 +246,7 @@ class WeChatV2:
             m.connect_timeout,
             m.read_timeout,
             content_type="text/xml; charset=utf-8",
+            client_cert=(m.cert_file, m.key_file or m.cert_file) if secure else None,
         )
         try:
             answer = from_xml(raw)

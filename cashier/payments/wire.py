@@ -1,10 +1,15 @@
 """The thin HTTP layer under the payment providers: explicit connect and read timeouts, and
-the line between "never sent" and "in doubt" drawn where the connection is made."""
+the line between "never sent" and "in doubt" drawn where the connection is made.
+
+Calls that move money back (WeChat Pay v2's ``secapi``: reverse, refund) present the
+merchant's API certificate (mutual TLS) when one is configured."""
 
 from __future__ import annotations
 
 import http.client
+import ssl
 import urllib.parse
+from dataclasses import dataclass
 
 from cashier import faults
 from cashier.payments import InDoubt, NotSent
@@ -13,11 +18,18 @@ from cashier.payments import InDoubt, NotSent
 MAX_ANSWER = 32 * 1024 * 1024
 
 
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+
 def get(url: str, connect_timeout: float, read_timeout: float) -> bytes:
     """GET a whole file (a provider's bill); :class:`NotSent` / :class:`InDoubt` as for POST."""
     parts = urllib.parse.urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
-    return _exchange(parts, "GET", target, None, {}, connect_timeout, read_timeout)
+    return _ok(request(url, "GET", target, None, {}, connect_timeout, read_timeout))
 
 
 def post(
@@ -28,17 +40,51 @@ def post(
     read_timeout: float,
     *,
     content_type: str,
+    client_cert: tuple[str, str] | None = None,
 ) -> bytes:
     """POST ``body``; :class:`NotSent` when no connection was made, :class:`InDoubt` when it
-    was and no whole answer came back."""
+    was and no whole answer came back (or not a 200)."""
     parts = urllib.parse.urlsplit(url)
-    return _exchange(parts, "POST", parts.path.rstrip("/") + path, body,
-                     {"Content-Type": content_type}, connect_timeout, read_timeout)  # fmt: skip
+    return _ok(
+        request(
+            url,
+            "POST",
+            parts.path.rstrip("/") + path,
+            body,
+            {"Content-Type": content_type},
+            connect_timeout,
+            read_timeout,
+            client_cert=client_cert,
+        )
+    )
 
 
-def _exchange(parts, method, target, body, headers, connect_timeout, read_timeout) -> bytes:
-    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    conn = kind(parts.hostname or "", parts.port, timeout=connect_timeout)
+def request(
+    url: str,
+    method: str,
+    target: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    connect_timeout: float,
+    read_timeout: float,
+    *,
+    client_cert: tuple[str, str] | None = None,
+) -> Reply:
+    """One exchange with ``url``'s host; any status is returned (an API that answers its
+    refusals with 4xx reads them itself)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        context = ssl.create_default_context()
+        if client_cert:
+            try:
+                context.load_cert_chain(*client_cert)
+            except (OSError, ssl.SSLError) as exc:
+                raise NotSent(f"无法读取商户 API 证书（{exc}）：未发送") from None
+        conn = http.client.HTTPSConnection(
+            parts.hostname or "", parts.port, timeout=connect_timeout, context=context
+        )
+    else:
+        conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=connect_timeout)
     try:
         conn.connect()
     except OSError as exc:
@@ -50,10 +96,14 @@ def _exchange(parts, method, target, body, headers, connect_timeout, read_timeou
         faults.crash_point("after_send", "payment")  # sent; its answer not read
         response = conn.getresponse()
         data = response.read(MAX_ANSWER)
-        if response.status != 200:
-            raise InDoubt(f"支付平台应答 HTTP {response.status}")
-        return data
+        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, data)
     except (OSError, http.client.HTTPException) as exc:
         raise InDoubt(f"支付平台未应答（{type(exc).__name__}）：结果待查询") from None
     finally:
         conn.close()
+
+
+def _ok(reply: Reply) -> bytes:
+    if reply.status != 200:
+        raise InDoubt(f"支付平台应答 HTTP {reply.status}")
+    return reply.body

@@ -370,6 +370,11 @@ def finish_refunds(providers: dict, station: str) -> list[ChannelRefund]:
     return out
 
 
+BAD_KEYS = (
+    "签名不符，请核对密钥（微信：API 密钥或商户私钥与证书序列号；支付宝：应用私钥与支付宝公钥）"
+)
+
+
 @dataclass(frozen=True)
 class Check:
     provider: str
@@ -383,12 +388,12 @@ def check(provider: Provider) -> Check:
     label = LABELS.get(provider.name, provider.name)
     try:
         answer = provider.query(f"CHECK{secrets.token_hex(8)}")
-    except NotSent as exc:
-        return Check(provider.name, False, f"{label}：网络不通（{exc}）")
-    except InDoubt as exc:
+    except (NotSent, InDoubt) as exc:
         text = str(exc)
+        if isinstance(exc, NotSent) and "连接" in text:
+            return Check(provider.name, False, f"{label}：网络不通（{exc}）")
         if "签名" in text:
-            return Check(provider.name, False, f"{label}：签名不符，请核对 API 密钥 / 公钥")
+            return Check(provider.name, False, f"{label}：{BAD_KEYS}")
         if "mch_id" in text or "appid" in text:
             return Check(provider.name, False, f"{label}：商户号与 appid 不匹配")
         return Check(provider.name, False, f"{label}：{text}")
@@ -396,7 +401,9 @@ def check(provider: Provider) -> Check:
         return Check(provider.name, True, f"{label}：连接、商户与密钥均正常")
     code = answer.code.lower()
     if "signature" in code or "sign" in code:
-        return Check(provider.name, False, f"{label}：签名不符，请核对应用私钥与支付宝公钥")
+        return Check(provider.name, False, f"{label}：{BAD_KEYS}")
+    if "mch" in code:
+        return Check(provider.name, False, f"{label}：商户号与 appid 不匹配")
     if "timestamp" in code:
         return Check(provider.name, False, f"{label}：电脑时间不准，请校对时间（NTP）")
     if "app-id" in code or "appid" in code:

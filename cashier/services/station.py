@@ -282,7 +282,6 @@ def connect_payments(settings: Settings) -> PaymentsConnection:
     from pathlib import Path
 
     from cashier.payments.alipay import Alipay, App
-    from cashier.payments.wechat_v2 import Merchant, WeChatV2
 
     wechat, ali = settings.wechat, settings.alipay
     providers: dict = {}
@@ -292,14 +291,7 @@ def connect_payments(settings: Settings) -> PaymentsConnection:
 
         sandbox = paysandbox.start_in_thread(settings.data_dir)
         if not wechat.url:
-            providers["wechat"] = WeChatV2(
-                Merchant(
-                    sandbox.url,
-                    paysandbox.DEMO_APPID,
-                    paysandbox.DEMO_MCH_ID,
-                    paysandbox.DEMO_API_KEY,
-                )
-            )
+            providers["wechat"] = _sandbox_wechat(wechat, sandbox)
         if not ali.url:
             keys = sandbox.alipay_keys
             providers["alipay"] = Alipay(
@@ -327,19 +319,93 @@ def connect_payments(settings: Settings) -> PaymentsConnection:
             )
         )
     if wechat.url and wechat.mch_id:
-        if wechat.api != "v2":
-            raise CashierError(f"wechat.api = {wechat.api!r} 尚不支持（目前为 v2）")
-        merchant = Merchant(
+        providers["wechat"] = _wechat(wechat)
+    return PaymentsConnection(providers, sandbox)
+
+
+def _wechat(wechat):
+    """A live merchant's WeChat Pay client, v2 or v3 as configured."""
+    from pathlib import Path
+
+    from cashier.payments.wechat_v2 import Merchant, WeChatV2
+    from cashier.payments.wechat_v3 import MerchantV3, WeChatV3
+
+    def read(name: str, path: str) -> bytes:
+        try:
+            return Path(path).expanduser().read_bytes()
+        except OSError as exc:
+            raise CashierError(f"无法读取微信支付的 {name}：{exc}") from None
+
+    if wechat.api == "v2":
+        return WeChatV2(
+            Merchant(
+                wechat.url,
+                wechat.appid,
+                wechat.mch_id,
+                wechat.api_key,
+                sub_mch_id=wechat.sub_mch_id,
+                sub_appid=wechat.sub_appid,
+                read_timeout=float(wechat.timeout_s),
+                cert_file=wechat.apiclient_cert_file,
+                key_file=wechat.apiclient_key_file,
+            )
+        )
+    if wechat.api != "v3":
+        raise CashierError(f"wechat.api = {wechat.api!r} 不正确：应为 v2 或 v3")
+    missing = [
+        k for k in ("apiclient_key_file", "cert_serial_no", "api_v3_key") if not getattr(wechat, k)
+    ]
+    if missing:
+        raise CashierError(f"微信支付 v3 需要 [wechat] {'、'.join(missing)}（见 docs/payments.md）")
+    return WeChatV3(
+        MerchantV3(
             wechat.url,
             wechat.appid,
             wechat.mch_id,
-            wechat.api_key,
-            sub_mch_id=wechat.sub_mch_id,
+            wechat.cert_serial_no,
+            read("apiclient_key_file", wechat.apiclient_key_file),
+            wechat.api_v3_key,
+            sub_mchid=wechat.sub_mch_id,
             sub_appid=wechat.sub_appid,
+            platform_cert=(
+                read("platform_cert_file", wechat.platform_cert_file)
+                if wechat.platform_cert_file
+                else b""
+            ),
             read_timeout=float(wechat.timeout_s),
         )
-        providers["wechat"] = WeChatV2(merchant)
-    return PaymentsConnection(providers, sandbox)
+    )
+
+
+def _sandbox_wechat(wechat, sandbox):
+    """The training station's WeChat Pay: the sandbox merchant, on the API configured."""
+    from cashier.payments.wechat_v2 import Merchant, WeChatV2
+    from cashier.payments.wechat_v3 import MerchantV3, WeChatV3
+    from cashier_sandbox import payments as paysandbox
+    from cashier_sandbox.wechat_v3 import DEMO_API_V3_KEY
+
+    if wechat.api == "v3":
+        keys = sandbox.wechat_v3_keys
+        return WeChatV3(
+            MerchantV3(
+                sandbox.url,
+                paysandbox.DEMO_APPID,
+                paysandbox.DEMO_MCH_ID,
+                keys.merchant_serial,
+                keys.merchant_private,
+                DEMO_API_V3_KEY,
+                sub_mchid=wechat.sub_mch_id,
+            )
+        )
+    return WeChatV2(
+        Merchant(
+            sandbox.url,
+            paysandbox.DEMO_APPID,
+            paysandbox.DEMO_MCH_ID,
+            paysandbox.DEMO_API_KEY,
+            sub_mch_id=wechat.sub_mch_id,
+        )
+    )
 
 
 def _sm4_keys(insurer):

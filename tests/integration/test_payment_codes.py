@@ -16,11 +16,13 @@ from cashier.domain.money import Fen
 from cashier.payments import Outcome, wechat_v2
 from cashier.payments.alipay import Alipay, App
 from cashier.payments.wechat_v2 import Merchant, WeChatV2
+from cashier.payments.wechat_v3 import MerchantV3, WeChatV3
 from cashier.services import payments
 from cashier.services.payments import ChargeInDoubt, ChargeRefused, ChargeUndone
 from cashier.store.models import PaymentCharge
 from cashier_sandbox import payments as sandbox
 from cashier_sandbox.payments import alipay_keys
+from cashier_sandbox.wechat_v3 import DEMO_API_V3_KEY
 
 DUE = Fen(1250)
 
@@ -32,9 +34,17 @@ def gateway(tmp_path):
     running.stop()
 
 
-@pytest.fixture(params=["wechat", "alipay"])
+def v3_merchant(gateway, **changes) -> WeChatV3:
+    keys = gateway.wechat_v3_keys
+    return WeChatV3(
+        MerchantV3(gateway.url, sandbox.DEMO_APPID, sandbox.DEMO_MCH_ID, keys.merchant_serial,
+                   keys.merchant_private, DEMO_API_V3_KEY, read_timeout=2.0, **changes)
+    )  # fmt: skip
+
+
+@pytest.fixture(params=["wechat", "wechat-v3", "alipay"])
 def wechat(gateway, request):
-    """The provider under test (named for the first one; both run every test)."""
+    """The provider under test (named for the first one; all three run every test)."""
     if request.param == "wechat":
         return WeChatV2(
             Merchant(
@@ -45,6 +55,8 @@ def wechat(gateway, request):
                 read_timeout=2.0,
             )
         )
+    if request.param == "wechat-v3":
+        return v3_merchant(gateway)
     keys = gateway.alipay_keys
     return Alipay(
         App(f"{gateway.url}/gateway.do", sandbox.DEMO_ALIPAY_APP_ID, keys.app_private,
@@ -52,16 +64,19 @@ def wechat(gateway, request):
     )  # fmt: skip
 
 
+def rebuilt(provider, **changes):
+    """The same provider with some of its configuration changed."""
+    if isinstance(provider, Alipay):
+        return Alipay(replace(provider.app, **changes))
+    return type(provider)(replace(provider.m, **changes))
+
+
 def with_url(provider, url: str):
-    if provider.name == "wechat":
-        return WeChatV2(replace(provider.m, url=url))
-    return Alipay(replace(provider.app, url=url))
+    return rebuilt(provider, url=url)
 
 
 def with_timeout(provider, read_timeout: float):
-    if provider.name == "wechat":
-        return WeChatV2(replace(provider.m, read_timeout=read_timeout))
-    return Alipay(replace(provider.app, read_timeout=read_timeout))
+    return rebuilt(provider, read_timeout=read_timeout)
 
 
 def pay(wechat, gateway, scenario: str, *, asked=None, amount: Fen = DUE):
@@ -177,21 +192,40 @@ def test_more_than_is_due_is_refused_before_anything_is_sent(station, wechat, ga
 
 
 def test_a_forged_answer_is_not_believed(station, gateway, wechat, tmp_path):
-    if wechat.name == "wechat":  # our key is not the gateway's: it refuses, we refuse its word
+    if isinstance(wechat, WeChatV2):  # our key is not the gateway's: it refuses, and says so
         wrong = WeChatV2(replace(wechat.m, api_key="0" * 32))
         with pytest.raises(ChargeRefused, match="签名"):
             pay(wrong, gateway, "pay")
         assert not gateway.ledger.trades()
         return
-    # Alipay's answers checked against another key than Alipay's (a wrong key configured):
-    # none is believed, not even the reverse's, so the charge stays in doubt in the journal
-    # for the next start (with the right key) to settle: never taken as paid on its word.
     other = alipay_keys(tmp_path / "other-keys")
-    wrong = Alipay(replace(wechat.app, alipay_public_key=other.alipay_public))
+    if isinstance(wechat, WeChatV3):
+        # Signed with a key that is not the merchant's: WeChat Pay refuses even the platform
+        # certificates, fetched before the first charge is sent, so nothing is sent.
+        with pytest.raises(ChargeRefused, match=r"签名.*未发出"):
+            pay(rebuilt(wechat, private_key=other.app_private), gateway, "pay")
+        assert not gateway.ledger.trades()
+        # A wrong APIv3 key: the platform certificate does not open; nothing is sent.
+        with pytest.raises(ChargeRefused, match="APIv3 密钥"):
+            pay(rebuilt(wechat, api_v3_key="0" * 32), gateway, "pay")
+        # Answers signed by another key than the certificate they name: none is believed,
+        # not even the reverse's; the charge stays in doubt (below).
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        wrong = rebuilt(wechat)
+        assert payments.check(wrong).ok  # the certificates fetched
+        serial = gateway.wechat_v3_keys.platform_serial
+        wrong._certs.keys[serial] = load_pem_public_key(other.alipay_public)
+    else:
+        # Alipay's answers checked against another key than Alipay's (a wrong key
+        # configured): none is believed, not even the reverse's, so the charge stays in
+        # doubt in the journal for the next start (with the right key) to settle: never
+        # taken as paid on its word.
+        wrong = Alipay(replace(wechat.app, alipay_public_key=other.alipay_public))
     with pytest.raises(ChargeInDoubt, match="未知"):
         pay(wrong, gateway, "pay")
-    assert PaymentCharge.get().state == "in_doubt"
-    (resolved,) = payments.resolve_open({"alipay": wechat}, "TRAIN-01")  # the right key
+    assert PaymentCharge.get(PaymentCharge.state != "failed").state == "in_doubt"
+    (resolved,) = payments.resolve_open({wechat.name: wechat}, "TRAIN-01")  # the right key
     assert resolved.outcome == "reversed" and gateway.ledger.trades()[0].state == "reversed"
 
 
@@ -371,9 +405,15 @@ def test_no_refund_of_a_code_sale_without_its_provider(
 
 def test_payments_check_says_what_is_wrong(gateway, wechat, tmp_path):
     assert payments.check(wechat).ok
-    if wechat.name == "wechat":
+    if isinstance(wechat, WeChatV2):
         wrong = WeChatV2(replace(wechat.m, api_key="0" * 32))
         assert "密钥" in payments.check(wrong).message
+    elif isinstance(wechat, WeChatV3):
+        other = alipay_keys(tmp_path / "other")  # any other RSA key is not the merchant's
+        wrong = WeChatV3(replace(wechat.m, private_key=other.app_private))
+        assert "签名不符" in payments.check(wrong).message
+        unknown = WeChatV3(replace(wechat.m, mchid="1900000000"))
+        assert not payments.check(unknown).ok
     else:
         other = alipay_keys(tmp_path / "other")
         wrong = Alipay(replace(wechat.app, private_key=other.app_private))
@@ -497,3 +537,44 @@ def test_reconcile_payments_on_the_command_line(settings, tmp_path):
     one = run_as_supervisor("reconcile", "payments", "--date", f"{date.today()}",
                             "--provider", "alipay", data_dir=data)  # fmt: skip
     assert one.returncode == 0 and "微信" not in one.stdout, one.stderr
+
+
+def test_a_v3_merchant_is_configured_with_its_files(gateway, tmp_path):
+    """[wechat] api = "v3": the API key file, the certificate serial and the APIv3 key make a
+    v3 client that passes the check; a missing one is named; a key file others can read is
+    warned about. A training station on v3 charges the sandbox's v3 gateway."""
+    import os
+
+    from cashier.config import config_warnings, settings_from_dict
+    from cashier.errors import CashierError
+    from cashier.services.station import connect_payments
+
+    keys = gateway.wechat_v3_keys
+    key_file = tmp_path / "apiclient_key.pem"
+    key_file.write_bytes(keys.merchant_private)
+    os.chmod(key_file, 0o600)
+    wechat = {"api": "v3", "url": gateway.url, "appid": sandbox.DEMO_APPID,
+              "mch_id": sandbox.DEMO_MCH_ID, "apiclient_key_file": str(key_file),
+              "cert_serial_no": keys.merchant_serial, "api_v3_key": DEMO_API_V3_KEY}  # fmt: skip
+    settings = settings_from_dict({"training": False, "wechat": wechat}, data_dir=tmp_path / "d")
+    connection = connect_payments(settings)
+    try:
+        provider = connection.provider("wechat")
+        assert isinstance(provider, WeChatV3) and payments.check(provider).ok
+    finally:
+        connection.close()
+    assert config_warnings(settings) == ()
+    os.chmod(key_file, 0o644)
+    (warning,) = config_warnings(settings)
+    assert str(key_file) in warning and "chmod 600" in warning
+    no_v3_key = {k: v for k, v in wechat.items() if k != "api_v3_key"}
+    with pytest.raises(CashierError, match="api_v3_key"):
+        connect_payments(settings_from_dict({"training": False, "wechat": no_v3_key},
+                                            data_dir=tmp_path / "d"))  # fmt: skip
+    training = settings_from_dict({"wechat": {"api": "v3"}}, data_dir=tmp_path / "t")
+    connection = connect_payments(training)
+    try:
+        provider = connection.provider("wechat")
+        assert isinstance(provider, WeChatV3) and payments.check(provider).ok
+    finally:
+        connection.close()
