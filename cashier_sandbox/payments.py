@@ -24,6 +24,7 @@ from pathlib import Path
 
 from cashier.domain.money import Fen
 from cashier.payments import wechat_v2
+from cashier_sandbox.wechat_v3 import DEMO_API_V3_KEY as DEMO_API_V3_KEY  # the training station's
 from cashier_sandbox.wechat_v3 import V3Keys, WeChatV3Gateway
 
 SCENARIOS = (

@@ -382,7 +382,6 @@ def _sandbox_wechat(wechat, sandbox):
     from cashier.payments.wechat_v2 import Merchant, WeChatV2
     from cashier.payments.wechat_v3 import MerchantV3, WeChatV3
     from cashier_sandbox import payments as paysandbox
-    from cashier_sandbox.wechat_v3 import DEMO_API_V3_KEY
 
     if wechat.api == "v3":
         keys = sandbox.wechat_v3_keys
@@ -393,7 +392,7 @@ def _sandbox_wechat(wechat, sandbox):
                 paysandbox.DEMO_MCH_ID,
                 keys.merchant_serial,
                 keys.merchant_private,
-                DEMO_API_V3_KEY,
+                paysandbox.DEMO_API_V3_KEY,
                 sub_mchid=wechat.sub_mch_id,
             )
         )
