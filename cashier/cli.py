@@ -121,7 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--scenario",
         default="pay",
         help="paycode：pay、password、password-cancel、insufficient、expired、"
-        "system-error、lost-answer、no-answer",
+        "system-error、lost-answer、no-answer、refund-lost、late",
+    )
+    p.add_argument(
+        "--amount-limit", metavar="YUAN", help="paycode：顾客余额，超过此金额的收款答余额不足"
     )
     p.add_argument("--json", action="store_true", help="payments：以 JSON 输出")
     p.add_argument("--host", default="127.0.0.1")
@@ -591,6 +594,7 @@ def _paysandbox(args: argparse.Namespace, settings: Settings) -> int:
     """The payment sandbox's codes and ledger (its state in the data directory)."""
     import json
 
+    from cashier.domain.money import Fen
     from cashier_sandbox.payments import SCENARIOS, PaymentLedger
 
     ledger = PaymentLedger(settings.data_dir / "paysandbox.db")
@@ -601,7 +605,10 @@ def _paysandbox(args: argparse.Namespace, settings: Settings) -> int:
                 raise CashierError("付款码沙箱提供 wechat 和 alipay")
             if args.scenario not in SCENARIOS:
                 raise CashierError(f"--scenario 应为 {'、'.join(SCENARIOS)} 之一")
-            print(ledger.issue(provider, args.scenario))
+            limit = None
+            if args.amount_limit is not None:
+                limit = Fen.parse(args.amount_limit, allow_zero=True).fen
+            print(ledger.issue(provider, args.scenario, limit))
             return 0
         trades = ledger.trades()
         if args.json:
@@ -609,7 +616,8 @@ def _paysandbox(args: argparse.Namespace, settings: Settings) -> int:
         else:
             for t in trades:
                 print(
-                    f"{t.provider}\t{t.out_trade_no}\t{t.amount / 100:.2f}\t{t.state}\t{t.transaction_id}"
+                    f"{t.provider}\t{t.out_trade_no}\t{Fen(t.amount)}\t{t.state}"
+                    f"\t{t.transaction_id}\t{Fen(t.refunded)}"
                 )
         return 0
     finally:

@@ -48,7 +48,8 @@ HANG_S = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS paycode (
-    code TEXT PRIMARY KEY, provider TEXT, scenario TEXT, used INTEGER DEFAULT 0);
+    code TEXT PRIMARY KEY, provider TEXT, scenario TEXT, used INTEGER DEFAULT 0,
+    amount_limit INTEGER);
 CREATE TABLE IF NOT EXISTS trade (
     out_trade_no TEXT PRIMARY KEY, provider TEXT, code TEXT, amount INTEGER,
     state TEXT, transaction_id TEXT, queries INTEGER DEFAULT 0, created REAL,
@@ -76,6 +77,8 @@ class PaymentLedger:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.executescript(_SCHEMA)
+        if "amount_limit" not in {r[1] for r in self._db.execute("PRAGMA table_info(paycode)")}:
+            self._db.execute("ALTER TABLE paycode ADD COLUMN amount_limit INTEGER")
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(trade)")}
         if "ever_paid" not in columns:  # a ledger from before the bills
             self._db.execute("ALTER TABLE trade ADD COLUMN ever_paid INTEGER DEFAULT 0")
@@ -102,15 +105,27 @@ class PaymentLedger:
             out, provider, code, amount, state, trade_no, time.time(), int(state == "paid"),
         )  # fmt: skip
 
-    def issue(self, provider: str = "wechat", scenario: str = "pay") -> str:
+    def issue(
+        self, provider: str = "wechat", scenario: str = "pay", amount_limit: int | None = None
+    ) -> str:
         """A fresh code of the provider's real shape: WeChat 18 digits starting 10–15,
-        Alipay 18 digits starting 25–30 (Alipay's are 16–24)."""
+        Alipay 18 digits starting 25–30 (Alipay's are 16–24). ``amount_limit`` (fen): what
+        the payer's balance holds; a charge above it is refused as 余额不足."""
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}: {', '.join(SCENARIOS)}")
         heads = range(10, 16) if provider == "wechat" else range(25, 31)
         code = f"{secrets.choice(heads)}{secrets.randbelow(10**16):016d}"
-        self.sql("INSERT INTO paycode VALUES (?, ?, ?, 0)", code, provider, scenario)
+        self.sql(
+            "INSERT INTO paycode (code, provider, scenario, used, amount_limit)"
+            " VALUES (?, ?, ?, 0, ?)",
+            code, provider, scenario, amount_limit,
+        )  # fmt: skip
         return code
+
+    def short_of(self, code: str, amount: int) -> bool:
+        """Whether the payer's balance (the code's limit) is less than ``amount`` fen."""
+        row = self.sql("SELECT amount_limit FROM paycode WHERE code = ?", code)
+        return bool(row) and row[0][0] is not None and amount > row[0][0]
 
     def scenario(self, out_trade_no: str) -> str:
         """The scenario of the code an order was paid with ("" for no such order)."""
@@ -201,7 +216,7 @@ class WeChatV2Gateway:
             return _fail("AUTHCODEEXPIRE", "二维码已过期，请用户在微信上刷新后再试")
         if scenario == "expired":
             return _fail("AUTHCODEEXPIRE", "二维码已过期，请用户在微信上刷新后再试")
-        if scenario == "insufficient":
+        if scenario == "insufficient" or self.ledger.short_of(code, amount):
             return _fail("NOTENOUGH", "用户余额不足")
         self.ledger.sql("UPDATE paycode SET used = 1 WHERE code = ?", code)
         waiting = scenario in ("password", "password-cancel", "late")
@@ -446,7 +461,7 @@ class AlipayGateway:
         if not found or found[0][1] or found[0][0] == "expired":
             return _ali_fail("ACQ.PAYMENT_AUTH_CODE_INVALID", "支付失败，获取顾客账户信息失败")
         scenario = found[0][0]
-        if scenario == "insufficient":
+        if scenario == "insufficient" or self.ledger.short_of(code, amount):
             return _ali_fail("ACQ.BUYER_BALANCE_NOT_ENOUGH", "买家余额不足")
         self.ledger.sql("UPDATE paycode SET used = 1 WHERE code = ?", code)
         waiting = scenario in ("password", "password-cancel", "late")

@@ -234,14 +234,19 @@ class Resolved:
         )
 
 
-def resolve_open(providers: dict, station: str) -> list[Resolved]:
-    """At start-up: every charge of this station that no completed sale holds (its bill is
-    gone with the process that had it) is asked about and given back: nothing stays charged
-    without a tender. A provider not configured now leaves its charges for later."""
+def resolve_open(
+    providers: dict, station: str, keep: frozenset[str] | set[str] = frozenset()
+) -> list[Resolved]:
+    """At start-up, and on demand from the supervisor's menu: every charge of this station
+    that no completed sale holds and that is not a tender of a bill still open at this
+    counter (``keep``: their merchant order numbers) is asked about and given back: nothing
+    stays charged without a tender. A provider not configured now leaves its charges for
+    later."""
     open_rows = PaymentCharge.select().where(
         (PaymentCharge.station == station)
         & PaymentCharge.sale.is_null()
         & PaymentCharge.state.in_(["pending", "in_doubt", "paid"])
+        & PaymentCharge.out_trade_no.not_in(list(keep) or [""])
     )
     done = []
     for row in open_rows.order_by(PaymentCharge.created_at):

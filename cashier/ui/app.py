@@ -32,6 +32,7 @@ class CashierApp(App[None]):
         self.operator: SignedIn | None = None
         self.insurer = None  # cashier.services.station.InsurerConnection, once reached
         self.payments = None  # cashier.services.station.PaymentsConnection, once reached
+        self.counter = None  # cashier.services.counter.Counter of the signed-in operator
         self._customer_display = None  # the customer display, opened on first use
         self._devices_stop = threading.Event()  # ends the serial and camera scanner workers
         self._scanners_started = False

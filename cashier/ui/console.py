@@ -26,6 +26,7 @@ CONSOLE_ENTRIES = (
     ("2", "查单 / 审计", "cashier.ui.screens.lookup:LookupScreen"),
     ("3", "日结报表", "cashier.ui.screens.reports:ReportScreen"),
     ("4", "医保对账", "cashier.ui.screens.reconcile:ReconcileScreen"),
+    ("5", "付款码对账", "cashier.ui.screens.payment_reconcile:PaymentReconcileScreen"),
 )
 
 

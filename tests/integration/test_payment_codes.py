@@ -19,7 +19,7 @@ from cashier.payments.wechat_v2 import Merchant, WeChatV2
 from cashier.payments.wechat_v3 import MerchantV3, WeChatV3
 from cashier.services import payments
 from cashier.services.payments import ChargeInDoubt, ChargeRefused, ChargeUndone
-from cashier.store.models import PaymentCharge
+from cashier.store.models import PaymentCharge, Sale
 from cashier_sandbox import payments as sandbox
 from cashier_sandbox.payments import alipay_keys
 from cashier_sandbox.wechat_v3 import DEMO_API_V3_KEY
@@ -265,6 +265,26 @@ def test_the_sandbox_commands(tmp_path):
     listing = run("sandbox", "payments", "--json", data_dir=data)
     (row,) = _json.loads(listing.stdout)
     assert (row["out_trade_no"], row["amount"], row["state"]) == ("T1", 100, "waiting")
+    assert "\t1.00\twaiting" in run("sandbox", "payments", data_dir=data).stdout
+    limited = run("sandbox", "paycode", "alipay", "--amount-limit", "10.00", data_dir=data)
+    assert (
+        limited.returncode == 0 and classify(limited.stdout.strip()).kind is ScanKind.PAYMENT_CODE
+    )
+    assert_one_line_error(run("sandbox", "paycode", "alipay", "--amount-limit", "x", data_dir=data))
+
+
+def test_a_balance_smaller_than_the_charge_is_refused(station, wechat, gateway):
+    """A code whose payer holds ¥10.00 (``--amount-limit 10``): ¥12.50 is refused as 余额不足
+    and nothing taken; the same payer's next code pays ¥5.00."""
+    with pytest.raises(ChargeRefused, match="余额不足"):
+        payments.charge(wechat, station="TRAIN-01", bill="B", operator="1001", amount=DUE,
+                        auth_code=gateway.ledger.issue(wechat.name, "pay", 1000), due=DUE,
+                        pause=lambda s: None)  # fmt: skip
+    charged = payments.charge(wechat, station="TRAIN-01", bill="B", operator="1001",
+                              amount=Fen(500), auth_code=gateway.ledger.issue(wechat.name, "pay", 1000),
+                              due=DUE, pause=lambda s: None)  # fmt: skip
+    assert charged.amount == Fen(500)
+    books_agree(gateway)
 
 
 def test_at_start_charges_without_a_sale_are_given_back(station, wechat, gateway):
@@ -309,7 +329,6 @@ def test_a_completed_sale_keeps_its_charge(station, settings, cashier_1001, wech
 
     from cashier.reports.eod import eod_report
     from cashier.services.checkout import receipt_for
-    from cashier.store.models import Sale
 
     takings = eod_report(date.today()).total.method(Method(wechat.name))
     assert (takings.trades, takings.tendered) == (1, charged.amount)
@@ -319,23 +338,18 @@ def test_a_completed_sale_keeps_its_charge(station, settings, cashier_1001, wech
 
 # -- refunds through the channel ---------------------------------------------------------------
 def wechat_sale(settings, who, wechat, gateway, codes=("Y00001", "Y00004"), scenario="pay"):
-    """A self-pay sale paid whole by a WeChat 付款码 through the provider."""
-    from cashier.domain.tender import Method
-    from cashier.services import catalog
-    from cashier.services.checkout import Checkout
-    from cashier.store.models import Sale
+    """A self-pay sale paid whole by a 付款码 at the counter, through the provider."""
+    from cashier.services.counter import Counter
+    from cashier.services.station import PaymentsConnection
 
-    co = Checkout(settings.station_id, who)
+    connection = PaymentsConnection({wechat.name: wechat}, None)
+    counter = Counter(settings.station_id, who, payments=lambda: connection)
     for code in codes:
-        co.add(catalog.find_by_scan(code))
-    plan = co.start_payment()
-    charged = payments.charge(
-        wechat, station=settings.station_id, bill=co.key, operator=who.code,
-        amount=plan.remaining, auth_code=gateway.ledger.issue(wechat.name, scenario),
-        due=plan.remaining, pause=lambda s: None,
-    )  # fmt: skip
-    plan.add(Method(wechat.name), charged.amount, charged.trade_no)
-    return Sale.get_by_id(co.complete(plan).sale_id)
+        counter.scan(code)
+    counter.start_payment()
+    paycode = gateway.ledger.issue(wechat.name, scenario)
+    counter.charge_code(*counter.check_code(paycode, None), paycode)
+    return Sale.get_by_id(counter.complete().sale_id)
 
 
 def refund(settings, who, sale, providers, quantities=None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import App
+from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from cashier.errors import BUSY_MESSAGE, CashierError, database_trouble
@@ -32,10 +33,30 @@ def money_busy(app) -> bool:
     return busy
 
 
+def relay(screen, show, event) -> None:
+    """A counter event to ``show`` on the screen's thread: at once when it happened there
+    (a key), posted when a worker's call emitted it (never blocking the worker on the UI)."""
+    import threading
+
+    if threading.get_ident() == screen.app._thread_id:
+        show(event)
+    else:
+        screen.post_message(CounterRelayed(show, event))
+
+
+class CounterRelayed(Message):
+    def __init__(self, show, event) -> None:
+        super().__init__()
+        self.show, self.event = show, event
+
+
 class WorkerErrors:
     """Mixin for screens: a failed worker shows its message in a notice."""
 
     app: App  # the cashier's app (screens never import it: it imports them)
+
+    def on_counter_relayed(self, message: CounterRelayed) -> None:
+        message.show(message.event)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:

@@ -35,17 +35,21 @@ class LookupScreen(WorkerErrors, Screen[None]):
         Binding("escape", "back", "返回", id="back"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, query: str = "", day: date | None = None) -> None:
+        """``query`` and ``day``: what to look for at once (a drill-down's receipt number
+        and its day; today by default)."""
         super().__init__()
         self.sales: list[Sale] = []
+        self._query = query
+        self._day = day or date.today()
 
     def compose(self) -> ComposeResult:
         yield Static(
             "[b]查单[/]  收据号 / 金额 / 时间 10:35 / 身份证末 4 位 / 患者姓氏；Enter 查看"
         )
         with Horizontal(id="lookup-find"):
-            yield Input(placeholder="查找（空=今日全部）", id="lookup-query")
-            yield Input(date.today().isoformat(), placeholder="日期", id="lookup-day")
+            yield Input(self._query, placeholder="查找（空=今日全部）", id="lookup-query")
+            yield Input(self._day.isoformat(), placeholder="日期", id="lookup-day")
         yield DataTable(id="lookup-results", cursor_type="row")
         with VerticalScroll(id="lookup-detail-box"):
             yield Static("", id="lookup-detail")
@@ -56,7 +60,7 @@ class LookupScreen(WorkerErrors, Screen[None]):
         for label, width in (("时间", 8), ("收据号", 18), ("类型", 4), ("金额", 9), ("状态", 6)):
             table.add_column(label, width=width)
         self.query_one("#lookup-query", Input).focus()
-        self.search("")
+        self.search(self._query)
 
     def handle_scan(self, code) -> None:
         text = code.text.rsplit(":", 1)[-1] if code.text.startswith("CASHIER:") else code.text

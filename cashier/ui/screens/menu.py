@@ -23,6 +23,11 @@ ENTRIES: tuple[tuple[str, str, Role], ...] = (
     ("3 查单 / 重打 / 审计", "cashier.ui.screens.lookup:LookupScreen", Role.CASHIER),
     ("4 日结报表", "cashier.ui.screens.reports:ReportScreen", Role.SUPERVISOR),
     ("5 医保对账", "cashier.ui.screens.reconcile:ReconcileScreen", Role.SUPERVISOR),
+    (
+        "6 付款码对账 / 核对未完成收款",
+        "cashier.ui.screens.payment_reconcile:PaymentReconcileScreen",
+        Role.SUPERVISOR,
+    ),
 )
 
 

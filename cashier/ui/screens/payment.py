@@ -1,4 +1,8 @@
-"""Taking payment: split tender over cash, WeChat Pay, Alipay, bank card and 其他, with change."""
+"""Taking payment: split tender over cash, WeChat Pay, Alipay, bank card and 其他, with change.
+
+The screen renders the counter's payment step (``cashier.services.counter``) and sends it
+intents; the rules (what may be taken, a 付款码 charged through its provider, when the sale
+completes, leaving the step) are the counter's."""
 
 from __future__ import annotations
 
@@ -10,12 +14,22 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Digits, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from cashier.devices.scanner import ScanKind, ScannedCode, payment_code_issuer
+from cashier.devices.scanner import ScanKind, ScannedCode
 from cashier.domain.money import Fen
 from cashier.domain.tender import Method, TenderPlan
 from cashier.errors import CashierError
-from cashier.services.checkout import Checkout, Completed
-from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy
+from cashier.services.checkout import Completed
+from cashier.services.counter import (
+    CodeAsReference,
+    CodeCharging,
+    CodeEnded,
+    CodeWaiting,
+    Counter,
+    Event,
+    Tendered,
+    TenderRemoved,
+)
+from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy, relay
 from cashier.ui.widgets.keybar import KeyBar
 from cashier.ui.widgets.money_input import AmountInput
 
@@ -27,8 +41,7 @@ METHOD_KEYS = {
     "q": Method.OTHER,
 }
 
-
-ISSUER_METHODS = {"wechat": Method.WECHAT, "alipay": Method.ALIPAY, "unionpay": Method.BANKCARD}
+HELP = "↑↓ 或 x w z y q 选方式 · 输入金额后 Enter"
 
 
 class PaymentScreen(WorkerErrors, Screen[Completed | None]):
@@ -46,21 +59,18 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         Binding("escape", "back", "返回", id="back"),
     ]
 
-    def __init__(
-        self, checkout: Checkout, plan: TenderPlan, exact_cash: bool = False, complete=None
-    ) -> None:
+    def __init__(self, counter: Counter, exact_cash: bool = False) -> None:
         super().__init__()
-        self.checkout = checkout
-        #: How the sale is completed: an insured one through ``Insurance.complete`` (which
-        #: cancels its settlement at once if the local save is refused), else the checkout's.
-        self._complete = complete
-        self.plan = plan
+        self.counter = counter
         self._exact_on_mount = exact_cash
-        self._saving = False
-        self._charging = False  # a 付款码 charge is on its way
-        self._give_up = False  # Esc while the payer is asked for a password
-        self._charges: dict[str, tuple[str, str]] = {}  # trade_no → (provider, out_trade_no)
         self.method = Method.CASH
+        counter.subscribe(self._on_counter)
+
+    @property
+    def plan(self) -> TenderPlan:
+        plan = self.counter.plan
+        assert plan is not None, "the payment screen opens on the counter's payment step"
+        return plan
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="pay-figures"):
@@ -86,7 +96,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
                 )
                 yield Input(placeholder="交易参考号（可扫码）", id="reference", disabled=True)
                 yield DataTable(id="tenders", cursor_type="row")
-        yield Static("↑↓ 或 x w z y q 选方式 · 输入金额后 Enter", id="pay-help")
+        yield Static(HELP, id="pay-help")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -99,6 +109,36 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         self.refresh_figures()
         if self._exact_on_mount:
             self.action_exact_cash()
+
+    def on_unmount(self) -> None:
+        self.counter.unsubscribe(self._on_counter)
+
+    # -- the counter's events ---------------------------------------------------------------
+    def _on_counter(self, event: Event) -> None:
+        relay(self, self._show_event, event)
+
+    def _show_event(self, event: Event) -> None:
+        if not self.is_attached:
+            return
+        if isinstance(event, Tendered | TenderRemoved):
+            self.refresh_figures()
+            if isinstance(event, TenderRemoved):
+                what = f"{event.tender.method.label} {event.tender.amount.display()}"
+                self.notify(
+                    f"已撤销 {what}，款项退回顾客" if event.given_back else f"已删除 {what}"
+                )
+        elif isinstance(event, CodeCharging):
+            self._set_method(event.method)
+            self._help(f"正在向{event.method.label}收款 {event.amount.display()}…")
+        elif isinstance(event, CodeWaiting):
+            self._help(f"等待顾客输入支付密码… 还可等 {event.left_s} 秒（Esc 放弃并撤销）")
+        elif isinstance(event, CodeEnded):
+            self._help(HELP)
+            if event.tender is not None:
+                self._after_take()
+
+    def _help(self, markup: str) -> None:
+        self.query_one("#pay-help", Static).update(markup)
 
     # -- state -------------------------------------------------------------------
     def _set_method(self, method: Method) -> None:
@@ -145,11 +185,6 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         except CashierError as exc:
             self._error(exc)
             return
-        if payment_code_issuer(reference_input.value.strip()):
-            # A 付款码 is charged through its provider, never kept as another method's number.
-            reference_input.value = ""
-            self._error(CashierError("这是付款码：请直接扫码，由支付平台扣款"))
-            return
         if method.needs_reference and not reference_input.value.strip():
             if event.input is amount_input:
                 amount_input.value = str(amount)
@@ -169,48 +204,43 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         self._take(Method.CASH, Fen(fen))
 
     def action_remove_tender(self) -> None:
-        if not self.plan.tenders or self._saving or self._charging:
+        counter = self.counter
+        if not self.plan.tenders or counter.saving or counter.charging:
             return
         table = self.query_one("#tenders", DataTable)
         index = min(table.cursor_row, len(self.plan.tenders) - 1)
-        tender = self.plan.tenders[index]
-        charged = self._charges.get(tender.reference)
-        if charged is not None:  # taken from the patient's account: given back first
-            self._charging = True
-            self.give_back(index, *charged)
+        if counter.charged(index):  # taken from the patient's account: given back first
+            self._help("正在撤销该笔付款码收款…")
+            self.give_back(index)
             return
-        removed = self.plan.remove(index)
-        self.notify(f"已删除 {removed.method.label} {removed.amount.display()}")
-        self.refresh_figures()
+        self._remove(index)
+
+    def _remove(self, index: int) -> None:
+        try:
+            self.counter.remove_tender(index)
+        except CashierError as exc:
+            self._error(exc)
 
     @work(thread=True, exit_on_error=False, group=MONEY)
-    def give_back(self, index: int, provider_name: str, out_trade_no: str) -> None:
+    def give_back(self, index: int) -> None:
         """Money work: the charge reversed with its provider, then the tender removed."""
-        from cashier.services.payments import give_back
-
         try:
-            give_back(self.app.payments.provider(provider_name), out_trade_no)
-        except Exception:
-            self.app.call_from_thread(self._charge_ended)
-            raise
-        self.app.call_from_thread(self._given_back, index)
-
-    def _given_back(self, index: int) -> None:
-        self._charging = False
-        removed = self.plan.remove(index)
-        self._charges.pop(removed.reference, None)
-        self.notify(f"已撤销 {removed.method.label} {removed.amount.display()}，款项退回顾客")
-        self.refresh_figures()
+            self.counter.remove_tender(index)
+        finally:
+            self.app.call_from_thread(self._help, HELP)
 
     def action_back(self) -> None:
-        if self._charging:
-            self._give_up = True  # the patient will not type the password: reverse it
-            self.query_one("#pay-help", Static).update("正在撤销该笔付款码收款…")
+        counter = self.counter
+        if counter.charging:
+            counter.give_up_waiting()  # the patient will not type the password: reverse it
+            self._help("正在撤销该笔付款码收款…")
             return
-        if self._saving:
+        if counter.saving:
             return
-        if self.plan.tenders:
-            self.notify("已有收款记录：请先按 Del 删除（并退还款项）再返回", severity="warning")
+        try:
+            counter.leave_payment()
+        except CashierError as exc:
+            self.notify(str(exc), severity="warning")
             return
         self.dismiss(None)
 
@@ -230,64 +260,21 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
     def _charge_code(self, text: str) -> None:
         """A scanned 付款码 is charged with its provider (the amount typed, else what is still
         due, never more); only a confirmed charge becomes a tender."""
-        if self._saving or self._charging or money_busy(self.app):
-            return
-        issuer = payment_code_issuer(text) or ""
-        method = ISSUER_METHODS.get(issuer, Method.OTHER)
-        connection = self.app.payments
-        provider = connection.provider(issuer) if connection is not None else None
-        if provider is None:
-            self._error(CashierError(f"本收费台未开通{method.label}付款码收款：请换一种支付方式"))
+        if money_busy(self.app):
             return
         typed = self.query_one("#amount", Input).value.strip()
         try:
-            amount = Fen.parse(typed, allow_zero=False) if typed else self.plan.remaining
+            amount = Fen.parse(typed, allow_zero=False) if typed else None
+            provider, method, amount = self.counter.check_code(text, amount)
         except CashierError as exc:
             self._error(exc)
             return
-        self._set_method(method)
-        self._charging, self._give_up = True, False
-        self.query_one("#pay-help", Static).update(f"正在向{method.label}收款 {amount.display()}…")
         self.charge_code(provider, method, amount, text)
 
     @work(thread=True, exit_on_error=False, group=MONEY)
     def charge_code(self, provider, method: Method, amount: Fen, text: str) -> None:
-        """Money work: journaled, sent, waited for, resolved (services.payments.charge)."""
-        from cashier.services.payments import charge
-
-        def keep_waiting(n: int) -> bool:
-            self.app.call_from_thread(self._waiting, n)  # the screen is touched on its thread
-            return not self._give_up
-
-        try:
-            charged = charge(
-                provider,
-                station=self.app.settings.station_id,
-                bill=self.checkout.key,
-                operator=self.checkout.operator.code,
-                amount=amount,
-                auth_code=text,
-                due=self.plan.remaining,
-                keep_waiting=keep_waiting,
-            )
-        except Exception:
-            self.app.call_from_thread(self._charge_ended)
-            raise
-        self.app.call_from_thread(self._charged, method, charged)
-
-    def _waiting(self, n: int) -> None:
-        self.query_one("#pay-help", Static).update(
-            f"等待顾客输入支付密码…（第 {n} 次查询，Esc 放弃）"
-        )
-
-    def _charged(self, method: Method, charged) -> None:
-        self._charge_ended()
-        self._charges[charged.trade_no] = (charged.provider, charged.out_trade_no)
-        self._take(method, charged.amount, charged.trade_no)
-
-    def _charge_ended(self) -> None:
-        self._charging = False
-        self.query_one("#pay-help", Static).update("↑↓ 或 x w z y q 选方式 · 输入金额后 Enter")
+        """Money work: journaled, sent, waited for, resolved (the counter's charge_code)."""
+        self.counter.charge_code(provider, method, amount, text)
 
     # -- taking and finishing -----------------------------------------------------------
     def _error(self, exc: CashierError) -> None:
@@ -295,23 +282,28 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         self.notify(str(exc), severity="error", timeout=6)
 
     def _take(self, method: Method, amount: Fen, reference: str = "") -> None:
-        if self._saving:
+        if self.counter.saving:
             return
         try:
-            self.plan.add(method, amount, reference)
+            self.counter.take(method, amount, reference)
         except CashierError as exc:
+            if isinstance(exc, CodeAsReference):
+                self.query_one("#reference", Input).value = ""
             self._error(exc)
             return
+        self._after_take()
+
+    def _after_take(self) -> None:
         self.query_one("#amount", Input).value = ""
         self._set_method(Method.CASH)  # what is left is most often paid in cash
         self.query_one("#amount", Input).focus()
-        self.refresh_figures()
-        if self.plan.complete:
+        if self.counter.ready_to_complete:
             self._finish()
 
     def _finish(self) -> None:
-        self._saving = True
-        self.query_one("#pay-help", Static).update("正在保存…")
+        if self.counter.saving:
+            return
+        self._help("正在保存…")
         self.complete_sale()
 
     @work(thread=True, exit_on_error=False, group=MONEY)
@@ -319,12 +311,9 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         """Money work: it ends before the screen goes (:meth:`on_worker_state_changed`
         dismisses it then), so removing the screen never cancels it."""
         try:
-            if self._complete is not None:
-                completed = self._complete(self.checkout, self.plan)
-            else:
-                completed = self.checkout.complete(self.plan)
+            completed = self.counter.complete()
         except Exception:
-            self.app.call_from_thread(self._save_failed)
+            self.app.call_from_thread(self._help, "[b red]保存失败，请重试（F10 / Enter）[/]")
             raise
         if completed.clock_message:  # the PC's clock went back: said, and audited in the core
             self.app.call_from_thread(
@@ -336,7 +325,3 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         super().on_worker_state_changed(event)
         if event.worker.name == "complete_sale" and event.state is WorkerState.SUCCESS:
             self.dismiss(event.worker.result)
-
-    def _save_failed(self) -> None:
-        self._saving = False
-        self.query_one("#pay-help", Static).update("[b red]保存失败，请重试（F10 / Enter）[/]")

@@ -62,6 +62,7 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
     BINDINGS = [
         Binding("f5", "run", "对账", id="recon_run"),
         Binding("f6", "focus_mismatches", "不符明细", id="recon_mismatches"),
+        Binding("f7", "payments_tab", "付款码对账", id="recon_payments"),
         Binding("escape", "back", "返回", id="back"),
     ]
 
@@ -77,7 +78,7 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
         who = self.app.operator
         training = "[reverse] 培训模式 [/] " if settings.training else ""
         yield Static(
-            f"{training}医保对账 · 机构 {settings.clinic_code} · "
+            f"{training}对账 · [b reverse] 医保 [/] · 付款码（F7） · 机构 {settings.clinic_code} · "
             f"{quoted(who.label) if who else ''}",
             id="topbar",
         )
@@ -200,6 +201,11 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
         event.stop()
         if 0 <= event.cursor_row < len(self.result.mismatches):
             self.app.push_screen(MismatchDetail(self.result.mismatches[event.cursor_row]))
+
+    def action_payments_tab(self) -> None:
+        from cashier.ui.screens.payment_reconcile import PaymentReconcileScreen
+
+        self.app.switch_screen(PaymentReconcileScreen())
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -1,4 +1,8 @@
-"""The sale screen: scan, look up, change quantities, pay, void, reprint."""
+"""The sale screen: scan, look up, change quantities, pay, void, reprint.
+
+It renders the counter's bill (``cashier.services.counter``) and sends it the cashier's
+intents; the bill's life cycle and its rules (paying, parked bills, voids, logging out) are
+the counter's."""
 
 from __future__ import annotations
 
@@ -16,11 +20,12 @@ from cashier.devices.scanner import ScanKind, ScannedCode, classify
 from cashier.domain.money import Fen
 from cashier.errors import CashierError, DeviceError
 from cashier.services import catalog
-from cashier.services.checkout import Checkout, Completed, Line, last_completed
+from cashier.services.checkout import Checkout, Completed, last_completed
+from cashier.services.counter import BillChanged, Counter, Event, parked_label
 from cashier.services.insured import split_rows
 from cashier.services.printing import configured_printer, pending_jobs, print_sale, retry_pending
 from cashier.store.models import Item
-from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy
+from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy, relay
 from cashier.ui.text import plain, quoted
 from cashier.ui.widgets import put
 from cashier.ui.widgets.insured import Breakdown, PatientCard
@@ -56,15 +61,42 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.checkout = self._new_checkout()
-        self._last: Completed | None = None
+        self.counter = Counter(
+            self.app.settings.station_id,
+            self.app.operator,
+            payments=lambda: self.app.payments,
+            insurance=self._make_insurance,
+        )
+        self.app.counter = self.counter  # the supervisor's on-demand resolution asks it
+        self.counter.subscribe(self._on_counter)
         self._problem = ""  # the last insurer problem, shown in the breakdown panel
-        self.parked: list[Checkout] = []  # 挂单: bills set aside while the next patient is served
         self._rows: list[tuple[str, ...]] | None = None  # what the lines table shows
         self._spinner: Timer | None = None  # shows the side panel's spinner when a wait is long
 
-    def _new_checkout(self) -> Checkout:
-        return Checkout(self.app.settings.station_id, self.app.operator)
+    @property
+    def checkout(self) -> Checkout:
+        """The bill on screen."""
+        return self.counter.bill
+
+    @property
+    def parked(self) -> list[Checkout]:
+        return self.counter.parked
+
+    def _make_insurance(self):
+        from cashier.insurer.client import InsurerUnavailable
+        from cashier.services.insured import Insurance
+
+        connection = self.app.insurer
+        if connection is None:
+            raise InsurerUnavailable("医保平台尚未连接，请稍候再试（自费收款不受影响）")
+        return Insurance(connection.client, self.app.settings)
+
+    def _on_counter(self, event: Event) -> None:
+        relay(self, self._show_event, event)
+
+    def _show_event(self, event: Event) -> None:
+        if self.is_attached and isinstance(event, BillChanged):
+            self.refresh_sale(select=event.select)
 
     # -- layout -----------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -129,7 +161,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
                 )
         if select is not None and lines:
             table.move_cursor(row=min(select, len(lines) - 1))
-        last = self._last
+        last = self.counter.last
         self.query_one("#patient", PatientCard).show(part, self.app.settings.admvs)
         self.query_one("#breakdown", Breakdown).show(part, self._problem)
         self.query_one("#last-sale", Static).display = part is None
@@ -181,24 +213,19 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
     def _add_code(self, text: str) -> None:
         try:
-            line = self.checkout.scan(text)
+            line = self.counter.scan(text)
         except CashierError as exc:
             self._error(exc)
             return
-        self._show_added(line)
+        self.app.show_customer("show_line", line.name, line.amount)
 
     def _add_item(self, item: Item) -> None:
         try:
-            line = self.checkout.add(item)
+            line = self.counter.add(item)
         except CashierError as exc:
             self._error(exc)
             return
-        self._show_added(line)
-
-    def _show_added(self, line: Line) -> None:
-        """The line just added or increased: selected on screen and on the customer display."""
         self.app.show_customer("show_line", line.name, line.amount)
-        self.refresh_sale(select=next(i for i, ln in enumerate(self.checkout.lines) if ln is line))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
@@ -233,8 +260,10 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
         def chosen(quantity: int | None) -> None:
             if quantity is not None:
-                self.checkout.set_quantity(index, quantity)
-                self.refresh_sale(select=index)
+                try:
+                    self.counter.set_quantity(index, quantity)
+                except CashierError as exc:
+                    self._error(exc)
 
         self.app.push_screen(QuantityDialog(line.name, line.quantity), chosen)
 
@@ -242,49 +271,45 @@ class SaleScreen(WorkerErrors, Screen[None]):
         index = self._selected()
         if index is None:
             return
-        line = self.checkout.remove(index)
+        try:
+            line = self.counter.remove_line(index)
+        except CashierError as exc:
+            self._error(exc)
+            return
         self.notify(f"已删除：{line.name}")
-        self.refresh_sale(select=index)
 
     # -- ending ---------------------------------------------------------------------
     def action_pay(self, exact_cash: bool = False) -> None:
         from cashier.ui.screens.payment import PaymentScreen
 
-        part = self.checkout.insured
-        if part is not None and not part.settled:
-            if part.presettlement is None and not part.held_msgid:
-                self.notify("请先预结算（F5），核对金额后再结算", severity="warning")
-                self.presettle()
-                return
+        step = self.counter.next_insured_step()
+        if step == "presettle":
+            self.notify("请先预结算（F5），核对金额后再结算", severity="warning")
+            self.presettle()
+            return
+        if step == "settle":
             if not money_busy(self.app):
                 self.settle(exact_cash)
             return
         try:
-            plan = self.checkout.start_payment()
+            plan = self.counter.start_payment()
         except CashierError as exc:
             self._error(exc)
             return
         self.app.show_customer("show_total", plan.due)
         exact_cash = exact_cash or plan.complete  # nothing to take in cash: complete at once
-        complete = None
-        if self.checkout.insured is not None and self.checkout.insured.settled:
-            complete = self._insurance().complete
-        self.app.push_screen(
-            PaymentScreen(self.checkout, plan, exact_cash, complete=complete), self._paid
-        )
+        self.app.push_screen(PaymentScreen(self.counter, exact_cash), self._paid)
 
     def action_exact_cash(self) -> None:
         self.action_pay(exact_cash=True)
 
     def _paid(self, completed: Completed | None) -> None:
         if completed is None:
-            self.checkout.back_to_open()
             self.query_one("#entry", Input).focus()
             if self.checkout.insured is not None and self.checkout.insured.settled:
                 self._offer_cancel()
             return
         self.app.show_customer("show_payment", completed.paid, completed.change)
-        self.checkout = self._new_checkout()
         self._problem = ""
         self._show_last(completed, "正在打印…")
         self.refresh_sale()
@@ -296,7 +321,6 @@ class SaleScreen(WorkerErrors, Screen[None]):
             f"上一笔 {completed.receipt_no}\n应收 {completed.total.display()}\n"
             f"实收 {completed.paid.display()}\n找零 {completed.change.display()}\n{printing}"
         )
-        self._last = completed
 
     @work(thread=True, exit_on_error=False, group="printer")
     def print_receipt(self, completed: Completed) -> None:
@@ -342,9 +366,8 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
         if not self.checkout.lines:
             if self.checkout.insured is not None and not self.checkout.insured.settled:
-                self.checkout = self._new_checkout()
                 self._problem = ""
-                self.refresh_sale()
+                self.counter.clear_patient()
                 self.notify("已清除患者信息")
                 return
             self.notify("本单为空", severity="warning")
@@ -353,13 +376,12 @@ class SaleScreen(WorkerErrors, Screen[None]):
         def confirmed(yes: bool | None) -> None:
             if yes:
                 try:
-                    self.checkout.void("收费员作废")
+                    self.counter.void("收费员作废")
                 except CashierError as exc:
                     self._error(exc)
                     return
                 self._problem = ""
                 self.app.show_customer("clear")
-                self.checkout = self._new_checkout()
                 self.refresh_sale()
                 self.notify("本单已作废")
 
@@ -382,13 +404,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
     # -- insured ------------------------------------------------------------------------
     def _insurance(self):
-        from cashier.insurer.client import InsurerUnavailable
-        from cashier.services.insured import Insurance
-
-        connection = self.app.insurer
-        if connection is None:
-            raise InsurerUnavailable("医保平台尚未连接，请稍候再试（自费收款不受影响）")
-        return Insurance(connection.client, self.app.settings)
+        return self.counter.insurance()
 
     class Waiting(Message):
         """Posted by a worker as it starts (``True``) and stops waiting for the insurer."""
@@ -504,18 +520,14 @@ class SaleScreen(WorkerErrors, Screen[None]):
         from cashier.services import orders
 
         settings = self.app.settings
+        self._problem = ""
         try:
-            self.checkout.identify(patient, settings.kind)
-            loaded = 0
-            if settings.kind == "clinic":
-                loaded = self.checkout.load_orders(orders.pending_for(patient.certno))
+            loaded = self.counter.attach_patient(patient, settings.kind, orders.pending_for)
         except CashierError as exc:
             self._error(exc)
             return
-        self._problem = ""
         note = f"，已载入医嘱 {loaded} 张" if loaded else ""
         self.notify(f"已识别：{patient.name_masked}（{patient.source}）{note}", timeout=5)
-        self.refresh_sale(select=0 if loaded else None)
         if patient.problems:
             self._show_problem(patient.problems[0], patient.problems[0])
         elif settings.auto_presettle and self.checkout.lines:
@@ -533,7 +545,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
         self._busy(True)
         try:
-            self._insurance().presettle(self.checkout)
+            self.counter.presettle()
         except DiagnosisNeeded:
             self.app.call_from_thread(self._ask_diagnosis)
             return
@@ -553,7 +565,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
                 self.notify("没有诊断不能医保结算；可按 Ctrl+S 转自费收款", severity="warning")
                 return
             try:
-                self._insurance().set_diagnosis(self.checkout, *answer)
+                self.counter.set_diagnosis(*answer)
             except CashierError as exc:
                 self._error(exc)
                 return
@@ -567,11 +579,10 @@ class SaleScreen(WorkerErrors, Screen[None]):
             self.notify("自费单没有个人账户", severity="warning")
             return
         try:
-            self.checkout.set_account(not part.acct_used)
+            self.counter.set_account(not part.acct_used)
         except CashierError as exc:
             self._error(exc)
             return
-        self.refresh_sale()
         if self.checkout.lines:
             self.presettle()
 
@@ -592,20 +603,19 @@ class SaleScreen(WorkerErrors, Screen[None]):
     def action_selfpay(self) -> None:
         if self.checkout.insured is None:
             return
+        self._problem = ""
         try:
-            self.checkout.to_selfpay()
+            self.counter.to_selfpay()
         except CashierError as exc:
             self._error(exc)
             return
-        self._problem = ""
         self.notify("已转为自费：本单按全额收款", timeout=5)
-        self.refresh_sale()
 
     @work(thread=True, exit_on_error=False, group=MONEY)
     def settle(self, exact_cash: bool) -> None:
         self._busy(True)
         try:
-            self._insurance().settle(self.checkout)
+            self.counter.settle()
         except Exception as exc:  # held, refused, unreachable: a message with a next step
             self._failed(exc)
             return
@@ -638,76 +648,59 @@ class SaleScreen(WorkerErrors, Screen[None]):
     def cancel_settlement(self) -> None:
         self._busy(True)
         try:
-            self._insurance().cancel(self.checkout, "患者未支付现金部分")
+            self.counter.cancel_settlement("患者未支付现金部分")
         except Exception as exc:  # the settlement stays; the cashier can try again
             self._failed(exc)
             return
         finally:
             self._busy(False)
         self.app.call_from_thread(self.notify, "医保结算已撤销，本单回到未结算", timeout=8)
-        self.app.call_from_thread(self.refresh_sale)
 
     def take_lines(self, lines) -> None:
         """Lines handed over from elsewhere (a refund's kept lines, to be charged again);
         a bill in progress is held first."""
-        if self.checkout.lines or self.checkout.insured is not None:
-            self.action_hold()
-        for line in lines:
-            self.checkout.lines.append(line)
-        self.refresh_sale(select=0)
+        if not self.counter.empty:
+            self._problem = ""
+            self.app.show_customer("clear")
+            self.notify(f"当前单已挂起（共 {len(self.parked) + 1} 张），按 Ctrl+R 取回", timeout=6)
+        self.counter.take_lines(lines)
 
     # -- holding a bill (挂单 / 取单) ------------------------------------------------------------
     def action_hold(self) -> None:
         """Set this bill aside (the insurer is slow, the patient went to fetch money)."""
-        co = self.checkout
-        if not co.lines and co.insured is None:
-            self.notify("本单为空，无需挂单", severity="warning")
+        try:
+            parked = self.counter.hold()
+        except CashierError as exc:
+            self.notify(str(exc), severity="warning")
             return
-        self.parked.append(co)
-        self.checkout = self._new_checkout()
         self._problem = ""
         self.app.show_customer("clear")
         self.refresh_sale()
-        self.notify(f"已挂单（共 {len(self.parked)} 张），按 Ctrl+R 取回", timeout=6)
+        self.notify(f"已挂单（共 {parked} 张），按 Ctrl+R 取回", timeout=6)
 
     def action_recall(self) -> None:
         from cashier.ui.dialogs.recall import RecallDialog
 
-        if not self.parked:
-            self.notify("没有挂起的单", severity="warning")
-            return
-        if self.checkout.lines or self.checkout.insured is not None:
-            self.notify("请先完成、挂起（Ctrl+G）或作废当前单，再取单", severity="warning")
-            return
-
         def chosen(index: int | None) -> None:
-            if index is not None:
-                self.checkout = self.parked.pop(index)
-                self._problem = ""
-                self.refresh_sale(select=0)
-                self.notify("已取回挂起的单")
+            if index is None:
+                return
+            try:
+                self.counter.recall(index)
+            except CashierError as exc:
+                self.notify(str(exc), severity="warning")
+                return
+            self._problem = ""
+            self.refresh_sale(select=0)
+            self.notify("已取回挂起的单")
 
-        if len(self.parked) == 1:
-            chosen(0)
+        if len(self.parked) == 1 or not self.parked or not self.counter.empty:
+            chosen(0)  # the counter says why not, when it may not
             return
         self.app.push_screen(RecallDialog([plain(parked_label(co)) for co in self.parked]), chosen)
 
     def action_logout(self) -> None:
-        if self.checkout.insured is not None and self.checkout.insured.settled:
-            self.notify("本单已医保结算，请先收款或撤销结算", severity="warning")
-            return
-        if self.parked:
-            self.notify(
-                f"还有 {len(self.parked)} 张挂单，请先取回处理（Ctrl+R）", severity="warning"
-            )
-            return
-        if self.checkout.lines:
-            self.notify("本单尚未完成，请先收款或作废（F12）", severity="warning")
+        refusal = self.counter.logout_refusal()
+        if refusal:
+            self.notify(refusal, severity="warning")
             return
         self.app.logout()
-
-
-def parked_label(co: Checkout) -> str:
-    who = co.insured.patient.name_masked if co.insured is not None else "自费"
-    state = "（已医保结算）" if co.insured is not None and co.insured.settled else ""
-    return f"{co.started_at:%H:%M} {who} {len(co.lines)} 项 {co.total.display()}{state}"

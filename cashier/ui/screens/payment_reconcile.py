@@ -1,0 +1,229 @@
+"""付款码对账: a day's WeChat Pay and Alipay bills against the counter's charges, every
+mismatch listed with the sale to drill into (Enter); and, on demand, every 付款码 charge no
+sale holds resolved with its provider (F6), saying whose money went where. Supervisors
+only; the second tab of the reconciliation (F7 switches between them)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Input, Label, Static
+from textual.worker import Worker, WorkerState
+
+from cashier.devices.scanner import ScannedCode
+from cashier.errors import CashierError
+from cashier.payments import LABELS
+from cashier.services.operators import Role
+from cashier.services.payment_bills import KINDS, Mismatch, Reconciled
+from cashier.services.reconcile import parse_day
+from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy
+from cashier.ui.text import plain, quoted
+from cashier.ui.widgets.keybar import KeyBar
+
+NOT_CONNECTED = "支付平台尚未连接（正在连接或未配置），请稍后再对账"
+
+
+class PaymentReconcileScreen(WorkerErrors, Screen[None]):
+    DEFAULT_CSS = """
+    PaymentReconcileScreen #payrecon-find { height: 3; }
+    PaymentReconcileScreen #payrecon-find Label { padding: 1 1 0 1; }
+    PaymentReconcileScreen #payrecon-day { width: 18; }
+    PaymentReconcileScreen #payrecon-find Static { padding: 1 1 0 1; color: $text-muted; }
+    PaymentReconcileScreen #payrecon-status { height: 3; padding: 0 1; }
+    PaymentReconcileScreen #payrecon-caption { padding: 0 1; color: $text-muted; }
+    PaymentReconcileScreen #payrecon-rows { height: 1fr; }
+    """
+
+    BINDINGS = [
+        Binding("f5", "run", "对账", id="payrecon_run"),
+        Binding("f6", "resolve", "核对未完成收款", id="payrecon_resolve"),
+        Binding("f7", "insurer_tab", "医保对账", id="payrecon_tab"),
+        Binding("escape", "back", "返回", id="back"),
+    ]
+
+    ACCEPTS_SCANS = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mismatches: list[Mismatch] = []
+        self.day = None  # the day last reconciled
+
+    def compose(self) -> ComposeResult:
+        settings = self.app.settings
+        training = "[reverse] 培训模式 [/] " if settings.training else ""
+        yield Static(
+            f"{training}对账 · 医保（F7） · [b reverse] 付款码 [/] · 收费台 {settings.station_id}",
+            id="topbar",
+        )
+        with Horizontal(id="payrecon-find"):
+            yield Label("对账日期")
+            yield Input(value=parse_day("").isoformat(), id="payrecon-day")
+            yield Static("Enter 或 F5 对账 · F6 核对未完成的付款码收款")
+        yield Static(
+            "按 Enter 下载微信支付、支付宝当日对账单，与本系统的收款逐笔核对", id="payrecon-status"
+        )
+        yield Label("不符明细（↑↓ 选择，Enter 查看收费单）", id="payrecon-caption")
+        yield DataTable(id="payrecon-rows", cursor_type="row")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        who = self.app.operator
+        if who is None or not who.role.at_least(Role.SUPERVISOR):
+            self.app.notify(f"付款码对账需要{Role.SUPERVISOR.label}权限", severity="warning")
+            self.call_after_refresh(self._leave)
+            return
+        table = self.query_one("#payrecon-rows", DataTable)
+        table.add_column("平台", width=8)
+        table.add_column("类型", width=16)
+        table.add_column("订单号", width=26)
+        table.add_column(Text("平台", justify="right"), width=9)
+        table.add_column(Text("本系统", justify="right"), width=9)
+        table.add_column("收据号", width=17)
+        self.query_one("#payrecon-day", Input).focus()
+
+    def _providers(self) -> dict | None:
+        connection = self.app.payments
+        if connection is None or not connection.providers:
+            self.notify(NOT_CONNECTED, severity="warning", timeout=6)
+            self._status(f"[yellow]{NOT_CONNECTED}[/]")
+            return None
+        return dict(connection.providers)
+
+    def _status(self, markup: str) -> None:
+        self.query_one("#payrecon-status", Static).update(markup)
+
+    # -- the bills ------------------------------------------------------------------------
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_run()
+
+    def handle_scan(self, code: ScannedCode) -> None:
+        self.notify("对账界面不接受扫码", severity="warning")
+
+    def action_run(self) -> None:
+        try:
+            day = parse_day(self.query_one("#payrecon-day", Input).value)
+        except CashierError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        providers = self._providers()
+        if providers is None:
+            return
+        self.query_one("#payrecon-day", Input).value = day.isoformat()
+        self._status(f"正在下载 {day.isoformat()} 的对账单…")
+        self.reconcile(providers, day)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="payrecon")
+    def reconcile(self, providers: dict, day) -> None:
+        from cashier.services import audit
+        from cashier.services.payment_bills import reconcile
+
+        results = []
+        for provider in providers.values():
+            result = reconcile(provider, day)
+            audit.record(self.app.settings.station_id, "reconcile.payments",
+                         operator=self.app.operator.code, subject=f"{result.provider} {day}",
+                         mismatches=len(result.mismatches))  # fmt: skip
+            results.append(result)
+        self.app.call_from_thread(self._show, results)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        super().on_worker_state_changed(event)
+        if event.state is WorkerState.ERROR and event.worker.group == "payrecon":
+            self._status("[red]对账未完成[/]，原因见提示；可按 F5 重试")
+
+    def _show(self, results: list[Reconciled]) -> None:
+        if not self.is_attached:
+            return
+        lines = []
+        self.mismatches = []
+        self.day = results[0].day if results else None
+        for r in results:
+            verdict = (
+                "[b green]相符[/]" if not r.mismatches else f"[b red]不符 {len(r.mismatches)} 笔[/]"
+            )
+            lines.append(
+                f"{LABELS[r.provider]} {r.day.isoformat()}：对账单 {r.trades} 笔，"
+                f"本系统 {r.charges} 笔，{verdict}"
+            )
+            self.mismatches += [m for m in r.mismatches]
+        self._status("\n".join(lines) or "没有配置支付平台")
+        table = self.query_one("#payrecon-rows", DataTable)
+        table.clear()
+        providers = [r.provider for r in results for _ in r.mismatches]
+        for provider, m in zip(providers, self.mismatches, strict=True):
+            table.add_row(
+                LABELS[provider][:4],
+                Text(KINDS[m.kind], style="bold red"),
+                plain(m.out_trade_no),
+                Text(m.there.display() if m.there is not None else "—", justify="right"),
+                Text(m.here.display() if m.here is not None else "—", justify="right"),
+                plain(m.receipt_no or "—"),
+            )
+        if self.mismatches:
+            table.focus()
+            table.move_cursor(row=0)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        from cashier.ui.screens.lookup import LookupScreen
+
+        event.stop()
+        if not 0 <= event.cursor_row < len(self.mismatches):
+            return
+        m = self.mismatches[event.cursor_row]
+        if not m.receipt_no:
+            self.notify(
+                f"订单号 {quoted(m.out_trade_no)} 本系统没有对应的收费单：请在支付平台商户后台核实",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        self.app.push_screen(LookupScreen(query=m.receipt_no, day=self.day))
+
+    # -- on demand: charges no sale holds -------------------------------------------------
+    def action_resolve(self) -> None:
+        providers = self._providers()
+        if providers is None or money_busy(self.app):
+            return
+        self._status("正在向支付平台核对未完成的付款码收款…")
+        self.resolve(providers)
+
+    @work(thread=True, exit_on_error=False, group=MONEY)
+    def resolve(self, providers: dict) -> None:
+        from cashier.services.payments import finish_refunds, resolve_open
+
+        counter = self.app.counter
+        keep = counter.tendered_charges() if counter is not None else set()
+        station = self.app.settings.station_id
+        done = resolve_open(providers, station, keep) + finish_refunds(providers, station)
+        self.app.call_from_thread(self._resolved, done)
+
+    def _resolved(self, done: list) -> None:
+        if not self.is_attached:
+            return
+        if not done:
+            self._status("没有未完成的付款码收款或退款：本收费台的付款码收款都已归属收费单")
+            return
+        self._status(
+            "\n".join(quoted(r.message) for r in done[:3])
+            + (f"\n……共 {len(done)} 笔，详见提示" if len(done) > 3 else "")
+        )
+        for r in done:
+            severity = "error" if r.state in ("in_doubt", "failed") else "warning"
+            self.notify(r.message, severity=severity, timeout=30)
+
+    # -- leaving ----------------------------------------------------------------------------
+    def action_insurer_tab(self) -> None:
+        from cashier.ui.screens.reconcile import ReconcileScreen
+
+        self.app.switch_screen(ReconcileScreen())
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def _leave(self) -> None:
+        self.dismiss(None)  # not awaited: called from this screen's own message loop
