@@ -5,7 +5,9 @@ own handling time for the same calls, in one run.
 
 Each charge goes through the counter's whole path (``services.payments.charge``: the
 journal row committed, the signed request, the answer's signature checked, the state
-recorded), for WeChat Pay (v2 XML, HMAC-SHA256) and Alipay (RSA2 both ways). The baseline
+recorded), for WeChat Pay v2 (XML, HMAC-SHA256), WeChat Pay v3 (JSON, RSA-SHA256 both
+ways, the platform certificate fetched once before the first charge) and Alipay (RSA2
+both ways). The baseline
 is the gateway's own handling of the request (parse, verify, book, sign the answer),
 measured inside the sandbox. The screen is not part of it: the payment screen adds one
 worker hand-off and a redraw (see bench.latency for what those cost).
@@ -30,6 +32,7 @@ def measure(data_dir: Path, count: int) -> dict[str, tuple[list[float], list[flo
     from cashier.domain.money import Fen
     from cashier.payments.alipay import Alipay, App
     from cashier.payments.wechat_v2 import Merchant, WeChatV2
+    from cashier.payments.wechat_v3 import MerchantV3, WeChatV3
     from cashier.services.payments import charge
     from cashier.services.station import open_station
     from cashier_sandbox import payments as paysandbox
@@ -51,11 +54,17 @@ def measure(data_dir: Path, count: int) -> dict[str, tuple[list[float], list[flo
     # The gateway's own work, around the handlers the HTTP server calls.
     paysandbox.WeChatV2Gateway.handle = timed(paysandbox.WeChatV2Gateway.handle)
     paysandbox.AlipayGateway.handle = timed(paysandbox.AlipayGateway.handle)
+    paysandbox.WeChatV3Gateway.handle = timed(paysandbox.WeChatV3Gateway.handle)
     keys = gateway.alipay_keys
+    v3 = gateway.wechat_v3_keys
     providers = {
         "wechat": WeChatV2(
             Merchant(gateway.url, paysandbox.DEMO_APPID, paysandbox.DEMO_MCH_ID,
                      paysandbox.DEMO_API_KEY)
+        ),
+        "wechat-v3": WeChatV3(
+            MerchantV3(gateway.url, paysandbox.DEMO_APPID, paysandbox.DEMO_MCH_ID,
+                       v3.merchant_serial, v3.merchant_private, paysandbox.DEMO_API_V3_KEY)
         ),
         "alipay": Alipay(
             App(f"{gateway.url}/gateway.do", paysandbox.DEMO_ALIPAY_APP_ID, keys.app_private,
@@ -67,7 +76,7 @@ def measure(data_dir: Path, count: int) -> dict[str, tuple[list[float], list[flo
         for name, provider in providers.items():
             totals, baselines = [], []
             for n in range(count + 1):  # the first is a warm-up
-                code = gateway.ledger.issue(name, "pay")
+                code = gateway.ledger.issue(name.removesuffix("-v3"), "pay")
                 handled.clear()
                 started = time.perf_counter()
                 charge(provider, station="BENCH", bill=f"B{n}", operator="1001",
@@ -89,7 +98,9 @@ def run(quick: bool = False, count: int | None = None) -> Section:
     for name, (totals, baselines) in measured.items():
         total, base = statistics.median(totals), statistics.median(baselines)
         added = statistics.median(t - b for t, b in zip(totals, baselines, strict=True))
-        label = {"wechat": "WeChat Pay v2", "alipay": "Alipay RSA2"}[name]
+        label = {"wechat": "WeChat Pay v2", "wechat-v3": "WeChat Pay v3", "alipay": "Alipay RSA2"}[
+            name
+        ]
         rows.append(f"| {label} | {total:.1f} | {base:.1f} | {added:.1f} |")
         figures.append(
             Figure(

@@ -256,7 +256,7 @@ class WeChatV3:
         reply = request(
             f"{parts.scheme}://{parts.netloc}", "GET", target, None,
             {"Authorization": auth, "Accept": "application/json"},
-            self.m.connect_timeout, self.m.read_timeout * 3,
+            self.m.connect_timeout, self.m.read_timeout * 3, what="file",
         )  # fmt: skip
         if reply.status != 200:
             raise InDoubt(f"微信对账单下载失败（HTTP {reply.status}）")
@@ -371,7 +371,7 @@ class WeChatV3:
         try:
             reply = request(m.url, "GET", target, None,
                             {"Authorization": auth, "Accept": "application/json"},
-                            m.connect_timeout, m.read_timeout)  # fmt: skip
+                            m.connect_timeout, m.read_timeout, what="certificates")  # fmt: skip
         except NotSent as exc:
             raise InDoubt(str(exc)) from None
         if reply.status == 401:

@@ -29,7 +29,7 @@ def get(url: str, connect_timeout: float, read_timeout: float) -> bytes:
     """GET a whole file (a provider's bill); :class:`NotSent` / :class:`InDoubt` as for POST."""
     parts = urllib.parse.urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
-    return _ok(request(url, "GET", target, None, {}, connect_timeout, read_timeout))
+    return _ok(request(url, "GET", target, None, {}, connect_timeout, read_timeout, what="file"))
 
 
 def post(
@@ -69,9 +69,11 @@ def request(
     read_timeout: float,
     *,
     client_cert: tuple[str, str] | None = None,
+    what: str = "payment",
 ) -> Reply:
     """One exchange with ``url``'s host; any status is returned (an API that answers its
-    refusals with 4xx reads them itself)."""
+    refusals with 4xx reads them itself). ``what`` names the crash point after the send
+    (``after_send:payment`` for calls that move money)."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme == "https":
         context = ssl.create_default_context()
@@ -93,7 +95,7 @@ def request(
     try:
         conn.sock.settimeout(read_timeout)
         conn.request(method, target, body=body, headers=headers)
-        faults.crash_point("after_send", "payment")  # sent; its answer not read
+        faults.crash_point("after_send", what)  # sent; its answer not read
         response = conn.getresponse()
         data = response.read(MAX_ANSWER)
         return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, data)

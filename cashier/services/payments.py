@@ -119,10 +119,11 @@ def _follow(provider, out_trade_no, amount, answer, keep_waiting, pause) -> Char
     while True:
         if answer.outcome is Outcome.PAID:
             if answer.amount is not None and answer.amount != amount:
-                _reverse(provider, out_trade_no)  # charged another amount: give it back
-                raise ChargeUndone(
-                    f"支付平台扣款金额 {answer.amount.display()} 与应收 {amount.display()} "
-                    "不符，已撤销：请重新收款"
+                said = f"支付平台扣款金额 {answer.amount.display()} 与应收 {amount.display()} 不符"
+                if _reverse(provider, out_trade_no):  # charged another amount: give it back
+                    raise ChargeUndone(f"{said}，已撤销：请重新收款")
+                raise ChargeInDoubt(
+                    f"{said}，撤销未成功（订单号 {out_trade_no}）：稍后自动重试，请勿让顾客重复付款"
                 )
             _record(out_trade_no, "paid", trade_no=answer.trade_no)
             return Charged(out_trade_no, provider.name, amount, answer.trade_no)

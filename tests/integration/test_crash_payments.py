@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from cashier_sandbox import payments as paysandbox
 from tests.support.crash_driver import station_settings
 from tests.support.crash_run import driver
@@ -98,9 +100,12 @@ def books(settings, ledger) -> str:
         ctx.close()
 
 
-def run_case(tmp: Path, case: PayCase) -> str:
+def run_case(tmp: Path, case: PayCase, provider: str) -> str:
     gateway = paysandbox.start_in_thread(tmp / "payments")
+    if provider == "wechat-v3":
+        assert gateway.wechat_v3_keys  # made before the driver reads them
     os.environ["CASHIER_PAY_LEDGER"] = str(tmp / "payments" / "paysandbox.db")
+    os.environ["CASHIER_PAY_PROVIDER"] = provider
     try:
         settings = station_settings(tmp / "station", gateway.url)
         url = gateway.url
@@ -122,9 +127,11 @@ def run_case(tmp: Path, case: PayCase) -> str:
     finally:
         gateway.stop()
         os.environ.pop("CASHIER_PAY_LEDGER", None)
+        os.environ.pop("CASHIER_PAY_PROVIDER", None)
 
 
-def test_payment_code_crash_matrix(tmp_path, capsys, request, monkeypatch):
+@pytest.mark.parametrize("provider", ["wechat", "wechat-v3", "alipay"])
+def test_payment_code_crash_matrix(tmp_path, capsys, request, monkeypatch, provider):
     from tests.support.tools import USE_POSTGRES
 
     rows, failures = [], []
@@ -133,14 +140,15 @@ def test_payment_code_crash_matrix(tmp_path, capsys, request, monkeypatch):
             server = request.getfixturevalue("pg_server")
             monkeypatch.setenv("CASHIER_DATABASE_URL", server.url(server.create_database()))
         try:
-            outcome = run_case(tmp_path / f"p{n}", case)
+            outcome = run_case(tmp_path / f"p{n}", case, provider)
             assert outcome == case.expected, f"ended with {outcome!r}"
             rows.append((case.name, outcome, "ok"))
         except AssertionError as exc:
             failures.append(f"{case.name}: {exc}")
             rows.append((case.name, str(exc).splitlines()[0][:80], "FAIL"))
     width = max(len(c.name) for c in CASES)
-    lines = ["", f"付款码 crash matrix on {'PostgreSQL' if USE_POSTGRES else 'SQLite'}"]
+    where = "PostgreSQL" if USE_POSTGRES else "SQLite"
+    lines = ["", f"付款码 crash matrix, {provider}, on {where}"]
     lines += [f"{name:<{width}}  {outcome:<80}  {result}" for name, outcome, result in rows]
     with capsys.disabled():
         print("\n".join(lines))

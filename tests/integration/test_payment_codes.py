@@ -592,3 +592,42 @@ def test_a_v3_merchant_is_configured_with_its_files(gateway, tmp_path):
         assert isinstance(provider, WeChatV3) and payments.check(provider).ok
     finally:
         connection.close()
+
+
+def test_a_service_provider_charges_for_its_sub_merchant(station, gateway):
+    """A 服务商 on v3 calls /v3/pay/partner/… with sp_appid, sp_mchid and sub_mchid; the
+    order is then queried, reversed and refunded under the sub-merchant."""
+    partner = v3_merchant(gateway, sub_mchid="1900000201")
+    charged = pay(partner, gateway, "pay")
+    assert partner.query(charged.out_trade_no).outcome is Outcome.PAID
+    assert partner.refund(charged.out_trade_no, "R1", DUE, Fen(100)).accepted
+    assert partner.refund_query(charged.out_trade_no, "R1").done
+
+
+def test_a_charge_of_another_amount_is_given_back(station, wechat, gateway):
+    """The provider says it took another amount than asked: the charge is reversed and the
+    cashier told so; when the reverse cannot be confirmed, it is said to be in doubt (never
+    "已撤销"), and the journal keeps it for the next start."""
+    from cashier.payments import InDoubt
+
+    class Off:
+        def __init__(self, real, reverse_works=True):
+            self.real, self.name, self.reverse_works = real, real.name, reverse_works
+
+        def pay(self, *args):
+            return replace(self.real.pay(*args), amount=DUE - Fen(1))
+
+        def query(self, out):
+            return self.real.query(out)
+
+        def reverse(self, out):
+            if not self.reverse_works:
+                raise InDoubt("no answer")
+            return self.real.reverse(out)
+
+    with pytest.raises(ChargeUndone, match="不符，已撤销"):
+        pay(Off(wechat), gateway, "pay")
+    assert gateway.ledger.trades()[0].state == "reversed"
+    with pytest.raises(ChargeInDoubt, match="撤销未成功"):
+        pay(Off(wechat, reverse_works=False), gateway, "pay")
+    assert PaymentCharge.get(PaymentCharge.state != "reversed").state == "in_doubt"

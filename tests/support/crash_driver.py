@@ -224,11 +224,28 @@ def close_shift(settings) -> None:
 
 
 def paycode_settings(settings, pay_url: str):
-    """The station charging the payment sandbox at ``pay_url`` as a live WeChat merchant."""
+    """The station charging the payment sandbox at ``pay_url`` as a live merchant of the
+    provider named by ``CASHIER_PAY_PROVIDER`` (wechat, wechat-v3 or alipay), with the
+    sandbox's keys from beside its ledger (``CASHIER_PAY_LEDGER``)."""
     from dataclasses import replace
 
     from cashier_sandbox import payments as paysandbox
+    from cashier_sandbox.wechat_v3 import v3_keys
 
+    keys_dir = Path(os.environ["CASHIER_PAY_LEDGER"]).parent / "paysandbox-keys"
+    which = os.environ.get("CASHIER_PAY_PROVIDER", "wechat")
+    if which == "alipay":
+        public = settings.data_dir / "alipay-public.pem"
+        public.write_bytes(paysandbox.alipay_keys(keys_dir).alipay_public)
+        alipay = replace(
+            settings.alipay,
+            url=f"{pay_url}/gateway.do",
+            app_id=paysandbox.DEMO_ALIPAY_APP_ID,
+            private_key_file=str(keys_dir / "app-private.pem"),
+            alipay_public_key_file=str(public),
+            timeout_s=5,
+        )
+        return replace(settings, alipay=alipay)
     wechat = replace(
         settings.wechat,
         url=pay_url,
@@ -237,36 +254,39 @@ def paycode_settings(settings, pay_url: str):
         api_key=paysandbox.DEMO_API_KEY,
         timeout_s=5,
     )
+    if which == "wechat-v3":
+        wechat = replace(
+            wechat,
+            api="v3",
+            apiclient_key_file=str(keys_dir / "wechat-merchant-key.pem"),
+            cert_serial_no=v3_keys(keys_dir).merchant_serial,
+            api_v3_key=paysandbox.DEMO_API_V3_KEY,
+        )
     return replace(settings, wechat=wechat)
 
 
 def paycode_sale(settings, pay_url: str, scenario: str) -> None:
-    """A self-pay sale paid whole by a WeChat 付款码 charged at the sandbox, then printed."""
-    from cashier.domain.tender import Method
-    from cashier.services import catalog
-    from cashier.services.checkout import Checkout
-    from cashier.services.payments import charge
+    """A self-pay sale paid whole by a 付款码 at the counter, charged at the sandbox, then
+    printed."""
+    from cashier.services.counter import Counter
     from cashier.services.printing import configured_printer, print_sale
     from cashier.services.station import connect_payments
     from cashier_sandbox.payments import PaymentLedger
 
     settings = paycode_settings(settings, pay_url)
-    provider = connect_payments(settings).provider("wechat")
+    connection = connect_payments(settings)
     ledger = PaymentLedger(Path(os.environ["CASHIER_PAY_LEDGER"]))
-    code = ledger.issue("wechat", scenario)
+    provider = os.environ.get("CASHIER_PAY_PROVIDER", "wechat").removesuffix("-v3")
+    code = ledger.issue(provider, scenario)
     ledger.close()
-    co = Checkout(settings.station_id, cashier())
+    counter = Counter(settings.station_id, cashier(), payments=lambda: connection)
     for item in CODES[:2]:
-        co.add(catalog.find_by_scan(item))
-    plan = co.start_payment()
-    say("charging", bill=co.key, due=plan.remaining)
-    charged = charge(
-        provider, station=settings.station_id, bill=co.key, operator="1001",
-        amount=plan.remaining, auth_code=code, due=plan.remaining, pause=lambda s: None,
-    )  # fmt: skip
-    say("charged", out_trade_no=charged.out_trade_no)
-    plan.add(Method.WECHAT, charged.amount, charged.trade_no)
-    done = co.complete(plan)
+        counter.scan(item)
+    plan = counter.start_payment()
+    say("charging", bill=counter.bill.key, due=plan.remaining)
+    counter.charge_code(*counter.check_code(code, None), code)
+    say("charged", out_trade_no=next(iter(counter.tendered_charges())))
+    done = counter.complete()
     say("completed", sale_id=done.sale_id)
     print_sale(settings, done.sale_id, configured_printer(settings))
     say("printed", sale_id=done.sale_id)

@@ -42,6 +42,15 @@ METHOD_KEYS = {
 }
 
 HELP = "↑↓ 或 x w z y q 选方式 · 输入金额后 Enter"
+#: What the reference field asks for: a bank card is charged on the external POS terminal
+#: (the amount keyed there), its slip's reference typed or scanned here; a 付款码 is scanned
+#: and charged by the cashier itself.
+REFERENCE_HINTS = {
+    Method.BANKCARD: "外接刷卡机：刷卡后输入或扫描签购单参考号",
+    Method.WECHAT: "扫顾客的付款码；或输入收款码交易单号",
+    Method.ALIPAY: "扫顾客的付款码；或输入收款码交易单号",
+    Method.OTHER: "说明或参考号（可不填）",
+}
 
 
 class PaymentScreen(WorkerErrors, Screen[Completed | None]):
@@ -151,6 +160,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         )
         reference = self.query_one("#reference", Input)
         reference.disabled = not method.needs_reference and method is not Method.OTHER
+        reference.placeholder = REFERENCE_HINTS.get(method, "交易参考号（可扫码）")
         if reference.disabled:
             reference.value = ""
 
