@@ -497,16 +497,31 @@ class Counter:
         self.bill = self.parked.pop(index)
         self._emit(BillRecalled())
 
-    def logout_refusal(self) -> str:
-        """Why the cashier may not log out now ("" when they may)."""
+    def logout_refusal(self, *, void_open_bill: bool = False) -> str:
+        """Why the cashier may not log out (or hand the counter over) now; "" when they may.
+        ``void_open_bill``: a bill with lines is voided on the way (another operator takes
+        over from the lock screen) rather than refused."""
+        if self.plan is not None and self.plan.tenders:
+            return "收款进行中，不能换人：请本人解锁后完成收款或删除已收款项"
         part = self.bill.insured
-        if part is not None and part.settled:
+        if part is not None and (part.settled or part.held_msgid):
             return "本单已医保结算，请先收款或撤销结算"
         if self.parked:
             return f"还有 {len(self.parked)} 张挂单，请先取回处理（Ctrl+R）"
-        if self.bill.lines:
+        if self.bill.lines and not void_open_bill:
             return "本单尚未完成，请先收款或作废（F12）"
         return ""
+
+    def quit_refusal(self) -> str:
+        """Why the program may not be closed now ("" when it may): any bill still open."""
+        if self.plan is not None:
+            return "正在收款，请先完成或返回"
+        return self.logout_refusal()
+
+    def end_session(self, reason: str) -> None:
+        """The operator leaves: a bill with lines is voided (recorded and audited, not lost)."""
+        if self.bill.lines and self.bill.state is not State.COMPLETED:
+            self.void(reason)
 
 
 def parked_label(co: Checkout) -> str:

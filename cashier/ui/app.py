@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
 from textual import events, work
-from textual.app import App
+from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.timer import Timer
 
@@ -17,6 +20,8 @@ from cashier.services.operators import SignedIn
 from cashier.services.station import StationContext
 from cashier.ui.text import printable
 
+QUIT_HINT = "关闭程序：收费组长在功能菜单（Ctrl+O）中选“退出程序”"
+
 
 class CashierApp(App[None]):
     """The counter application. ``ctx`` is an open station (database migrated)."""
@@ -24,6 +29,11 @@ class CashierApp(App[None]):
     CSS_PATH = Path(__file__).with_name("cashier.tcss")
     TITLE = "cashier"
     ENABLE_COMMAND_PALETTE = True
+    #: Textual's own Ctrl+Q (quit) and Ctrl+C (an English hint) replaced: neither leaves.
+    BINDINGS = [
+        Binding("ctrl+q", "ctrl_q", "退出登录", show=False, priority=True),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
+    ]
 
     def __init__(self, ctx: StationContext) -> None:
         super().__init__()
@@ -361,31 +371,85 @@ class CashierApp(App[None]):
         )
 
     def logout(self) -> None:
+        """Back to the login screen, if the counter allows it (a bill with lines is voided
+        and audited; money in hand, a settled bill or parked bills refuse)."""
         from cashier.ui.screens.login import LoginScreen
-        from cashier.ui.screens.payment import PaymentScreen
-        from cashier.ui.screens.sale import SaleScreen
 
-        if any(isinstance(s, PaymentScreen) and s.plan.tenders for s in self.screen_stack):
-            # Money has changed hands: the same operator must finish or undo the payment.
-            self.notify(
-                "收款进行中，不能换人：请本人解锁后完成收款或删除已收款项", severity="warning"
-            )
-            return
-        for screen in self.screen_stack:
-            part = getattr(screen, "checkout", None) and screen.checkout.insured
-            if part is not None and (part.settled or part.held_msgid):
-                self.notify("本单已医保结算，不能换人：请先收款或撤销结算", severity="warning")
+        counter = self.counter
+        if counter is not None:
+            refusal = counter.logout_refusal(void_open_bill=True)
+            if refusal:
+                self.notify(refusal, severity="warning")
                 return
-            if getattr(screen, "parked", None):
-                self.notify("还有挂起的单，不能换人：请先取回处理（Ctrl+R）", severity="warning")
-                return
-        for screen in self.screen_stack:
-            if isinstance(screen, SaleScreen) and screen.checkout.lines:
-                screen.checkout.void("退出登录时未完成")  # recorded and audited, not lost
+            counter.end_session("退出登录时未完成")
         self.operator = None
+        self.counter = None
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.switch_screen(LoginScreen())
+
+    # -- leaving: Ctrl+Q logs out, Ctrl+C copies, closing is a supervisor's menu item ------
+    def action_ctrl_q(self) -> None:
+        """Ctrl+Q never leaves the program: the screen's own logout (or, locked, its switch
+        of operator); elsewhere it says where to go."""
+        for name in ("logout", "switch_operator"):
+            action = getattr(self.screen, f"action_{name}", None)
+            if action is not None:
+                action()
+                return
+        if self.operator is None:
+            self.notify(QUIT_HINT, timeout=8)
+        else:
+            self.notify("请先返回收费界面（Esc）再退出登录（Ctrl+Q）", severity="warning")
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C (nothing to copy): it never quits; says what does, in Chinese."""
+        self.notify(f"Ctrl+C 不会退出程序。退出登录：Ctrl+Q。{QUIT_HINT}", timeout=8)
+
+    def quit_program(self) -> None:
+        """The supervisor's menu item: refused while a bill or a payment is open; audited."""
+        from cashier.services import audit
+        from cashier.services.operators import Role
+
+        who = self.operator
+        if who is None or not who.role.at_least(Role.SUPERVISOR):
+            self.notify(f"退出程序需要{Role.SUPERVISOR.label}权限", severity="warning")
+            return
+        refusal = self.counter.quit_refusal() if self.counter is not None else ""
+        if refusal:
+            self.notify(f"不能退出程序：{refusal}", severity="warning")
+            return
+        audit.record(self.settings.station_id, "app.quit", operator=who.code)
+        self.exit()
+
+    def action_command_palette(self) -> None:
+        """Ctrl+P: the cashier's own commands, in Chinese (never Textual's system ones)."""
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(
+                CommandPalette(placeholder="输入命令名称，如 锁屏、日结…", id="--command-palette")
+            )
+
+    def get_system_commands(self, screen) -> Iterable[SystemCommand]:
+        """The palette's commands: what the signed-in operator may do, in Chinese."""
+        from cashier.services.operators import Role
+        from cashier.ui.screens.menu import ENTRIES, open_entry
+
+        who = self.operator
+        if who is None:
+            return
+        yield SystemCommand("锁屏", "锁定收费台（Ctrl+L）", self.action_lock)
+        yield SystemCommand("退出登录", "换人登录（Ctrl+Q）", self.action_ctrl_q)
+        yield SystemCommand("设备", "打印机、扫码枪、读卡器（F8）", self.action_hardware)
+        for label, target, role in ENTRIES:
+            if who.role.at_least(role) and not target.startswith("app:"):
+                name = label.split(" ", 1)[1]
+                yield SystemCommand(
+                    name, f"功能菜单 {label[:1]}", partial(open_entry, self, target)
+                )
+        if who.role.at_least(Role.SUPERVISOR):
+            yield SystemCommand("退出程序", "关闭收费程序（收费组长）", self.quit_program)
 
     # -- idle lock ----------------------------------------------------------------
     def _check_idle(self) -> None:

@@ -33,7 +33,7 @@ CONSOLE_ENTRIES = (
 class ConsoleHome(Screen[None]):
     BINDINGS = [
         *(Binding(key, f"open('{target}')", label) for key, label, target in CONSOLE_ENTRIES),
-        Binding("ctrl+q", "app.logout", "退出登录", id="logout"),
+        Binding("ctrl+q", "logout", "退出登录", id="logout"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -45,6 +45,9 @@ class ConsoleHome(Screen[None]):
             id="console-home",
         )
         yield KeyBar()
+
+    def action_logout(self) -> None:
+        self.app.logout()
 
     def action_open(self, target: str) -> None:
         from cashier.ui.screens.menu import open_entry
@@ -67,6 +70,7 @@ class ConsoleApp(CashierApp):
         from cashier.ui.screens.login import LoginScreen
 
         self.operator = None
+        self.counter = None
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.switch_screen(LoginScreen())

@@ -21,7 +21,6 @@ from cashier.ui.widgets.keybar import KeyBar
 class LoginScreen(WorkerErrors, Screen[None]):
     BINDINGS = [
         Binding("ctrl+u", "unlock", "组长解锁", id="unlock_operator"),
-        Binding("ctrl+c", "app.quit", "退出", id="quit"),
     ]
 
     def compose(self) -> ComposeResult:

@@ -28,12 +28,16 @@ ENTRIES: tuple[tuple[str, str, Role], ...] = (
         "cashier.ui.screens.payment_reconcile:PaymentReconcileScreen",
         Role.SUPERVISOR,
     ),
+    ("7 退出程序", "app:quit_program", Role.SUPERVISOR),
 )
 
 
 def open_entry(app, target: str) -> None:
-    """Push the screen named ``module:Class``."""
+    """Push the screen named ``module:Class`` (``app:method``: call the app's method)."""
     module, _, name = target.partition(":")
+    if module == "app":
+        getattr(app, name)()
+        return
     app.push_screen(getattr(import_module(module), name)())
 
 
