@@ -176,6 +176,10 @@ class Settings:
     training: bool = True
     idle_lock_seconds: int = 300
     auto_presettle: bool = True  # pre-settle as soon as the patient is identified and lines are in
+    #: Cash handed over this many times what is still due (above a ¥100 note), or ¥1000 or
+    #: more over it, is confirmed with the change shown before it is taken (a mistyped 1250
+    #: for ¥12.50). 0: never asked.
+    cash_confirm_factor: int = 10
     orders_folder: str = ""  # the clinic system's drop folder; empty: <data dir>/orders-inbox
     console_host: str = "127.0.0.1"  # `cashier console`: the supervisor console in a browser
     console_port: int = 8765

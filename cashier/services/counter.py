@@ -41,6 +41,23 @@ class CodeAsReference(InputError):
     """A 付款码 typed or scanned as a reference: it is charged, never written down."""
 
 
+class ConfirmCash(InputError):
+    """Cash far above what is due: taken only once the cashier confirms (the change shown)."""
+
+    def __init__(self, amount: Fen, remaining: Fen) -> None:
+        self.amount, self.remaining, self.change = amount, remaining, amount - remaining
+        super().__init__(
+            f"收现金 {amount.display()}，还需收 {remaining.display()}，"
+            f"找零 {self.change.display()}：金额是否输入正确？"
+        )
+
+
+#: Cash over what is due by this much or more is always confirmed.
+CONFIRM_OVER = Fen(100_000)
+#: A single ¥100 note for a small amount is normal: never asked about.
+ONE_NOTE = Fen(10_000)
+
+
 class Phase(StrEnum):
     OPEN = "open"
     PRICED = "priced"
@@ -147,8 +164,10 @@ class Counter:
         *,
         payments: Callable[[], object | None] = lambda: None,
         insurance: Callable[[], object] | None = None,
+        cash_confirm_factor: int = 10,
     ) -> None:
         self.station_id = station_id
+        self.cash_confirm_factor = cash_confirm_factor
         self.operator = operator
         self._payments = payments  # the PaymentsConnection once reached (None before)
         self._insurance = insurance  # an Insurance (raises when the insurer is not reached)
@@ -314,14 +333,27 @@ class Counter:
             raise InputError("请先进入收款（F9）")
         return self.plan
 
-    def take(self, method: Method, amount: Fen, reference: str = "") -> Tender:
+    def take(
+        self, method: Method, amount: Fen, reference: str = "", *, confirmed: bool = False
+    ) -> Tender:
         """One tender by the cashier's hand (cash, a card slip, 其他). A 付款码 is charged
-        with its provider (:meth:`charge_code`), never typed in as a reference."""
+        with its provider (:meth:`charge_code`), never typed in as a reference. Cash far
+        above what is due raises :class:`ConfirmCash` unless ``confirmed``."""
         if self.saving or self.charging:
             raise InputError("正在处理上一笔收款，请稍候")
         if payment_code_issuer(reference.strip()):
             raise CodeAsReference("这是付款码：请直接扫码，由支付平台扣款")
+        if method is Method.CASH and not confirmed and self._implausible(amount):
+            raise ConfirmCash(amount, self._plan().remaining)
         return self._take(method, amount, reference)
+
+    def _implausible(self, amount: Fen) -> bool:
+        remaining = self._plan().remaining
+        if self.cash_confirm_factor <= 0 or amount <= remaining:
+            return False
+        if amount - remaining >= CONFIRM_OVER:
+            return True
+        return amount > ONE_NOTE and amount >= remaining * self.cash_confirm_factor
 
     def _take(self, method: Method, amount: Fen, reference: str = "") -> Tender:
         tender = self._plan().add(method, amount, reference)

@@ -88,3 +88,27 @@ async def test_only_a_supervisor_closes_the_program_and_not_with_a_bill_open(set
         await pilot.press("ctrl+o", "7")
         await until(pilot, lambda: not app.is_running)
     assert AuditEntry.select().where(AuditEntry.action == "app.quit").exists()
+
+
+async def test_a_mistyped_cash_amount_asks_first(settings):
+    """Issue 19, item 2, at the keys: 1250 typed for ¥12.50 asks, with the change; Esc and
+    the right amount; the sale's change is then ¥7.50."""
+    from cashier.domain.money import Fen
+    from cashier.ui.dialogs.confirm import ConfirmDialog
+
+    app = CashierApp(open_station(settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot)
+        await scan(pilot, barcode("Y00001"))
+        await until(pilot, lambda: app.screen.checkout.lines)
+        await pilot.press("f9")
+        await until(pilot, lambda: isinstance(app.screen, PaymentScreen))
+        await pilot.press("1", "2", "5", "0", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert "找零 ￥1237.50" in app.screen.question
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, PaymentScreen))
+        assert not app.screen.plan.tenders and not Sale.select().exists()
+        await pilot.press("2", "0", "enter")
+        await until(pilot, lambda: Sale.select().exists())
+    assert Sale.get().change == Fen(750)

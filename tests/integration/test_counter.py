@@ -138,3 +138,28 @@ def test_parked_bills_and_logging_out(counter):
     counter.recall(0)
     assert counter.bill.key == first and isinstance(counter.events[-1], BillRecalled)
     assert not counter.parked
+
+
+def test_cash_far_above_what_is_due_is_confirmed_first(counter):
+    """Issue 19, item 2: 1250 typed for a ¥12.50 bill is asked about with the change shown;
+    a ¥100 note for it, or any sensible amount, is not; ¥1000 or more over always is."""
+    from cashier.services.counter import ConfirmCash
+
+    counter.scan("Y00001")  # ¥12.50
+    plan = counter.start_payment()
+    with pytest.raises(ConfirmCash) as asked:
+        counter.take(Method.CASH, Fen(125000))
+    assert asked.value.change == Fen(123750) and "找零 ￥1237.50" in str(asked.value)
+    assert not plan.tenders
+    for fine in (Fen(10000), Fen(5000), Fen(2000)):
+        counter.take(Method.CASH, fine)
+        counter.remove_tender(0)
+    counter.take(Method.CASH, Fen(125000), confirmed=True)
+    assert plan.change == Fen(123750)
+    counter.remove_tender(0)
+    counter.cash_confirm_factor = 0  # asked for never
+    counter.take(Method.CASH, Fen(125000))
+    counter.remove_tender(0)
+    counter.cash_confirm_factor = 1000  # a huge factor: ¥1000 over is still asked about
+    with pytest.raises(ConfirmCash):
+        counter.take(Method.CASH, Fen(101250))

@@ -24,6 +24,7 @@ from cashier.services.counter import (
     CodeCharging,
     CodeEnded,
     CodeWaiting,
+    ConfirmCash,
     Counter,
     Event,
     Tendered,
@@ -291,17 +292,38 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         self.app.bell()
         self.notify(str(exc), severity="error", timeout=6)
 
-    def _take(self, method: Method, amount: Fen, reference: str = "") -> None:
+    def _take(
+        self, method: Method, amount: Fen, reference: str = "", *, confirmed: bool = False
+    ) -> None:
         if self.counter.saving:
             return
         try:
-            self.counter.take(method, amount, reference)
+            self.counter.take(method, amount, reference, confirmed=confirmed)
+        except ConfirmCash as exc:
+            self._confirm_cash(exc, method, amount, reference)
+            return
         except CashierError as exc:
             if isinstance(exc, CodeAsReference):
                 self.query_one("#reference", Input).value = ""
             self._error(exc)
             return
         self._after_take()
+
+    def _confirm_cash(self, exc: ConfirmCash, method: Method, amount: Fen, reference: str) -> None:
+        """Far more cash than is due: the change shown big, Enter takes it, Esc retypes."""
+        from cashier.ui.dialogs.confirm import ConfirmDialog
+
+        self.app.bell()
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._take(method, amount, reference, confirmed=True)
+            else:
+                field = self.query_one("#amount", Input)
+                field.value = ""
+                field.focus()
+
+        self.app.push_screen(ConfirmDialog(str(exc)), answered)
 
     def _after_take(self) -> None:
         self.query_one("#amount", Input).value = ""

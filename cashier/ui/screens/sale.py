@@ -66,6 +66,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
             self.app.operator,
             payments=lambda: self.app.payments,
             insurance=self._make_insurance,
+            cash_confirm_factor=self.app.settings.cash_confirm_factor,
         )
         self.app.counter = self.counter  # the supervisor's on-demand resolution asks it
         self.counter.subscribe(self._on_counter)
