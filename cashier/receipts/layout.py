@@ -249,7 +249,7 @@ def receipt_layout(receipt: Receipt) -> list[LayoutLine]:
 
     lines.extend(_items(receipt.lines))
     add(LayoutLine("rule"))
-    add(LayoutLine("big", LABELS["total"], receipt.total.display()))
+    add(LayoutLine("big", receipt.total_label or LABELS["total"], receipt.total.display()))
 
     ins = receipt.insurance
     if ins is not None:
@@ -268,6 +268,8 @@ def receipt_layout(receipt: Receipt) -> list[LayoutLine]:
             add(LayoutLine("normal", LABELS["balance_after"], ins.balance_after.display()))
 
     add(LayoutLine("rule"))
+    for label, amount in receipt.reckoning:
+        add(LayoutLine("normal", label, amount.display()))
     for tender in receipt.tenders:
         add(LayoutLine("normal", tender.method_name, tender.amount.display()))
         if tender.reference:

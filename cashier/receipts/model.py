@@ -62,6 +62,10 @@ class Receipt:
     patient: str = ""  # masked name and ID, empty for walk-in sales
     insurance: InsuranceSummary | None = None
     paid_label: str = ""  # "" = 实收 and 找零; a refund slip says 退还患者 and has no change
+    total_label: str = ""  # "" = 合计; a refund slip says 退货项目金额
+    #: How the amount paid (or given back) is reckoned, row by row, ending at it (a refund:
+    #: the patient's net payment, less what the kept items cost again).
+    reckoning: tuple[tuple[str, Fen], ...] = ()
     reprint: int = 0  # 0 = original; n = the n-th reprint (shows 重打)
     training: bool = False  # shows 培训模式 — not a valid receipt
     footer: tuple[str, ...] = field(default=("谢谢惠顾，祝您早日康复",))

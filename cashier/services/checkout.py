@@ -487,8 +487,9 @@ def _check_quantity(quantity: int) -> None:
         raise InputError(f"数量应在 1 到 {MAX_QUANTITY} 之间")
 
 
-def parse_quantity(text: str) -> int:
-    """A quantity typed by the cashier (full-width digits accepted)."""
+def parse_quantity(text: str, *, most: int | None = None) -> int:
+    """A quantity typed by the cashier (full-width digits accepted). ``most``: a quantity
+    to give back, from 0 (not this line) to ``most``."""
     import unicodedata
 
     raw = unicodedata.normalize("NFKC", text).strip()
@@ -498,6 +499,10 @@ def parse_quantity(text: str) -> int:
     if len(digits) > len(str(MAX_QUANTITY)):  # never int() a pasted digit run
         raise InputError(f"数量应在 1 到 {MAX_QUANTITY} 之间")
     quantity = int(digits)
+    if most is not None:
+        if quantity > most:
+            raise InputError(f"最多退 {most}（原单数量）")
+        return quantity
     _check_quantity(quantity)
     return quantity
 

@@ -220,8 +220,7 @@ def execute(
         return _through_channels(done, sale, channels, providers, settings.station_id)
     kept = _kept_lines(sale, plan)
     try:
-        visit = json.loads(settlement.visit or "{}") if settlement is not None else {}
-        completed = _resell(settings, kept, reversal, completed_by, insurance, patient, visit)
+        completed = _resell(settings, kept, reversal, completed_by, insurance, patient, settlement)
     except CashierError as exc:
         raise ResaleFailed(refund.id, kept, str(exc)) from None
     new_sale = Sale.get_by_id(completed.sale_id)
@@ -442,12 +441,16 @@ def _kept_lines(sale: Sale, plan: RefundPlan) -> list[Line]:
     return kept
 
 
-def _resell(settings, kept: list[Line], reversal, who: SignedIn, insurance, patient, visit):
+def _resell(settings, kept: list[Line], reversal, who: SignedIn, insurance, patient, original):
     """The kept lines as a new sale, paid from the original tenders (electronic first), under
-    the original visit's department, doctor and diagnosis."""
+    the original settlement's (``original``) department, doctor and diagnosis, and with its
+    choice of the personal account (个人账户 off stays off)."""
     co = Checkout(settings.station_id, who, lines=list(kept))
     if patient is not None:
-        co.identify(patient, settings.kind).visit = dict(visit)
+        part = co.identify(patient, settings.kind)
+        if original is not None:
+            part.visit = dict(json.loads(original.visit or "{}"))
+            part.acct_used = original.acct_used
         insurance.presettle(co)
         insurance.settle(co)
     plan = co.start_payment()
@@ -492,9 +495,10 @@ def resell_kept(settings, refund: Refund, who: SignedIn, insurance=None, patient
         raise InputError(f"{refund.refund_no} 的保留项目已重新收费")
     sale = refund.sale
     settlement = sale.settlements.first()
-    visit = json.loads(settlement.visit or "{}") if settlement is not None else {}
     reversal = _net_tenders(list(sale.tenders.order_by(Tender.seq)), sale.change)
-    completed = _resell(settings, kept_lines_of(refund), reversal, who, insurance, patient, visit)
+    completed = _resell(
+        settings, kept_lines_of(refund), reversal, who, insurance, patient, settlement
+    )
     Refund.update(resettled_sale=completed.sale_id).where(Refund.id == refund.id).execute()
     return completed
 
@@ -615,12 +619,16 @@ def refund_receipt(refund: Refund, *, clinic_name: str, training: bool) -> Recei
     ]
     kept = []
     footer = [f"原票据号 {sale.receipt_no}"]
+    paid_before = Fen.total(amount for _, amount, _ in reversal)  # the patient's net payment
+    reckoning = [("原单患者实付", paid_before)]
     if refund.resettled_sale_id:
         new = refund.resettled_sale
         kept = [(Method(t.method), t.amount) for t in new.tenders]
         footer.append(f"保留项目新票据号 {new.receipt_no}")
+        reckoning.append(("减：保留项目重新收费", Fen.total(a for _, a in kept)))
     footer.append(
-        f"申请 {refund.requested_by} · 审批 {refund.approved_by} · 办理 {refund.completed_by}"
+        f"申请 {_who(refund.requested_by)} · 审批 {_who(refund.approved_by)}"
+        f" · 办理 {_who(refund.completed_by)}"
     )
     footer.append(f"原因：{refund.reason}")
     footer.append("患者签字：")
@@ -633,19 +641,29 @@ def refund_receipt(refund: Refund, *, clinic_name: str, training: bool) -> Recei
         clinic_name=clinic_name,
         station_id=refund.station_id,
         receipt_no=refund.refund_no,
-        operator=refund.completed_by,
+        operator=_who(refund.completed_by),
         issued_at=refund.created_at.replace(tzinfo=UTC).astimezone(),
         lines=lines,
         total=refund.total,
+        total_label="退货项目金额",
         tenders=tuple(ReceiptTender(f"退{m.label}", a) for m, a in back),
         paid=net,
         change=Fen(0),
         paid_label="退还患者",
+        reckoning=tuple(reckoning) if len(reckoning) > 1 else (),
         patient=f"{setl.psn_name} {setl.certno}" if setl else "",
         insurance=insurance,
         training=training,
         footer=tuple(footer),
     )
+
+
+def _who(code: str) -> str:
+    """An operator as a slip names them: 工号 and name."""
+    from cashier.store.models import Operator
+
+    row = Operator.get_or_none(Operator.code == code)
+    return f"{code} {row.name}" if row is not None else code
 
 
 __all__ = [

@@ -39,9 +39,11 @@ async def test_insured_sale_refunded_in_full_from_the_menu(settings):
         # typed in (set, not pressed: under load Pilot's keys may split into scan and typing)
         app.screen.query_one("#receipt-no").value = sale.receipt_no
         await c.press("enter")
-        assert app.screen.sale is not None and "全部退款" in str(
+        assert app.screen.sale is not None and "请选择要退的项目" in str(
             app.screen.query_one("#refund-summary").render()
-        )
+        )  # nothing goes back until it is chosen
+        await c.press("f9")  # everything
+        assert "全部退款" in str(app.screen.query_one("#refund-summary").render())
         await c.press("f10")  # no reason yet: asked for, nothing done
         assert not Refund.select().exists()
         app.screen.query_one("#reason").value = "患者不需要了"
@@ -83,10 +85,15 @@ async def test_partial_self_pay_refund_by_scanning_the_receipt(settings):
         await c.pilot.pause()
         screen = app.screen
         assert screen.sale is not None and screen.sale.id == sale.id
-        # keep one amoxicillin and the cefixime: one amoxicillin back
-        for line in sale.lines:
-            screen.quantities[line.id] = 1 if line.code == "Y00001" else 0
-        screen.refresh_plan()
+        # keep one amoxicillin and the cefixime: one amoxicillin back, chosen by keys from
+        # nothing (the amoxicillin is the first line): F4, 1, Enter
+        assert not any(screen.quantities.values())
+        await c.press("f4")
+        dialog = app.screen
+        dialog.query_one("#quantity").value = "1"
+        await c.press("enter")
+        assert isinstance(app.screen, RefundScreen)
+        assert "退货金额 ￥12.50" in str(screen.query_one("#refund-summary").render())
         screen.query_one("#reason").value = "多开一盒"
         screen.query_one("#sup-code").value = "9001"
         screen.query_one("#sup-pin").value = "9999"

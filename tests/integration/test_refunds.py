@@ -251,3 +251,37 @@ def test_after_a_partial_insured_refund_insurer_account_drawer_and_report_agree(
     assert day.net_fund("acct_pay") == new.acct_pay
     assert day.net_fund("fund_pay_sumamt") == new.fund_pay_sumamt
     state.Person.update(balance=before).where(state.Person.psn_no == "P001").execute()
+
+
+def test_a_partial_insured_refund_keeps_the_account_choice_and_its_slip_adds_up(
+    insurer, settings, cashier_1001, supervisor
+):
+    """Issue 19, item 3: the original sale had the personal account off, so the kept lines
+    are settled again with it off; the slip shows the returned items' amount apart from
+    what goes back, and reckons the latter: the patient's net payment less what the kept
+    items cost again is what the patient gets back."""
+    insurance, sale = insured_sale(
+        insurer, settings, cashier_1001, "P001", AMOXICILLIN, CEFIXIME, acct_used=False
+    )
+    old = InsuredSettlement.get(InsuredSettlement.sale == sale.id)
+    assert not old.acct_used and old.acct_pay == Fen(0)
+    lines = {ln.code: ln for ln in sale.lines}
+    plan = plan_refund(sale, {lines[CEFIXIME].id: 1})
+    patient = insurance.identify_qr(qr(insurer, "P001"), cashier_1001)
+    done = execute(
+        settings, plan, requested_by=cashier_1001, approved_by=supervisor,
+        completed_by=cashier_1001, reason="退药", insurance=insurance, patient=patient,
+    )  # fmt: skip
+    new = InsuredSettlement.get(InsuredSettlement.sale == done.new_sale_id)
+    assert not new.acct_used and new.acct_pay == Fen(0)
+    slip = refund_receipt(Refund.get_by_id(done.refund_id), clinic_name="诊所", training=True)
+    assert slip.total_label == "退货项目金额" and slip.total == plan.total
+    (paid_before, before), (kept_label, kept) = slip.reckoning
+    assert paid_before == "原单患者实付" and before == sale.paid - sale.change
+    assert kept_label.startswith("减：保留项目") and kept == Sale.get_by_id(
+        done.new_sale_id
+    ).total - (new.fund_pay_sumamt + new.acct_pay)
+    assert slip.paid == before - kept == done.back_to_patient
+    assert sum((t.amount for t in slip.tenders), Fen(0)) == slip.paid
+    text = "\n".join(t for _, t in receipt_text_lines(slip, 40))
+    assert "退货项目金额" in text and "原单患者实付" in text and "1001 " in text

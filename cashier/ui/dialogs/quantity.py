@@ -16,14 +16,19 @@ from cashier.ui.text import quoted
 class QuantityDialog(ModalScreen[int | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "取消", id="back")]
 
-    def __init__(self, name: str, quantity: int) -> None:
+    def __init__(self, name: str, quantity: int, *, most: int | None = None) -> None:
+        """``most``: a quantity to give back (0 to ``most``) rather than one to sell."""
         super().__init__()
         self.item_name = name
         self.quantity = quantity
+        self.most = most
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"修改数量：{quoted(self.item_name)}")
+            if self.most is None:
+                yield Label(f"修改数量：{quoted(self.item_name)}")
+            else:
+                yield Label(f"退货数量：{quoted(self.item_name)}（0 到 {self.most}，0 = 不退）")
             yield Input(str(self.quantity), id="quantity", restrict=r"[0-9０-９]*", max_length=4)
             yield Static("Enter 确认 · Esc 取消", classes="dim")
 
@@ -34,6 +39,6 @@ class QuantityDialog(ModalScreen[int | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:
-            self.dismiss(parse_quantity(event.value))
+            self.dismiss(parse_quantity(event.value, most=self.most))
         except CashierError as exc:
             self.notify(str(exc), severity="error")

@@ -24,6 +24,7 @@ class RefundScreen(WorkerErrors, Screen[None]):
     ACCEPTS_SCANS = True  # the receipt's QR, then the patient's 医保码 / ID for a partial refund
     BINDINGS = [
         Binding("f4", "quantity", "退货数量", id="refund_quantity"),
+        Binding("space", "toggle_line", "整行退/不退", id="refund_toggle"),
         Binding("f9", "all", "全部退", id="refund_all"),
         Binding("f10", "execute", "审批并退款", id="refund_execute"),
         Binding("escape", "back", "返回", id="back"),
@@ -37,7 +38,10 @@ class RefundScreen(WorkerErrors, Screen[None]):
         self._busy = False
 
     def compose(self) -> ComposeResult:
-        yield Static("[b]退款[/]  扫收据二维码或输入收据号；F4 改退货数量 · F9 全退 · F10 审批退款")
+        yield Static(
+            "[b]退款[/]  扫收据二维码或输入收据号；空格 整行退/不退 · F4 退货数量 · F9 全退"
+            " · F10 审批退款"
+        )
         with Horizontal(id="refund-find"):
             yield Input(placeholder="收据号，如 TRAIN-01-00000001", id="receipt-no")
         yield DataTable(id="refund-lines", cursor_type="row")
@@ -92,7 +96,7 @@ class RefundScreen(WorkerErrors, Screen[None]):
             self._error(exc)
             return
         self.sale, self.patient = sale, None
-        self.quantities = {line.id: line.quantity for line in sale.lines}
+        self.quantities = {}  # nothing goes back until the cashier picks it (F9: everything)
         self.query_one("#receipt-no", Input).value = sale.receipt_no
         self.refresh_plan()
         self.query_one(DataTable).focus()
@@ -118,6 +122,12 @@ class RefundScreen(WorkerErrors, Screen[None]):
                 key=str(line.id),
             )
         summary = self.query_one("#refund-summary", Static)
+        if not any(self.quantities.values()):
+            summary.update(
+                f"{self.sale.receipt_no} · 请选择要退的项目：↑↓ 选行，空格 整行退，"
+                "F4 改退货数量，F9 全部退"
+            )
+            return
         try:
             plan = self._plan()
         except CashierError as exc:
@@ -145,16 +155,32 @@ class RefundScreen(WorkerErrors, Screen[None]):
 
         if self.sale is None:
             return
-        table = self.query_one(DataTable)
-        lines = list(self.sale.lines.order_by(SaleLine.line_no))
-        line = lines[min(table.cursor_row, len(lines) - 1)]
+        line = self._line()
+        back = self.quantities.get(line.id, 0)
 
         def chosen(quantity: int | None) -> None:
             if quantity is not None:
-                self.quantities[line.id] = min(quantity, line.quantity)
+                self.quantities[line.id] = quantity
                 self.refresh_plan()
 
-        self.app.push_screen(QuantityDialog(f"{line.name}（退货数量）", 0), chosen)
+        self.app.push_screen(
+            QuantityDialog(line.name, back or line.quantity, most=line.quantity), chosen
+        )
+
+    def _line(self):
+        table = self.query_one(DataTable)
+        lines = list(self.sale.lines.order_by(SaleLine.line_no))
+        return lines[min(table.cursor_row, len(lines) - 1)]
+
+    def action_toggle_line(self) -> None:
+        """Space: the selected line goes back whole, or not at all."""
+        if self.sale is None:
+            return
+        line = self._line()
+        row = self.query_one(DataTable).cursor_row
+        self.quantities[line.id] = 0 if self.quantities.get(line.id, 0) else line.quantity
+        self.refresh_plan()
+        self.query_one(DataTable).move_cursor(row=row)
 
     def action_all(self) -> None:
         if self.sale is not None:
