@@ -347,10 +347,6 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         except Exception:
             self.app.call_from_thread(self._help, "[b red]保存失败，请重试（F10 / Enter）[/]")
             raise
-        if completed.clock_message:  # the PC's clock went back: said, and audited in the core
-            self.app.call_from_thread(
-                self.app.notify, completed.clock_message, severity="warning", timeout=15
-            )
         return completed
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

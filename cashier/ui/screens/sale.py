@@ -311,6 +311,9 @@ class SaleScreen(WorkerErrors, Screen[None]):
                 self._offer_cancel()
             return
         self.app.show_customer("show_payment", completed.paid, completed.change)
+        self.app.clear_notifications()  # the last patient's notices never sit over the next
+        if completed.clock_message:  # the PC's clock went back: said, and audited in the core
+            self.notify(completed.clock_message, severity="warning", timeout=15)
         self._problem = ""
         self._show_last(completed, "正在打印…")
         self.refresh_sale()
@@ -383,6 +386,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
                     return
                 self._problem = ""
                 self.app.show_customer("clear")
+                self.app.clear_notifications()
                 self.refresh_sale()
                 self.notify("本单已作废")
 
@@ -522,6 +526,9 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
         settings = self.app.settings
         self._problem = ""
+        part = self.checkout.insured
+        if part is None or part.patient.psn_no != patient.psn_no:
+            self.app.clear_notifications()  # another patient: the last one's notices go
         try:
             loaded = self.counter.attach_patient(patient, settings.kind, orders.pending_for)
         except CashierError as exc:
@@ -676,6 +683,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
             return
         self._problem = ""
         self.app.show_customer("clear")
+        self.app.clear_notifications()
         self.refresh_sale()
         self.notify(f"已挂单（共 {parked} 张），按 Ctrl+R 取回", timeout=6)
 
@@ -691,6 +699,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
                 self.notify(str(exc), severity="warning")
                 return
             self._problem = ""
+            self.app.clear_notifications()
             self.refresh_sale(select=0)
             self.notify("已取回挂起的单")
 
