@@ -125,6 +125,9 @@ class Checkout:
     #: Clinic orders on a bill the patient pays self-pay (the insured part dropped): billed
     #: by this sale all the same, never left pending to be charged again.
     selfpay_orders: tuple[int, ...] = ()
+    #: Bumped by every change of the lines, the patient or the account choice: an answer
+    #: about an older version (a pre-settlement sent before a scan) is not taken for this one.
+    version: int = 0
 
     @property
     def due(self) -> Fen:
@@ -149,6 +152,7 @@ class Checkout:
             raise InputError("本单已医保结算，不能再改；如需修改请先撤销结算（收款界面按 Esc）")
 
     def _changed(self) -> None:
+        self.version += 1
         if self.insured is not None:
             self.insured.lines_changed()
 
@@ -163,10 +167,12 @@ class Checkout:
             # The same patient again (a fresh 医保码): keep the visit, take the new token.
             part.patient = patient
             part.presettlement = None
+            self.version += 1
             return part
         if part is not None and part.order_ids:
             raise InputError("本单已载入另一位患者的医嘱，请先作废（F12）或完成本单")
         self.insured = InsuredPart(patient=patient, kind=kind, sale_key=self.key)
+        self.version += 1
         return self.insured
 
     def load_orders(self, orders: list) -> int:
@@ -207,6 +213,7 @@ class Checkout:
         if self.insured is not None:
             self.selfpay_orders += self.insured.order_ids
         self.insured = None
+        self.version += 1
 
     def set_account(self, used: bool) -> None:
         """个人账户 on or off (``acct_used_flag``); the pre-settlement must be run again."""
@@ -215,6 +222,7 @@ class Checkout:
             raise InputError("请先识别患者")
         self.insured.acct_used = used
         self.insured.presettlement = None
+        self.version += 1
 
     def scan(self, code: str) -> Line:
         """Add the item with this barcode or code; a repeat scan adds one more."""

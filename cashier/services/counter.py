@@ -294,8 +294,18 @@ class Counter:
         return self._insurance()
 
     def presettle(self) -> None:
-        """The insurer's breakdown of the bill as it is (waits on the insurer)."""
-        self.insurance().presettle(self.bill)
+        """The insurer's breakdown of the bill as it is (waits on the insurer). An answer
+        about the bill as it was (a line scanned meanwhile) is dropped and the bill as it
+        is asked about again."""
+        from cashier.services.insured import BillChangedMeanwhile
+
+        for attempt in range(3):
+            try:
+                self.insurance().presettle(self.bill)
+                break
+            except BillChangedMeanwhile:
+                if attempt == 2:
+                    raise
         self._emit(BillChanged())
 
     def set_diagnosis(self, code: str, name: str) -> None:

@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from cashier.services.operators import SignedIn
 
 
+class BillChangedMeanwhile(InputError):
+    """An answer about an older version of the bill (it changed while the insurer answered)."""
+
+
 class DiagnosisNeeded(InputError):
     """A walk-in clinic bill has no diagnosis; the insurer settles no visit without one."""
 
@@ -136,6 +140,7 @@ class Insurance:
         claims.holds(co.station_id, part.order_ids)  # one visit, one counter: before any call
         who = self._op(co.operator)
         where = part.patient.insu.insuplc_admdvs
+        version = co.version
         if part.kind == "pharmacy":
             output = self.client.call(
                 "2101",
@@ -154,6 +159,10 @@ class Insurance:
                 insuplc_admdvs=where,
             )
             bill = Settlement.from_json(output)
+        if co.version != version or co.insured is not part:
+            # Scanned, removed or re-chosen while the insurer answered: this answer is about
+            # a bill that is no longer on screen. Never shown against the bill as it is now.
+            raise BillChangedMeanwhile("收费单在预结算期间有变动，正在按当前收费单重新预结算")
         _check_total(bill, co.total)
         part.presettlement = bill
         return bill

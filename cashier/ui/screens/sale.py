@@ -435,18 +435,21 @@ class SaleScreen(WorkerErrors, Screen[None]):
         elif side.loading:
             side.loading = False
 
-    def _failed(self, exc: BaseException) -> None:
-        """An insured step failed: what happened and what next, in the notice and the panel."""
+    def _failed(self, exc: BaseException, *, panel: bool = True) -> None:
+        """An insured step failed: what happened and what next, in the notice and (when it
+        is about the bill on screen) in its panel."""
         from cashier.services.insured import advice
 
         if not isinstance(exc, CashierError):
             self.app.log.error(repr(exc))
         tip = advice(exc)
-        self.app.call_from_thread(self._show_problem, str(tip), str(tip))
+        self.app.call_from_thread(self._show_problem, str(tip), str(tip), panel)
 
-    def _show_problem(self, notice: str, message: str) -> None:
+    def _show_problem(self, notice: str, message: str, panel: bool = True) -> None:
         self.app.bell()
         self.notify(notice, severity="error", timeout=12, markup=False)
+        if not panel:
+            return
         first, _, rest = message.partition("\n")
         self._problem = f"[b red]{quoted(first)}[/]" + (
             f"\n[yellow]{quoted(rest)}[/]" if rest else ""
@@ -496,7 +499,9 @@ class SaleScreen(WorkerErrors, Screen[None]):
                 "card": insurance.identify_card,
             }[how](value, who)
         except Exception as exc:  # every failure is a message with a next step
-            self._failed(exc)
+            # A code that failed to identify anyone is not about the patient on screen: the
+            # notice says it, that patient's panel stays theirs.
+            self._failed(exc, panel=self.checkout.insured is None)
             return
         finally:
             self._busy(False)

@@ -1,0 +1,59 @@
+"""Issue 19, item 5: every error and every answer belongs to the bill it came from. An
+expired 医保码 of another patient scanned while one is on screen is a notice, never put in
+that patient's panel; a pre-settlement answered after the bill changed is not shown against
+the bill as it is now: it is asked again for the current bill."""
+
+from __future__ import annotations
+
+import pytest
+
+from cashier.services import catalog
+from cashier.services.checkout import Checkout
+from cashier.services.counter import Counter as BillCounter
+from cashier.services.insured import BillChangedMeanwhile, Insurance
+from tests.support.counter import AMOXICILLIN, CEFIXIME, qr
+from tests.support.pilot import open_counter, start
+
+pytestmark = pytest.mark.pilot
+
+
+async def test_an_expired_code_of_someone_else_stays_out_of_the_patients_panel(settings):
+    app = await open_counter(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        c = await start(app, pilot)
+        await c.scan(c.qr("P001"))
+        part = c.sale.checkout.insured
+        assert part is not None and not c.sale._problem
+        await c.scan(c.qr("P002", lifetime_s=0))  # 张伟's code, already expired
+        assert "过期" in c.notices()
+        assert c.sale.checkout.insured is part  # still the patient on screen
+        assert c.sale._problem == ""  # and their panel says nothing of the other code
+
+
+def test_a_presettlement_of_the_bill_as_it_was_is_asked_again(insurer, settings, cashier_1001):
+    insurance = Insurance(insurer.client, settings)
+    co = Checkout(settings.station_id, cashier_1001)
+    co.identify(insurance.identify_qr(qr(insurer, "P004"), cashier_1001), "clinic")
+    insurance.set_diagnosis(co, "J06.900", "急性上呼吸道感染")
+    co.add(catalog.find_by_scan(AMOXICILLIN))
+    real_call = insurer.client.call
+    scanned = []
+
+    def call(infno, *args, **kwargs):  # a scan lands while 2206 is on its way
+        answer = real_call(infno, *args, **kwargs)
+        if infno == "2206" and not scanned:
+            scanned.append(co.add(catalog.find_by_scan(CEFIXIME)))
+        return answer
+
+    insurer.client.call = call
+    try:
+        with pytest.raises(BillChangedMeanwhile):
+            insurance.presettle(co)
+        assert co.insured.presettlement is None  # never shown against the bill as it is
+        counter = BillCounter(settings.station_id, cashier_1001, insurance=lambda: insurance)
+        counter.bill = co
+        counter.presettle()  # asked again, about the bill as it is
+    finally:
+        insurer.client.call = real_call
+    assert co.insured.presettlement is not None
+    assert co.insured.presettlement.setlinfo.medfee_sumamt == co.total
