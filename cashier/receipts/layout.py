@@ -54,6 +54,9 @@ LABELS: dict[str, str] = {
     "no_category": "其他",
     "subtotal": "小计",
     "total": "合计",
+    "fulamt_ownpay": "全自费",
+    "preselfpay": "先行自付",
+    "deductible": "其中计入起付线",
     "insutype": "医保类型",
     "setl_id": "结算号",
     "mdtrt_id": "就诊号",
@@ -257,7 +260,11 @@ def receipt_layout(receipt: Receipt) -> list[LayoutLine]:
         add(LayoutLine("normal", LABELS["insutype"], ins.insutype_name))
         add(LayoutLine("normal", LABELS["setl_id"], ins.setl_id))
         add(LayoutLine("normal", LABELS["mdtrt_id"], ins.mdtrt_id))
+        add(LayoutLine("normal", LABELS["fulamt_ownpay"], ins.fulamt_ownpay.display()))
+        add(LayoutLine("normal", LABELS["preselfpay"], ins.preselfpay.display()))
         add(LayoutLine("normal", LABELS["fund_pay"], ins.fund_pay.display()))
+        if ins.deductible:
+            add(LayoutLine("normal", LABELS["deductible"], ins.deductible.display(), indent=2))
         if ins.other_fund_pay:
             add(LayoutLine("normal", LABELS["other_fund_pay"], ins.other_fund_pay.display()))
         add(LayoutLine("normal", LABELS["account_pay"], ins.account_pay.display()))

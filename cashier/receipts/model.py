@@ -44,6 +44,9 @@ class InsuranceSummary:
     balance_after: Fen | None = None
     mutual_aid_pay: Fen = Fen(0)  # 共济
     other_fund_pay: Fen = Fen(0)  # 公务员补助, 大额, 医疗救助 … (every fund but 统筹)
+    fulamt_ownpay: Fen = Fen(0)  # 全自费 (丙类 and the like: never the insurer's)
+    preselfpay: Fen = Fen(0)  # 先行自付 (the 乙类 share paid first)
+    deductible: Fen = Fen(0)  # 本次计入起付线 (act_pay_dedc)
 
 
 @dataclass(frozen=True)

@@ -577,9 +577,17 @@ def receipt_for(
 
 def insurance_summary(setl: InsuredSettlement, *, cancelled: bool = False) -> InsuranceSummary:
     """The insurance block of a receipt (or, ``cancelled``, of a refund slip)."""
-    from cashier.insurer.protocol import INSUTYPES
+    from cashier.insurer.protocol import INSUTYPES, SetlInfo, loads
 
+    try:
+        info = SetlInfo.from_json(loads(setl.setlinfo))
+        own, first, dedc = info.fulamt_ownpay_amt, info.preselfpay_amt, info.act_pay_dedc
+    except Exception:  # a row from before the split was kept: the rest still prints
+        own = first = dedc = Fen(0)
     return InsuranceSummary(
+        fulamt_ownpay=own,
+        preselfpay=first,
+        deductible=dedc,
         insutype_name=INSUTYPES.get(setl.insutype, setl.insutype)
         + ("（已撤销）" if cancelled else ""),
         setl_id=setl.setl_id,

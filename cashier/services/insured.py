@@ -612,6 +612,8 @@ def breakdown_rows(s: protocol.SetlInfo) -> list[tuple[str, Fen]]:
         rows.append(("超限价自付", s.overlmt_selfpay))
     rows.append(("先行自付", s.preselfpay_amt))
     rows.append(("医保统筹支付", s.hifp_pay))
+    if s.act_pay_dedc:  # why 统筹 pays little or nothing: the deductible this visit met
+        rows.append(("其中计入起付线", s.act_pay_dedc))
     rows.extend(
         (protocol.SETLINFO_LABELS[name], getattr(s, name))
         for name in protocol.OTHER_FUNDS

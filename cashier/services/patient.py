@@ -89,10 +89,14 @@ class Patient:
     def problems(self) -> tuple[str, ...]:
         """What stands in the way of settling with this insurance, in the cashier's words."""
         out = []
-        if self.insu.psn_insu_stas and self.insu.psn_insu_stas != "1":
+        if self.suspended:
             since = f"（{self.insu.paus_insu_date} 起）" if self.insu.paus_insu_date else ""
-            out.append(f"参保状态异常：暂停参保{since}，不能医保结算，可按自费收款")
+            out.append(f"暂停参保{since}：不能医保结算，按 Ctrl+S 转自费收款")
         return tuple(out)
+
+    @property
+    def suspended(self) -> bool:
+        return bool(self.insu.psn_insu_stas) and self.insu.psn_insu_stas != "1"
 
     def with_insurance(self, insutype: str) -> Patient:
         insu = self.person.insurance(insutype)

@@ -541,8 +541,8 @@ class SaleScreen(WorkerErrors, Screen[None]):
             return
         note = f"，已载入医嘱 {loaded} 张" if loaded else ""
         self.notify(f"已识别：{patient.name_masked}（{patient.source}）{note}", timeout=5)
-        if patient.problems:
-            self._show_problem(patient.problems[0], patient.problems[0])
+        if patient.problems:  # the card and the panel show it; the notice says what to do
+            self._show_problem(patient.problems[0], patient.problems[0], panel=False)
         elif settings.auto_presettle and self.checkout.lines:
             self.presettle()
 

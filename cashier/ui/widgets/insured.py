@@ -43,7 +43,9 @@ class PatientCard(Static):
             region,
             balance,
         ]
-        lines.extend(f"[b red]{problem}[/]" for problem in p.problems)
+        if p.suspended:  # short, and the date on a line of its own (never broken)
+            since = f"\n[red]{quoted(p.insu.paus_insu_date)} 起[/]" if p.insu.paus_insu_date else ""
+            lines.append(f"[b red]暂停参保[/]{since}")
         put(self, "\n".join(lines))
         self.display = True
 
@@ -60,6 +62,9 @@ class Breakdown(Static):
         bill = part.settlement or part.presettlement
         account = "个账 开" if part.acct_used else "[b yellow]个账 关[/]"
         if bill is None:
+            if part.patient.problems:  # said once, with the key that gets the patient served
+                put(self, "[b red]不能医保结算[/]\nCtrl+S 转自费收款")
+                return
             state = message or "按 F5 预结算"
             put(self, f"{account} (F6)\n{state}")
             return
