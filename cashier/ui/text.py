@@ -32,6 +32,17 @@ def plain(value: object, **style) -> Text:
     return Text(printable(value), **style)
 
 
+def clipped(value: object, cells: int, **style) -> Text:
+    """A table cell at most ``cells`` wide: a value too long ends in "…", so the cashier
+    sees it was cut (0.3g*2… never passes for 0.3g*2)."""
+    from rich.cells import cell_len, set_cell_size
+
+    text = printable(value)
+    if cells <= 0 or cell_len(text) <= cells:
+        return Text(text, **style)
+    return Text(set_cell_size(text, cells - 1).rstrip() + "…", **style)
+
+
 def quoted(value: object) -> str:
     """The value inside a string that is read as markup (a notice, a label)."""
     return _OPEN.sub(lambda m: m.group(1) * 2 + "\\[", printable(value))

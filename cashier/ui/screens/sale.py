@@ -26,12 +26,15 @@ from cashier.services.insured import split_rows
 from cashier.services.printing import configured_printer, pending_jobs, print_sale, retry_pending
 from cashier.store.models import Item
 from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy, relay
-from cashier.ui.text import plain, quoted
+from cashier.ui.text import clipped, plain, quoted
 from cashier.ui.widgets import put
 from cashier.ui.widgets.insured import Breakdown, PatientCard
 from cashier.ui.widgets.keybar import KeyBar
 
 SPINNER_AFTER_S = 0.3
+#: The name and spec columns at their narrowest; wider terminals widen them. A spec of
+#: SPEC_WHOLE cells (0.3g*20粒) is shown whole whenever the name keeps NAME_MIN.
+NAME_MIN, SPEC_MIN, SPEC_WHOLE = 8, 6, 9
 
 
 class SaleScreen(WorkerErrors, Screen[None]):
@@ -39,6 +42,8 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
     BINDINGS = [
         Binding("f1", "help", "帮助", id="help"),
+        Binding("up", "move(-1)", "上一行", show=False),
+        Binding("down", "move(1)", "下一行", show=False),
         Binding("f2", "identify", "读卡", id="identify"),
         Binding("f3", "search", "查找", id="search"),
         Binding("f4", "quantity", "改数量", id="quantity"),
@@ -123,13 +128,37 @@ class SaleScreen(WorkerErrors, Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#lines", DataTable)
         table.add_column("类", key="class", width=2)  # 甲/乙/丙: the insurer's, once uploaded
-        table.add_column("名称", key="name", width=12)
-        table.add_column("规格", key="spec", width=6)
+        table.add_column("名称", key="name", width=NAME_MIN)
+        table.add_column("规格", key="spec", width=SPEC_MIN)
         table.add_column(Text("单价", justify="right"), key="price", width=6)
         table.add_column(Text("数", justify="right"), key="qty", width=3)
         table.add_column(Text("金额", justify="right"), key="amount", width=7)
         self.query_one("#entry", Input).focus()
         self.refresh_sale()
+
+    def on_resize(self) -> None:
+        """The name and spec columns take the width there is (120 columns show whole names)."""
+        table = self.query_one("#lines", DataTable)
+        fixed = sum(table.columns[k].width for k in ("class", "price", "qty", "amount"))
+        padding = 2 * table.cell_padding * len(table.columns)
+        spare = max(table.size.width - fixed - padding - 1, NAME_MIN + SPEC_MIN)
+        # The spec first (0.3g*20粒 whole tells two packs apart), then the name the rest.
+        spec = max(min(SPEC_WHOLE, spare - NAME_MIN), min(spare // 3, 16))
+        widths = {"name": spare - spec, "spec": spec}
+        if any(table.columns[k].width != w for k, w in widths.items()):
+            for key, width in widths.items():
+                table.columns[key].width = width
+                table.columns[key].auto_width = False
+            self._rows = None  # redrawn with the new widths (and the names clipped anew)
+            self.refresh_sale()
+
+    def action_move(self, step: int) -> None:
+        """↑↓ choose the line, whatever has focus (the scan field keeps it)."""
+        table = self.query_one("#lines", DataTable)
+        if self.checkout.lines:
+            table.move_cursor(
+                row=max(0, min(table.cursor_row + step, len(self.checkout.lines) - 1))
+            )
 
     def refresh_sale(self, select: int | None = None) -> None:
         """Show the bill as it is now. Only what changed is redrawn: the sale screen
@@ -150,11 +179,12 @@ class SaleScreen(WorkerErrors, Screen[None]):
         if rows != self._rows:
             self._rows = rows
             table.clear()
+            name_w, spec_w = table.columns["name"].width, table.columns["spec"].width
             for n, (klass, name, spec, price, quantity, amount) in enumerate(rows, 1):
                 table.add_row(
                     plain(klass),
-                    plain(name),
-                    plain(spec),
+                    clipped(name, name_w),
+                    clipped(spec, spec_w),
                     Text(price, justify="right"),
                     Text(quantity, justify="right"),
                     Text(amount, justify="right"),
