@@ -60,6 +60,34 @@ class CashierApp(App[None]):
                 self.theme = "ansi-dark"  # the terminal's own 16 colours, nothing converted
             self.animation_level = "none"
 
+    # -- a terminal too small says so (never drops columns, keys or digits silently) -----
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self.check_size)
+
+    def check_size(self) -> None:
+        """Cover the screen on top with what size is needed while the terminal is smaller
+        than the counter's layout; uncover every screen once it is big enough."""
+        from cashier.ui.widgets.too_small import TooSmall, too_small
+
+        columns, rows = self.size
+        small = too_small(columns, rows)
+        for screen in self.screen_stack:
+            for cover in screen.query(TooSmall):
+                if not small or screen is not self.screen:
+                    cover.remove()
+        if small:
+            covers = self.screen.query(TooSmall)
+            cover = covers.first() if covers else TooSmall()
+            if not covers:
+                self.screen.mount(cover)
+            cover.show_size(columns, rows)
+
+    @property
+    def size_too_small(self) -> bool:
+        from cashier.ui.widgets.too_small import too_small
+
+        return too_small(*self.size)
+
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         if self.settings.low_spec and hasattr(event.widget, "cursor_blink"):
             event.widget.cursor_blink = False  # a blinking cursor repaints twice a second
@@ -89,6 +117,7 @@ class CashierApp(App[None]):
         if overrides:
             self.set_keymap(overrides)
         self.set_interval(5, self._check_idle)
+        self.set_interval(1, self.check_size)  # a screen pushed while too small is covered too
         from cashier.store.db import on_connection_lost
 
         on_connection_lost(self._connection_lost)
@@ -499,6 +528,11 @@ class CashierApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
             self.last_input = time.monotonic()
+            if self.size_too_small:  # nothing typed blind: the cover says why
+                self.check_size()
+                if isinstance(event, events.Key):
+                    self.bell()
+                    return
         if (
             isinstance(event, events.Key)
             and not event.is_forwarded

@@ -29,11 +29,19 @@ async def ring_up(app, pilot) -> None:
     await until(pilot, lambda: app.screen.query_one("#lines").row_count == 3)
 
 
-@pytest.mark.parametrize("width", [80, 75])  # 75: the table as narrow as an insured bill's
-async def test_cut_values_end_in_an_ellipsis_and_a_wide_terminal_shows_them_whole(settings, width):
+@pytest.mark.parametrize("insured", [False, True])  # an insured bill's panel is wider
+async def test_cut_values_end_in_an_ellipsis_and_a_wide_terminal_shows_them_whole(
+    settings, insured
+):
     app = CashierApp(open_station(settings))
-    async with app.run_test(size=(width, 24)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await ring_up(app, pilot)
+        if insured:
+            app.screen.query_one("#side").set_class(True, "-insured")
+            await pilot.pause()
+            app.screen.on_resize()  # the table narrower: the columns laid out again
+            await pilot.pause()
+            assert app.screen.query_one("#lines").columns["spec"].width == 9
         first, second = cells(app.screen, 0), cells(app.screen, 1)
         assert (first[2], second[2]) == ("0.3g*20粒", "0.3g*10粒")  # the packs told apart
         assert first[1] == "布洛芬缓释胶囊" or (
