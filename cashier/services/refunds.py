@@ -185,6 +185,10 @@ def execute(
         raise InputError("请填写退款原因")
     sale = Sale.get_by_id(plan.sale_id)
     find_refundable(sale.receipt_no)  # still refundable (another counter may have refunded it)
+    if shifts.open_shift_of(settings.station_id) is None:
+        # Never a shift opened behind the cashier's back with no float, paying cash out of
+        # a drawer nobody counted into (its X report would expect less than nothing).
+        raise InputError("本收费台已交班：请先开班（功能菜单 1 班次，清点备用金）再办理退款")
     channels = payments.provider_names_of(sale.id)
     missing = channels - set(providers or {})
     if missing:  # checked before anything moves: the insurer, the books, the channels

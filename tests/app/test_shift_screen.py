@@ -8,6 +8,7 @@ import subprocess
 from datetime import timedelta
 
 import pytest
+from rich.cells import cell_len
 
 from cashier.domain.money import Fen
 from cashier.services import shifts
@@ -173,3 +174,47 @@ async def test_a_stale_shift_is_flagged_and_a_supervisor_closes_it_here(settings
     shift = Shift.get()
     assert (shift.status, shift.closed_by) == ("closed", "9001")
     assert shifts.z_report_of(shift).stale
+
+
+def key_bar(screen) -> str:
+    return str(screen.query_one("KeyBar").render())
+
+
+async def test_the_key_bar_offers_what_can_be_done_now(settings):
+    """Issue 19, item 9: F2 only with no shift open; the shift's keys with one; X报表 never
+    offered to a cashier (who would be refused); while counting, only Enter and Esc, and
+    the labels of the blind count never run into their fields."""
+    app = CashierApp(open_station(settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot)
+        screen = await open_shift_screen(pilot)
+        bar = key_bar(screen)
+        assert "开班" in bar and "交班" not in bar and "X报表" not in bar
+        await pilot.press("f2", *"200", "enter")
+        await settle(pilot)
+        bar = key_bar(screen)
+        assert "开班" not in bar and "交班" in bar and "X报表" not in bar  # a cashier's
+        await pilot.press("f5")  # the blind count
+        await settle(pilot)
+        bar = key_bar(screen)
+        assert "提交" in bar and "Esc" in bar and "交班" not in bar and "支出" not in bar
+        checked = 0
+        for row in screen.query("#count-form .shift-row"):
+            if not row.region.width:  # a supervisor's rows, hidden for one's own shift
+                continue
+            label, field = row.query_one("Label"), row.query_one("Input")
+            words = cell_len(str(label.render()))
+            assert label.region.right <= field.region.x and words < label.region.width, (
+                str(label.render()),
+                label.region,
+            )  # a blank between the words and the field
+            checked += 1
+        assert checked >= 4
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "交班" in key_bar(screen)
+    app = CashierApp(open_station(settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "9001", "9999")
+        screen = await open_shift_screen(pilot)
+        await until(pilot, lambda: "X报表" in key_bar(screen))  # a supervisor's, with a shift

@@ -404,3 +404,30 @@ def test_payouts_lower_expected_cash_and_cannot_exceed_it(station, cashier_1001,
     # The blind count of an empty drawer balances.
     z = shifts.close_shift(shift, {Method.CASH: Fen(0)}, cashier_1001)
     assert z.count_of(Method.CASH).variance == Fen(0)
+
+
+def test_no_refund_once_the_shift_is_closed(station, settings, cashier_1001, supervisor_9001):
+    """Issue 19, item 9: a refund after the shift was closed never opens a shift with no
+    float behind the cashier's back: it is refused until a shift is opened."""
+    from cashier.domain.tender import Method
+    from cashier.errors import InputError
+    from cashier.services import catalog, refunds
+    from cashier.services.checkout import Checkout
+    from cashier.store.models import Refund
+
+    co = Checkout(settings.station_id, cashier_1001)
+    co.add(catalog.find_by_scan("Y00001"))
+    plan = co.start_payment()
+    plan.add(Method.CASH, plan.due)
+    sale = Sale.get_by_id(co.complete(plan).sale_id)
+    shift = shifts.open_shift_of(settings.station_id)
+    shifts.close_shift(shift, {m: Fen(0) for m in shifts.METHODS}, cashier_1001)
+    refund_plan = refunds.plan_refund(refunds.find_refundable(sale.receipt_no))
+    with pytest.raises(InputError, match="请先开班"):
+        refunds.execute(settings, refund_plan, requested_by=cashier_1001,
+                        approved_by=supervisor_9001, completed_by=cashier_1001, reason="退药")  # fmt: skip
+    assert not Refund.select().exists() and shifts.open_shift_of(settings.station_id) is None
+    shifts.open_shift(settings.station_id, cashier_1001, Fen(20000))
+    done = refunds.execute(settings, refund_plan, requested_by=cashier_1001,
+                           approved_by=supervisor_9001, completed_by=cashier_1001, reason="退药")  # fmt: skip
+    assert done.back_to_patient == sale.total

@@ -59,7 +59,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
     ShiftScreen .shift-form { height: auto; padding: 0 1; display: none; }
     ShiftScreen .shift-form Label { width: auto; }
     ShiftScreen .shift-row { height: 1; }
-    ShiftScreen .shift-row Label { width: 12; }
+    ShiftScreen .shift-row Label { width: 14; padding-right: 1; }
     ShiftScreen .shift-row Input { width: 24; background: $boost; }
     ShiftScreen .shift-row Input:focus { background: $primary 40%; }
     ShiftScreen #payout-reason { width: 40; }
@@ -75,6 +75,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
         Binding("f6", "z_list", "Z报表", id="shift_z_list"),
         Binding("f7", "print_x", "打印X", id="shift_print_x"),
         Binding("f11", "reprint", "重打Z", id="shift_reprint"),
+        Binding("f10", "submit", "提交", id="shift_submit"),
         Binding("escape", "back", "返回", id="back"),
     ]
 
@@ -113,7 +114,10 @@ class ShiftScreen(WorkerErrors, Screen[None]):
                 yield Label("事由")
                 yield Input(id="payout-reason", max_length=200, compact=True)
         with Vertical(id="count-form", classes="shift-form"):
-            yield Label("盲点交班：现金点钞，电子支付按终端结算单；留空为 0。应有金额提交后显示")
+            yield Label(
+                "盲点交班：现金点钞，电子支付按终端结算单；留空为 0。"
+                "Enter 下一项，F10（或最后一项 Enter）提交；应有金额提交后显示"
+            )
             for method in shifts.METHODS:
                 with Horizontal(classes="shift-row"):
                     yield Label(f"{method.label}实点")
@@ -153,6 +157,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
         if not self.is_attached:
             return
         self.state = state
+        self.refresh_bindings()
         info = state.current
         if info is None:
             text = NO_SHIFT
@@ -180,10 +185,46 @@ class ShiftScreen(WorkerErrors, Screen[None]):
         return info
 
     # -- forms --------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The key bar offers what this operator can do now: F2 only with no shift open,
+        the shift's keys only with one, the reports only to a supervisor, and while a form
+        is open only its own Enter and Esc."""
+        from cashier.services.operators import Role
+
+        if action in ("back",):
+            return True
+        if self.form:
+            return action == "submit"
+        if action == "submit":
+            return False
+        has_shift = self.state is not None and self.state.current is not None
+        supervisor = self.app.operator is not None and self.app.operator.role.at_least(
+            Role.SUPERVISOR
+        )
+        if action == "open_form":
+            return self.state is not None and not has_shift
+        if action in ("payout_form", "count_form"):
+            return has_shift
+        if action in ("x_report", "print_x"):
+            return has_shift and supervisor
+        return True
+
+    def action_submit(self) -> None:
+        """F10: the open form submitted, from whichever field."""
+        if self._busy:
+            return
+        if self.form == "open":
+            self._submit_open(self.query_one("#float", Input).value)
+        elif self.form == "payout":
+            self._submit_payout()
+        elif self.form == "count":
+            self._submit_count()
+
     def _show_form(self, name: str) -> None:
         self.form = name
         for form in ("open", "payout", "count"):
             self.query_one(f"#{form}-form").display = form == name
+        self.refresh_bindings()
         if name == "count":
             # Blind: nothing expected may be on screen while the cashier counts.
             self._table("盲点中", [])
