@@ -61,7 +61,12 @@ class ConsoleApp(CashierApp):
 
     def signed_in(self, who: SignedIn) -> None:
         if not who.role.at_least(Role.SUPERVISOR):
-            self.notify("组长控制台只允许收费组长及以上登录", severity="error")
+            from cashier.ui.screens.login import LoginScreen
+
+            message = "组长控制台只允许收费组长及以上登录"
+            self.notify(message, severity="error")
+            if isinstance(self.screen, LoginScreen):
+                self.screen.refused(message)
             return
         self.operator = who
         self.switch_screen(ConsoleHome())
@@ -97,20 +102,45 @@ class ConsoleApp(CashierApp):
 
 
 def serve(settings, *, host: str, port: int, config: str | None, data_dir: str | None) -> int:
-    """``cashier console``: one console per browser tab, each its own process."""
+    """``cashier console``: one console per browser tab, each its own process. The page is
+    the cashier's own (Chinese, nothing loaded from another host), and its addresses are the
+    ones the browser used, so a console bound to 0.0.0.0 works from a supervisor's PC."""
     import shlex
     import sys
-
-    from textual_serve.server import Server
 
     command = [sys.executable, "-m", "cashier.cli"]
     if config:
         command += ["--config", config]
     command += ["--data-dir", str(data_dir or settings.data_dir), "console", "--app"]
-    Server(
+    console_server(
         " ".join(shlex.quote(part) for part in command),
         host=host,
         port=port,
         title=f"{settings.clinic_name} 组长控制台",
     ).serve()
     return 0
+
+
+def console_server(command: str, *, host: str, port: int, title: str):
+    """textual-serve's server with the cashier's page and the request's own address."""
+    from pathlib import Path
+
+    from textual_serve.server import Server
+
+    class ConsoleServer(Server):
+        async def handle_index(self, request):
+            # The page's addresses are built from public_url: the browser's own, for this
+            # request (nothing is awaited while it is used, so requests never mix).
+            configured, self.public_url = self.public_url, f"{request.scheme}://{request.host}"
+            try:
+                return await super().handle_index(request)
+            finally:
+                self.public_url = configured
+
+    return ConsoleServer(
+        command,
+        host=host,
+        port=port,
+        title=title,
+        templates_path=Path(__file__).with_name("console_page"),
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -25,9 +26,11 @@ async def test_console_is_for_supervisors_and_has_no_devices(settings):
         await pilot.press(*"1001", "enter", *"1234", "enter")
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen) and app.operator is None
-        app.screen.query_one("#code").value = ""
-        app.screen.query_one("#pin").value = ""
-        app.screen.query_one("#code").focus()
+        # Refused: both fields empty and the code focused (issue 19, item 10), so the next
+        # code is typed afresh, never appended to "1001".
+        assert app.screen.query_one("#code").value == "" == app.screen.query_one("#pin").value
+        assert app.focused is app.screen.query_one("#code")
+        assert "收费组长" in str(app.screen.query_one("#login-message").render())
         await pilot.press(*"9001", "enter", *"9999", "enter")
         await settle(pilot)
         assert isinstance(app.screen, ConsoleHome)
@@ -62,7 +65,12 @@ def test_cashier_console_serves_a_browser_page(tmp_path):
             except OSError:
                 time.sleep(0.1)
         assert b"<html" in page.lower(), proc.stderr.read1() if proc.poll() is not None else page
-        assert "组长控制台" in page.decode("utf-8")
+        text = page.decode("utf-8")
+        assert "组长控制台" in text and "已关闭" in text  # the page speaks Chinese
+        assert "Session ended" not in text and "googleapis" not in text  # no foreign host
+        hosts = {h for h in re.findall(r'(?:src|href)="(?:https?|wss?)://([^/"]+)', text)}
+        assert hosts <= {f"127.0.0.1:{port}"}, hosts  # only the address the browser used
+        assert f"ws://127.0.0.1:{port}/" in text
     finally:
         proc.terminate()
         proc.wait(10)

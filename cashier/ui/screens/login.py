@@ -80,6 +80,14 @@ class LoginScreen(WorkerErrors, Screen[None]):
             return
         pin.focus()
 
+    def refused(self, message: str) -> None:
+        """Signed in, but not let in here (a cashier at the supervisor console): both fields
+        emptied, the code field focused, so the next code is typed afresh, never appended."""
+        for name in ("code", "pin"):
+            self.query_one(f"#{name}", Input).value = ""
+        self.query_one("#login-message", Static).update(Text(message, style="bold red"))
+        self.query_one("#code", Input).focus()
+
     def _retry_allowed(self) -> None:
         pin = self.query_one("#pin", Input)
         pin.disabled = False
