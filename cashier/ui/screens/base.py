@@ -38,6 +38,8 @@ def relay(screen, show, event) -> None:
     (a key), posted when a worker's call emitted it (never blocking the worker on the UI)."""
     import threading
 
+    if not screen.is_attached:  # gone (a dismissed payment screen): nothing to show
+        return
     if threading.get_ident() == screen.app._thread_id:
         show(event)
     else:

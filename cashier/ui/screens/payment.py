@@ -352,4 +352,5 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         super().on_worker_state_changed(event)
         if event.worker.name == "complete_sale" and event.state is WorkerState.SUCCESS:
+            self.counter.unsubscribe(self._on_counter)  # done with the counter's events
             self.dismiss(event.worker.result)
