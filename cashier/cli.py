@@ -200,8 +200,23 @@ def main(argv: list[str] | None = None) -> int:
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config, args.data_dir)
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise CashierError(f"数据目录 {settings.data_dir} 是一个文件，不是目录：请检查 --data-dir")
     for warning in config_warnings(settings):
         print(f"cashier: 警告：{warning}", file=sys.stderr)
+    return settings
+
+
+def _existing(settings: Settings) -> Settings:
+    """The settings of a station that exists: a command that reads a station's books never
+    makes an empty one from a mistyped --data-dir (and reports zeros with success)."""
+    if settings.database_url:
+        return settings  # a shared server: the station is wherever the server says
+    if not (settings.data_dir / "cashier.db").exists():
+        raise CashierError(
+            f"{settings.data_dir} 中没有收费台数据：请检查 --data-dir（或 CASHIER_DATA_DIR）；"
+            "新收费台请先运行 cashier init 或 cashier"
+        )
     return settings
 
 
@@ -360,7 +375,7 @@ def _import(args: argparse.Namespace) -> int:
 
     if args.what == "orders":
         return _import_orders(args)
-    settings = _settings(args)
+    settings = _settings(args)  # a new station may start with its own catalog
     open_station(settings, seed=False, operators_only=True)
     who = _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
     show = sys.stderr.isatty()
@@ -423,7 +438,7 @@ def _verify_audit(args: argparse.Namespace) -> int:
     from cashier.services import audit
     from cashier.services.station import open_station
 
-    open_station(_settings(args), seed=False)
+    open_station(_existing(_settings(args)), seed=False)
     check = audit.verify()
     if check.ok:
         print(f"审计日志完好：{check.entries} 条记录")
@@ -440,7 +455,7 @@ def _operator(args: argparse.Namespace) -> int:
     from cashier.services.station import open_station
     from cashier.store.models import Operator
 
-    ctx = open_station(_settings(args))
+    ctx = open_station(_settings(args))  # a new station's demo operators, or its first one
     if args.action == "list":
         for op in Operator.select().order_by(Operator.code):
             state = "已锁定" if op.locked else ("停用" if not op.active else "")
@@ -478,7 +493,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     from cashier.services.station import connect_payments, open_station
 
     day = parse_day(args.date, "--date")
-    settings = _settings(args)
+    settings = _existing(_settings(args))
     open_station(settings, seed=False, operators_only=True)
     who = _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
     connection = connect_payments(settings)
@@ -542,7 +557,7 @@ def _backup(args: argparse.Namespace) -> int:
         if not found:
             print(f"{folder} 中没有备份")
         return 0
-    open_station(settings, seed=False, operators_only=True)
+    open_station(_existing(settings), seed=False, operators_only=True)
     who = _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
     done = integrity.backup(database.obj, folder, keep_days=settings.backup_keep_days)
     audit.record(settings.station_id, "backup", operator=who.code, subject=done.path.name)
@@ -565,7 +580,7 @@ def _report(args: argparse.Namespace) -> int:
     fmt = args.format or out.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise CashierError(f"无法从 {out.name} 看出格式：请用 --format pdf 或 --format csv")
-    settings = _settings(args)
+    settings = _existing(_settings(args))
     open_station(settings, seed=False, operators_only=True)
     who = _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
     show = sys.stderr.isatty()

@@ -285,7 +285,7 @@ def load_settings(config: str | Path | None = None, data_dir: str | Path | None 
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"无法读取配置文件 {path}：{exc}") from None
         except ValueError as exc:  # TOMLDecodeError, or an integer too long to convert
-            raise ConfigError(f"配置文件 {path} 格式错误：{exc}") from None
+            raise ConfigError(f"配置文件 {path} {toml_problem(str(exc))}") from None
     settings = settings_from_dict(raw, data_dir=data_dir, config_path=path)
     if os.environ.get("CASHIER_DATABASE_URL"):
         settings = replace(settings, database_url=os.environ["CASHIER_DATABASE_URL"])
@@ -295,6 +295,36 @@ def load_settings(config: str | Path | None = None, data_dir: str | Path | None 
     if low_spec is not None:
         settings = replace(settings, low_spec=low_spec)
     return settings
+
+
+#: tomllib's messages, in the words of the person who edits the file.
+_TOML_WORDS = (
+    ("Expected '=' after a key", "键后面缺少 =（应为 名称 = 值）"),
+    ("Invalid value", '值无效（文本要加引号，如 url = "http://…"；是否 true/false 写成了中文？）'),
+    ("Expected ']' at the end of a table", "表名缺少 ]（应为 [insurer] 这样的一行）"),
+    ("Unclosed array", "数组缺少 ]"),
+    ("Unterminated string", "文本缺少结束的引号"),
+    ("Illegal character", "含有不允许的字符（中文引号或全角符号？）"),
+    ("Cannot overwrite a value", "同一个设置写了两次"),
+    ("Cannot declare", "同一个表写了两次"),
+    ("Invalid statement", "这一行看不懂（应为 名称 = 值 或 [表名]）"),
+    ("Invalid initial character for a key", "键名以不允许的字符开头"),
+    ("Expected newline or end of document", "一行只能写一个设置"),
+)
+
+
+def toml_problem(message: str) -> str:
+    """A tomllib error as the cashier's technician reads it: where, and what is wrong."""
+    import re
+
+    where = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    at = f"第 {where[1]} 行第 {where[2]} 列" if where else ""
+    if not where and "(at end of document)" in message:
+        at, where = "文件末尾", True
+    words = next((zh for en, zh in _TOML_WORDS if message.startswith(en)), "")
+    if not words:
+        words = "格式错误" if where else f"格式错误：{message}"
+    return f"{at}：{words}" if at else words
 
 
 _TRUE = ("1", "true", "yes", "on")
@@ -316,69 +346,90 @@ def env_flag(name: str) -> bool | None:
 def settings_from_dict(
     raw: dict[str, Any], *, data_dir: str | Path | None = None, config_path: Path | None = None
 ) -> Settings:
-    """Validate a parsed TOML table into :class:`Settings`; unknown keys are named and refused."""
+    """Validate a parsed TOML table into :class:`Settings`; unknown keys are named and refused.
+    Every problem is found and said at once (one line), not the first one per try."""
     where = str(config_path) if config_path else "配置"
+    problems: list[str] = []
+
+    def typed(name: str, value: Any, annotation: Any) -> tuple[bool, Any]:
+        try:
+            return True, _typed(name, value, annotation)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            return False, None
+
     unknown = set(raw) - _TOP - set(_SECTIONS) - {"keymap", "data_dir", "departments"}
     if unknown:
-        raise ConfigError(f"{where}：未知的设置 {', '.join(sorted(unknown))}")
+        problems.append(f"未知的设置 {', '.join(sorted(unknown))}")
     kwargs: dict[str, Any] = {}
     for f in fields(Settings):
         if f.name in _TOP and f.name in raw:
-            kwargs[f.name] = _typed(where, f.name, raw[f.name], f.type)
+            ok, value = typed(f.name, raw[f.name], f.type)
+            if ok:
+                kwargs[f.name] = value
     for name, cls in _SECTIONS.items():
         section = raw.get(name, {})
         if not isinstance(section, dict):
-            raise ConfigError(f"{where}：[{name}] 应为一个表")
+            problems.append(f"[{name}] 应为一个表")
+            continue
         bad = set(section) - {f.name for f in fields(cls)}
         if bad:
-            raise ConfigError(f"{where}：[{name}] 中未知的设置 {', '.join(sorted(bad))}")
-        kwargs[name] = cls(
-            **{
-                f.name: _typed(where, f"{name}.{f.name}", section[f.name], f.type)
-                for f in fields(cls)
-                if f.name in section
-            }
-        )
+            problems.append(f"[{name}] 中未知的设置 {', '.join(sorted(bad))}")
+        values = {}
+        for f in fields(cls):
+            if f.name in section:
+                ok, value = typed(f"{name}.{f.name}", section[f.name], f.type)
+                if ok:
+                    values[f.name] = value
+        kwargs[name] = cls(**values)
     keymap = dict(DEFAULT_KEYMAP)
     user_keys = raw.get("keymap", {})
     if not isinstance(user_keys, dict) or not all(isinstance(v, str) for v in user_keys.values()):
-        raise ConfigError(f'{where}：[keymap] 应为 动作 = "按键"')
-    bad = set(user_keys) - set(DEFAULT_KEYMAP)
-    if bad:
-        raise ConfigError(f"{where}：[keymap] 中未知的动作 {', '.join(sorted(bad))}")
-    keymap.update(user_keys)
+        problems.append('[keymap] 应为 动作 = "按键"')
+    else:
+        bad = set(user_keys) - set(DEFAULT_KEYMAP)
+        if bad:
+            problems.append(f"[keymap] 中未知的动作 {', '.join(sorted(bad))}")
+        keymap.update({k: v for k, v in user_keys.items() if k in DEFAULT_KEYMAP})
     kwargs["keymap"] = keymap
     departments = raw.get("departments", {})
     if not isinstance(departments, dict) or not all(
         isinstance(v, str) for v in departments.values()
     ):
-        raise ConfigError(f'{where}：[departments] 应为 科室编码 = "科别代码"（如 "A03"）')
+        problems.append('[departments] 应为 科室编码 = "科别代码"（如 "A03"）')
+        departments = {}
     kwargs["departments"] = dict(departments)
-    chosen_dir = data_dir or _typed(where, "data_dir", raw.get("data_dir", ""), "str")
+    chosen_dir = data_dir
+    if not chosen_dir:
+        _, chosen_dir = typed("data_dir", raw.get("data_dir", ""), "str")
     try:
         kwargs["data_dir"] = Path(chosen_dir).expanduser() if chosen_dir else default_data_dir()
     except RuntimeError:  # ~user whose home directory is unknown
-        raise ConfigError(f"{where}：data_dir 中的 ~ 无法展开：{chosen_dir}") from None
+        problems.append(f"data_dir 中的 ~ 无法展开：{chosen_dir}")
+        kwargs["data_dir"] = default_data_dir()
     settings = Settings(config_path=config_path, **kwargs)
     if settings.kind not in KINDS:
-        raise ConfigError(f"{where}：kind 应为 clinic 或 pharmacy，而不是 {settings.kind!r}")
+        problems.append(f"kind 应为 clinic 或 pharmacy，而不是 {settings.kind!r}")
     if settings.printer.paper not in PAPERS:
-        raise ConfigError(f"{where}：printer.paper 应为 {' / '.join(PAPERS)}")
+        problems.append(f"printer.paper 应为 {' / '.join(PAPERS)}")
     if settings.insurer.profile not in PROFILES:
-        raise ConfigError(f"{where}：insurer.profile 应为 {' / '.join(PROFILES)}")
+        problems.append(f"insurer.profile 应为 {' / '.join(PROFILES)}")
     if settings.scanner.terminator not in ("enter", "tab"):
-        raise ConfigError(f"{where}：scanner.terminator 应为 enter 或 tab")
+        problems.append("scanner.terminator 应为 enter 或 tab")
+    if problems:
+        count = f"有 {len(problems)} 处错误：" if len(problems) > 1 else ""
+        raise ConfigError(f"{where}：{count}{'；'.join(problems)}")
     return settings
 
 
-def _typed(where: str, name: str, value: Any, annotation: Any) -> Any:
+def _typed(name: str, value: Any, annotation: Any) -> Any:
     expected = {"str": str, "int": int, "bool": bool}.get(str(annotation))
     if expected is None:
         return value
     if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ConfigError(f"{where}：{name} 应为整数")
+        raise ConfigError(f"{name} 应为整数")
     if not isinstance(value, expected):
-        raise ConfigError(f"{where}：{name} 应为{ {str: '文本', bool: 'true/false'}[expected] }")
+        raise ConfigError(f"{name} 应为{ {str: '文本', bool: 'true/false'}[expected] }")
     return value
 
 

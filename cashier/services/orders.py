@@ -301,12 +301,44 @@ _JSON_MESSAGES = {
 }
 
 
+def _unclosed(text: str, upto: int) -> tuple[str, int] | None:
+    """The innermost bracket still open at ``upto`` and its line (strings skipped)."""
+    stack: list[tuple[str, int]] = []
+    line, in_string, escaped = 1, False, False
+    for ch in text[:upto]:
+        if ch == "\n":
+            line += 1
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            stack.append((ch, line))
+        elif ch in "]}" and stack:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
 def _read_json(text: str) -> tuple[list[_Order], list[tuple[int, str]]]:
     decoder = _LineDecoder(text)
     try:
         data = decoder.decode(text)
     except json.JSONDecodeError as exc:
         message = _JSON_MESSAGES.get(exc.msg, exc.msg)
+        opened = _unclosed(text, exc.pos)
+        if opened is not None and exc.msg.startswith(
+            ("Expecting ',' delimiter", "Expecting value")
+        ):
+            bracket, line = opened
+            closing = "]" if bracket == "[" else "}"
+            if not text[exc.pos :].strip():  # the file ended with it still open
+                return [], [(line, f"JSON 格式错误：第 {line} 行的 {bracket} 没有对应的 {closing}")]
+            message = f"缺少逗号，或缺少 {closing}（第 {line} 行的 {bracket} 尚未闭合）"
         return [], [(exc.lineno, f"JSON 格式错误（第 {exc.colno} 列）：{message}")]
     except RecursionError:
         return [], [(1, "JSON 嵌套太深")]

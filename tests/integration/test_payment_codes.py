@@ -542,6 +542,7 @@ def test_reconcile_payments_on_the_command_line(settings, tmp_path):
     from tests.support.cli import assert_one_line_error, run, run_as_supervisor
 
     data = tmp_path / "d"
+    assert run("operator", "list", data_dir=data).returncode == 0  # the training station
     refused = run("reconcile", "payments", "--date", f"{date.today()}", data_dir=data)
     assert_one_line_error(refused)
     proc = run_as_supervisor("reconcile", "payments", "--date", f"{date.today()}", data_dir=data)

@@ -24,7 +24,7 @@ from cashier.services.insured import Insurance
 from cashier.services.operators import Role, SignedIn
 from cashier.services.refunds import approve, execute, plan_refund
 from cashier.store.models import InsuredSettlement, Refund, RefundTender, Sale, Station, database
-from tests.support.cli import assert_one_line_error, run_as_supervisor
+from tests.support.cli import assert_one_line_error, run, run_as_supervisor
 from tests.support.counter import AMOXICILLIN, CEFIXIME, TERBINAFINE, qr
 from tests.support.tools import local_zone, require_tool
 
@@ -490,6 +490,7 @@ def test_cli_pdf_and_csv_hold_the_totals(day, settings, tmp_path):
 )
 def test_cli_errors_are_one_line(tmp_path, args, says):
     args = tuple(str(tmp_path / a) if a.startswith("X.") else a for a in args)
+    assert run("operator", "list", data_dir=tmp_path / "d").returncode == 0  # the station
     proc = run_as_supervisor("report", "eod", *args, data_dir=tmp_path / "d")
     assert_one_line_error(proc)
     assert proc.returncode == 1 and says in proc.stderr and len(proc.stderr.splitlines()) == 1
