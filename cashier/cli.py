@@ -9,6 +9,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from cashier import logs
 from cashier.config import (
     KINDS,
     Settings,
@@ -180,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(args)
     except CashierError as exc:
         print(f"cashier: {exc}", file=sys.stderr)
+        logs.shown(str(exc), exc, where=f"cli {args.command or ''}".strip())
         return EXIT_ERROR
     except BrokenPipeError:  # `cashier ... | head`: the reader left, nothing to say
         return 0
@@ -195,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"cashier: {trouble}", file=sys.stderr)
             return EXIT_ERROR
         print(f"cashier: 内部错误：{type(exc).__name__}: {exc}", file=sys.stderr)
+        logs.shown(f"内部错误：{type(exc).__name__}", exc, where=f"cli {args.command or ''}")
         return EXIT_ERROR
 
 

@@ -180,6 +180,9 @@ class Settings:
     #: more over it, is confirmed with the change shown before it is taken (a mistyped 1250
     #: for ¥12.50). 0: never asked.
     cash_confirm_factor: int = 10
+    #: Where the log file goes ("" = the user log directory, or logs/ in a data directory
+    #: given with --data-dir). Also CASHIER_LOG_DIR.
+    log_dir: str = ""
     orders_folder: str = ""  # the clinic system's drop folder; empty: <data dir>/orders-inbox
     console_host: str = "127.0.0.1"  # `cashier console`: the supervisor console in a browser
     console_port: int = 8765
@@ -291,6 +294,8 @@ def load_settings(config: str | Path | None = None, data_dir: str | Path | None 
         settings = replace(settings, database_url=os.environ["CASHIER_DATABASE_URL"])
     if os.environ.get("CASHIER_KEY_FILE"):
         settings = replace(settings, key_file=os.environ["CASHIER_KEY_FILE"])
+    if os.environ.get("CASHIER_LOG_DIR"):
+        settings = replace(settings, log_dir=os.environ["CASHIER_LOG_DIR"])
     low_spec = env_flag("CASHIER_LOW_SPEC")
     if low_spec is not None:
         settings = replace(settings, low_spec=low_spec)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cashier import logs
 from cashier.config import Settings
 from cashier.errors import CashierError
 from cashier.services import audit, operators
@@ -45,6 +46,7 @@ def open_station(
     station gets its demo data (with ``operators_only``, its demo operators alone: a
     privileged command signs in as one)."""
     private_dir(settings.data_dir)
+    logs.setup(settings)  # the station's data directory exists now: its log beside it
     db = connect(settings.db_url, on_wait=on_wait)  # a server still starting is waited for
     integrity.check_at_start(db)
     migrate(db)

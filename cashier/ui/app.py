@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.timer import Timer
 
+from cashier import logs
 from cashier.devices.scanner import BurstDetector, Pass, Scan, classify
 from cashier.errors import CashierError
 from cashier.services.operators import SignedIn
@@ -105,9 +106,11 @@ class CashierApp(App[None]):
         """Every notice is text: it carries data (a name, the insurer's own words), so it is
         never read as markup, whatever a caller asks, and control characters never reach
         the terminal."""
+        text = printable(message, lines=True)
+        if severity == "error":  # every error the cashier is shown is in the log (masked)
+            logs.shown(text, where=type(self.screen).__name__ if self.screen_stack else "app")
         super().notify(
-            printable(message, lines=True), title=printable(title), severity=severity, timeout=timeout,
-            markup=False,
+            text, title=printable(title), severity=severity, timeout=timeout, markup=False,
         )  # fmt: skip
 
     def on_mount(self) -> None:

@@ -6,6 +6,7 @@ from textual.app import App
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
+from cashier import logs
 from cashier.errors import BUSY_MESSAGE, CashierError, database_trouble
 
 
@@ -63,6 +64,6 @@ class WorkerErrors:
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:
             error = event.worker.error
-            if not isinstance(error, CashierError):
-                self.app.log.error(repr(error))
+            if not isinstance(error, CashierError):  # unexpected: its traceback kept
+                logs.shown(f"{type(self).__name__}.{event.worker.name}", error, where="unexpected")
             self.app.notify(describe_error(error), severity="error", timeout=8)

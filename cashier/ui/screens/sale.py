@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Digits, Input, Label, Static
 
+from cashier import logs
 from cashier.devices.scanner import ScanKind, ScannedCode, classify
 from cashier.domain.money import Fen
 from cashier.errors import CashierError, DeviceError
@@ -470,8 +471,8 @@ class SaleScreen(WorkerErrors, Screen[None]):
         is about the bill on screen) in its panel."""
         from cashier.services.insured import advice
 
-        if not isinstance(exc, CashierError):
-            self.app.log.error(repr(exc))
+        if not isinstance(exc, CashierError):  # unexpected: its traceback kept
+            logs.shown("insured step", exc, where="unexpected")
         tip = advice(exc)
         self.app.call_from_thread(self._show_problem, str(tip), str(tip), panel)
 
