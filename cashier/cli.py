@@ -18,7 +18,7 @@ from cashier.config import (
     load_settings,
     write_settings,
 )
-from cashier.errors import BUSY_MESSAGE, CashierError, database_trouble
+from cashier.errors import BUSY_MESSAGE, CashierError, database_trouble, internal
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -196,8 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         if trouble:
             print(f"cashier: {trouble}", file=sys.stderr)
             return EXIT_ERROR
-        print(f"cashier: 内部错误：{type(exc).__name__}: {exc}", file=sys.stderr)
-        logs.shown(f"内部错误：{type(exc).__name__}", exc, where=f"cli {args.command or ''}")
+        print(f"cashier: {internal(exc)}", file=sys.stderr)
+        logs.shown(internal(exc), exc, where=f"cli {args.command or ''}")
         return EXIT_ERROR
 
 

@@ -7,19 +7,35 @@ command line prints it on one line of stderr; screens show it in a notice.
 
 
 class CashierError(Exception):
-    """A failure with a message fit to show to the operator."""
+    """A failure with a message fit to show to the operator, and a stable ``code`` that
+    code switches on (advice, retries, tests): never the message's words, which are the
+    catalogue's to change. A class gives its kind (``input``, ``not_allowed`` …); an
+    instance may be more precise (``CashierError(message, code="evoucher.stale")``)."""
+
+    code = "error"
+
+    def __init__(self, *args: object, code: str | None = None) -> None:
+        super().__init__(*args)
+        if code is not None:
+            self.code = code
 
 
 class InputError(CashierError):
     """Something typed, scanned or imported is not acceptable."""
 
+    code = "input"
+
 
 class NotAllowed(CashierError):
     """The logged-in operator's role does not allow this."""
 
+    code = "not_allowed"
+
 
 class DeviceError(CashierError):
     """A device (printer, reader, scanner) failed; the sale is not lost."""
+
+    code = "device"
 
 
 #: What a write that waited out ``busy_timeout`` says (SQLite) or a serialization failure.
@@ -65,3 +81,18 @@ def database_trouble(error: BaseException) -> str | None:
     if is_busy(error):
         return BUSY_MESSAGE
     return None
+
+
+def internal(error: BaseException) -> str:
+    """An error nobody foresaw, in the one wording the cashier ever reads for it (its
+    traceback is in the log file)."""
+    return f"内部错误（{type(error).__name__}）：请联系管理员，详情已记入日志"
+
+
+def describe(error: BaseException) -> str:
+    """What the person at the counter reads for any error: its own words for a foreseen
+    one, the database's trouble, or :func:`internal`."""
+    if isinstance(error, CashierError):
+        return str(error)
+    trouble = database_trouble(error)
+    return trouble or internal(error)

@@ -202,7 +202,7 @@ class InsurerClient:
                     infno, input, operator, sign_no, insuplc_admdvs, context or {}
                 )
             except protocol.InsurerError as exc:
-                if attempt == 1 and infno != "9001" and "签到" in str(exc):
+                if attempt == 1 and infno != "9001" and exc.code == "insurer.signed_out":
                     self._forget_sign_in(
                         operator[0]
                     )  # the gateway dropped our sign-in: again, once

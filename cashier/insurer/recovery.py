@@ -373,7 +373,7 @@ def cancel_settlement(client: InsurerClient, call: InsurerCall) -> Cancellation:
     except protocol.InsurerError as exc:
         status = (
             CancelOutcome.ALREADY_CANCELLED
-            if ALREADY_CANCELLED in str(exc)
+            if exc.code == "insurer.already_cancelled"
             else CancelOutcome.REFUSED
         )
         cancel_msgid = _last_cancel_msgid(infno, call)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from cashier import faults
 from cashier.domain.money import Fen
-from cashier.errors import CashierError, InputError
+from cashier.errors import CashierError, InputError, describe
 from cashier.insurer import protocol
 from cashier.insurer.protocol import PersonInfo, Settlement
 from cashier.services import audit, claims
@@ -136,7 +136,7 @@ class Insurance:
         if not co.lines:
             raise InputError("还没有收费项目，请先扫码或导入医嘱")
         if part.patient.problems:
-            raise InputError(part.patient.problems[0])
+            raise InputError(part.patient.problems[0], code="insurance.not_here")
         claims.holds(co.station_id, part.order_ids)  # one visit, one counter: before any call
         who = self._op(co.operator)
         where = part.patient.insu.insuplc_admdvs
@@ -588,16 +588,17 @@ def advice(exc: BaseException) -> Advice:
     """A failure of an insured step as the cashier should read it: what happened, what next."""
     from cashier.insurer.client import InsurerInDoubt, InsurerUnavailable
 
-    text = str(exc) if isinstance(exc, CashierError) else f"内部错误：{type(exc).__name__}"
+    text = describe(exc)
     if isinstance(exc, SettlementHeld | InsurerInDoubt):
         return Advice(text, "本单已挂起，患者请稍候；不要重复收费", offer_selfpay=False)
     if isinstance(exc, InsurerUnavailable):
         return Advice(text, f"可稍后按 F5 重试，或{_SELFPAY[1:]}", offer_selfpay=True)
-    if any(k in text for k in ("过期", "刷新", "已用于", "已使用", "二维码", "未激活")):
+    code = getattr(exc, "code", "")  # switched on, never the message's words
+    if code == "evoucher.stale":
         return Advice(text, "请患者刷新医保码后重新扫码", refresh_code=True)
-    if any(k in text for k in ("备案", "暂停", "参保", "险种", "限额", "不能在此")):
+    if code == "insurance.not_here":
         return Advice(text, _SELFPAY, offer_selfpay=True)
-    if "挂失" in text or "社保卡" in text:
+    if code == "card.lost":
         return Advice(text, "请患者出示医保码或身份证")
     if isinstance(exc, protocol.ProtocolError):
         return Advice(text, f"可按 F5 重试；{_SELFPAY}", offer_selfpay=True)

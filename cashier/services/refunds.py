@@ -384,7 +384,6 @@ def _cancel_settlement(insurance, row: InsuredSettlement, who: SignedIn, sale: S
     """2208 / 2103 once: a cancellation an earlier try got through is not sent again, and
     the insurer saying the settlement is cancelled already (已撤销) counts as done."""
     from cashier.insurer import protocol
-    from cashier.insurer.recovery import ALREADY_CANCELLED
     from cashier.services.insured import send_cancel
 
     earlier = _cancelled_before(insurance, row)
@@ -393,7 +392,7 @@ def _cancel_settlement(insurance, row: InsuredSettlement, who: SignedIn, sale: S
     try:
         return _send_cancel(send_cancel, insurance, row, who, sale)
     except protocol.InsurerError as exc:
-        if ALREADY_CANCELLED in str(exc) and row.setl_id in str(exc):
+        if exc.code == "insurer.already_cancelled" and row.setl_id in str(exc):
             return ""
         raise
 

@@ -149,7 +149,8 @@ def test_an_evoucher_not_activated_is_refused_by_ec_query(client, sandbox):
     assert answer == {"code": 500162, "message": NOT_ACTIVATED, "data": None}
     with pytest.raises(protocol.InsurerError) as caught:
         client.ec_query(payload, "01301")
-    assert (str(caught.value), caught.value.code) == (NOT_ACTIVATED, "500162")
+    assert (str(caught.value), caught.value.infcode) == (NOT_ACTIVATED, "500162")
+    assert caught.value.code == "evoucher.stale"
     # The token behind the code does not identify them either.
     token = state.EVoucher.get_by_id(payload).ec_token
     with pytest.raises(protocol.InsurerError, match=NOT_ACTIVATED):
@@ -225,7 +226,7 @@ def test_1101_refuses_a_name_or_id_number_that_is_not_the_persons(client, sandbo
     for cert_type, cert_no, fields in cases:
         with pytest.raises(protocol.InsurerError) as caught:
             lookup_1101(client, cert_type, cert_no, **fields)
-        assert (str(caught.value), caught.value.code) == (MISMATCH, "-1"), fields
+        assert (str(caught.value), caught.value.infcode) == (MISMATCH, "-1"), fields
     # The right name and number, a lower-case x, or nothing at all: found.
     for fields in (
         {"psn_name": p1.name, "psn_cert_type": "01", "certno": p1.certno.lower()},

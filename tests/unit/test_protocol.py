@@ -747,7 +747,7 @@ def test_ec_refusal_is_an_insurer_error(code):
     with pytest.raises(InsurerError) as err:
         EcIdentity.from_json({"code": code, "message": "请使用医保电子凭证二维码", "data": None})
     assert str(err.value) == "请使用医保电子凭证二维码"
-    assert err.value.code == "500159"
+    assert err.value.infcode == "500159"
 
 
 @pytest.mark.parametrize(
@@ -988,3 +988,28 @@ def test_valid_setlinfo_round_trips_through_the_wire(info):
     cancelled = SetlInfo.from_json(loads(dumps(info.negated().to_json())))
     cancelled.check(negated=True)
     assert cancelled.negated() == info
+
+
+def test_a_refusal_is_read_once_into_a_code():
+    """Issue 19, item 13: the insurer answers a refusal in words alone; they are read once,
+    at the border, into a stable code that advice and retries switch on."""
+    from cashier.services.insured import advice
+
+    cases = {
+        "签到已失效，请重新签到": "insurer.signed_out",
+        "该结算已撤销，不能重复撤销": "insurer.already_cancelled",
+        "医保码已过期，请刷新": "evoucher.stale",
+        "参保人暂停参保": "insurance.not_here",
+        "社会保障卡已挂失": "card.lost",
+        "药品目录编码不存在": "insurer.refused",
+    }
+    for said, code in cases.items():
+        err = protocol.InsurerError(said, infno="2206", code="-1")
+        assert (err.code, err.infcode, str(err)) == (code, "-1", said)
+    stale = advice(protocol.InsurerError("医保码已过期，请刷新"))
+    assert stale.refresh_code
+    # Our own words never steer the advice: only the code does.
+    from cashier.errors import InputError
+
+    assert not advice(InputError("二维码已过期")).refresh_code
+    assert advice(InputError("x", code="insurance.not_here")).offer_selfpay

@@ -18,20 +18,40 @@ class ProtocolError(CashierError):
         self.detail = detail or message
 
 
+#: What an insurer's refusal is about, read once, here, from its words: the platform answers
+#: ``infcode -1`` with text alone (no reason code), so this is the one place that reads it.
+#: Everything after switches on :attr:`InsurerError.code`.
+REFUSALS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("insurer.signed_out", ("签到",)),  # the gateway dropped the operator's sign-in
+    ("insurer.already_cancelled", ("已撤销",)),
+    ("evoucher.stale", ("过期", "刷新", "已用于", "已使用", "二维码", "未激活")),
+    ("insurance.not_here", ("备案", "暂停", "参保", "险种", "限额", "不能在此")),
+    ("card.lost", ("挂失", "社保卡")),
+)
+
+
+def refusal_code(err_msg: str) -> str:
+    return next(
+        (code for code, words in REFUSALS if any(w in err_msg for w in words)), "insurer.refused"
+    )
+
+
 class InsurerError(CashierError):
     """The insurer refused (``infcode -1``, or an e-voucher ``code`` other than 0).
 
-    ``str()`` is the insurer's ``err_msg``, shown to the operator as it is.
+    ``str()`` is the insurer's ``err_msg``, shown to the operator as it is; ``code`` what
+    the refusal is about (:data:`REFUSALS`); ``infcode`` the insurer's own code (``-1``, or
+    the e-voucher service's).
     """
 
     def __init__(
         self, err_msg: str, *, infno: str = "", inf_refmsgid: str = "", code: str = ""
     ) -> None:
-        super().__init__(err_msg)
+        super().__init__(err_msg, code=refusal_code(err_msg))
         self.err_msg = err_msg
         self.infno = infno
         self.inf_refmsgid = inf_refmsgid
-        self.code = code
+        self.infcode = code
 
     def __str__(self) -> str:
         return self.err_msg

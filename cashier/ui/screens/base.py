@@ -7,18 +7,26 @@ from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from cashier import logs
-from cashier.errors import BUSY_MESSAGE, CashierError, database_trouble
+from cashier.errors import BUSY_MESSAGE, CashierError, database_trouble, describe, internal
 
 
 def describe_error(error: BaseException | None) -> str:
-    if isinstance(error, CashierError):
-        return str(error)
-    trouble = database_trouble(error) if error is not None else None
+    """A worker's failure as the counter says it: the bill is still on screen."""
+    if error is None:
+        return internal(RuntimeError())
+    trouble = None if isinstance(error, CashierError) else database_trouble(error)
     if trouble == BUSY_MESSAGE:
         return f"{BUSY_MESSAGE}（另一台收费程序正在写入；本单仍在屏幕上）"
     if trouble:
         return f"{trouble}（本单仍在屏幕上）"
-    return f"内部错误：{type(error).__name__}，请联系管理员（本单未丢失）"
+    return describe(error)
+
+
+def show_error(screen, error: BaseException, *, timeout: float = 6) -> None:
+    """The one way a screen tells the cashier something went wrong: a bell and a notice (and
+    the log, through the app's notice)."""
+    screen.app.bell()
+    screen.notify(describe(error), severity="error", timeout=timeout)
 
 
 #: The worker group of money work (settle, cancel a settlement, complete a sale, refund):

@@ -30,7 +30,7 @@ from cashier.services.counter import (
     Tendered,
     TenderRemoved,
 )
-from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy, relay
+from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy, relay, show_error
 from cashier.ui.widgets.keybar import KeyBar
 from cashier.ui.widgets.money_input import AmountInput
 
@@ -194,7 +194,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         try:
             amount = Fen.parse(text, allow_zero=False) if text else self.plan.remaining
         except CashierError as exc:
-            self._error(exc)
+            show_error(self, exc)
             return
         if method.needs_reference and not reference_input.value.strip():
             if event.input is amount_input:
@@ -230,7 +230,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         try:
             self.counter.remove_tender(index)
         except CashierError as exc:
-            self._error(exc)
+            show_error(self, exc)
 
     @work(thread=True, exit_on_error=False, group=MONEY)
     def give_back(self, index: int) -> None:
@@ -278,7 +278,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
             amount = Fen.parse(typed, allow_zero=False) if typed else None
             provider, method, amount = self.counter.check_code(text, amount)
         except CashierError as exc:
-            self._error(exc)
+            show_error(self, exc)
             return
         self.charge_code(provider, method, amount, text)
 
@@ -288,10 +288,6 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         self.counter.charge_code(provider, method, amount, text)
 
     # -- taking and finishing -----------------------------------------------------------
-    def _error(self, exc: CashierError) -> None:
-        self.app.bell()
-        self.notify(str(exc), severity="error", timeout=6)
-
     def _take(
         self, method: Method, amount: Fen, reference: str = "", *, confirmed: bool = False
     ) -> None:
@@ -305,7 +301,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         except CashierError as exc:
             if isinstance(exc, CodeAsReference):
                 self.query_one("#reference", Input).value = ""
-            self._error(exc)
+            show_error(self, exc)
             return
         self._after_take()
 

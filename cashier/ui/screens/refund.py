@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, Label, Static
 from cashier.devices.scanner import ScanKind, ScannedCode
 from cashier.errors import CashierError, DeviceError
 from cashier.store.models import SaleLine
-from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy
+from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy, show_error
 from cashier.ui.text import plain, quoted
 from cashier.ui.widgets.keybar import KeyBar
 
@@ -93,7 +93,7 @@ class RefundScreen(WorkerErrors, Screen[None]):
         try:
             sale = find_refundable(receipt_no)
         except CashierError as exc:
-            self._error(exc)
+            show_error(self, exc, timeout=8)
             return
         self.sale, self.patient = sale, None
         self.quantities = {}  # nothing goes back until the cashier picks it (F9: everything)
@@ -302,10 +302,6 @@ class RefundScreen(WorkerErrors, Screen[None]):
             if isinstance(screen, SaleScreen):
                 screen.take_lines(exc.lines)
         self.query_one("#refund-result", Label).update(f"[yellow]{exc}[/]")
-
-    def _error(self, exc: CashierError) -> None:
-        self.app.bell()
-        self.notify(str(exc), severity="error", timeout=8)
 
     def action_back(self) -> None:
         if not self._busy:

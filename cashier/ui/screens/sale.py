@@ -26,7 +26,7 @@ from cashier.services.counter import BillChanged, Counter, Event, parked_label
 from cashier.services.insured import split_rows
 from cashier.services.printing import configured_printer, pending_jobs, print_sale, retry_pending
 from cashier.store.models import Item
-from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy, relay
+from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy, relay, show_error
 from cashier.ui.text import clipped, plain, quoted
 from cashier.ui.widgets import put
 from cashier.ui.widgets.insured import Breakdown, PatientCard
@@ -221,10 +221,6 @@ class SaleScreen(WorkerErrors, Screen[None]):
             return None
         return min(table.cursor_row, len(self.checkout.lines) - 1)
 
-    def _error(self, exc: CashierError) -> None:
-        self.app.bell()
-        self.notify(str(exc), severity="error", timeout=6)
-
     # -- adding -------------------------------------------------------------------
     def handle_scan(self, code: ScannedCode) -> None:
         """A scanner burst, whatever had focus."""
@@ -247,7 +243,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         try:
             line = self.counter.scan(text)
         except CashierError as exc:
-            self._error(exc)
+            show_error(self, exc)
             return
         self.app.show_customer("show_line", line.name, line.amount)
 
@@ -255,7 +251,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         try:
             line = self.counter.add(item)
         except CashierError as exc:
-            self._error(exc)
+            show_error(self, exc)
             return
         self.app.show_customer("show_line", line.name, line.amount)
 
@@ -295,7 +291,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
                 try:
                     self.counter.set_quantity(index, quantity)
                 except CashierError as exc:
-                    self._error(exc)
+                    show_error(self, exc)
 
         self.app.push_screen(QuantityDialog(line.name, line.quantity), chosen)
 
@@ -306,7 +302,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         try:
             line = self.counter.remove_line(index)
         except CashierError as exc:
-            self._error(exc)
+            show_error(self, exc)
             return
         self.notify(f"已删除：{line.name}")
 
@@ -326,7 +322,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         try:
             plan = self.counter.start_payment()
         except CashierError as exc:
-            self._error(exc)
+            show_error(self, exc)
             return
         self.app.show_customer("show_total", plan.due)
         exact_cash = exact_cash or plan.complete  # nothing to take in cash: complete at once
@@ -413,7 +409,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
                 try:
                     self.counter.void("收费员作废")
                 except CashierError as exc:
-                    self._error(exc)
+                    show_error(self, exc)
                     return
                 self._problem = ""
                 self.app.show_customer("clear")
@@ -568,7 +564,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         try:
             loaded = self.counter.attach_patient(patient, settings.kind, orders.pending_for)
         except CashierError as exc:
-            self._error(exc)
+            show_error(self, exc)
             return
         note = f"，已载入医嘱 {loaded} 张" if loaded else ""
         self.notify(f"已识别：{patient.name_masked}（{patient.source}）{note}", timeout=5)
@@ -611,7 +607,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
             try:
                 self.counter.set_diagnosis(*answer)
             except CashierError as exc:
-                self._error(exc)
+                show_error(self, exc)
                 return
             self.presettle()
 
@@ -625,7 +621,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         try:
             self.counter.set_account(not part.acct_used)
         except CashierError as exc:
-            self._error(exc)
+            show_error(self, exc)
             return
         if self.checkout.lines:
             self.presettle()
@@ -651,7 +647,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         try:
             self.counter.to_selfpay()
         except CashierError as exc:
-            self._error(exc)
+            show_error(self, exc)
             return
         self.notify("已转为自费：本单按全额收款", timeout=5)
 

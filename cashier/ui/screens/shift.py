@@ -25,7 +25,7 @@ from cashier.errors import CashierError, DeviceError, InputError
 from cashier.services import operators, printing, shifts, station
 from cashier.store.models import Shift
 from cashier.ui.dialogs.confirm import ConfirmDialog
-from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy
+from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy, show_error
 from cashier.ui.text import quoted
 from cashier.ui.widgets.keybar import KeyBar
 from cashier.ui.widgets.money_input import AmountInput
@@ -301,7 +301,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
         try:
             amount = Fen.parse(text)
         except CashierError as exc:
-            self._error(exc)
+            show_error(self, exc)
             return
         self._busy = True
         self.open_shift(amount)
@@ -312,7 +312,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
             amount = Fen.parse(amount_field.value, allow_zero=False)
         except CashierError as exc:
             amount_field.focus()
-            self._error(exc)
+            show_error(self, exc)
             return
         self._busy = True
         self.pay_out(amount, self.query_one("#payout-reason", Input).value)
@@ -335,7 +335,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
                 counts[method] = Fen.parse(field.value) if field.value.strip() else Fen(0)
             except CashierError as exc:
                 field.focus()
-                self._error(InputError(f"{method.label}：{exc}"))
+                show_error(self, InputError(f"{method.label}：{exc}"))
                 return
         code = self.query_one("#sup-code", Input).value.strip()
         pin = self.query_one("#sup-pin", Input).value
@@ -487,10 +487,6 @@ class ShiftScreen(WorkerErrors, Screen[None]):
         self._show_form("")
         self._note(note)
         self.load_state()
-
-    def _error(self, exc: CashierError) -> None:
-        self.app.bell()
-        self.notify(str(exc), severity="error", timeout=6)
 
     def _note(self, text: str) -> None:
         self.query_one("#shift-note", Static).update(text)
