@@ -35,10 +35,10 @@ class LoginScreen(WorkerErrors, Screen[None]):
                 yield Input(placeholder="PIN", id="pin", password=True, max_length=8)
                 yield Static("", id="login-message")
                 if settings.training:
-                    demo = "  ".join(
-                        f"{code} / {pin}（{role.label}）" for code, _, role, pin in DEMO_OPERATORS
+                    demo = "\n".join(  # one per line: a code and its PIN never wrap apart
+                        f"  {code} / {pin}（{role.label}）" for code, _, role, pin in DEMO_OPERATORS
                     )
-                    yield Static(f"演示工号：{demo}", classes="dim", id="demo-operators")
+                    yield Static(f"演示工号 / PIN：\n{demo}", classes="dim", id="demo-operators")
         yield KeyBar()
 
     def on_mount(self) -> None:

@@ -31,6 +31,7 @@ from cashier.services.counter import (
     TenderRemoved,
 )
 from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy, relay, show_error
+from cashier.ui.text import quoted
 from cashier.ui.widgets.keybar import KeyBar
 from cashier.ui.widgets.money_input import AmountInput
 
@@ -67,6 +68,9 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         Binding("f8", "note(10000)", "￥100", id="note_100"),
         Binding("delete", "remove_tender", "删除一笔", id="remove_tender"),
         Binding("escape", "back", "返回", id="back"),
+        # The same key, said as what it does on a settled insured bill: back, and then the
+        # offer to cancel the settlement.
+        Binding("escape", "back_settled", "返回（可撤销结算）", id="back_settled"),
     ]
 
     def __init__(self, counter: Counter, exact_cash: bool = False) -> None:
@@ -82,7 +86,24 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         assert plan is not None, "the payment screen opens on the counter's payment step"
         return plan
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Esc is labelled for what it leads to: on a settled insured bill, the offer to
+        cancel the settlement."""
+        if action in ("back", "back_settled"):
+            part = self.counter.bill.insured
+            settled = part is not None and part.settled
+            return settled if action == "back_settled" else not settled
+        return True
+
+    def action_back_settled(self) -> None:
+        self.action_back()
+
     def compose(self) -> ComposeResult:
+        settings = self.app.settings
+        part = self.counter.bill.insured
+        who = f"{quoted(part.patient.name_masked)} 医保" if part is not None else "自费"
+        training = "[reverse] 培训模式 [/] " if settings.training else ""
+        yield Static(f"{training}收款 · {who} · 收费台 {settings.station_id}", id="topbar")
         with Horizontal(id="pay-figures"):
             with Vertical(classes="figure"):
                 yield Label("应收", classes="caption")
@@ -170,6 +191,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         self.query_one("#paid", Static).update(plan.paid.display())
         self.query_one("#remaining", Static).update(plan.remaining.display())
         self.query_one("#change", Static).update(plan.change.display())
+        self._preview_change()
         table = self.query_one("#tenders", DataTable)
         table.clear()
         for t in plan.tenders:
@@ -182,6 +204,27 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
 
     def on_amount_input_method_key(self, event: AmountInput.MethodKey) -> None:
         self._set_method(METHOD_KEYS[event.letter])
+        self._preview_change()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "amount":
+            self._preview_change()
+
+    def _preview_change(self) -> None:
+        """The change of the cash being typed, shown as it is typed (before Enter)."""
+        plan = self.plan
+        text = self.query_one("#amount", Input).value.strip()
+        change = plan.change
+        if self.method is Method.CASH and text:
+            try:
+                typed = Fen.parse(text, allow_zero=False)
+            except CashierError:
+                typed = None
+            if typed is not None and typed > plan.remaining:
+                change = plan.change + (typed - plan.remaining)
+                self.query_one("#change", Static).update(f"[b]{change.display()}[/]（待收）")
+                return
+        self.query_one("#change", Static).update(change.display())
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         method = self.method

@@ -50,11 +50,11 @@ class SaleScreen(WorkerErrors, Screen[None]):
         Binding("f4", "quantity", "改数量", id="quantity"),
         Binding("f5", "presettle", "预结算", id="presettle"),
         Binding("f6", "toggle_account", "个账", id="toggle_account"),
-        Binding("f7", "line_split", "明细", id="line_split", show=False),
-        Binding("ctrl+s", "selfpay", "转自费", id="selfpay", show=False),
-        Binding("ctrl+g", "hold", "挂单", id="hold", show=False),
-        Binding("ctrl+r", "recall", "取单", id="recall", show=False),
-        Binding("ctrl+o", "menu", "功能", id="menu", show=False),
+        Binding("f7", "line_split", "明细", id="line_split"),
+        Binding("ctrl+s", "selfpay", "转自费", id="selfpay"),
+        Binding("ctrl+g", "hold", "挂单", id="hold"),
+        Binding("ctrl+r", "recall", "取单", id="recall"),
+        Binding("ctrl+o", "menu", "功能", id="menu"),
         Binding("f9", "pay", "收款", id="pay"),
         Binding("f10", "exact_cash", "现金足额", id="exact_cash"),
         Binding("f11", "reprint", "重打", id="reprint"),
@@ -79,6 +79,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         self._problem = ""  # the last insurer problem, shown in the breakdown panel
         self._rows: list[tuple[str, ...]] | None = None  # what the lines table shows
         self._spinner: Timer | None = None  # shows the side panel's spinner when a wait is long
+        self._keys_for: tuple | None = None  # the bill's moment the key bar was drawn for
 
     @property
     def checkout(self) -> Checkout:
@@ -88,6 +89,26 @@ class SaleScreen(WorkerErrors, Screen[None]):
     @property
     def parked(self) -> list[Checkout]:
         return self.counter.parked
+
+    def shows_key(self, action: str) -> bool:
+        """The key bar shows the keys of this moment (every key still works; F1 lists them
+        all): an empty counter's, a self-pay bill's, an insured one's."""
+        co = self.checkout
+        part = co.insured
+        if not co.lines and part is None:  # between patients
+            if action == "recall":
+                return bool(self.parked)
+            return action in ("help", "identify", "search", "reprint", "menu")
+        if part is None:  # a self-pay bill
+            return action in (
+                "help", "identify", "search", "quantity", "pay", "exact_cash", "void", "hold",
+            )  # fmt: skip
+        insured = ("search", "quantity", "presettle", "toggle_account", "pay", "exact_cash", "void")
+        if action == "line_split":
+            return bool(part.line_results)
+        if action == "selfpay":
+            return not part.settled
+        return action in insured
 
     def _make_insurance(self):
         from cashier.insurer.client import InsurerUnavailable
@@ -213,6 +234,27 @@ class SaleScreen(WorkerErrors, Screen[None]):
         put(
             self.query_one("#count", Static),
             f"{len(lines)} 种 {self.checkout.item_count} 件" if lines else "请扫码",
+        )
+        state = (
+            bool(lines),
+            part is not None,
+            bool(part and part.line_results),
+            bool(part and part.settled),
+            len(self.parked),
+        )
+        if state != self._keys_for:  # the key bar follows the bill's moment
+            self._keys_for = state
+            self.refresh_bindings()
+            self._show_parked()
+
+    def _show_parked(self) -> None:
+        """Parked bills stay in sight: the top bar says how many wait (Ctrl+R)."""
+        settings = self.app.settings
+        training = "[reverse] 培训模式 [/] " if settings.training else ""
+        parked = f" · [b yellow]挂单 {len(self.parked)}（Ctrl+R）[/]" if self.parked else ""
+        self.query_one("#topbar", Static).update(
+            f"{training}{quoted(settings.clinic_name)} · 收费台 {quoted(settings.station_id)}"
+            f" · {quoted(self.app.operator.label)}{parked}"
         )
 
     def _selected(self) -> int | None:

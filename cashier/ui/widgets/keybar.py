@@ -42,8 +42,13 @@ class KeyBar(Static):
             return
         shown: set[str] = set()
         keys: list[str] = []
+        # A screen may show only the keys that matter now (the rest still work, and are in
+        # F1 and the palette): 80 columns hold about a dozen.
+        wanted = getattr(screen, "shows_key", None)
         for _node, binding, enabled, _tooltip in screen.active_bindings.values():
             if not binding.show or binding.action in shown:
+                continue
+            if wanted is not None and not wanted(binding.action):
                 continue
             shown.add(binding.action)
             key = self.app.get_key_display(binding)
@@ -51,6 +56,8 @@ class KeyBar(Static):
                 key = key.upper()  # F9, as on the keyboard and in the README
             elif len(key) > 1 and key.isascii() and key.isalpha():
                 key = key.capitalize()  # Esc, Delete
+            elif key[:1] == "^":
+                key = key.upper()  # ^S, as the cashier's F1 help writes Ctrl+S
             key, what = quoted(key), quoted(binding.description)
             # No space inside a key: the sale screen's ten keys then fit in 80 columns.
             keys.append(
