@@ -306,6 +306,7 @@ def test_the_config_file_is_0600_and_a_readable_one_is_warned_about(tmp_path, ca
     assert "其他用户也能读取" in warning and f"chmod 600 {path}" in warning
     assert "s3cret-key" not in warning
     # The command line says so on stderr (and goes on).
+    assert main(["operator", "list", "--config", str(path), "--data-dir", str(data)]) == 0
     assert main(["verify-audit", "--config", str(path), "--data-dir", str(data)]) == 0
     err = capsys.readouterr().err
     assert "警告" in err and "chmod 600" in err and "s3cret-key" not in err
