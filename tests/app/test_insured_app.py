@@ -106,6 +106,10 @@ async def test_employee_visit_account_then_wechat_and_cash(settings):
         assert isinstance(app.screen, PaymentScreen)
         due = app.screen.plan.due
         assert due == pre.psn_cash_pay
+        from cashier.ui.widgets.keybar import KeyBar
+
+        # Esc says what it leads to on a settled bill (issue 19, item 14)
+        assert "Esc返回（可撤销结算）" in app.screen.query_one(KeyBar).visual.plain
         await c.press("w", *"10", "enter", *"4200000000001", "enter")
         await c.press("x", *"100", "enter")
     sale = Sale.get()
