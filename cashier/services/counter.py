@@ -31,6 +31,7 @@ from cashier.devices.scanner import payment_code_issuer
 from cashier.domain.money import Fen
 from cashier.domain.tender import Method, Tender, TenderPlan
 from cashier.errors import CashierError, InputError
+from cashier.messages import say
 from cashier.services.checkout import Checkout, Completed, Line, State
 
 #: Whose 付款码 a code is → the tender method it becomes.
@@ -47,8 +48,12 @@ class ConfirmCash(InputError):
     def __init__(self, amount: Fen, remaining: Fen) -> None:
         self.amount, self.remaining, self.change = amount, remaining, amount - remaining
         super().__init__(
-            f"收现金 {amount.display()}，还需收 {remaining.display()}，"
-            f"找零 {self.change.display()}：金额是否输入正确？"
+            say(
+                "counter.confirm_cash",
+                amount=amount.display(),
+                remaining=remaining.display(),
+                change=self.change.display(),
+            )
         )
 
 
@@ -280,7 +285,7 @@ class Counter:
         """An identified patient with nothing on the bill, dropped (F12 on an empty bill)."""
         part = self.bill.insured
         if self.bill.lines or part is None or part.settled:
-            raise InputError("本单不能清除患者")
+            raise InputError(say("counter.cannot_clear_patient"))
         self.bill.void()
         self.bill = self._new_bill()
         self._emit(BillChanged())
@@ -290,7 +295,7 @@ class Counter:
         if self._insurance is None:
             from cashier.insurer.client import InsurerUnavailable
 
-            raise InsurerUnavailable("医保平台尚未连接，请稍候再试（自费收款不受影响）")
+            raise InsurerUnavailable(say("counter.insurer_not_reached"))
         return self._insurance()
 
     def presettle(self) -> None:
@@ -340,7 +345,7 @@ class Counter:
 
     def _plan(self) -> TenderPlan:
         if self.plan is None:
-            raise InputError("请先进入收款（F9）")
+            raise InputError(say("counter.not_paying"))
         return self.plan
 
     def take(
@@ -350,9 +355,9 @@ class Counter:
         with its provider (:meth:`charge_code`), never typed in as a reference. Cash far
         above what is due raises :class:`ConfirmCash` unless ``confirmed``."""
         if self.saving or self.charging:
-            raise InputError("正在处理上一笔收款，请稍候")
+            raise InputError(say("counter.busy"))
         if payment_code_issuer(reference.strip()):
-            raise CodeAsReference("这是付款码：请直接扫码，由支付平台扣款")
+            raise CodeAsReference(say("counter.code_as_reference"))
         if method is Method.CASH and not confirmed and self._implausible(amount):
             raise ConfirmCash(amount, self._plan().remaining)
         return self._take(method, amount, reference)
@@ -389,20 +394,24 @@ class Counter:
         connection = self._payments()
         provider = connection.provider(issuer) if connection is not None else None
         if provider is None:
-            raise InputError(f"本收费台未开通{method.label}付款码收款：请换一种支付方式")
+            raise InputError(say("counter.no_code_provider", method=method.label))
         return provider, method
 
     def check_code(self, code: str, typed: Fen | None) -> tuple[object, Method, Fen]:
         """Before a charge leaves: the provider, the method and the amount (typed, or all
         that is still due; never more); raises what the cashier must fix first."""
         if self.saving or self.charging:
-            raise InputError("正在处理上一笔收款，请稍候")
+            raise InputError(say("counter.busy"))
         plan = self._plan()
         provider, method = self.provider_for(code)
         amount = typed if typed is not None else plan.remaining
         if amount > plan.remaining:
             raise InputError(
-                f"付款码收款 {amount.display()} 超过还需收取的 {plan.remaining.display()}"
+                say(
+                    "counter.code_over_due",
+                    amount=amount.display(),
+                    remaining=plan.remaining.display(),
+                )
             )
         self.charging = True
         self._give_up.clear()
@@ -437,7 +446,7 @@ class Counter:
             raise
         except BaseException:
             self.charging = False
-            self._emit(CodeEnded(None, "付款码收款出错"))
+            self._emit(CodeEnded(None, say("counter.code_failed")))
             raise
         self._charges[charged.trade_no] = _Charge(charged.provider, charged.out_trade_no)
         self.charging = False
@@ -460,14 +469,14 @@ class Counter:
 
         plan = self._plan()
         if self.saving or self.charging:
-            raise InputError("正在处理上一笔收款，请稍候")
+            raise InputError(say("counter.busy"))
         tender = plan.tenders[index]
         charge = self._charges.get(tender.reference)
         if charge is not None:
             connection = self._payments()
             provider = connection.provider(charge.provider) if connection is not None else None
             if provider is None:
-                raise InputError("支付平台未连接，暂不能撤销该笔付款码收款：请稍后再删")
+                raise InputError(say("counter.payments_away"))
             self.charging = True
             try:
                 give_back(provider, charge.out_trade_no)
@@ -482,9 +491,9 @@ class Counter:
         """Back to the bill: only with no tender standing (a charged one is given back by
         Del first, so no money is ever left taken without a sale)."""
         if self.charging or self.saving:
-            raise InputError("正在处理收款，请稍候")
+            raise InputError(say("counter.busy_paying"))
         if self.plan is not None and self.plan.tenders:
-            raise InputError("已有收款记录：请先按 Del 删除（并退还款项）再返回")
+            raise InputError(say("counter.tenders_stand"))
         self.plan = None
         self.bill.back_to_open()
         self._emit(PaymentLeft())
@@ -502,7 +511,11 @@ class Counter:
                 completed = self.bill.complete(plan)
         except BaseException as exc:
             self.saving = False
-            self._emit(SaveFailed(str(exc) if isinstance(exc, CashierError) else "保存失败"))
+            self._emit(
+                SaveFailed(
+                    str(exc) if isinstance(exc, CashierError) else say("counter.save_failed")
+                )
+            )
             raise
         self.saving = False
         self.last = completed
@@ -522,9 +535,9 @@ class Counter:
     def hold(self) -> int:
         """挂单: this bill set aside while the next patient is served."""
         if self.empty:
-            raise InputError("本单为空，无需挂单")
+            raise InputError(say("counter.hold_empty"))
         if self.plan is not None:
-            raise InputError("正在收款，请先返回再挂单")
+            raise InputError(say("counter.hold_paying"))
         self.parked.append(self.bill)
         self.bill = self._new_bill()
         self._emit(BillHeld(len(self.parked)))
@@ -533,9 +546,9 @@ class Counter:
     def recall(self, index: int) -> None:
         """取单: a parked bill back on screen (this one must be empty)."""
         if not self.parked:
-            raise InputError("没有挂起的单")
+            raise InputError(say("counter.nothing_parked"))
         if not self.empty:
-            raise InputError("请先完成、挂起（Ctrl+G）或作废当前单，再取单")
+            raise InputError(say("counter.recall_busy"))
         self.bill = self.parked.pop(index)
         self._emit(BillRecalled())
 
@@ -544,20 +557,20 @@ class Counter:
         ``void_open_bill``: a bill with lines is voided on the way (another operator takes
         over from the lock screen) rather than refused."""
         if self.plan is not None and self.plan.tenders:
-            return "收款进行中，不能换人：请本人解锁后完成收款或删除已收款项"
+            return say("counter.logout_money")
         part = self.bill.insured
         if part is not None and (part.settled or part.held_msgid):
-            return "本单已医保结算，请先收款或撤销结算"
+            return say("counter.logout_settled")
         if self.parked:
-            return f"还有 {len(self.parked)} 张挂单，请先取回处理（Ctrl+R）"
+            return say("counter.logout_parked", count=len(self.parked))
         if self.bill.lines and not void_open_bill:
-            return "本单尚未完成，请先收款或作废（F12）"
+            return say("counter.logout_open")
         return ""
 
     def quit_refusal(self) -> str:
         """Why the program may not be closed now ("" when it may): any bill still open."""
         if self.plan is not None:
-            return "正在收款，请先完成或返回"
+            return say("counter.quit_paying")
         return self.logout_refusal()
 
     def end_session(self, reason: str) -> None:
@@ -567,6 +580,15 @@ class Counter:
 
 
 def parked_label(co: Checkout) -> str:
-    who = co.insured.patient.name_masked if co.insured is not None else "自费"
-    state = "（已医保结算）" if co.insured is not None and co.insured.settled else ""
-    return f"{co.started_at:%H:%M} {who} {len(co.lines)} 项 {co.total.display()}{state}"
+    who = (
+        co.insured.patient.name_masked if co.insured is not None else say("counter.parked_selfpay")
+    )
+    settled = co.insured is not None and co.insured.settled
+    return say(
+        "counter.parked",
+        at=f"{co.started_at:%H:%M}",
+        who=who,
+        lines=len(co.lines),
+        total=co.total.display(),
+        state=say("counter.parked_settled") if settled else "",
+    )

@@ -1,0 +1,30 @@
+"""简体中文: the cashier's own words (the default catalogue)."""
+
+MESSAGES: dict[str, str] = {
+    # -- the counter: a bill's life cycle -------------------------------------------------
+    "counter.busy": "正在处理上一笔收款，请稍候",
+    "counter.busy_paying": "正在处理收款，请稍候",
+    "counter.not_paying": "请先进入收款（F9）",
+    "counter.code_as_reference": "这是付款码：请直接扫码，由支付平台扣款",
+    "counter.confirm_cash": "收现金 {amount}，还需收 {remaining}，找零 {change}：金额是否输入正确？",
+    "counter.no_code_provider": "本收费台未开通{method}付款码收款：请换一种支付方式",
+    "counter.code_over_due": "付款码收款 {amount} 超过还需收取的 {remaining}",
+    "counter.code_failed": "付款码收款出错",
+    "counter.payments_away": "支付平台未连接，暂不能撤销该笔付款码收款：请稍后再删",
+    "counter.tenders_stand": "已有收款记录：请先按 Del 删除（并退还款项）再返回",
+    "counter.save_failed": "保存失败",
+    "counter.cannot_clear_patient": "本单不能清除患者",
+    "counter.insurer_not_reached": "医保平台尚未连接，请稍候再试（自费收款不受影响）",
+    "counter.hold_empty": "本单为空，无需挂单",
+    "counter.hold_paying": "正在收款，请先返回再挂单",
+    "counter.nothing_parked": "没有挂起的单",
+    "counter.recall_busy": "请先完成、挂起（Ctrl+G）或作废当前单，再取单",
+    "counter.logout_money": "收款进行中，不能换人：请本人解锁后完成收款或删除已收款项",
+    "counter.logout_settled": "本单已医保结算，请先收款或撤销结算",
+    "counter.logout_parked": "还有 {count} 张挂单，请先取回处理（Ctrl+R）",
+    "counter.logout_open": "本单尚未完成，请先收款或作废（F12）",
+    "counter.quit_paying": "正在收款，请先完成或返回",
+    "counter.parked_selfpay": "自费",
+    "counter.parked_settled": "（已医保结算）",
+    "counter.parked": "{at} {who} {lines} 项 {total}{state}",
+}
