@@ -61,15 +61,24 @@ class RefundAnswer:
 
 
 class PaymentError(CashierError):
-    """A payment call that failed in a way the cashier should hear about."""
+    """A payment call that failed in a way the cashier should hear about. Its ``code`` says
+    what about: ``payment.no_network``, ``payment.bad_signature`` (a key or certificate
+    that is not the merchant's, or an answer not signed as the provider signs),
+    ``payment.bad_key``, ``payment.wrong_merchant``, ``payment.clock`` …"""
+
+    code = "payment"
 
 
 class NotSent(PaymentError):
     """The request never reached the provider (no connection): nothing was charged."""
 
+    code = "payment.not_sent"
+
 
 class InDoubt(PaymentError):
     """The request left; what the provider did is not known (timeout, reset, a bad answer)."""
+
+    code = "payment.in_doubt"
 
 
 class Provider(Protocol):

@@ -268,9 +268,13 @@ class Alipay:
         # Nothing unsigned is believed, a refusal no more than a success: a forged "余额不足"
         # would leave a paid order unrecorded.
         if not signature:
-            raise InDoubt("支付宝的应答没有签名：结果不可信，正在查询")
+            raise InDoubt(
+                "支付宝的应答没有签名：结果不可信，正在查询", code="payment.bad_signature"
+            )
         if not rsa2_verify(text, signature, a.alipay_public_key):
-            raise InDoubt("支付宝应答的签名不符：结果不可信，正在查询")
+            raise InDoubt(
+                "支付宝应答的签名不符：结果不可信，正在查询", code="payment.bad_signature"
+            )
         return node
 
 

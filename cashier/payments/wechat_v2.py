@@ -130,7 +130,10 @@ class WeChatV2:
     def query(self, out_trade_no: str) -> Answer:
         a = self._call("query", out_trade_no=out_trade_no)
         if a.get("return_code") != "SUCCESS":
-            raise InDoubt(f"微信支付查询失败：{_said(a.get('return_msg'), '通信失败')}")
+            raise InDoubt(
+                f"微信支付查询失败：{_said(a.get('return_msg'), '通信失败')}",
+                code=return_code(a.get("return_msg", "")),
+            )
         if a.get("result_code") != "SUCCESS":
             code = a.get("err_code", "")
             if code == "ORDERNOTEXIST":
@@ -254,8 +257,20 @@ class WeChatV2:
             raise InDoubt(f"微信支付的应答无法读取（{exc}）") from None
         if answer.get("return_code") == "SUCCESS" or "sign" in answer:
             if not hmac.compare_digest(answer.get("sign", ""), sign(answer, m.api_key)):
-                raise InDoubt("微信支付应答的签名不符：结果不可信，正在查询")
+                raise InDoubt(
+                    "微信支付应答的签名不符：结果不可信，正在查询", code="payment.bad_signature"
+                )
         return answer
+
+
+def return_code(return_msg: str) -> str:
+    """What a v2 ``return_code FAIL`` is about: WeChat Pay says it in words alone
+    (``return_msg``), read here once into a code."""
+    if "签名" in return_msg:
+        return "payment.bad_signature"
+    if "mch_id" in return_msg or "appid" in return_msg or "商户" in return_msg:
+        return "payment.wrong_merchant"
+    return "payment.refused"
 
 
 def _said(text: str | None, fallback: str) -> str:

@@ -307,7 +307,7 @@ class WeChatV3:
             try:
                 self._fetch_certificates()
             except InDoubt as exc:
-                raise NotSent(f"{exc}（请求未发出，未扣款也未退款）") from None
+                raise NotSent(f"{exc}（请求未发出，未扣款也未退款）", code=exc.code) from None
         text = (
             json.dumps(body, ensure_ascii=False, separators=(",", ":")) if body is not None else ""
         )
@@ -341,23 +341,34 @@ class WeChatV3:
         signature, serial = h.get("wechatpay-signature", ""), h.get("wechatpay-serial", "")
         timestamp, nonce = h.get("wechatpay-timestamp", ""), h.get("wechatpay-nonce", "")
         if not (signature and serial and timestamp and nonce):
-            raise InDoubt(f"微信支付的应答没有签名（HTTP {reply.status}）：结果不可信，正在查询")
+            raise InDoubt(
+                f"微信支付的应答没有签名（HTTP {reply.status}）：结果不可信，正在查询",
+                code="payment.bad_signature",
+            )
         try:
             skew = abs(time.time() - int(timestamp))
         except ValueError:
             raise InDoubt("微信支付应答的时间戳无法读取") from None
         if skew > SKEW_S:
-            raise InDoubt(f"微信支付应答的时间与本机相差 {int(skew)} 秒：请校准本机时间")
+            raise InDoubt(
+                f"微信支付应答的时间与本机相差 {int(skew)} 秒：请校准本机时间",
+                code="payment.clock",
+            )
         key = self._platform_key(serial)
         text = answer_text(timestamp, nonce, reply.body.decode("utf-8", "replace"))
         if key is None or not rsa_verify(text, signature, key):
-            raise InDoubt("微信支付应答的签名不符：结果不可信，正在查询")
+            raise InDoubt(
+                "微信支付应答的签名不符：结果不可信，正在查询", code="payment.bad_signature"
+            )
 
     def _platform_key(self, serial: str):
         with self._certs.lock:
             key = self._certs.keys.get(serial)
         if key is None:
-            self._fetch_certificates()
+            try:
+                self._fetch_certificates()
+            except NotSent as exc:  # an answer in hand, its certificate out of reach
+                raise InDoubt(str(exc), code=exc.code) from None
             with self._certs.lock:
                 key = self._certs.keys.get(serial)
         return key
@@ -368,14 +379,14 @@ class WeChatV3:
         m = self.m
         target = "/v3/certificates"
         auth = authorization(m.mchid, m.serial_no, m.private_key, "GET", target, "")
-        try:
-            reply = request(m.url, "GET", target, None,
-                            {"Authorization": auth, "Accept": "application/json"},
-                            m.connect_timeout, m.read_timeout, what="certificates")  # fmt: skip
-        except NotSent as exc:
-            raise InDoubt(str(exc)) from None
+        reply = request(m.url, "GET", target, None,
+                        {"Authorization": auth, "Accept": "application/json"},
+                        m.connect_timeout, m.read_timeout, what="certificates")  # fmt: skip
         if reply.status == 401:
-            raise InDoubt("微信支付拒绝了请求的签名：请核对商户私钥、证书序列号与商户号")
+            raise InDoubt(
+                "微信支付拒绝了请求的签名：请核对商户私钥、证书序列号与商户号",
+                code="payment.bad_signature",
+            )
         if reply.status != 200:
             raise InDoubt(f"微信支付平台证书下载失败（HTTP {reply.status}）")
         found = {}
@@ -385,13 +396,15 @@ class WeChatV3:
                 serial, key = _load_cert(pem)
                 found[serial] = key
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InDoubt(f"微信支付平台证书无法读取：{exc}（APIv3 密钥是否正确？）") from None
+            raise InDoubt(
+                f"微信支付平台证书无法读取：{exc}（APIv3 密钥是否正确？）", code="payment.bad_key"
+            ) from None
         h = reply.headers
         key = found.get(h.get("wechatpay-serial", ""))
         text = answer_text(h.get("wechatpay-timestamp", ""), h.get("wechatpay-nonce", ""),
                            reply.body.decode("utf-8", "replace"))  # fmt: skip
         if key is None or not rsa_verify(text, h.get("wechatpay-signature", ""), key):
-            raise InDoubt("微信支付平台证书的签名不符：结果不可信")
+            raise InDoubt("微信支付平台证书的签名不符：结果不可信", code="payment.bad_signature")
         with self._certs.lock:
             self._certs.keys.update(found)
 

@@ -81,7 +81,9 @@ def request(
             try:
                 context.load_cert_chain(*client_cert)
             except (OSError, ssl.SSLError) as exc:
-                raise NotSent(f"无法读取商户 API 证书（{exc}）：未发送") from None
+                raise NotSent(
+                    f"无法读取商户 API 证书（{exc}）：未发送", code="payment.bad_key"
+                ) from None
         conn = http.client.HTTPSConnection(
             parts.hostname or "", parts.port, timeout=connect_timeout, context=context
         )
@@ -91,7 +93,7 @@ def request(
         conn.connect()
     except OSError as exc:
         conn.close()
-        raise NotSent(f"无法连接支付平台（{exc}）：未扣款") from None
+        raise NotSent(f"无法连接支付平台（{exc}）：未扣款", code="payment.no_network") from None
     try:
         conn.sock.settimeout(read_timeout)
         conn.request(method, target, body=body, headers=headers)

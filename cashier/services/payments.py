@@ -394,15 +394,14 @@ def check(provider: Provider) -> Check:
     label = LABELS.get(provider.name, provider.name)
     try:
         answer = provider.query(f"CHECK{secrets.token_hex(8)}")
-    except (NotSent, InDoubt) as exc:
-        text = str(exc)
-        if isinstance(exc, NotSent) and "连接" in text:
+    except (NotSent, InDoubt) as exc:  # switched on its code, never on its words
+        if exc.code == "payment.no_network":
             return Check(provider.name, False, f"{label}：网络不通（{exc}）")
-        if "签名" in text:
+        if exc.code == "payment.bad_signature":
             return Check(provider.name, False, f"{label}：{BAD_KEYS}")
-        if "mch_id" in text or "appid" in text:
+        if exc.code == "payment.wrong_merchant":
             return Check(provider.name, False, f"{label}：商户号与 appid 不匹配")
-        return Check(provider.name, False, f"{label}：{text}")
+        return Check(provider.name, False, f"{label}：{exc}")
     if answer.outcome is Outcome.NOT_FOUND:
         return Check(provider.name, True, f"{label}：连接、商户与密钥均正常")
     code = answer.code.lower()

@@ -632,3 +632,23 @@ def test_a_charge_of_another_amount_is_given_back(station, wechat, gateway):
     with pytest.raises(ChargeInDoubt, match="撤销未成功"):
         pay(Off(wechat, reverse_works=False), gateway, "pay")
     assert PaymentCharge.get(PaymentCharge.state != "reversed").state == "in_doubt"
+
+
+def test_payment_failures_carry_codes_that_the_check_switches_on(gateway, wechat):
+    """Issue 19, item 13: what went wrong with a provider is a code, never the words."""
+    from cashier.payments import InDoubt, NotSent
+
+    with pytest.raises(NotSent) as away:
+        with_url(wechat, "http://127.0.0.1:1").query("X1")
+    assert away.value.code == "payment.no_network"
+    if isinstance(wechat, WeChatV2):
+        with pytest.raises(InDoubt) as wrong:
+            WeChatV2(replace(wechat.m, api_key="0" * 32)).query("X1")
+        assert wrong.value.code == "payment.bad_signature"
+        with pytest.raises(InDoubt) as other:
+            WeChatV2(replace(wechat.m, mch_id="1900000000")).query("X1")
+        assert other.value.code == "payment.wrong_merchant"
+        assert (
+            "商户号与 appid 不匹配"
+            in payments.check(WeChatV2(replace(wechat.m, mch_id="1"))).message
+        )
