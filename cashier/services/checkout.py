@@ -128,6 +128,9 @@ class Checkout:
     #: Bumped by every change of the lines, the patient or the account choice: an answer
     #: about an older version (a pre-settlement sent before a scan) is not taken for this one.
     version: int = 0
+    #: The insurer is settling this bill (2207 / 2102 on its way): nothing on it may change
+    #: until it answers, or the settlement would cover other lines than the sale.
+    settling: bool = False
 
     @property
     def due(self) -> Fen:
@@ -146,6 +149,8 @@ class Checkout:
         return sum(line.quantity for line in self.lines)
 
     def _require_open(self) -> None:
+        if self.settling:
+            raise InputError("正在医保结算，请稍候：结算完成前本单不能修改")
         if self.state is not State.OPEN:
             raise InputError("本单已结束，请开始新的一单")
         if self.insured is not None and (self.insured.settled or self.insured.held_msgid):
@@ -426,6 +431,8 @@ class Checkout:
             raise NotAllowed("已完成的收费单不能作废；如需退还，请办理退费（须收费组长审批）")
         if self.state is State.VOIDED:
             raise InputError("本单已结束")
+        if self.settling:
+            raise InputError("正在医保结算，请稍候：结算完成前本单不能作废")
         if self.insured is not None and (self.insured.settled or self.insured.held_msgid):
             raise InputError("本单已医保结算，请先撤销医保结算再作废")
         self.state = State.VOIDED

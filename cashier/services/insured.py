@@ -387,15 +387,19 @@ class Insurance:
                 preselfpay_amt=s.preselfpay_amt,
                 inscp_scp_amt=s.inscp_scp_amt,
             )
+        co.settling = True  # the bill as sent is the bill settled: frozen until the answer
         try:
-            output = self.client.call(
-                infno, message, operator=who, insuplc_admdvs=where, context=context
-            )
-        except InsurerInDoubt as exc:
-            part.held_msgid = exc.msgid
-            return self._resolve_held(co, part)
-        faults.crash_point("after_answer", infno)  # journaled ok, the sale not yet told
-        return self._settled(co, part, output, str(output.get("_msgid", "")))
+            try:
+                output = self.client.call(
+                    infno, message, operator=who, insuplc_admdvs=where, context=context
+                )
+            except InsurerInDoubt as exc:
+                part.held_msgid = exc.msgid
+                return self._resolve_held(co, part)
+            faults.crash_point("after_answer", infno)  # journaled ok, the sale not yet told
+            return self._settled(co, part, output, str(output.get("_msgid", "")))
+        finally:
+            co.settling = False
 
     def _resolve_held(self, co: Checkout, part: InsuredPart) -> Settlement:
         from cashier.insurer import journal, recovery

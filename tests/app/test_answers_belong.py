@@ -57,3 +57,35 @@ def test_a_presettlement_of_the_bill_as_it_was_is_asked_again(insurer, settings,
         insurer.client.call = real_call
     assert co.insured.presettlement is not None
     assert co.insured.presettlement.setlinfo.medfee_sumamt == co.total
+
+
+def test_nothing_on_the_bill_changes_while_the_insurer_settles_it(insurer, settings, cashier_1001):
+    """A scan, a quantity or a void while 2207 is on its way is refused: the settlement
+    always covers the lines of the sale, never others."""
+    from cashier.errors import InputError
+
+    insurance = Insurance(insurer.client, settings)
+    co = Checkout(settings.station_id, cashier_1001)
+    co.identify(insurance.identify_qr(qr(insurer, "P004"), cashier_1001), "clinic")
+    insurance.set_diagnosis(co, "J06.900", "急性上呼吸道感染")
+    co.add(catalog.find_by_scan(AMOXICILLIN))
+    insurance.presettle(co)
+    real_call = insurer.client.call
+    refused = []
+
+    def call(infno, *args, **kwargs):
+        if infno == "2207":
+            for attempt in (lambda: co.add(catalog.find_by_scan(CEFIXIME)),
+                            lambda: co.set_quantity(0, 3), lambda: co.void("x")):  # fmt: skip
+                with pytest.raises(InputError, match="正在医保结算"):
+                    attempt()
+                refused.append(1)
+        return real_call(infno, *args, **kwargs)
+
+    insurer.client.call = call
+    try:
+        insurance.settle(co)
+    finally:
+        insurer.client.call = real_call
+    assert len(refused) == 3 and co.insured.settled and not co.settling
+    assert co.insured.settlement.setlinfo.medfee_sumamt == co.total
