@@ -102,8 +102,20 @@ def test_refund_with_a_line_chosen(snap_compare, settings, low_spec):
     assert snap_compare(counter_app(settings, low_spec), run_before=refunding)
 
 
+@pytest.fixture
+def utc(monkeypatch):
+    """Local time is UTC for the test (a shift's opening time is shown in local time)."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 @THEMES
-def test_blind_count(snap_compare, settings, low_spec):
+def test_blind_count(snap_compare, settings, low_spec, utc):
     async def counting(pilot):
         from cashier.store.models import Shift
         from cashier.ui.screens.shift import ShiftScreen
@@ -129,3 +141,23 @@ def test_lock(snap_compare, settings, low_spec):
         await settle(pilot)
 
     assert snap_compare(counter_app(settings, low_spec), run_before=locked)
+
+
+@THEMES
+def test_end_of_day_report(snap_compare, settings, low_spec):
+    async def reporting(pilot):
+        from cashier.ui.screens.reports import ReportScreen
+
+        await login(pilot, "9001", "9999")
+        app = pilot.app
+        app.push_screen(ReportScreen())
+        await until(pilot, lambda: isinstance(app.screen, ReportScreen))
+        await settle(pilot)
+        for name in ("#report-from", "#report-to"):
+            app.screen.query_one(name).value = "2026-01-05"  # a fixed day: no drift
+        await pilot.press("f5")
+        await settle(pilot)
+        app.clear_notifications()
+        await settle(pilot)
+
+    assert snap_compare(counter_app(settings, low_spec), run_before=reporting)
