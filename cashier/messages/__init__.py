@@ -17,7 +17,7 @@ CATALOGUES = {"zh_CN": zh_CN.MESSAGES, "en": en.MESSAGES}
 DEFAULT = "zh_CN"
 
 #: Modules whose every message comes from the catalogue.
-CATALOGUED = ("cashier.services.counter",)
+CATALOGUED = ("cashier.services.counter", "cashier.services.payments")
 
 
 def language() -> str:

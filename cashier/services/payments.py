@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from cashier import faults
 from cashier.domain.money import Fen
 from cashier.errors import InputError
+from cashier.messages import say
 from cashier.payments import (
     LABELS,
     Answer,
@@ -80,15 +81,16 @@ def charge(
     amount: Fen,
     auth_code: str,
     due: Fen,
-    description: str = "门诊收费",
+    description: str = "",
     keep_waiting: Callable[[int], bool] | None = None,
     pause: Callable[[float], None] = time.sleep,
 ) -> Charged:
     """Charge ``amount`` (never more than ``due``) to the 付款码 ``auth_code``, exactly once."""
+    description = description or say("payments.description")
     if not isinstance(amount, Fen) or amount <= Fen(0):
-        raise InputError("金额应大于 0")
+        raise InputError(say("payments.amount_positive"))
     if amount > due:
-        raise InputError(f"付款码收款 {amount.display()} 超过应收 {due.display()}")
+        raise InputError(say("payments.over_due", amount=amount.display(), due=due.display()))
     out_trade_no = new_out_trade_no(station)
     with database.atomic():
         PaymentCharge.create(
@@ -119,17 +121,21 @@ def _follow(provider, out_trade_no, amount, answer, keep_waiting, pause) -> Char
     while True:
         if answer.outcome is Outcome.PAID:
             if answer.amount is not None and answer.amount != amount:
-                said = f"支付平台扣款金额 {answer.amount.display()} 与应收 {amount.display()} 不符"
+                said = say(
+                    "payments.other_amount",
+                    charged=answer.amount.display(),
+                    amount=amount.display(),
+                )
                 if _reverse(provider, out_trade_no):  # charged another amount: give it back
-                    raise ChargeUndone(f"{said}，已撤销：请重新收款")
+                    raise ChargeUndone(say("payments.other_amount_undone", said=said))
                 raise ChargeInDoubt(
-                    f"{said}，撤销未成功（订单号 {out_trade_no}）：稍后自动重试，请勿让顾客重复付款"
+                    say("payments.other_amount_in_doubt", said=said, order=out_trade_no)
                 )
             _record(out_trade_no, "paid", trade_no=answer.trade_no)
             return Charged(out_trade_no, provider.name, amount, answer.trade_no)
         if answer.outcome in (Outcome.REFUSED, Outcome.CLOSED):
             _record(out_trade_no, "failed", message=answer.message)
-            raise ChargeRefused(answer.message or "未扣款")
+            raise ChargeRefused(answer.message or say("payments.not_charged"))
         # WAITING, UNKNOWN, or not found (yet): ask again while there is time, then reverse.
         waited += 1
         if waited > POLLS or (keep_waiting is not None and not keep_waiting(waited)):
@@ -140,8 +146,8 @@ def _follow(provider, out_trade_no, amount, answer, keep_waiting, pause) -> Char
         except (InDoubt, NotSent):
             answer = Answer(Outcome.UNKNOWN, "QUERY_FAILED")
     if _reverse(provider, out_trade_no):
-        raise ChargeUndone("未能确认付款，已撤销该笔付款码收款（未扣款）：请重新收款或换一种方式")
-    raise ChargeInDoubt(f"付款结果未知（订单号 {out_trade_no}）：稍后自动核实，请勿让顾客重复付款")
+        raise ChargeUndone(say("payments.undone"))
+    raise ChargeInDoubt(say("payments.in_doubt", order=out_trade_no))
 
 
 def _reverse(provider: Provider, out_trade_no: str) -> bool:
@@ -204,12 +210,10 @@ def give_back(provider: Provider, out_trade_no: str) -> None:
     cashier is told to refund it once the sale is complete."""
     charge_row = PaymentCharge.get_by_id(out_trade_no)
     if charge_row.sale_id is not None:
-        raise InputError("该笔付款已属于完成的收费单：请办理退款")
+        raise InputError(say("payments.part_of_a_sale"))
     if _reverse(provider, out_trade_no):
         return
-    raise ChargeInDoubt(
-        f"该笔付款（订单号 {out_trade_no}）暂不能撤销：请完成收款后办理退款，或稍后再试"
-    )
+    raise ChargeInDoubt(say("payments.cannot_give_back", order=out_trade_no))
 
 
 @dataclass(frozen=True)
@@ -225,13 +229,11 @@ class Resolved:
 
     @property
     def message(self) -> str:
-        what = {
-            "reversed": "已撤销，款项退回顾客",
-            "not_charged": "未扣款",
-            "in_doubt": "结果仍未知，请收费组长向支付平台核实",
-        }[self.outcome]
-        return (
-            f"上次未完成的付款码收款 {self.amount.display()}（订单号 {self.out_trade_no}）：{what}"
+        return say(
+            "payments.resolved",
+            amount=self.amount.display(),
+            order=self.out_trade_no,
+            what=say(f"payments.resolved.{self.outcome}"),
         )
 
 
@@ -285,12 +287,11 @@ class ChannelRefund:
 
     @property
     def message(self) -> str:
-        label = LABELS.get(self.provider, self.provider)
-        return {
-            "done": f"{label}退款 {self.amount.display()} 已受理，原路退回顾客",
-            "pending": f"{label}退款 {self.amount.display()} 结果待确认：稍后自动重试，请勿另付现金",
-            "failed": f"{label}退款 {self.amount.display()} 被拒绝：请收费组长处理",
-        }[self.state]
+        return say(
+            f"payments.refund.{self.state}",
+            provider=LABELS.get(self.provider, self.provider),
+            amount=self.amount.display(),
+        )
 
 
 def provider_names_of(sale_id: int) -> set[str]:
@@ -376,11 +377,6 @@ def finish_refunds(providers: dict, station: str) -> list[ChannelRefund]:
     return out
 
 
-BAD_KEYS = (
-    "签名不符，请核对密钥（微信：API 密钥或商户私钥与证书序列号；支付宝：应用私钥与支付宝公钥）"
-)
-
-
 @dataclass(frozen=True)
 class Check:
     provider: str
@@ -392,25 +388,29 @@ def check(provider: Provider) -> Check:
     """One harmless signed call (a query for an order that does not exist): the answer says
     whether the keys, the merchant and the clock are right, in the cashier's words."""
     label = LABELS.get(provider.name, provider.name)
+
+    def said(ok: bool, what: str) -> Check:
+        return Check(provider.name, ok, say("payments.check.said", provider=label, what=what))
+
     try:
         answer = provider.query(f"CHECK{secrets.token_hex(8)}")
     except (NotSent, InDoubt) as exc:  # switched on its code, never on its words
         if exc.code == "payment.no_network":
-            return Check(provider.name, False, f"{label}：网络不通（{exc}）")
+            return said(False, say("payments.check.no_network", why=exc))
         if exc.code == "payment.bad_signature":
-            return Check(provider.name, False, f"{label}：{BAD_KEYS}")
+            return said(False, say("payments.check.bad_keys"))
         if exc.code == "payment.wrong_merchant":
-            return Check(provider.name, False, f"{label}：商户号与 appid 不匹配")
-        return Check(provider.name, False, f"{label}：{exc}")
+            return said(False, say("payments.check.wrong_merchant"))
+        return said(False, str(exc))
     if answer.outcome is Outcome.NOT_FOUND:
-        return Check(provider.name, True, f"{label}：连接、商户与密钥均正常")
-    code = answer.code.lower()
+        return said(True, say("payments.check.ok"))
+    code = answer.code.lower()  # the provider's own code (Alipay's sub_code, WeChat's code)
     if "signature" in code or "sign" in code:
-        return Check(provider.name, False, f"{label}：{BAD_KEYS}")
+        return said(False, say("payments.check.bad_keys"))
     if "mch" in code:
-        return Check(provider.name, False, f"{label}：商户号与 appid 不匹配")
+        return said(False, say("payments.check.wrong_merchant"))
     if "timestamp" in code:
-        return Check(provider.name, False, f"{label}：电脑时间不准，请校对时间（NTP）")
+        return said(False, say("payments.check.clock"))
     if "app-id" in code or "appid" in code:
-        return Check(provider.name, False, f"{label}：app_id 不正确")
-    return Check(provider.name, False, f"{label}：{answer.message or answer.code}")
+        return said(False, say("payments.check.app_id"))
+    return said(False, answer.message or answer.code)
