@@ -11,6 +11,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from cashier.domain.money import Fen
 from cashier.store.models import PaymentCharge, PaymentRefund, Sale
 
+#: The same, short enough for a table row at 80 columns.
+SHORT_KINDS = {
+    "only_there": "仅平台有",
+    "only_here": "仅本系统有",
+    "amount": "金额不符",
+    "refund": "退款不符",
+}
 KINDS = {
     "only_there": "支付平台有、本系统没有",
     "only_here": "本系统有、支付平台没有",

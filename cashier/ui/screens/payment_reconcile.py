@@ -18,7 +18,7 @@ from cashier.devices.scanner import ScannedCode
 from cashier.errors import CashierError
 from cashier.payments import LABELS
 from cashier.services.operators import Role
-from cashier.services.payment_bills import KINDS, Mismatch, Reconciled
+from cashier.services.payment_bills import SHORT_KINDS, Mismatch, Reconciled
 from cashier.services.reconcile import parse_day
 from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy
 from cashier.ui.text import plain, quoted
@@ -77,12 +77,12 @@ class PaymentReconcileScreen(WorkerErrors, Screen[None]):
             self.call_after_refresh(self._leave)
             return
         table = self.query_one("#payrecon-rows", DataTable)
-        table.add_column("平台", width=8)
-        table.add_column("类型", width=16)
-        table.add_column("订单号", width=26)
-        table.add_column(Text("平台", justify="right"), width=9)
+        table.cell_padding = 0  # every column fits 80 columns; each keeps a blank of its own
+        table.add_column("不符", width=16)
+        table.add_column("订单号", width=28)
+        table.add_column(Text("平台", justify="right"), width=8)
         table.add_column(Text("本系统", justify="right"), width=9)
-        table.add_column("收据号", width=17)
+        table.add_column(" 收据号", width=18)
         self.query_one("#payrecon-day", Input).focus()
 
     def _providers(self) -> dict | None:
@@ -156,13 +156,13 @@ class PaymentReconcileScreen(WorkerErrors, Screen[None]):
         table.clear()
         providers = [r.provider for r in results for _ in r.mismatches]
         for provider, m in zip(providers, self.mismatches, strict=True):
+            short = "微信" if provider == "wechat" else LABELS[provider]
             table.add_row(
-                LABELS[provider][:4],
-                Text(KINDS[m.kind], style="bold red"),
+                Text(f"{short} {SHORT_KINDS[m.kind]}", style="bold red"),
                 plain(m.out_trade_no),
                 Text(m.there.display() if m.there is not None else "—", justify="right"),
                 Text(m.here.display() if m.here is not None else "—", justify="right"),
-                plain(m.receipt_no or "—"),
+                plain(f" {m.receipt_no or '—'}"),
             )
         if self.mismatches:
             table.focus()
