@@ -98,6 +98,10 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
     def action_back_settled(self) -> None:
         self.action_back()
 
+    def shows_key(self, action: str) -> bool:
+        """Del (删除一笔) is offered once there is a tender to delete."""
+        return action != "remove_tender" or bool(self.counter.plan and self.counter.plan.tenders)
+
     def compose(self) -> ComposeResult:
         settings = self.app.settings
         part = self.counter.bill.insured
@@ -153,6 +157,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
             return
         if isinstance(event, Tendered | TenderRemoved):
             self.refresh_figures()
+            self.refresh_bindings()  # Del offered while a tender stands
             if isinstance(event, TenderRemoved):
                 what = f"{event.tender.method.label} {event.tender.amount.display()}"
                 self.notify(
