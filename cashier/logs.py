@@ -15,6 +15,9 @@ import re
 from pathlib import Path
 
 log = logging.getLogger("cashier")
+# Until a station's log file is set up (a command refused before it opens one), a record
+# goes nowhere: never to stderr through logging's last resort (one line of error, always).
+log.addHandler(logging.NullHandler())
 
 #: 15 or more digits (an ID number, with its X; a 付款码; a card number): never whole.
 _LONG_DIGITS = re.compile(r"(?<![0-9A-Za-z])(\d{4})\d{7,}(\d{3}[\dXx])(?![0-9A-Za-z])")

@@ -27,7 +27,7 @@ from cashier import faults
 from cashier.errors import CashierError
 from cashier.insurer import journal, protocol
 from cashier.insurer.journal import MONEY_CHANGING, Status
-from cashier.store.models import InsurerSignIn, database
+from cashier.store.models import InsurerSignIn
 
 CALL_PATH = "/fsi/api/rsfComIfsService/callService"
 EC_PATH = "/localcfc/api/hsecfc/localQrCodeQuery"
@@ -301,11 +301,12 @@ class InsurerClient:
             operator=operator,
         )
         sign_no = str(output["signinoutb"]["sign_no"])
-        with database.atomic():
-            InsurerSignIn.delete().where(
-                (InsurerSignIn.operator == operator[0]) & (InsurerSignIn.day == today)
-            ).execute()
-            InsurerSignIn.create(operator=operator[0], day=today, sign_no=sign_no)
+        # One statement, whoever else signs the same operator in at the same moment (counters
+        # sharing PostgreSQL): the later sign-in is kept, never a duplicate-key failure.
+        InsurerSignIn.insert(operator=operator[0], day=today, sign_no=sign_no).on_conflict(
+            conflict_target=[InsurerSignIn.operator, InsurerSignIn.day],
+            update={InsurerSignIn.sign_no: sign_no},
+        ).execute()
         return sign_no
 
     def _forget_sign_in(self, operator_code: str) -> None:
