@@ -32,6 +32,13 @@ ENTRIES: tuple[tuple[str, str, Role], ...] = (
 )
 
 
+def switch_to(app, target: str) -> None:
+    """Replace the top screen with the one named ``module:Class`` (a tab of the same work:
+    the two reconciliations), with no import between the two screens."""
+    module, _, name = target.partition(":")
+    app.switch_screen(getattr(import_module(module), name)())
+
+
 def open_entry(app, target: str) -> None:
     """Push the screen named ``module:Class`` (``app:method``: call the app's method)."""
     module, _, name = target.partition(":")

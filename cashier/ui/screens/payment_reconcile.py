@@ -218,9 +218,9 @@ class PaymentReconcileScreen(WorkerErrors, Screen[None]):
 
     # -- leaving ----------------------------------------------------------------------------
     def action_insurer_tab(self) -> None:
-        from cashier.ui.screens.reconcile import ReconcileScreen
+        from cashier.ui.screens.menu import switch_to
 
-        self.app.switch_screen(ReconcileScreen())
+        switch_to(self.app, "cashier.ui.screens.reconcile:ReconcileScreen")
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -203,9 +203,9 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
             self.app.push_screen(MismatchDetail(self.result.mismatches[event.cursor_row]))
 
     def action_payments_tab(self) -> None:
-        from cashier.ui.screens.payment_reconcile import PaymentReconcileScreen
+        from cashier.ui.screens.menu import switch_to
 
-        self.app.switch_screen(PaymentReconcileScreen())
+        switch_to(self.app, "cashier.ui.screens.payment_reconcile:PaymentReconcileScreen")
 
     def action_back(self) -> None:
         self.dismiss(None)
