@@ -24,6 +24,7 @@ from pathlib import Path
 
 from cashier.domain.money import Fen
 from cashier.payments import wechat_v2
+from cashier_sandbox.keys import rsa_private_key
 from cashier_sandbox.wechat_v3 import DEMO_API_V3_KEY as DEMO_API_V3_KEY  # the training station's
 from cashier_sandbox.wechat_v3 import V3Keys, WeChatV3Gateway
 
@@ -678,34 +679,19 @@ class AlipayKeys:
 
 
 def alipay_keys(folder: Path) -> AlipayKeys:
-    import os
-
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
 
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     pems = {}
     for who in ("app", "alipay"):
-        private_path = folder / f"{who}-private.pem"
-        if not private_path.exists():
-            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            pem = key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-            fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(pem)
-        private = private_path.read_bytes()
+        path = folder / f"{who}-private.pem"
         public = (
-            serialization.load_pem_private_key(private, password=None)
+            rsa_private_key(path)
             .public_key()
             .public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
             )
         )
-        pems[who] = (private, public)
+        pems[who] = (path.read_bytes(), public)
     return AlipayKeys(pems["app"][0], pems["app"][1], pems["alipay"][0], pems["alipay"][1])
 
 

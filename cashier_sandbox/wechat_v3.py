@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
 import secrets
 import time
@@ -25,6 +24,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from cashier.payments import wechat_v3
+from cashier_sandbox.keys import rsa_private_key
 
 #: The sandbox merchant's APIv3 key (a real merchant sets its own in 商户平台).
 DEMO_API_V3_KEY = "sandboxv3sandboxv3sandboxv3key01"
@@ -64,15 +64,13 @@ class V3Keys:
 def v3_keys(folder: Path) -> V3Keys:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID
 
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     made = {}
     for who in ("merchant", "platform"):
         key_path, cert_path = folder / f"wechat-{who}-key.pem", folder / f"wechat-{who}-cert.pem"
         if not cert_path.exists():
-            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            key = rsa_private_key(key_path)
             name = x509.Name([
                 x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, "cashier payment sandbox"),
@@ -89,14 +87,6 @@ def v3_keys(folder: Path) -> V3Keys:
                 .not_valid_after(now + timedelta(days=5 * 365))
                 .sign(key, hashes.SHA256())
             )
-            pem = key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(pem)
             cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         cert_pem = cert_path.read_bytes()
         cert = x509.load_pem_x509_certificate(cert_pem)
