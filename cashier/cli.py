@@ -490,9 +490,8 @@ def _operator(args: argparse.Namespace) -> int:
 def _reconcile(args: argparse.Namespace) -> int:
     from cashier.payments import LABELS
     from cashier.reports.eod import parse_day
-    from cashier.services import audit
     from cashier.services.operators import Role
-    from cashier.services.payment_bills import reconcile
+    from cashier.services.payment_bills import reconcile_day
     from cashier.services.station import connect_payments, open_station
 
     day = parse_day(args.date, "--date")
@@ -504,18 +503,15 @@ def _reconcile(args: argparse.Namespace) -> int:
         names = [args.provider] if args.provider else list(connection.providers)
         if not names:
             raise CashierError("没有配置支付平台（[wechat] 或 [alipay]，见 docs/payments.md）")
-        results = []
-        for name in names:
-            provider = connection.provider(name)
-            if provider is None:
-                raise CashierError(f"没有配置{LABELS[name]}（[{name}]，见 docs/payments.md）")
-            results.append(reconcile(provider, day))
+        missing = [name for name in names if connection.provider(name) is None]
+        if missing:
+            name = missing[0]
+            raise CashierError(f"没有配置{LABELS[name]}（[{name}]，见 docs/payments.md）")
+        providers = [connection.provider(name) for name in names]
+        results = reconcile_day(providers, day, settings.station_id, who.code)
     finally:
         connection.close()
     for result in results:
-        audit.record(settings.station_id, "reconcile.payments", operator=who.code,
-                     subject=f"{result.provider} {day}",
-                     mismatches=len(result.mismatches))  # fmt: skip
         print(
             f"{day} {LABELS[result.provider]}：对账单 {result.trades} 笔，"
             f"本系统 {result.charges} 笔，不符 {len(result.mismatches)} 笔"

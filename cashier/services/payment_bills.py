@@ -122,3 +122,17 @@ def reconcile(provider, day: date) -> Reconciled:
         if there_paid[out] - there_back.get(out, zero) != zero or out in kept
     )
     return Reconciled(provider.name, day, paid_there, len(kept), tuple(found))
+
+
+def reconcile_day(providers, day: date, station: str, operator: str) -> list[Reconciled]:
+    """Every given provider's bill for ``day`` against the journal, each reconciliation
+    audited (``reconcile.payments``): the command line's and the screen's one way."""
+    from cashier.services import audit
+
+    results = []
+    for provider in providers:
+        result = reconcile(provider, day)
+        audit.record(station, "reconcile.payments", operator=operator,
+                     subject=f"{result.provider} {day}", mismatches=len(result.mismatches))  # fmt: skip
+        results.append(result)
+    return results

@@ -119,16 +119,11 @@ class PaymentReconcileScreen(WorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="payrecon")
     def reconcile(self, providers: dict, day) -> None:
-        from cashier.services import audit
-        from cashier.services.payment_bills import reconcile
+        from cashier.services.payment_bills import reconcile_day
 
-        results = []
-        for provider in providers.values():
-            result = reconcile(provider, day)
-            audit.record(self.app.settings.station_id, "reconcile.payments",
-                         operator=self.app.operator.code, subject=f"{result.provider} {day}",
-                         mismatches=len(result.mismatches))  # fmt: skip
-            results.append(result)
+        results = reconcile_day(
+            providers.values(), day, self.app.settings.station_id, self.app.operator.code
+        )
         self.app.call_from_thread(self._show, results)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
