@@ -47,6 +47,7 @@ class CashierApp(App[None]):
         self._customer_display = None  # the customer display, opened on first use
         self._devices_stop = threading.Event()  # ends the serial and camera scanner workers
         self._scanners_started = False
+        self._covered = False  # a TooSmall cover may be on a screen
         scanner = self.settings.scanner
         self._burst = BurstDetector(
             max_gap=scanner.max_gap_ms / 1000,
@@ -72,6 +73,9 @@ class CashierApp(App[None]):
 
         columns, rows = self.size
         small = too_small(columns, rows)
+        if not small and not self._covered:
+            return  # the usual case, every second: nothing to look for
+        self._covered = small
         for screen in self.screen_stack:
             for cover in screen.query(TooSmall):
                 if not small or screen is not self.screen:
