@@ -128,13 +128,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
     # -- layout -----------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        settings = self.app.settings
-        who = self.app.operator
-        training = "[reverse] 培训模式 [/] " if settings.training else ""
-        yield Static(
-            f"{training}{settings.clinic_name} · 收费台 {settings.station_id} · {who.label}",
-            id="topbar",
-        )
+        yield Static("", id="topbar")  # drawn by _show_parked, from the first refresh on
         with Horizontal(id="sale-main"):
             yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)
             with Vertical(id="side"):
