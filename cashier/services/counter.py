@@ -343,6 +343,11 @@ class Counter:
         self._emit(PaymentStarted(self.plan.due))
         return self.plan
 
+    def _require_idle(self) -> None:
+        """No second money step while one is on its way (a charge, a give-back, the save)."""
+        if self.saving or self.charging:
+            raise InputError(say("counter.busy"))
+
     def _plan(self) -> TenderPlan:
         if self.plan is None:
             raise InputError(say("counter.not_paying"))
@@ -354,8 +359,7 @@ class Counter:
         """One tender by the cashier's hand (cash, a card slip, 其他). A 付款码 is charged
         with its provider (:meth:`charge_code`), never typed in as a reference. Cash far
         above what is due raises :class:`ConfirmCash` unless ``confirmed``."""
-        if self.saving or self.charging:
-            raise InputError(say("counter.busy"))
+        self._require_idle()
         if payment_code_issuer(reference.strip()):
             raise CodeAsReference(say("counter.code_as_reference"))
         if method is Method.CASH and not confirmed and self._implausible(amount):
@@ -400,8 +404,7 @@ class Counter:
     def check_code(self, code: str, typed: Fen | None) -> tuple[object, Method, Fen]:
         """Before a charge leaves: the provider, the method and the amount (typed, or all
         that is still due; never more); raises what the cashier must fix first."""
-        if self.saving or self.charging:
-            raise InputError(say("counter.busy"))
+        self._require_idle()
         plan = self._plan()
         provider, method = self.provider_for(code)
         amount = typed if typed is not None else plan.remaining
@@ -468,8 +471,7 @@ class Counter:
         from cashier.services.payments import give_back
 
         plan = self._plan()
-        if self.saving or self.charging:
-            raise InputError(say("counter.busy"))
+        self._require_idle()
         tender = plan.tenders[index]
         charge = self._charges.get(tender.reference)
         if charge is not None:
