@@ -19,6 +19,7 @@ from cashier.config import (
     write_settings,
 )
 from cashier.errors import BUSY_MESSAGE, CashierError, database_trouble, internal
+from cashier.messages import say
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -186,12 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `cashier ... | head`: the reader left, nothing to say
         return 0
     except KeyboardInterrupt:
-        print("cashier: 已中断", file=sys.stderr)
+        print(say("cli.interrupted"), file=sys.stderr)
         return 130
     except Exception as exc:  # last resort: one line, never a traceback
         trouble = database_trouble(exc)
         if trouble == BUSY_MESSAGE:
-            print(f"cashier: {BUSY_MESSAGE}（另一个收费程序正在写入数据库）", file=sys.stderr)
+            print(say("cli.busy", BUSY_MESSAGE=BUSY_MESSAGE), file=sys.stderr)
             return EXIT_ERROR
         if trouble:
             print(f"cashier: {trouble}", file=sys.stderr)
@@ -204,9 +205,9 @@ def main(argv: list[str] | None = None) -> int:
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config, args.data_dir)
     if settings.data_dir.exists() and not settings.data_dir.is_dir():
-        raise CashierError(f"数据目录 {settings.data_dir} 是一个文件，不是目录：请检查 --data-dir")
+        raise CashierError(say("cli.data_dir_is_file", data_dir=settings.data_dir))
     for warning in config_warnings(settings):
-        print(f"cashier: 警告：{warning}", file=sys.stderr)
+        print(say("cli.warning", warning=warning), file=sys.stderr)
     return settings
 
 
@@ -216,10 +217,7 @@ def _existing(settings: Settings) -> Settings:
     if settings.database_url:
         return settings  # a shared server: the station is wherever the server says
     if not (settings.data_dir / "cashier.db").exists():
-        raise CashierError(
-            f"{settings.data_dir} 中没有收费台数据：请检查 --data-dir（或 CASHIER_DATA_DIR）；"
-            "新收费台请先运行 cashier init 或 cashier"
-        )
+        raise CashierError(say("cli.no_station", data_dir=settings.data_dir))
     return settings
 
 
@@ -236,7 +234,7 @@ class _Stdin:
         try:
             return next(self._lines).strip()
         except StopIteration:
-            raise CashierError(f"标准输入中缺少{what}") from None
+            raise CashierError(say("cli.stdin_missing", what=what)) from None
 
 
 def _sign_in(args: argparse.Namespace, station: str, need, stdin: _Stdin):
@@ -246,15 +244,13 @@ def _sign_in(args: argparse.Namespace, station: str, need, stdin: _Stdin):
     code = args.operator
     if args.pin_stdin:
         if not code:
-            raise CashierError(f"此命令需要{need.label}的工号和 PIN：--operator 工号 --pin-stdin")
+            raise CashierError(say("cli.needs_operator", label=need.label))
         pin = stdin.line(" --operator 的 PIN")
     elif sys.stdin.isatty():
         code = code or input(f"{need.label}工号：").strip()
         pin = getpass.getpass("PIN：")
     else:
-        raise CashierError(
-            f"此命令需要{need.label}的工号和 PIN：--operator 工号 --pin-stdin（PIN 从标准输入读取）"
-        )
+        raise CashierError(say("cli.needs_operator_stdin", label=need.label))
     return operators.authorize(station, code, pin, need, via=f"cli {args.command}")
 
 
@@ -286,7 +282,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _report(args)
     if command == "console":
         return _console(args)
-    print(f"cashier: “{command}” 在本版本中尚未提供", file=sys.stderr)
+    print(say("cli.not_in_version", command=command), file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -303,7 +299,7 @@ def _run_tui(args: argparse.Namespace) -> int:
 
     claims.release_all(settings.station_id)  # its bills from before this start are gone
     if not sys.stdin.isatty() or not sys.stdout.isatty():
-        print("cashier: 需要在终端中运行（80×24 或更大）", file=sys.stderr)
+        print(say("cli.needs_terminal"), file=sys.stderr)
         return EXIT_USAGE
     from cashier.ui.app import CashierApp
 
@@ -320,7 +316,7 @@ def _console(args: argparse.Namespace) -> int:
 
         host = args.host or settings.console_host
         port = args.port or settings.console_port
-        print(f"组长控制台：http://{host}:{port}/（Ctrl+C 停止）", file=sys.stderr)
+        print(say("cli.console_at", host=host, port=port), file=sys.stderr)
         return serve(settings, host=host, port=port, config=args.config, data_dir=args.data_dir)
     ctx = open_station(settings)
     from cashier.ui.console import ConsoleApp
@@ -350,9 +346,16 @@ def _init(args: argparse.Namespace) -> int:
     write_settings(settings, path)
     from cashier.store import SCHEMA_VERSION, redact
 
-    print(f"配置：{path}")
-    print(f"数据库：{redact(settings.db_url)}（版本 {SCHEMA_VERSION}）")
-    print(f"收费台：{settings.station_id}（{settings.kind}）{'，培训模式' if ctx.training else ''}")
+    print(say("cli.config_path", path=path))
+    print(say("cli.database", value=redact(settings.db_url), SCHEMA_VERSION=SCHEMA_VERSION))
+    print(
+        say(
+            "cli.station",
+            station_id=settings.station_id,
+            kind=settings.kind,
+            value="，培训模式" if ctx.training else "",
+        )
+    )
     return 0
 
 
@@ -363,7 +366,7 @@ def _copy_key(source: Path, target: Path) -> None:
     key = load_key(source, create=False)  # checks it is a key
     if target.exists():
         if load_key(target, create=False).secret != key.secret:
-            raise CashierError(f"{target} 已有另一把站点密钥，未覆盖（请先移走它）")
+            raise CashierError(say("cli.key_exists", target=target))
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -403,7 +406,7 @@ def _import(args: argparse.Namespace) -> int:
         raise
     if show:
         print(file=sys.stderr)
-    print(f"已导入 {result.total} 个商品（新增 {result.created}，更新 {result.updated}）")
+    print(say("cli.imported", total=result.total, created=result.created, updated=result.updated))
     return 0
 
 
@@ -433,7 +436,7 @@ def _print_test(args: argparse.Namespace) -> int:
     url = args.printer or settings.printer.url
     printer = printer_from_url(url, data_dir=settings.data_dir, paper=settings.printer.paper)
     printed = print_test(settings, printer)
-    print(f"测试收据已打印：{printed.where}")
+    print(say("cli.test_receipt", where=printed.where))
     return 0
 
 
@@ -444,10 +447,11 @@ def _verify_audit(args: argparse.Namespace) -> int:
     open_station(_existing(_settings(args)), seed=False)
     check = audit.verify()
     if check.ok:
-        print(f"审计日志完好：{check.entries} 条记录")
+        print(say("cli.audit_intact", entries=check.entries))
         return 0
     print(
-        f"cashier: 审计日志第 {check.first_bad_id} 条记录有问题：{check.problem}", file=sys.stderr
+        say("cli.audit_broken", first_bad_id=check.first_bad_id, problem=check.problem),
+        file=sys.stderr,
     )
     return EXIT_ERROR
 
@@ -465,25 +469,25 @@ def _operator(args: argparse.Namespace) -> int:
             print(f"{op.code}\t{op.name}\t{Role(op.role).label}\t{state}".rstrip())
         return 0
     if not args.code:
-        raise CashierError("请给出工号")
+        raise CashierError(say("cli.give_code"))
     stdin = _Stdin()
     # The first person in charge of a new station is added without one (audited "bootstrap").
     first = args.action == "add" and not operators.anyone_in_charge() and not args.operator
     who = None if first else _sign_in(args, ctx.station_id, Role.SUPERVISOR, stdin)
     if args.action == "unlock":
         operators.unlock(ctx.station_id, args.code, who)
-        print(f"已解锁 {args.code}")
+        print(say("cli.unlocked", code=args.code))
         return 0
     if not args.name:
-        raise CashierError("请用 --name 给出姓名")
+        raise CashierError(say("cli.give_name"))
     if args.pin_stdin:
         pin = stdin.line("新工号的 PIN")
     else:
         pin = getpass.getpass(f"{args.code} 的 PIN：")
         if getpass.getpass("再次输入 PIN：") != pin:
-            raise CashierError("两次输入的 PIN 不一致")
+            raise CashierError(say("cli.pins_differ"))
     operators.create_operator(ctx.station_id, args.code, args.name, Role(args.role), pin, by=who)
-    print(f"已保存 {args.code} {args.name}（{Role(args.role).label}）")
+    print(say("cli.operator_saved", code=args.code, name=args.name, label=Role(args.role).label))
     return 0
 
 
@@ -502,19 +506,25 @@ def _reconcile(args: argparse.Namespace) -> int:
     try:
         names = [args.provider] if args.provider else list(connection.providers)
         if not names:
-            raise CashierError("没有配置支付平台（[wechat] 或 [alipay]，见 docs/payments.md）")
+            raise CashierError(say("cli.no_providers"))
         missing = [name for name in names if connection.provider(name) is None]
         if missing:
             name = missing[0]
-            raise CashierError(f"没有配置{LABELS[name]}（[{name}]，见 docs/payments.md）")
+            raise CashierError(say("cli.provider_missing", LABELS=LABELS[name], name=name))
         providers = [connection.provider(name) for name in names]
         results = reconcile_day(providers, day, settings.station_id, who.code)
     finally:
         connection.close()
     for result in results:
         print(
-            f"{day} {LABELS[result.provider]}：对账单 {result.trades} 笔，"
-            f"本系统 {result.charges} 笔，不符 {len(result.mismatches)} 笔"
+            say(
+                "cli.paycode_reconciled",
+                day=day,
+                LABELS=LABELS[result.provider],
+                trades=result.trades,
+                charges=result.charges,
+                mismatches=len(result.mismatches),
+            )
         )
         for m in result.mismatches:
             print(m.line)
@@ -529,11 +539,11 @@ def _payments(args: argparse.Namespace) -> int:
     connection = connect_payments(settings)
     try:
         if not connection.providers:
-            raise CashierError("没有配置支付平台（[wechat] 或 [alipay]，见 docs/payments.md）")
+            raise CashierError(say("cli.no_providers"))
         failed = 0
         for provider in connection.providers.values():
             result = check(provider)
-            print(("正常  " if result.ok else "有误  ") + result.message)
+            print(say("cli.check_ok" if result.ok else "cli.check_bad", message=result.message))
             failed += not result.ok
         return EXIT_ERROR if failed else 0
     finally:
@@ -554,15 +564,21 @@ def _backup(args: argparse.Namespace) -> int:
         for path in found:
             print(f"{path}\t{path.stat().st_size // 1024} KiB")
         if not found:
-            print(f"{folder} 中没有备份")
+            print(say("cli.no_backups", folder=folder))
         return 0
     open_station(_existing(settings), seed=False, operators_only=True)
     who = _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
     done = integrity.backup(database.obj, folder, keep_days=settings.backup_keep_days)
     audit.record(settings.station_id, "backup", operator=who.code, subject=done.path.name)
-    print(f"已备份到 {done.path}（{done.size // 1024} KiB）")
+    print(say("cli.backed_up", path=done.path, value=done.size // 1024))
     if done.removed:
-        print(f"已删除超过 {settings.backup_keep_days} 天的旧备份 {len(done.removed)} 个")
+        print(
+            say(
+                "cli.backups_removed",
+                backup_keep_days=settings.backup_keep_days,
+                removed=len(done.removed),
+            )
+        )
     return 0
 
 
@@ -578,7 +594,7 @@ def _report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     fmt = args.format or out.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise CashierError(f"无法从 {out.name} 看出格式：请用 --format pdf 或 --format csv")
+        raise CashierError(say("cli.format_unknown", name=out.name))
     settings = _existing(_settings(args))
     open_station(settings, seed=False, operators_only=True)
     who = _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
@@ -586,7 +602,7 @@ def _report(args: argparse.Namespace) -> int:
 
     def progress(done: int, total: int) -> None:
         if show:
-            print(f"\r统计中 {done}/{total}", end="", file=sys.stderr)
+            print(say("cli.counting", done=done, total=total), end="", file=sys.stderr)
 
     report = eod_report(date_from, date_to, station=args.station, progress=progress)
     audit.record(settings.station_id, "report.eod", operator=who.code, subject=report.period)
@@ -597,10 +613,17 @@ def _report(args: argparse.Namespace) -> int:
     )
     total = report.total
     print(
-        f"日结报表 {report.period} {report.scope}：收费 {total.sales} 笔，退款 {total.refunds} 笔，"
-        f"作废 {total.voids} 笔，实收净额 {total.net_takings}"
+        say(
+            "cli.eod_summary",
+            period=report.period,
+            scope=report.scope,
+            sales=total.sales,
+            refunds=total.refunds,
+            voids=total.voids,
+            net_takings=total.net_takings,
+        )
     )
-    print(f"已写入 {written}")
+    print(say("cli.written", written=written))
     return 0
 
 
@@ -616,9 +639,9 @@ def _paysandbox(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "paycode":
             provider = args.person or "wechat"
             if provider not in ("wechat", "alipay"):
-                raise CashierError("付款码沙箱提供 wechat 和 alipay")
+                raise CashierError(say("cli.paycode_providers"))
             if args.scenario not in SCENARIOS:
-                raise CashierError(f"--scenario 应为 {'、'.join(SCENARIOS)} 之一")
+                raise CashierError(say("cli.bad_scenario", value="、".join(SCENARIOS)))
             limit = None
             if args.amount_limit is not None:
                 limit = Fen.parse(args.amount_limit, allow_zero=True).fen
@@ -673,12 +696,12 @@ def _sandbox(args: argparse.Namespace) -> int:
     )
     if args.qr_lifetime is not None:
         if args.qr_lifetime < 1:
-            raise CashierError("--qr-lifetime 应为正整数（秒）")
+            raise CashierError(say("cli.bad_qr_lifetime"))
         state.set_setting("qr_lifetime_s", str(args.qr_lifetime))
     for pair in args.hospital:
         code, _, level = pair.partition("=")
         if len(code) != 12 or level not in ("1", "2", "3"):
-            raise CashierError(f"--hospital 应为 12位机构编码=等级(1/2/3)：{pair}")
+            raise CashierError(say("cli.bad_hospital", pair=pair))
         state.set_setting(f"level:{code}", level)
     if args.action == "people":
         kinds = {"310": "职工", "390": "城乡居民"}
@@ -689,7 +712,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         return 0
     if args.action == "qr":
         if not args.person:
-            raise CashierError("请给出人员：cashier sandbox qr P001")
+            raise CashierError(say("cli.qr_needs_person"))
         voucher = state.issue_evoucher(state.find_person(args.person))
         if args.png:
             import qrcode
@@ -708,11 +731,11 @@ def _sandbox(args: argparse.Namespace) -> int:
         code.print_ascii(out=buffer, invert=True)
         print(buffer.getvalue(), end="")
         print(voucher.payload)
-        print(f"有效期至 {voucher.expires_at:%H:%M:%S}（{state.qr_lifetime()} 秒）")
+        print(say("cli.qr_valid_until", expires_at=voucher.expires_at, state=state.qr_lifetime()))
         return 0
     if args.action == "card":
         if not args.person:
-            raise CashierError("请给出人员：cashier sandbox card P002")
+            raise CashierError(say("cli.card_needs_person"))
         from cashier_sandbox import virtualcard
 
         vpcd = ["--vpcd", args.vpcd] if args.vpcd else []

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cashier.errors import CashierError
+from cashier.messages import say
 
 APP_NAME = "cashier"
 KINDS = ("clinic", "pharmacy")
@@ -276,7 +277,7 @@ def load_settings(config: str | Path | None = None, data_dir: str | Path | None 
     if config:
         path = Path(config).expanduser()
         if not path.is_file():
-            raise ConfigError(f"找不到配置文件：{path}")
+            raise ConfigError(say("config.file_missing", path=path))
     else:
         path = default_config_path()
         if not path.is_file():
@@ -286,9 +287,11 @@ def load_settings(config: str | Path | None = None, data_dir: str | Path | None 
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"无法读取配置文件 {path}：{exc}") from None
+            raise ConfigError(say("config.file_unreadable", path=path, exc=exc)) from None
         except ValueError as exc:  # TOMLDecodeError, or an integer too long to convert
-            raise ConfigError(f"配置文件 {path} {toml_problem(str(exc))}") from None
+            raise ConfigError(
+                say("config.file_problem", path=path, value=toml_problem(str(exc)))
+            ) from None
     settings = settings_from_dict(raw, data_dir=data_dir, config_path=path)
     if os.environ.get("CASHIER_DATABASE_URL"):
         settings = replace(settings, database_url=os.environ["CASHIER_DATABASE_URL"])
@@ -304,17 +307,17 @@ def load_settings(config: str | Path | None = None, data_dir: str | Path | None 
 
 #: tomllib's messages, in the words of the person who edits the file.
 _TOML_WORDS = (
-    ("Expected '=' after a key", "键后面缺少 =（应为 名称 = 值）"),
-    ("Invalid value", '值无效（文本要加引号，如 url = "http://…"；是否 true/false 写成了中文？）'),
-    ("Expected ']' at the end of a table", "表名缺少 ]（应为 [insurer] 这样的一行）"),
-    ("Unclosed array", "数组缺少 ]"),
-    ("Unterminated string", "文本缺少结束的引号"),
-    ("Illegal character", "含有不允许的字符（中文引号或全角符号？）"),
-    ("Cannot overwrite a value", "同一个设置写了两次"),
-    ("Cannot declare", "同一个表写了两次"),
-    ("Invalid statement", "这一行看不懂（应为 名称 = 值 或 [表名]）"),
-    ("Invalid initial character for a key", "键名以不允许的字符开头"),
-    ("Expected newline or end of document", "一行只能写一个设置"),
+    ("Expected '=' after a key", say("config.toml.eq_missing")),
+    ("Invalid value", say("config.toml.bad_value")),
+    ("Expected ']' at the end of a table", say("config.toml.table_bracket")),
+    ("Unclosed array", say("config.toml.array_bracket")),
+    ("Unterminated string", say("config.toml.quote")),
+    ("Illegal character", say("config.toml.bad_char")),
+    ("Cannot overwrite a value", say("config.toml.value_twice")),
+    ("Cannot declare", say("config.toml.table_twice")),
+    ("Invalid statement", say("config.toml.unreadable_line")),
+    ("Invalid initial character for a key", say("config.toml.key_start")),
+    ("Expected newline or end of document", say("config.toml.one_per_line")),
 )
 
 
@@ -323,12 +326,14 @@ def toml_problem(message: str) -> str:
     import re
 
     where = re.search(r"\(at line (\d+), column (\d+)\)", message)
-    at = f"第 {where[1]} 行第 {where[2]} 列" if where else ""
+    at = say("config.toml.at", where=where[1], where2=where[2]) if where else ""
     if not where and "(at end of document)" in message:
-        at, where = "文件末尾", True
+        at, where = say("config.toml.at_end"), True
     words = next((zh for en, zh in _TOML_WORDS if message.startswith(en)), "")
     if not words:
-        words = "格式错误" if where else f"格式错误：{message}"
+        words = (
+            say("config.toml.syntax") if where else say("config.toml.syntax_said", message=message)
+        )
     return f"{at}：{words}" if at else words
 
 
@@ -345,7 +350,7 @@ def env_flag(name: str) -> bool | None:
         return True
     if value in _FALSE:
         return False
-    raise ConfigError(f"环境变量 {name} 应为 1 或 0（true/false），而不是 {os.environ[name]!r}")
+    raise ConfigError(say("config.env_flag", name=name, environ=os.environ[name]))
 
 
 def settings_from_dict(
@@ -353,7 +358,7 @@ def settings_from_dict(
 ) -> Settings:
     """Validate a parsed TOML table into :class:`Settings`; unknown keys are named and refused.
     Every problem is found and said at once (one line), not the first one per try."""
-    where = str(config_path) if config_path else "配置"
+    where = str(config_path) if config_path else say("config.toml.the_config")
     problems: list[str] = []
 
     def typed(name: str, value: Any, annotation: Any) -> tuple[bool, Any]:
@@ -365,7 +370,7 @@ def settings_from_dict(
 
     unknown = set(raw) - _TOP - set(_SECTIONS) - {"keymap", "data_dir", "departments"}
     if unknown:
-        problems.append(f"未知的设置 {', '.join(sorted(unknown))}")
+        problems.append(say("config.unknown_settings", value=", ".join(sorted(unknown))))
     kwargs: dict[str, Any] = {}
     for f in fields(Settings):
         if f.name in _TOP and f.name in raw:
@@ -375,11 +380,11 @@ def settings_from_dict(
     for name, cls in _SECTIONS.items():
         section = raw.get(name, {})
         if not isinstance(section, dict):
-            problems.append(f"[{name}] 应为一个表")
+            problems.append(say("config.not_table", name=name))
             continue
         bad = set(section) - {f.name for f in fields(cls)}
         if bad:
-            problems.append(f"[{name}] 中未知的设置 {', '.join(sorted(bad))}")
+            problems.append(say("config.unknown_in_table", name=name, value=", ".join(sorted(bad))))
         values = {}
         for f in fields(cls):
             if f.name in section:
@@ -390,18 +395,18 @@ def settings_from_dict(
     keymap = dict(DEFAULT_KEYMAP)
     user_keys = raw.get("keymap", {})
     if not isinstance(user_keys, dict) or not all(isinstance(v, str) for v in user_keys.values()):
-        problems.append('[keymap] 应为 动作 = "按键"')
+        problems.append(say("config.keymap_shape"))
     else:
         bad = set(user_keys) - set(DEFAULT_KEYMAP)
         if bad:
-            problems.append(f"[keymap] 中未知的动作 {', '.join(sorted(bad))}")
+            problems.append(say("config.keymap_unknown", value=", ".join(sorted(bad))))
         keymap.update({k: v for k, v in user_keys.items() if k in DEFAULT_KEYMAP})
     kwargs["keymap"] = keymap
     departments = raw.get("departments", {})
     if not isinstance(departments, dict) or not all(
         isinstance(v, str) for v in departments.values()
     ):
-        problems.append('[departments] 应为 科室编码 = "科别代码"（如 "A03"）')
+        problems.append(say("config.departments_shape"))
         departments = {}
     kwargs["departments"] = dict(departments)
     chosen_dir = data_dir
@@ -410,19 +415,19 @@ def settings_from_dict(
     try:
         kwargs["data_dir"] = Path(chosen_dir).expanduser() if chosen_dir else default_data_dir()
     except RuntimeError:  # ~user whose home directory is unknown
-        problems.append(f"data_dir 中的 ~ 无法展开：{chosen_dir}")
+        problems.append(say("config.data_dir_tilde", chosen_dir=chosen_dir))
         kwargs["data_dir"] = default_data_dir()
     settings = Settings(config_path=config_path, **kwargs)
     if settings.kind not in KINDS:
-        problems.append(f"kind 应为 clinic 或 pharmacy，而不是 {settings.kind!r}")
+        problems.append(say("config.kind", kind=settings.kind))
     if settings.printer.paper not in PAPERS:
-        problems.append(f"printer.paper 应为 {' / '.join(PAPERS)}")
+        problems.append(say("config.paper", value=" / ".join(PAPERS)))
     if settings.insurer.profile not in PROFILES:
-        problems.append(f"insurer.profile 应为 {' / '.join(PROFILES)}")
+        problems.append(say("config.profile", value=" / ".join(PROFILES)))
     if settings.scanner.terminator not in ("enter", "tab"):
-        problems.append("scanner.terminator 应为 enter 或 tab")
+        problems.append(say("config.terminator"))
     if problems:
-        count = f"有 {len(problems)} 处错误：" if len(problems) > 1 else ""
+        count = say("config.problem_count", problems=len(problems)) if len(problems) > 1 else ""
         raise ConfigError(f"{where}：{count}{'；'.join(problems)}")
     return settings
 
@@ -432,9 +437,15 @@ def _typed(name: str, value: Any, annotation: Any) -> Any:
     if expected is None:
         return value
     if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ConfigError(f"{name} 应为整数")
+        raise ConfigError(say("config.whole_number", name=name))
     if not isinstance(value, expected):
-        raise ConfigError(f"{name} 应为{ {str: '文本', bool: 'true/false'}[expected] }")
+        raise ConfigError(
+            say(
+                "config.must_be",
+                name=name,
+                value={str: say("config.text_type"), bool: "true/false"}[expected],
+            )
+        )
     return value
 
 
@@ -444,11 +455,11 @@ def config_warnings(settings: Settings) -> tuple[str, ...]:
     read."""
     secrets = settings.insurer.secret or settings.wechat.api_key or settings.wechat.api_v3_key
     files = [
-        (settings.config_path, "配置文件", "含医保平台或支付平台密钥")
+        (settings.config_path, say("config.config_file"), say("config.holds_keys"))
         if settings.config_path is not None and secrets
         else None,
         *(
-            (Path(name).expanduser(), "私钥文件", "")
+            (Path(name).expanduser(), say("config.private_key"), "")
             for name in (settings.wechat.apiclient_key_file, settings.alipay.private_key_file)
             if name
         ),
@@ -462,8 +473,14 @@ def config_warnings(settings: Settings) -> tuple[str, ...]:
             continue
         if mode & (stat.S_IRGRP | stat.S_IROTH):
             warnings.append(
-                f"{kind} {path} {holds}{'，' if holds else ''}其他用户也能读取"
-                f"（{stat.filemode(mode)}）：请执行 chmod 600 {path}"
+                say(
+                    "config.others_can_read",
+                    kind=kind,
+                    path=path,
+                    holds=holds,
+                    value="，" if holds else "",
+                    stat=stat.filemode(mode),
+                )
             )
     return tuple(warnings)
 

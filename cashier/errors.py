@@ -5,6 +5,8 @@ shown as it is (Chinese, in the cashier's words, saying what to do next). The
 command line prints it on one line of stderr; screens show it in a notice.
 """
 
+from cashier.messages import say
+
 
 class CashierError(Exception):
     """A failure with a message fit to show to the operator, and a stable ``code`` that
@@ -39,7 +41,7 @@ class DeviceError(CashierError):
 
 
 #: What a write that waited out ``busy_timeout`` says (SQLite) or a serialization failure.
-BUSY_MESSAGE = "数据库忙，请稍后重试"
+BUSY_MESSAGE = say("errors.db_busy")
 
 
 def is_busy(error: BaseException) -> bool:
@@ -48,11 +50,8 @@ def is_busy(error: BaseException) -> bool:
     return type(error).__name__ == "OperationalError" and ("locked" in text or "busy" in text)
 
 
-DISK_FULL_MESSAGE = "磁盘已满，无法保存：请清理磁盘空间（如旧的收据和备份）后重试"
-DAMAGED_MESSAGE = (
-    "数据库文件已损坏：请停止收费，运行 cashier backup --list 找到最近的备份，"
-    "按 docs/reliability.md 的“从备份恢复”操作"
-)
+DISK_FULL_MESSAGE = say("errors.disk_full")
+DAMAGED_MESSAGE = say("errors.db_damaged")
 
 
 def database_trouble(error: BaseException) -> str | None:
@@ -77,7 +76,7 @@ def database_trouble(error: BaseException) -> str | None:
             "connection refused",
         )
     ):
-        return "数据库连接中断，正在重连…请稍后重试"
+        return say("errors.db_reconnecting")
     if is_busy(error):
         return BUSY_MESSAGE
     return None
@@ -86,7 +85,7 @@ def database_trouble(error: BaseException) -> str | None:
 def internal(error: BaseException) -> str:
     """An error nobody foresaw, in the one wording the cashier ever reads for it (its
     traceback is in the log file)."""
-    return f"内部错误（{type(error).__name__}）：请联系管理员，详情已记入日志"
+    return say("errors.internal", name=type(error).__name__)
 
 
 def describe(error: BaseException) -> str:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from cashier.devices.scanner import ScannedCode, classify
 from cashier.errors import DeviceError
+from cashier.messages import say
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -99,11 +100,11 @@ class ImageFolderSource:
                 p for p in self.path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
             )
             if not self.files:
-                raise DeviceError(f"画面文件夹里没有图片：{self.path}")
+                raise DeviceError(say("device.camera.folder_empty", path=self.path))
         elif self.path.is_file():
             self.files = [self.path]
         else:
-            raise DeviceError(f"找不到录制的画面：{self.path}")
+            raise DeviceError(say("device.camera.recording_missing", path=self.path))
         self._closed = threading.Event()
 
     def __iter__(self) -> Iterator[Image]:
@@ -124,7 +125,9 @@ class ImageFolderSource:
                     with Image.open(path) as opened:
                         frame = opened.copy()  # loaded into memory; the file is closed
                 except (OSError, ValueError) as exc:
-                    raise DeviceError(f"无法读取画面文件：{path}（{_reason(exc)}）") from None
+                    raise DeviceError(
+                        say("device.camera.frame_unreadable", path=path, value=_reason(exc))
+                    ) from None
                 yield frame
             if not self.loop:
                 return
@@ -150,19 +153,16 @@ class VideoDeviceSource:
         try:
             import cv2
         except ImportError:
-            raise DeviceError(
-                f"没有可用的摄像头（{device}）：读取摄像头需要 OpenCV，本机未安装"
-                "（pip install opencv-python-headless）；可以改用扫码枪。"
-            ) from None
+            raise DeviceError(say("device.camera.no_opencv", device=device)) from None
         self._cv2 = cv2
         is_path = isinstance(device, str)
         if is_path and str(device).startswith("/dev/") and not os.path.exists(device):
-            raise DeviceError(f"没有可用的摄像头（{device}）：设备不存在，请检查摄像头是否插好。")
+            raise DeviceError(say("device.camera.missing", device=device))
         self._is_file = is_path and os.path.isfile(device)
         capture = cv2.VideoCapture(device)
         if not capture.isOpened():
             capture.release()
-            raise DeviceError(f"没有可用的摄像头（{device}）：无法打开，可能被别的程序占用。")
+            raise DeviceError(say("device.camera.busy", device=device))
         self._capture = capture
 
     def __iter__(self) -> Iterator[Image]:
@@ -174,7 +174,7 @@ class VideoDeviceSource:
             if not ok:
                 if self._is_file:
                     return
-                raise DeviceError(f"摄像头（{self.device}）没有画面：可能已拔出。")
+                raise DeviceError(say("device.camera.no_picture", device=self.device))
             grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
             height, width = grey.shape[:2]
             yield Image.frombytes("L", (width, height), grey.tobytes())
@@ -201,10 +201,8 @@ class CodeDecoder:
             from pyzbar import pyzbar
         except ImportError as exc:
             if exc.name == "pyzbar":
-                raise DeviceError("无法识别条码：未安装 pyzbar（pip install pyzbar）") from None
-            raise DeviceError(
-                f"无法识别条码：找不到 zbar 库（apt-get install libzbar0）：{_reason(exc)}"
-            ) from None
+                raise DeviceError(say("device.camera.no_pyzbar")) from None
+            raise DeviceError(say("device.camera.no_zbar", value=_reason(exc))) from None
         self._decode = pyzbar.decode
         try:
             self.symbols = [pyzbar.ZBarSymbol[name] for name in symbologies]
@@ -295,7 +293,7 @@ class CameraScanner:
             except DeviceError:
                 raise
             except Exception as exc:
-                raise DeviceError(f"摄像头画面读取失败：{_reason(exc)}") from None
+                raise DeviceError(say("device.camera.read_failed", value=_reason(exc))) from None
             while stop is None or not stop.is_set():
                 try:
                     frame = next(frames)
@@ -304,7 +302,9 @@ class CameraScanner:
                 except DeviceError:
                     raise
                 except Exception as exc:  # OpenCV, Pillow and the OS raise many kinds
-                    raise DeviceError(f"摄像头画面读取失败：{_reason(exc)}") from None
+                    raise DeviceError(
+                        say("device.camera.read_failed", value=_reason(exc))
+                    ) from None
                 yield from self.feed(frame, self.clock())
         finally:
             self.close()

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from cashier.devices.scanner import is_valid_id_number, mask_id_number, mask_name
 from cashier.devices.sscard import RECORDS, SELECT_APPLICATION, Card, Record
 from cashier.errors import DeviceError
+from cashier.messages import say
 
 # -- the card's protocol ---------------------------------------------------------------
 
@@ -44,16 +45,14 @@ class CardError(DeviceError):
     """The social security card could not be read; the message says what to do."""
 
 
-_OTHER_CREDENTIAL = "请使用医保电子凭证或身份证"
-MSG_NO_SERVICE = "读卡服务（pcscd）未运行，请联系管理员"
-MSG_NO_READER = "未连接读卡器，请检查读卡器的 USB 线后重试"
-MSG_NO_CARD = "请插入社会保障卡"
-MSG_REMOVED = "读卡时社会保障卡被拔出或接触不良，请重新插入社会保障卡后再读卡"
-MSG_UNRESPONSIVE = (
-    f"社会保障卡无响应（芯片未上电或接触不良），请取出后芯片朝上重新插入；仍不行{_OTHER_CREDENTIAL}"
-)
-MSG_NOT_SOCIAL_SECURITY = f"不是社会保障卡或卡片未开通社保应用，{_OTHER_CREDENTIAL}"
-MSG_BUSY = "读卡器正被其他程序占用，请关闭其他读卡程序后重试"
+_OTHER_CREDENTIAL = say("device.cardreader.other_credential")
+MSG_NO_SERVICE = say("device.cardreader.no_service")
+MSG_NO_READER = say("device.cardreader.no_reader_connected")
+MSG_NO_CARD = say("device.cardreader.insert_card")
+MSG_REMOVED = say("device.cardreader.removed")
+MSG_UNRESPONSIVE = say("device.cardreader.mute", OTHER_CREDENTIAL=_OTHER_CREDENTIAL)
+MSG_NOT_SOCIAL_SECURITY = say("device.cardreader.not_ss_card", OTHER_CREDENTIAL=_OTHER_CREDENTIAL)
+MSG_BUSY = say("device.cardreader.reader_busy")
 
 
 # -- what a card holds -------------------------------------------------------------------
@@ -142,12 +141,14 @@ def _status(response: bytes) -> tuple[bytes, int]:
 
 def _sw_error(sw: int, what: str) -> CardError:
     return CardError(
-        f"读取社会保障卡{what}失败（状态字 {sw:04X}），请重新插入后再读卡；仍不行{_OTHER_CREDENTIAL}"
+        say("device.cardreader.read_failed", what=what, sw=sw, OTHER_CREDENTIAL=_OTHER_CREDENTIAL)
     )
 
 
 def _malformed(label: str) -> CardError:
-    return CardError(f"社会保障卡的{label}数据格式有误，{_OTHER_CREDENTIAL}")
+    return CardError(
+        say("device.cardreader.bad_data", label=label, OTHER_CREDENTIAL=_OTHER_CREDENTIAL)
+    )
 
 
 def _read_value(transmit: Transmit, record: Record) -> bytes:
@@ -194,7 +195,7 @@ def read_records(transmit: Transmit, *, today: date | None = None, atr: str = ""
     if sw == SW_FILE_NOT_FOUND:
         raise CardError(MSG_NOT_SOCIAL_SECURITY)
     if sw != SW_OK:
-        raise _sw_error(sw, "社保应用")
+        raise _sw_error(sw, say("device.cardreader.ss_application"))
     values = {record.attr: (record, _read_value(transmit, record)) for record in RECORDS}
 
     def text(name: str) -> str:
@@ -224,14 +225,20 @@ def read_records(transmit: Transmit, *, today: date | None = None, atr: str = ""
         atr=atr,
     )
     if not card.name or not card.card_no:
-        raise _malformed("姓名" if not card.name else "卡号")
-    if not is_valid_id_number(card.social_security_no):
-        raise CardError(
-            f"社会保障卡上的社会保障号码校验不通过，卡片数据可能已损坏，{_OTHER_CREDENTIAL}"
+        raise _malformed(
+            say("device.cardreader.field_name")
+            if not card.name
+            else say("device.cardreader.field_card_no")
         )
+    if not is_valid_id_number(card.social_security_no):
+        raise CardError(say("device.cardreader.bad_number", OTHER_CREDENTIAL=_OTHER_CREDENTIAL))
     if card.expired(today):
         raise CardError(
-            f"社会保障卡已过期（有效期至 {card.expiry_date.isoformat()}），{_OTHER_CREDENTIAL}"
+            say(
+                "device.cardreader.expired",
+                expiry_date=card.expiry_date.isoformat(),
+                OTHER_CREDENTIAL=_OTHER_CREDENTIAL,
+            )
         )
     return card
 
@@ -273,7 +280,7 @@ def _pcsc_error(hresult: int, *, reading: bool = False, reader: str | None = Non
     if code in _NO_READERS:
         return CardError(MSG_NO_READER)
     if code == _UNKNOWN_READER:
-        return CardError(f"找不到读卡器“{reader or ''}”，请检查读卡器连接或设置中的读卡器名称")
+        return CardError(say("device.cardreader.no_reader", value=reader or ""))
     if code == _SHARING:
         return CardError(MSG_BUSY)
     if code in _NO_CARD:
@@ -282,7 +289,7 @@ def _pcsc_error(hresult: int, *, reading: bool = False, reader: str | None = Non
         return CardError(MSG_REMOVED)
     if code in _UNRESPONSIVE:
         return CardError(MSG_UNRESPONSIVE)
-    return CardError(f"读卡失败（PC/SC 错误 0x{code:08X}），请重新插卡后再试；仍不行请联系管理员")
+    return CardError(say("device.cardreader.pcsc_error", code=code))
 
 
 def _from_exception(exc: BaseException) -> CardError:
@@ -297,7 +304,7 @@ def _from_exception(exc: BaseException) -> CardError:
         return CardError(MSG_NO_READER)
     if "NoCard" in name:
         return CardError(MSG_NO_CARD)
-    return CardError(f"读卡失败（{name}），请重新插卡后再试；仍不行请联系管理员")
+    return CardError(say("device.cardreader.failed", name=name))
 
 
 def _pyscard() -> tuple[Any, tuple[type[BaseException], ...]]:
@@ -307,7 +314,7 @@ def _pyscard() -> tuple[Any, tuple[type[BaseException], ...]]:
         from smartcard.Exceptions import SmartcardException
         from smartcard.pcsc.PCSCExceptions import BaseSCardException
     except ImportError:
-        raise CardError("未安装读卡组件 pyscard，请联系管理员") from None
+        raise CardError(say("device.cardreader.no_pyscard")) from None
     return scard, (SmartcardException, BaseSCardException, scard.error)
 
 

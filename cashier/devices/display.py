@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from cashier.domain.money import Fen
 from cashier.errors import DeviceError
+from cashier.messages import say
 from cashier.receipts.layout import display_width, fit
 
 
@@ -65,10 +66,12 @@ class SerialPort:
             self._serial.write(data)
             self._serial.flush()
         except ImportError:
-            raise DeviceError("客显需要 pyserial：pip install pyserial") from None
+            raise DeviceError(say("device.display.no_pyserial")) from None
         except OSError as exc:  # serial.SerialException is an OSError
             self.close()
-            raise DeviceError(f"客显 {self.device} 不可用（{exc}），请检查连线") from None
+            raise DeviceError(
+                say("device.display.unavailable", device=self.device, exc=exc)
+            ) from None
 
     def close(self) -> None:
         if self._serial is not None:
@@ -230,7 +233,9 @@ class PriceDisplay:
     def _show(self, lamp: bytes, amount: Fen) -> None:
         text = str(amount)  # digits, '.', '-': all the display knows
         if sum(ch.isdigit() for ch in text) > PRICE_DIGITS:
-            raise DeviceError(f"客显只能显示 {PRICE_DIGITS} 位数字：{text}")
+            raise DeviceError(
+                say("device.display.too_many_digits", PRICE_DIGITS=PRICE_DIGITS, text=text)
+            )
         self._write(b"\x1bs" + lamp + b"\x1bQA" + text.encode("ascii") + b"\r")
 
     def _write(self, data: bytes) -> None:
@@ -261,15 +266,15 @@ def display_from_config(url: str) -> PoleDisplay:
         return NullDisplay()
     parts = urlsplit(url)
     if parts.scheme != "serial" or not parts.path:
-        raise DeviceError(f"不支持的客显地址：{url}（应为 serial:///dev/ttyUSB0?protocol=escq）")
+        raise DeviceError(say("device.display.bad_url", url=url))
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     protocol = query.get("protocol", "escq")
     if protocol not in PROTOCOLS:
-        raise DeviceError(f"客显协议应为 escq 或 escpos，不是“{protocol}”：{url}")
+        raise DeviceError(say("device.display.bad_protocol", protocol=protocol, url=url))
     try:
         baud = int(query.get("baud", "2400"))
     except ValueError:
-        raise DeviceError(f"客显波特率应为数字：{url}") from None
+        raise DeviceError(say("device.display.bad_baud", url=url)) from None
     port = SerialPort(parts.path, baud)
     if protocol == "escpos":
         return EscPosLineDisplay(port, chinese=query.get("chinese", "0") in ("1", "true", "yes"))

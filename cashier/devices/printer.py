@@ -25,6 +25,7 @@ from typing import ClassVar, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from cashier.errors import DeviceError
+from cashier.messages import say
 from cashier.receipts import Receipt
 
 #: How long a status request waits for the printer's answer, in seconds.
@@ -32,7 +33,7 @@ STATUS_TIMEOUT = 1.0
 #: How long a TCP job waits for the printer to close its side after the whole job was sent.
 DRAIN_TIMEOUT = 1.0
 
-NO_DRAWER_PDF = "PDF 打印机没有钱箱"
+NO_DRAWER_PDF = say("device.printer.no_drawer_pdf")
 
 # DLE EOT n: real-time status. n=1 printer status, 2 offline cause, 4 roll paper sensor.
 STATUS_REQUESTS: tuple[bytes, ...] = (b"\x10\x04\x01", b"\x10\x04\x02", b"\x10\x04\x04")
@@ -63,7 +64,7 @@ class PrinterStatus:
     known: bool = True
 
     @classmethod
-    def unknown(cls, why: str = "该打印机不能查询状态") -> PrinterStatus:
+    def unknown(cls, why: str = say("device.printer.status_unknown")) -> PrinterStatus:
         return cls(online=False, error=why, known=False)
 
     @classmethod
@@ -86,7 +87,7 @@ def parse_status(printer: int, offline_cause: int, paper: int) -> PrinterStatus:
     for byte in (printer, offline_cause, paper):
         if not _status_byte_ok(byte):
             answers = " ".join(f"{b:02X}" for b in (printer, offline_cause, paper))
-            return PrinterStatus.unknown(f"打印机状态应答无法识别（{answers}）")
+            return PrinterStatus.unknown(say("device.printer.status_unreadable", answers=answers))
     offline = bool(printer & 0x08)  # n=1 bit 3
     cover_open = bool(offline_cause & 0x04)  # n=2 bit 2
     stopped_paper_end = bool(offline_cause & 0x20)  # n=2 bit 5
@@ -95,13 +96,13 @@ def parse_status(printer: int, offline_cause: int, paper: int) -> PrinterStatus:
     near_end = paper & 0x0C == 0x0C  # n=4 bits 2-3
     problems = []
     if cover_open:
-        problems.append("打印机上盖打开，请合上")
+        problems.append(say("device.printer.cover_open"))
     if paper_out:
-        problems.append("打印机缺纸，请装纸")
+        problems.append(say("device.printer.paper_out"))
     if error_occurred:
-        problems.append("打印机故障（如切刀卡纸），请排除后重新开机")
+        problems.append(say("device.printer.fault"))
     if offline and not problems:
-        problems.append("打印机脱机")
+        problems.append(say("device.printer.offline"))
     return PrinterStatus(
         online=not offline,
         cover_open=cover_open,
@@ -142,7 +143,13 @@ class PdfPrinter:
             path = self.directory / receipt_file_name(receipt)
             render_pdf(receipt, path, paper="80mm" if self.paper == "58mm" else self.paper)
         except OSError as exc:
-            raise DeviceError(f"无法写入收据文件（{exc.strerror}）：{self.directory}") from None
+            raise DeviceError(
+                say(
+                    "device.printer.file_unwritable",
+                    strerror=exc.strerror,
+                    directory=self.directory,
+                )
+            ) from None
         return Printed(str(path), path)
 
     def open_drawer(self) -> None:
@@ -155,7 +162,9 @@ class PdfPrinter:
             existing = existing.parent
         if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
             return PrinterStatus(online=True)
-        return PrinterStatus.offline(f"无法写入收据目录：{self.directory}")
+        return PrinterStatus.offline(
+            say("device.printer.folder_unwritable", directory=self.directory)
+        )
 
 
 class EscposTransport(Protocol):
@@ -204,7 +213,9 @@ class EscposPrinter:
         if answers is None:
             return PrinterStatus.unknown()
         if len(answers) < len(STATUS_REQUESTS):
-            return PrinterStatus.offline(f"打印机 {self.description} 没有应答，请检查电源和连线")
+            return PrinterStatus.offline(
+                say("device.printer.no_answer", description=self.description)
+            )
         return parse_status(*(answer[0] for answer in answers))
 
 
@@ -220,7 +231,12 @@ class TcpTransport:
             return socket.create_connection((self.host, self.port), timeout=timeout)
         except OSError as exc:
             raise DeviceError(
-                f"打印机 {self.host}:{self.port} 无法连接（{exc.strerror or exc}），请检查电源和网线"
+                say(
+                    "device.printer.no_connection",
+                    host=self.host,
+                    port=self.port,
+                    value=exc.strerror or exc,
+                )
             ) from None
 
     def send(self, data: bytes) -> None:
@@ -234,7 +250,7 @@ class TcpTransport:
         with self._connect(self.timeout) as sock:
             try:
                 if _peer_closed(sock):
-                    raise ConnectionResetError("连接被打印机关闭")
+                    raise ConnectionResetError(say("device.printer.closed_by_printer"))
                 sock.sendall(data)
                 sock.shutdown(socket.SHUT_WR)
                 _wait_for_close(sock, self.drain_timeout)
@@ -243,7 +259,12 @@ class TcpTransport:
                     raise OSError(error, os.strerror(error))
             except OSError as exc:
                 raise DeviceError(
-                    f"打印机 {self.host}:{self.port} 中断了连接（{exc.strerror or exc}），收据未打印"
+                    say(
+                        "device.printer.dropped_unprinted",
+                        host=self.host,
+                        port=self.port,
+                        value=exc.strerror or exc,
+                    )
                 ) from None
 
     def query(self, requests: Sequence[bytes], *, timeout: float) -> list[bytes]:
@@ -261,7 +282,12 @@ class TcpTransport:
                     answers.append(answer)
             except OSError as exc:
                 raise DeviceError(
-                    f"打印机 {self.host}:{self.port} 中断了连接（{exc.strerror or exc}）"
+                    say(
+                        "device.printer.dropped",
+                        host=self.host,
+                        port=self.port,
+                        value=exc.strerror or exc,
+                    )
                 ) from None
         return answers
 
@@ -303,7 +329,9 @@ class FileTransport:
             with open(self.path, "ab", buffering=0) as fh:
                 fh.write(data)
         except OSError as exc:
-            raise DeviceError(f"打印机 {self.path} 不可用（{exc.strerror}）") from None
+            raise DeviceError(
+                say("device.printer.device_unavailable", path=self.path, strerror=exc.strerror)
+            ) from None
 
     def query(self, requests: Sequence[bytes], *, timeout: float) -> list[bytes] | None:
         """Only a character device (``/dev/usb/lp0``, a tty) can answer; a plain file cannot."""
@@ -314,7 +342,9 @@ class FileTransport:
                 return None
             fd = os.open(self.path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
         except OSError as exc:
-            raise DeviceError(f"打印机 {self.path} 不可用（{exc.strerror}）") from None
+            raise DeviceError(
+                say("device.printer.device_unavailable", path=self.path, strerror=exc.strerror)
+            ) from None
         answers: list[bytes] = []
         try:
             _drain(fd)
@@ -328,7 +358,9 @@ class FileTransport:
         except OSError as exc:
             if exc.errno == errno.EINVAL:  # a one-way device (usblp without a read channel)
                 return None
-            raise DeviceError(f"打印机 {self.path} 不可用（{exc.strerror}）") from None
+            raise DeviceError(
+                say("device.printer.device_unavailable", path=self.path, strerror=exc.strerror)
+            ) from None
         finally:
             os.close(fd)
         return answers
@@ -363,7 +395,9 @@ class EscposLibTransport:
             finally:
                 device.close()
         except Exception as exc:  # the USB and serial stacks raise many kinds
-            raise DeviceError(f"{self.kind} 打印机不可用：{exc}") from None
+            raise DeviceError(
+                say("device.printer.kind_unavailable", kind=self.kind, exc=exc)
+            ) from None
 
     def query(self, requests: Sequence[bytes], *, timeout: float) -> list[bytes] | None:
         """A serial printer answers on its receive line; USB is not read here."""
@@ -387,7 +421,7 @@ class EscposLibTransport:
                         break
                     answers.append(answer)
         except (serial.SerialException, OSError) as exc:
-            raise DeviceError(f"serial 打印机不可用：{exc}") from None
+            raise DeviceError(say("device.printer.serial_unavailable", exc=exc)) from None
         return answers
 
 
@@ -401,7 +435,7 @@ def printer_from_url(url: str, *, data_dir: Path, paper: str = "80mm") -> Receip
         return PdfPrinter(directory, paper)
     if parts.scheme == "tcp":
         if not parts.hostname:
-            raise DeviceError(f"打印机地址缺少主机：{url}")
+            raise DeviceError(say("device.printer.no_host", url=url))
         port = parts.port or 9100
         return EscposPrinter(
             TcpTransport(parts.hostname, port), paper_mm, f"{parts.hostname}:{port}"
@@ -412,9 +446,7 @@ def printer_from_url(url: str, *, data_dir: Path, paper: str = "80mm") -> Receip
         try:
             vid, pid = (int(x, 16) for x in parts.netloc.split(":"))
         except ValueError:
-            raise DeviceError(
-                f"USB 打印机地址应为 usb://厂商号:产品号（十六进制）：{url}"
-            ) from None
+            raise DeviceError(say("device.printer.bad_usb", url=url)) from None
         return EscposPrinter(
             EscposLibTransport("usb", {"idVendor": vid, "idProduct": pid}), paper_mm, url
         )
@@ -424,4 +456,4 @@ def printer_from_url(url: str, *, data_dir: Path, paper: str = "80mm") -> Receip
         return EscposPrinter(
             EscposLibTransport("serial", {"devfile": parts.path, "baudrate": baud}), paper_mm, url
         )
-    raise DeviceError(f"不支持的打印机地址：{url}（pdf://、tcp://、usb://、serial://、file://）")
+    raise DeviceError(say("device.printer.bad_url", url=url))

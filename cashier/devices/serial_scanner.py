@@ -19,6 +19,7 @@ from typing import Any
 
 from cashier.devices.scanner import ScannedCode, classify
 from cashier.errors import DeviceError
+from cashier.messages import say
 
 # Longer than any code; a stream with no line end (wrong baud rate, noise) is dropped.
 MAX_LINE_BYTES = 4096
@@ -26,9 +27,9 @@ MAX_LINE_BYTES = 4096
 _EDGE_JUNK = re.compile(r"^[\s\x00-\x1f\x7f]+|[\s\x00-\x1f\x7f]+$")
 
 _OPEN_REASONS = {
-    errno.ENOENT: "设备不存在，请检查扫码枪是否插好",
-    errno.EACCES: "没有权限（把用户加入 dialout 组）",
-    errno.EBUSY: "被别的程序占用",
+    errno.ENOENT: say("device.serial_scanner.no_device"),
+    errno.EACCES: say("device.serial_scanner.no_permission"),
+    errno.EBUSY: say("device.serial_scanner.taken"),
 }
 
 
@@ -88,14 +89,14 @@ class SerialScanner:
         try:
             import serial
         except ImportError:
-            raise DeviceError(
-                f"扫码枪串口 {self.port} 无法打开：未安装 pyserial（pip install pyserial）"
-            ) from None
+            raise DeviceError(say("device.serial_scanner.no_pyserial", port=self.port)) from None
         try:
             self._serial = serial.Serial(self.port, self.baudrate, timeout=self.timeout)
         except (serial.SerialException, OSError, ValueError) as exc:
             reason = _OPEN_REASONS.get(getattr(exc, "errno", None) or 0, str(exc))
-            raise DeviceError(f"扫码枪串口 {self.port} 无法打开：{reason}") from None
+            raise DeviceError(
+                say("device.serial_scanner.cannot_open", port=self.port, reason=reason)
+            ) from None
         self._buffer, self._discarding = b"", False
 
     def close(self) -> None:
@@ -131,7 +132,7 @@ class SerialScanner:
         except Exception as exc:  # SerialException or OSError: the device went away
             self.close()
             raise DeviceError(
-                f"扫码枪串口 {self.port} 已断开（扫码枪被拔出，或被别的程序占用）：{exc}"
+                say("device.serial_scanner.disconnected", port=self.port, exc=exc)
             ) from None
         return self._take(chunk)
 

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import total_ordering
 
 from cashier.errors import InputError
+from cashier.messages import say
 
 __all__ = ["MAX_INPUT_FEN", "Fen", "MoneyError"]
 
@@ -60,17 +61,17 @@ class Fen:
         recovers exactly what the sender wrote.
         """
         if isinstance(value, bool) or value is None:
-            raise MoneyError(f"不是金额：{value!r}")
+            raise MoneyError(say("domain.money.not_money", value=value))
         try:
             yuan = Decimal(str(value).strip())
         except InvalidOperation:
-            raise MoneyError(f"不是金额：{value!r}") from None
+            raise MoneyError(say("domain.money.not_money", value=value)) from None
         if not yuan.is_finite():
-            raise MoneyError(f"不是金额：{value!r}")
+            raise MoneyError(say("domain.money.not_money", value=value))
         if abs(yuan) >= _MAX_JSON_YUAN:  # and quantize() below would raise InvalidOperation
-            raise MoneyError(f"金额过大：{value!r}")
+            raise MoneyError(say("domain.money.too_large", value=value))
         if yuan != yuan.quantize(Decimal("0.01")):
-            raise MoneyError(f"金额超过两位小数：{value!r}")
+            raise MoneyError(say("domain.money.too_precise", value=value))
         return cls.from_decimal(yuan)
 
     @classmethod
@@ -87,7 +88,7 @@ class Fen:
         for mark in _CURRENCY_MARKS:
             raw = raw.replace(mark, "")
         if not raw:
-            raise MoneyError("请输入金额")
+            raise MoneyError(say("domain.money.enter_amount"))
         negative = raw.startswith("-")
         digits = raw[1:] if negative or raw.startswith("+") else raw
         whole, dot, frac = digits.partition(".")
@@ -97,21 +98,21 @@ class Fen:
             or not (frac.isascii() and (frac.isdigit() or frac == ""))
             or (dot and not frac and not whole)
         ):
-            raise MoneyError(f"“{text}”不是金额，请输入如 12.50")
+            raise MoneyError(say("domain.money.not_amount", text=text))
         if len(frac) > 2:
-            raise MoneyError(f"“{text}”超过两位小数（最小单位为分）")
+            raise MoneyError(say("domain.money.below_fen", text=text))
         whole = whole.lstrip("0")
         if len(whole) > len(str(MAX_INPUT_FEN)):  # never int() a pasted digit run
-            raise MoneyError(f"金额过大：{text}")
+            raise MoneyError(say("domain.money.too_large_text", text=text))
         fen = int(whole or "0") * 100 + int((frac + "00")[:2])
         if negative:
             if not allow_negative:
-                raise MoneyError("金额不能为负数")
+                raise MoneyError(say("domain.money.negative"))
             fen = -fen
         if abs(fen) > MAX_INPUT_FEN:
-            raise MoneyError(f"金额过大：{text}")
+            raise MoneyError(say("domain.money.too_large_text", text=text))
         if fen == 0 and not allow_zero:
-            raise MoneyError("金额不能为零")
+            raise MoneyError(say("domain.money.zero"))
         return cls(fen)
 
     @staticmethod

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from cashier.domain.money import Fen
 from cashier.errors import InputError
+from cashier.messages import say
 
 
 class Method(StrEnum):
@@ -89,17 +90,21 @@ class TenderPlan:
         """Take one payment; refuse what would break the rules, saying why."""
         reference = reference.strip()
         if amount <= Fen(0):
-            raise TenderError("金额必须大于零")
+            raise TenderError(say("domain.tender.positive"))
         if self.complete:
-            raise TenderError("已收足，无需再收款")
+            raise TenderError(say("domain.tender.paid_in_full"))
         if method is not Method.CASH and amount > self.remaining:
             raise TenderError(
-                f"{method.label}不能超过还需收取的 {self.remaining.display()}（只有现金可以找零）"
+                say(
+                    "domain.tender.over_remaining",
+                    label=method.label,
+                    remaining=self.remaining.display(),
+                )
             )
         if method.needs_reference and not reference:
-            raise TenderError(f"请输入或扫描{method.label}的交易参考号")
+            raise TenderError(say("domain.tender.needs_reference", label=method.label))
         if len(reference) > 64 or not reference.isprintable():
-            raise TenderError("交易参考号无效")
+            raise TenderError(say("domain.tender.bad_reference"))
         tender = Tender(method, amount, reference)
         self._tenders.append(tender)
         return tender

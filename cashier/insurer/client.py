@@ -27,6 +27,7 @@ from cashier import faults
 from cashier.errors import CashierError
 from cashier.insurer import journal, protocol
 from cashier.insurer.journal import MONEY_CHANGING, Status
+from cashier.messages import say
 from cashier.store.models import InsurerSignIn
 
 CALL_PATH = "/fsi/api/rsfComIfsService/callService"
@@ -44,7 +45,7 @@ class InsurerInDoubt(CashierError):
 
     def __init__(self, msgid: str, infno: str, why: str) -> None:
         self.msgid, self.infno = msgid, infno
-        super().__init__(f"医保平台未确认结果（{why}），正在核实，请勿重复收费；交易流水 {msgid}")
+        super().__init__(say("insurer.client.unconfirmed", why=why, msgid=msgid))
 
 
 @dataclass(frozen=True)
@@ -136,9 +137,9 @@ class InsurerClient:
                 conn.connect()
             except OSError as exc:
                 if expired.is_set():
-                    raise InsurerUnavailable("连接医保平台超时，请检查网络后重试") from None
+                    raise InsurerUnavailable(say("insurer.client.connect_timeout")) from None
                 raise InsurerUnavailable(
-                    f"无法连接医保平台（{exc.strerror or exc}），请检查网络后重试"
+                    say("insurer.client.cannot_connect", value=exc.strerror or exc)
                 ) from None
             conn.sock.settimeout(self.gateway.read_timeout)
             full_path = parts.path.rstrip("/") + path
@@ -149,13 +150,19 @@ class InsurerClient:
                 response = conn.getresponse()
                 data = self._read_capped(response, deadline)
             except TimeoutError:
-                raise _NoAnswer("等待应答超时") from None
+                raise _NoAnswer(say("insurer.client.timed_out")) from None
             except (OSError, http.client.HTTPException) as exc:
                 if expired.is_set():
-                    raise _NoAnswer(f"{self.gateway.call_deadline:g} 秒内未收完应答") from None
-                raise _NoAnswer(f"连接中断：{type(exc).__name__}") from None
+                    raise _NoAnswer(
+                        say("insurer.client.answer_slow", call_deadline=self.gateway.call_deadline)
+                    ) from None
+                raise _NoAnswer(
+                    say("insurer.client.connection_lost", name=type(exc).__name__)
+                ) from None
             if expired.is_set():
-                raise _NoAnswer(f"{self.gateway.call_deadline:g} 秒内未收完应答")
+                raise _NoAnswer(
+                    say("insurer.client.answer_slow", call_deadline=self.gateway.call_deadline)
+                )
             if response.status != 200:
                 raise _BadStatus(response.status)
             return data
@@ -168,12 +175,14 @@ class InsurerClient:
         cap = self.gateway.max_answer_bytes
         length = response.getheader("Content-Length")
         if length and length.strip().isdigit() and int(length) > cap:
-            raise _NoAnswer(f"应答过大（{int(length)} 字节，上限 {cap}）")
+            raise _NoAnswer(say("insurer.client.answer_too_large", length=int(length), cap=cap))
         chunks: list[bytes] = []
         size = 0
         while True:
             if time.monotonic() > deadline:
-                raise _NoAnswer(f"{self.gateway.call_deadline:g} 秒内未收完应答")
+                raise _NoAnswer(
+                    say("insurer.client.answer_slow", call_deadline=self.gateway.call_deadline)
+                )
             chunk = (
                 response.read1(64 * 1024) if hasattr(response, "read1") else response.read(65536)
             )
@@ -181,7 +190,7 @@ class InsurerClient:
                 return b"".join(chunks)
             size += len(chunk)
             if size > cap:
-                raise _NoAnswer(f"应答过大（超过 {cap} 字节）")
+                raise _NoAnswer(say("insurer.client.answer_over_cap", cap=cap))
             chunks.append(chunk)
 
     # -- the national interface ---------------------------------------------------------------
@@ -259,7 +268,7 @@ class InsurerClient:
                 setl_id = str(output["setlinfo"].get("setl_id") or "")
                 if journal.setl_id_taken(setl_id):
                     raise protocol.ProtocolError(
-                        f"医保平台返回的结算编号 {setl_id} 已属于另一笔销售，未作为本单结算",
+                        say("insurer.client.setl_id_taken", setl_id=setl_id),
                         detail=f"setl_id {setl_id} taken",
                     )
         except protocol.InsurerError as exc:
@@ -273,7 +282,7 @@ class InsurerClient:
                 journal.finish(
                     msgid, Status.IN_DOUBT, response=raw.decode("utf-8", "replace"), error=str(exc)
                 )
-                raise InsurerInDoubt(msgid, infno, "应答数据有误") from exc
+                raise InsurerInDoubt(msgid, infno, say("insurer.client.bad_answer")) from exc
             raise
         if journaled:
             journal.finish(msgid, Status.OK, response=raw.decode("utf-8"))
@@ -282,7 +291,7 @@ class InsurerClient:
 
     def _in_doubt(self, journaled: bool, msgid: str, infno: str, why: str, exc: Exception) -> dict:
         if not journaled:
-            raise InsurerUnavailable(f"医保平台没有应答（{why}），请稍后重试") from exc
+            raise InsurerUnavailable(say("insurer.client.no_answer", why=why)) from exc
         journal.finish(msgid, Status.IN_DOUBT, error=why)
         raise InsurerInDoubt(msgid, infno, why) from exc
 
@@ -325,7 +334,7 @@ class InsurerClient:
         try:
             raw = self._post(service, EC_PATH, body, signed=False)
         except (_NoAnswer, _BadStatus) as exc:
-            raise InsurerUnavailable(f"医保电子凭证服务没有应答（{exc}），请稍后重试") from None
+            raise InsurerUnavailable(say("insurer.client.evoucher_no_answer", exc=exc)) from None
         return protocol.EcIdentity.from_json(protocol.loads(raw))
 
 

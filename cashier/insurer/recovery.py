@@ -29,6 +29,7 @@ from peewee import fn
 from cashier.insurer import journal, protocol
 from cashier.insurer.client import InsurerClient, InsurerInDoubt, InsurerUnavailable
 from cashier.insurer.journal import Status
+from cashier.messages import say
 from cashier.services import audit
 from cashier.store.models import InsuredSettlement, InsurerCall
 
@@ -38,10 +39,7 @@ class Unresolvable(InsurerUnavailable):
 
     def __init__(self, msgid: str, infno: str, why: str) -> None:
         self.msgid, self.infno = msgid, infno
-        super().__init__(
-            f"无法向医保平台核实交易结果（{why}）。本单已挂起，请勿重复收费；"
-            f"请联系医保科核实交易流水 {msgid}"
-        )
+        super().__init__(say("insurer.recovery.cannot_check", why=why, msgid=msgid))
 
 
 @dataclass(frozen=True)
@@ -82,9 +80,7 @@ def resolve(
     if call.infno in ("2207", "2102"):
         ids = _lookup_ids(call, ctx, psn_no)
         if not ids:
-            raise Unresolvable(
-                call.msgid, call.infno, "应答无法读取，且其中没有本人的结算编号可查询"
-            )
+            raise Unresolvable(call.msgid, call.infno, say("insurer.recovery.unreadable_no_id"))
         output = _lookup(client, call, operator, psn_no, **ids)
         if output is None:
             # Not there now; a reversal by msgid makes sure it never arrives late.
@@ -94,9 +90,13 @@ def resolve(
             return _finish(call, Status.NOT_COMMITTED)
         setl_id = str((output.get("setlinfo") or {}).get("setl_id") or "")
         if journal.setl_id_taken(setl_id):
-            raise Unresolvable(call.msgid, call.infno, f"查到的结算 {setl_id} 属于另一笔销售")
+            raise Unresolvable(
+                call.msgid, call.infno, say("insurer.recovery.other_sale", setl_id=setl_id)
+            )
         if not _same_total(call, output):
-            raise Unresolvable(call.msgid, call.infno, f"查到的结算 {setl_id} 与所发金额不符")
+            raise Unresolvable(
+                call.msgid, call.infno, say("insurer.recovery.other_amount", setl_id=setl_id)
+            )
         if can_continue(call, output):
             return _finish(call, Status.COMMITTED, output)
         # The insurer says it committed, and the sale cannot go on: reverse it.
@@ -210,7 +210,9 @@ def _lookup(
         return None  # 未查询到结算信息
     except protocol.ProtocolError as exc:
         raise Unresolvable(
-            call.msgid, call.infno, f"结算查询应答无法读取：{exc.detail or exc}"
+            call.msgid,
+            call.infno,
+            say("insurer.recovery.query_unreadable", value=exc.detail or exc),
         ) from None
 
 
@@ -231,7 +233,7 @@ def _reverse(client, call, operator, psn_no, *, omsgid: str = "", oinfno: str = 
             },
         )
     except InsurerInDoubt:
-        raise InsurerUnavailable("冲正结果未知，稍后将再次核实") from None
+        raise InsurerUnavailable(say("insurer.recovery.reversal_unknown")) from None
 
 
 def _finish(call: InsurerCall, status: Status, output: dict | None = None) -> Resolution:
@@ -343,7 +345,7 @@ def cancel_settlement(client: InsurerClient, call: InsurerCall) -> Cancellation:
     except (ValueError, KeyError, TypeError, protocol.InsurerError, protocol.ProtocolError):
         setlinfo, setl_id = {}, ""
     if not setl_id:
-        error = "日志中没有可读的结算编号，请联系医保科核实"
+        error = say("insurer.recovery.no_setl_id_logged")
         _audit(call, CancelOutcome.UNREADABLE, {}, error=error)
         return Cancellation(call.msgid, call.infno, CancelOutcome.UNREADABLE, error=error)
     # 2102's visit id came in its answer; 2207's is in both.
@@ -369,7 +371,7 @@ def cancel_settlement(client: InsurerClient, call: InsurerCall) -> Cancellation:
         )
     except InsurerInDoubt as exc:
         _audit(call, "in_doubt", setlinfo, cancel_msgid=exc.msgid)
-        raise InsurerUnavailable("撤销未完成结算的结果未知，稍后将再次核实") from None
+        raise InsurerUnavailable(say("insurer.recovery.cancel_unknown")) from None
     except protocol.InsurerError as exc:
         status = (
             CancelOutcome.ALREADY_CANCELLED

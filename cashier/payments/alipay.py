@@ -19,28 +19,29 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from cashier.domain.money import Fen
+from cashier.messages import say
 from cashier.payments import Answer, InDoubt, Outcome, RefundAnswer, Reversal
 from cashier.payments.bills import BillError, BillRow, alipay_rows
 from cashier.payments.wire import get, post
 
 #: sub_code → (outcome, the cashier's message); anything else of 40004 is a refusal.
 SUB_CODES = {
-    "ACQ.BUYER_BALANCE_NOT_ENOUGH": (Outcome.REFUSED, "顾客支付宝余额不足：请顾客换一种付款方式"),
+    "ACQ.BUYER_BALANCE_NOT_ENOUGH": (Outcome.REFUSED, say("pay.alipay.balance_low")),
     "ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH": (
         Outcome.REFUSED,
-        "顾客银行卡余额不足：请换一种付款方式",
+        say("pay.alipay.card_balance_low"),
     ),
-    "ACQ.PAYMENT_AUTH_CODE_INVALID": (Outcome.REFUSED, "付款码无效或已过期：请顾客刷新后重新出示"),
-    "ACQ.TRADE_HAS_SUCCESS": (Outcome.UNKNOWN, "订单已支付，正在核实"),
-    "ACQ.TRADE_HAS_CLOSE": (Outcome.CLOSED, "该笔订单已关闭，请重新收款"),
-    "ACQ.SYSTEM_ERROR": (Outcome.UNKNOWN, "支付宝系统繁忙，正在查询结果"),
+    "ACQ.PAYMENT_AUTH_CODE_INVALID": (Outcome.REFUSED, say("pay.alipay.code_invalid")),
+    "ACQ.TRADE_HAS_SUCCESS": (Outcome.UNKNOWN, say("pay.alipay.already_paid")),
+    "ACQ.TRADE_HAS_CLOSE": (Outcome.CLOSED, say("pay.alipay.order_closed")),
+    "ACQ.SYSTEM_ERROR": (Outcome.UNKNOWN, say("pay.alipay.system_busy")),
     "ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR": (
         Outcome.REFUSED,
-        "顾客当日支付额度已满：请换一种付款方式",
+        say("pay.alipay.daily_limit"),
     ),
     "ACQ.ERROR_BUYER_CERTIFY_LEVEL_LIMIT": (
         Outcome.REFUSED,
-        "顾客支付宝账户未完成认证：请换一种付款方式",
+        say("pay.alipay.unverified"),
     ),
 }
 #: alipay.trade.query's trade_status → outcome
@@ -146,18 +147,20 @@ class Alipay:
         if code == "10000":
             return self._paid(node)
         if code == "10003":
-            return Answer(Outcome.WAITING, code, "等待顾客在手机上确认付款")
+            return Answer(Outcome.WAITING, code, say("pay.alipay.waiting"))
         if code == "20000":
-            return Answer(Outcome.UNKNOWN, code, "支付宝服务暂不可用，正在查询结果")
+            return Answer(Outcome.UNKNOWN, code, say("pay.alipay.unavailable"))
         sub = str(node.get("sub_code", ""))
         outcome, message = SUB_CODES.get(sub, (Outcome.REFUSED, ""))
-        return Answer(outcome, sub or code, message or _said(node, f"支付宝：{sub or code}"))
+        return Answer(
+            outcome, sub or code, message or _said(node, say("pay.alipay.said", value=sub or code))
+        )
 
     def query(self, out_trade_no: str) -> Answer:
         node = self._call("alipay.trade.query", out_trade_no=out_trade_no)
         code = str(node.get("code", ""))
         if code == "40004" and node.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
-            return Answer(Outcome.NOT_FOUND, "ACQ.TRADE_NOT_EXIST", "支付宝没有这笔订单")
+            return Answer(Outcome.NOT_FOUND, "ACQ.TRADE_NOT_EXIST", say("pay.alipay.no_order"))
         if code != "10000":
             return Answer(Outcome.UNKNOWN, str(node.get("sub_code") or code), _said(node, code))
         status = str(node.get("trade_status", ""))
@@ -173,7 +176,9 @@ class Alipay:
         if node.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
             return Reversal(done=True)
         return Reversal(
-            done=False, retry=node.get("retry_flag") == "Y", message=_said(node, "撤销失败")
+            done=False,
+            retry=node.get("retry_flag") == "Y",
+            message=_said(node, say("pay.alipay.cancel_failed")),
         )
 
     def refund(
@@ -188,11 +193,13 @@ class Alipay:
         code = str(node.get("code", ""))
         if code == "10000":
             return RefundAnswer(
-                accepted=True, done=node.get("fund_change") == "Y", message="支付宝退款成功"
+                accepted=True,
+                done=node.get("fund_change") == "Y",
+                message=say("pay.alipay.refunded"),
             )
         if code == "20000" or node.get("sub_code") == "ACQ.SYSTEM_ERROR":
-            raise InDoubt("支付宝退款结果未知")
-        return RefundAnswer(accepted=False, message=_said(node, "支付宝退款被拒绝"))
+            raise InDoubt(say("pay.alipay.refund_unknown"))
+        return RefundAnswer(accepted=False, message=_said(node, say("pay.alipay.refund_refused")))
 
     def refund_query(self, out_trade_no: str, out_refund_no: str) -> RefundAnswer:
         node = self._call(
@@ -201,13 +208,17 @@ class Alipay:
             out_request_no=out_refund_no,
         )
         if str(node.get("code")) != "10000":
-            raise InDoubt(f"支付宝退款查询失败（{node.get('sub_code') or node.get('code')}）")
+            raise InDoubt(
+                say(
+                    "pay.alipay.refund_query_failed", value=node.get("sub_code") or node.get("code")
+                )
+            )
         if (
             node.get("refund_amount")
             and node.get("refund_status", "REFUND_SUCCESS") == "REFUND_SUCCESS"
         ):
-            return RefundAnswer(accepted=True, done=True, message="支付宝退款成功")
-        return RefundAnswer(accepted=False, message="支付宝没有这笔退款")
+            return RefundAnswer(accepted=True, done=True, message=say("pay.alipay.refunded"))
+        return RefundAnswer(accepted=False, message=say("pay.alipay.no_refund"))
 
     def bill(self, day: date) -> list[BillRow]:
         """The day's trade bill: a download address (valid for seconds), then the zip of
@@ -220,10 +231,12 @@ class Alipay:
         if str(node.get("code")) != "10000":
             if node.get("sub_code") == "isp.bill_not_exist":
                 return []
-            raise InDoubt(f"支付宝对账单下载失败：{_said(node, '未知错误')}")
+            raise InDoubt(
+                say("pay.alipay.bill_failed", value=_said(node, say("pay.alipay.unknown")))
+            )
         url = str(node.get("bill_download_url", ""))
         if not url.startswith(("https://", "http://")):
-            raise InDoubt("支付宝没有给出对账单的下载地址")
+            raise InDoubt(say("pay.alipay.no_bill_url"))
         try:
             return alipay_rows(get(url, self.app.connect_timeout, self.app.read_timeout * 3))
         except BillError as exc:
@@ -234,8 +247,10 @@ class Alipay:
         try:
             amount = Fen.parse(str(node.get("total_amount", "")))
         except Exception:
-            raise InDoubt("支付宝的应答没有金额") from None
-        return Answer(Outcome.PAID, code, "支付宝支付成功", str(node.get("trade_no", "")), amount)
+            raise InDoubt(say("pay.alipay.no_amount")) from None
+        return Answer(
+            Outcome.PAID, code, say("pay.alipay.paid"), str(node.get("trade_no", "")), amount
+        )
 
     def _call(self, method: str, **biz: str) -> dict:
         a = self.app
@@ -264,17 +279,13 @@ class Alipay:
         try:
             node, text, signature = response_node(raw.decode("utf-8"), method)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise InDoubt(f"支付宝的应答无法读取（{exc}）") from None
+            raise InDoubt(say("pay.alipay.unreadable", exc=exc)) from None
         # Nothing unsigned is believed, a refusal no more than a success: a forged "余额不足"
         # would leave a paid order unrecorded.
         if not signature:
-            raise InDoubt(
-                "支付宝的应答没有签名：结果不可信，正在查询", code="payment.bad_signature"
-            )
+            raise InDoubt(say("pay.alipay.unsigned"), code="payment.bad_signature")
         if not rsa2_verify(text, signature, a.alipay_public_key):
-            raise InDoubt(
-                "支付宝应答的签名不符：结果不可信，正在查询", code="payment.bad_signature"
-            )
+            raise InDoubt(say("pay.alipay.bad_signature"), code="payment.bad_signature")
         return node
 
 

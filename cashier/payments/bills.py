@@ -16,6 +16,7 @@ import zipfile
 from dataclasses import dataclass
 
 from cashier.domain.money import Fen, MoneyError
+from cashier.messages import say
 
 
 @dataclass(frozen=True)
@@ -69,15 +70,15 @@ def alipay_rows(archive: bytes) -> list[BillRow]:
         members = zipfile.ZipFile(io.BytesIO(archive))
         texts = [_gbk(members.read(info)) for info in members.infolist()]
     except (zipfile.BadZipFile, OSError) as exc:
-        raise BillError(f"支付宝对账单不是 zip 文件（{exc}）") from None
+        raise BillError(say("pay.bills.not_zip", exc=exc)) from None
     details = [t for t in texts if t.lstrip("\ufeff").startswith("#支付宝业务明细查询")]
     if not details:
-        raise BillError("支付宝对账单里没有业务明细文件")
+        raise BillError(say("pay.bills.no_detail_file"))
     lines = [line for line in details[0].splitlines() if line and not line.startswith("#")]
     reader = csv.reader(lines)
     names = [h.strip() for h in next(reader, [])]
     if "商户订单号" not in names or "业务类型" not in names:
-        raise BillError("支付宝业务明细的表头不认识")
+        raise BillError(say("pay.bills.bad_header"))
 
     def col(values: list[str], name: str) -> str:
         at = names.index(name) if name in names else -1
@@ -90,7 +91,7 @@ def alipay_rows(archive: bytes) -> list[BillRow]:
             amount = Fen.parse(col(values, "订单金额（元）") or "0", allow_negative=True)
         except MoneyError:
             raise BillError(
-                f"支付宝业务明细的金额不认识：{col(values, '订单金额（元）')!r}"
+                say("pay.bills.bad_amount", value=col(values, "订单金额（元）"))
             ) from None
         if kind == "交易":
             rows.append(BillRow(col(values, "商户订单号"), col(values, "支付宝交易号"), "paid",

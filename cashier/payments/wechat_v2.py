@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 
 from cashier.domain.money import Fen
+from cashier.messages import say
 from cashier.payments import Answer, InDoubt, Outcome, RefundAnswer, Reversal
 from cashier.payments.bills import BillRow, wechat_rows
 from cashier.payments.wire import post
@@ -29,18 +30,18 @@ PATHS = {
 
 #: micropay's err_code → (outcome, the cashier's message)
 PAY_CODES = {
-    "USERPAYING": (Outcome.WAITING, "等待顾客在手机上输入支付密码"),
-    "SYSTEMERROR": (Outcome.UNKNOWN, "微信支付系统繁忙，正在查询结果"),
-    "BANKERROR": (Outcome.UNKNOWN, "银行系统异常，正在查询结果"),
-    "ORDERPAID": (Outcome.UNKNOWN, "订单已支付，正在核实"),
-    "NOTENOUGH": (Outcome.REFUSED, "顾客微信余额不足：请顾客换一张卡，或换一种支付方式"),
-    "AUTHCODEEXPIRE": (Outcome.REFUSED, "付款码已过期：请顾客刷新付款码后重新出示"),
-    "AUTH_CODE_INVALID": (Outcome.REFUSED, "付款码无效：请重新扫描顾客的付款码"),
-    "AUTH_CODE_ERROR": (Outcome.REFUSED, "付款码有误：请重新扫描顾客的付款码"),
-    "ORDERREVERSED": (Outcome.CLOSED, "该笔订单已撤销，请重新收款"),
-    "ORDERCLOSED": (Outcome.CLOSED, "该笔订单已关闭，请重新收款"),
-    "BUYER_MISMATCH": (Outcome.REFUSED, "付款人与订单不符：请重新扫码"),
-    "TRADE_ERROR": (Outcome.REFUSED, "顾客的微信账户暂不能付款：请换一种支付方式"),
+    "USERPAYING": (Outcome.WAITING, say("pay.wechat_v2.waiting")),
+    "SYSTEMERROR": (Outcome.UNKNOWN, say("pay.wechat_v2.system_busy")),
+    "BANKERROR": (Outcome.UNKNOWN, say("pay.wechat_v2.bank_error")),
+    "ORDERPAID": (Outcome.UNKNOWN, say("pay.wechat_v2.already_paid")),
+    "NOTENOUGH": (Outcome.REFUSED, say("pay.wechat_v2.balance_low")),
+    "AUTHCODEEXPIRE": (Outcome.REFUSED, say("pay.wechat_v2.code_expired")),
+    "AUTH_CODE_INVALID": (Outcome.REFUSED, say("pay.wechat_v2.code_invalid")),
+    "AUTH_CODE_ERROR": (Outcome.REFUSED, say("pay.wechat_v2.code_wrong")),
+    "ORDERREVERSED": (Outcome.CLOSED, say("pay.wechat_v2.order_reversed")),
+    "ORDERCLOSED": (Outcome.CLOSED, say("pay.wechat_v2.order_closed")),
+    "BUYER_MISMATCH": (Outcome.REFUSED, say("pay.wechat_v2.buyer_mismatch")),
+    "TRADE_ERROR": (Outcome.REFUSED, say("pay.wechat_v2.trade_error")),
 }
 
 #: orderquery's trade_state → outcome
@@ -119,26 +120,39 @@ class WeChatV2:
         )
         if a.get("return_code") != "SUCCESS":
             return Answer(
-                Outcome.REFUSED, "RETURN_FAIL", _said(a.get("return_msg"), "微信支付拒绝了请求")
+                Outcome.REFUSED,
+                "RETURN_FAIL",
+                _said(a.get("return_msg"), say("pay.wechat_v2.refused")),
             )
         if a.get("result_code") == "SUCCESS":
             return self._paid(a)
         code = a.get("err_code", "")
         outcome, message = PAY_CODES.get(code, (Outcome.REFUSED, ""))
-        return Answer(outcome, code, message or _said(a.get("err_code_des"), f"微信支付：{code}"))
+        return Answer(
+            outcome,
+            code,
+            message or _said(a.get("err_code_des"), say("pay.wechat_v2.said", code=code)),
+        )
 
     def query(self, out_trade_no: str) -> Answer:
         a = self._call("query", out_trade_no=out_trade_no)
         if a.get("return_code") != "SUCCESS":
             raise InDoubt(
-                f"微信支付查询失败：{_said(a.get('return_msg'), '通信失败')}",
+                say(
+                    "pay.wechat_v2.query_failed",
+                    value=_said(a.get("return_msg"), say("pay.wechat_v2.comm_failed")),
+                ),
                 code=return_code(a.get("return_msg", "")),
             )
         if a.get("result_code") != "SUCCESS":
             code = a.get("err_code", "")
             if code == "ORDERNOTEXIST":
-                return Answer(Outcome.NOT_FOUND, code, "微信支付没有这笔订单")
-            return Answer(Outcome.UNKNOWN, code, _said(a.get("err_code_des"), "查询失败"))
+                return Answer(Outcome.NOT_FOUND, code, say("pay.wechat_v2.no_order"))
+            return Answer(
+                Outcome.UNKNOWN,
+                code,
+                _said(a.get("err_code_des"), say("pay.wechat_v2.query_failed_short")),
+            )
         state = a.get("trade_state", "")
         outcome = TRADE_STATES.get(state, Outcome.UNKNOWN)
         if outcome is Outcome.PAID:
@@ -148,12 +162,17 @@ class WeChatV2:
     def reverse(self, out_trade_no: str) -> Reversal:
         a = self._call("reverse", out_trade_no=out_trade_no)
         if a.get("return_code") != "SUCCESS":
-            raise InDoubt(f"微信支付撤销失败：{_said(a.get('return_msg'), '通信失败')}")
+            raise InDoubt(
+                say(
+                    "pay.wechat_v2.reverse_failed",
+                    value=_said(a.get("return_msg"), say("pay.wechat_v2.comm_failed")),
+                )
+            )
         if a.get("result_code") == "SUCCESS":
             return Reversal(done=True, retry=a.get("recall") == "Y")
         code = a.get("err_code", "")
         if code == "REVERSE_EXPIRE":
-            return Reversal(done=False, too_late=True, message="已超过撤销期限，须退款")
+            return Reversal(done=False, too_late=True, message=say("pay.wechat_v2.too_late"))
         if code in ("ORDERNOTEXIST", "TRADE_STATE_ERROR") and a.get("recall") != "Y":
             return Reversal(
                 done=code == "ORDERNOTEXIST", message=_said(a.get("err_code_des"), code)
@@ -172,27 +191,39 @@ class WeChatV2:
             refund_fee=str(amount.fen),
         )
         if a.get("return_code") != "SUCCESS":
-            raise InDoubt(f"微信退款失败：{_said(a.get('return_msg'), '通信失败')}")
+            raise InDoubt(
+                say(
+                    "pay.wechat_v2.refund_failed",
+                    value=_said(a.get("return_msg"), say("pay.wechat_v2.comm_failed")),
+                )
+            )
         if a.get("result_code") == "SUCCESS":
-            return RefundAnswer(accepted=True, message="微信退款已受理")
+            return RefundAnswer(accepted=True, message=say("pay.wechat_v2.refund_accepted"))
         code = a.get("err_code", "")
         if code in ("SYSTEMERROR", "BIZERR_NEED_RETRY", "FREQUENCY_LIMITED"):
-            raise InDoubt(f"微信退款结果未知（{code}）")
+            raise InDoubt(say("pay.wechat_v2.refund_unknown", code=code))
         return RefundAnswer(accepted=False, message=_said(a.get("err_code_des"), code))
 
     def refund_query(self, out_trade_no: str, out_refund_no: str) -> RefundAnswer:
         a = self._call("refund_query", out_refund_no=out_refund_no)
         if a.get("return_code") != "SUCCESS":
-            raise InDoubt(f"微信退款查询失败：{_said(a.get('return_msg'), '通信失败')}")
+            raise InDoubt(
+                say(
+                    "pay.wechat_v2.refund_query_failed",
+                    value=_said(a.get("return_msg"), say("pay.wechat_v2.comm_failed")),
+                )
+            )
         if a.get("result_code") != "SUCCESS":
             code = a.get("err_code", "")
             if code == "REFUNDNOTEXIST":
-                return RefundAnswer(accepted=False, message="微信支付没有这笔退款")
-            raise InDoubt(f"微信退款查询失败（{code}）")
+                return RefundAnswer(accepted=False, message=say("pay.wechat_v2.no_refund"))
+            raise InDoubt(say("pay.wechat_v2.refund_query_code", code=code))
         status = a.get("refund_status_0", "")
         if status in ("SUCCESS", "PROCESSING"):
             return RefundAnswer(accepted=True, done=status == "SUCCESS", message=status)
-        return RefundAnswer(accepted=False, message=f"微信退款{status or '失败'}")
+        return RefundAnswer(
+            accepted=False, message=say("pay.wechat_v2.refund_state", value=status or "失败")
+        )
 
     def bill(self, day) -> list[BillRow]:
         """The day's bill (bill_type ALL): WeChat Pay sends CSV text whose fields start with
@@ -218,7 +249,12 @@ class WeChatV2:
                 or answer.get("error_code") == "20002"
             ):
                 return []
-            raise InDoubt(f"微信对账单下载失败：{_said(answer.get('return_msg'), '未知错误')}")
+            raise InDoubt(
+                say(
+                    "pay.wechat_v2.bill_failed",
+                    value=_said(answer.get("return_msg"), say("pay.wechat_v2.unknown")),
+                )
+            )
         return wechat_rows(text)
 
     # -- the wire --------------------------------------------------------------------------
@@ -226,8 +262,10 @@ class WeChatV2:
         try:
             amount = Fen(int(a.get("total_fee", "")))
         except ValueError:
-            raise InDoubt("微信支付的应答没有金额") from None
-        return Answer(Outcome.PAID, code, "微信支付成功", a.get("transaction_id", ""), amount)
+            raise InDoubt(say("pay.wechat_v2.no_amount")) from None
+        return Answer(
+            Outcome.PAID, code, say("pay.wechat_v2.paid"), a.get("transaction_id", ""), amount
+        )
 
     def _call(self, what: str, **fields: str) -> dict[str, str]:
         m = self.m
@@ -254,12 +292,10 @@ class WeChatV2:
         try:
             answer = from_xml(raw)
         except ValueError as exc:
-            raise InDoubt(f"微信支付的应答无法读取（{exc}）") from None
+            raise InDoubt(say("pay.wechat_v2.unreadable", exc=exc)) from None
         if answer.get("return_code") == "SUCCESS" or "sign" in answer:
             if not hmac.compare_digest(answer.get("sign", ""), sign(answer, m.api_key)):
-                raise InDoubt(
-                    "微信支付应答的签名不符：结果不可信，正在查询", code="payment.bad_signature"
-                )
+                raise InDoubt(say("pay.wechat_v2.bad_signature"), code="payment.bad_signature")
         return answer
 
 

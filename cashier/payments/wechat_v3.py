@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from cashier.domain.money import Fen
+from cashier.messages import say
 from cashier.payments import Answer, InDoubt, NotSent, Outcome, RefundAnswer, Reversal
 from cashier.payments.bills import BillRow, wechat_rows
 from cashier.payments.wechat_v2 import PAY_CODES, TRADE_STATES
@@ -112,7 +113,7 @@ def decrypt_resource(api_v3_key: str, resource: dict) -> bytes:
             str(resource.get("associated_data", "")).encode() or None,
         )
     except (InvalidTag, KeyError, ValueError) as exc:
-        raise ValueError(f"平台证书无法解密（{type(exc).__name__}）") from None
+        raise ValueError(say("pay.wechat_v3.cert_undecryptable", name=type(exc).__name__)) from None
 
 
 @dataclass(frozen=True)
@@ -176,14 +177,18 @@ class WeChatV3:
         outcome, message = _PAY.get(_plain(code), (Outcome.REFUSED, ""))
         if status >= 500 and outcome is Outcome.REFUSED:
             outcome = Outcome.UNKNOWN  # a server error of a code we do not know: ask again
-        return Answer(outcome, code, message or _said(a, f"微信支付：{code}"))
+        return Answer(outcome, code, message or _said(a, say("pay.wechat_v3.said", code=code)))
 
     def query(self, out_trade_no: str) -> Answer:
         status, a = self._call("GET", self._order_path(out_trade_no), None)
         if status == 404 or _plain(str(a.get("code", ""))) == "ORDERNOTEXIST":
-            return Answer(Outcome.NOT_FOUND, "ORDER_NOT_EXIST", "微信支付没有这笔订单")
+            return Answer(Outcome.NOT_FOUND, "ORDER_NOT_EXIST", say("pay.wechat_v3.no_order"))
         if status != 200:
-            return Answer(Outcome.UNKNOWN, str(a.get("code", "")), _said(a, "查询失败"))
+            return Answer(
+                Outcome.UNKNOWN,
+                str(a.get("code", "")),
+                _said(a, say("pay.wechat_v3.query_failed_short")),
+            )
         return self._state(a)
 
     def reverse(self, out_trade_no: str) -> Reversal:
@@ -194,7 +199,7 @@ class WeChatV3:
             return Reversal(done=True, retry=bool(a.get("recall")) and a.get("recall") != "N")
         code = _plain(str(a.get("code", "")))
         if code == "REVERSEEXPIRE":
-            return Reversal(done=False, too_late=True, message="已超过撤销期限，须退款")
+            return Reversal(done=False, too_late=True, message=say("pay.wechat_v3.too_late"))
         if code == "ORDERNOTEXIST":
             return Reversal(done=True)
         return Reversal(done=False, retry=True, message=_said(a, code))
@@ -214,12 +219,16 @@ class WeChatV3:
             state = str(a.get("status", ""))
             if state in ("SUCCESS", "PROCESSING"):
                 return RefundAnswer(
-                    accepted=True, done=state == "SUCCESS", message="微信退款已受理"
+                    accepted=True,
+                    done=state == "SUCCESS",
+                    message=say("pay.wechat_v3.refund_accepted"),
                 )
-            return RefundAnswer(accepted=False, message=f"微信退款{state or '失败'}")
+            return RefundAnswer(
+                accepted=False, message=say("pay.wechat_v3.refund_state", value=state or "失败")
+            )
         code = _plain(str(a.get("code", "")))
         if status >= 500 or code in ("SYSTEMERROR", "FREQUENCYLIMITED"):
-            raise InDoubt(f"微信退款结果未知（{a.get('code')}）")
+            raise InDoubt(say("pay.wechat_v3.refund_unknown", a=a.get("code")))
         return RefundAnswer(accepted=False, message=_said(a, code))
 
     def refund_query(self, out_trade_no: str, out_refund_no: str) -> RefundAnswer:
@@ -228,13 +237,15 @@ class WeChatV3:
             target += f"?sub_mchid={self.m.sub_mchid}"
         status, a = self._call("GET", target, None)
         if status == 404:
-            return RefundAnswer(accepted=False, message="微信支付没有这笔退款")
+            return RefundAnswer(accepted=False, message=say("pay.wechat_v3.no_refund"))
         if status != 200:
-            raise InDoubt(f"微信退款查询失败（{a.get('code')}）")
+            raise InDoubt(say("pay.wechat_v3.refund_query_failed", a=a.get("code")))
         state = str(a.get("status", ""))
         if state in ("SUCCESS", "PROCESSING"):
             return RefundAnswer(accepted=True, done=state == "SUCCESS", message=state)
-        return RefundAnswer(accepted=False, message=f"微信退款{state or '失败'}")
+        return RefundAnswer(
+            accepted=False, message=say("pay.wechat_v3.refund_state", value=state or "失败")
+        )
 
     def bill(self, day: date) -> list[BillRow]:
         """``/v3/bill/tradebill``: a download address and the file's SHA1, then the file (the
@@ -246,11 +257,13 @@ class WeChatV3:
         if status == 404 or _plain(str(a.get("code", ""))) == "NOSTATEMENTEXIST":
             return []
         if status != 200:
-            raise InDoubt(f"微信对账单下载失败：{_said(a, '未知错误')}")
+            raise InDoubt(
+                say("pay.wechat_v3.bill_failed", value=_said(a, say("pay.wechat_v3.unknown")))
+            )
         url = str(a.get("download_url", ""))
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("https", "http"):
-            raise InDoubt("微信支付没有给出对账单的下载地址")
+            raise InDoubt(say("pay.wechat_v3.no_bill_url"))
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         auth = authorization(self.m.mchid, self.m.serial_no, self.m.private_key, "GET", target, "")
         reply = request(
@@ -259,10 +272,10 @@ class WeChatV3:
             self.m.connect_timeout, self.m.read_timeout * 3, what="file",
         )  # fmt: skip
         if reply.status != 200:
-            raise InDoubt(f"微信对账单下载失败（HTTP {reply.status}）")
+            raise InDoubt(say("pay.wechat_v3.bill_http", status=reply.status))
         if a.get("hash_type", "SHA1") == "SHA1" and a.get("hash_value"):
             if hashlib.sha1(reply.body).hexdigest() != str(a["hash_value"]).lower():
-                raise InDoubt("微信对账单的校验值不符：文件不完整或被改动")
+                raise InDoubt(say("pay.wechat_v3.bill_digest"))
         return wechat_rows(reply.body.decode("utf-8", "replace"))
 
     # -- the wire --------------------------------------------------------------------------
@@ -294,9 +307,13 @@ class WeChatV3:
     def _paid(self, a: dict, code: str = "SUCCESS") -> Answer:
         total = (a.get("amount") or {}).get("total")
         if not isinstance(total, int) or isinstance(total, bool):
-            raise InDoubt("微信支付的应答没有金额")
+            raise InDoubt(say("pay.wechat_v3.no_amount"))
         return Answer(
-            Outcome.PAID, code, "微信支付成功", str(a.get("transaction_id", "")), Fen(total)
+            Outcome.PAID,
+            code,
+            say("pay.wechat_v3.paid"),
+            str(a.get("transaction_id", "")),
+            Fen(total),
         )
 
     def _call(self, method: str, target: str, body: dict | None) -> tuple[int, dict]:
@@ -307,7 +324,7 @@ class WeChatV3:
             try:
                 self._fetch_certificates()
             except InDoubt as exc:
-                raise NotSent(f"{exc}（请求未发出，未扣款也未退款）", code=exc.code) from None
+                raise NotSent(say("pay.wechat_v3.not_sent", exc=exc), code=exc.code) from None
         text = (
             json.dumps(body, ensure_ascii=False, separators=(",", ":")) if body is not None else ""
         )
@@ -330,9 +347,9 @@ class WeChatV3:
         try:
             answer = json.loads(reply.body)
         except ValueError:
-            raise InDoubt("微信支付的应答无法读取") from None
+            raise InDoubt(say("pay.wechat_v3.unreadable")) from None
         if not isinstance(answer, dict):
-            raise InDoubt("微信支付的应答无法读取")
+            raise InDoubt(say("pay.wechat_v3.unreadable"))
         return reply.status, answer
 
     def _verify(self, reply: Reply) -> None:
@@ -342,24 +359,22 @@ class WeChatV3:
         timestamp, nonce = h.get("wechatpay-timestamp", ""), h.get("wechatpay-nonce", "")
         if not (signature and serial and timestamp and nonce):
             raise InDoubt(
-                f"微信支付的应答没有签名（HTTP {reply.status}）：结果不可信，正在查询",
+                say("pay.wechat_v3.unsigned", status=reply.status),
                 code="payment.bad_signature",
             )
         try:
             skew = abs(time.time() - int(timestamp))
         except ValueError:
-            raise InDoubt("微信支付应答的时间戳无法读取") from None
+            raise InDoubt(say("pay.wechat_v3.bad_timestamp")) from None
         if skew > SKEW_S:
             raise InDoubt(
-                f"微信支付应答的时间与本机相差 {int(skew)} 秒：请校准本机时间",
+                say("pay.wechat_v3.clock_skew", skew=int(skew)),
                 code="payment.clock",
             )
         key = self._platform_key(serial)
         text = answer_text(timestamp, nonce, reply.body.decode("utf-8", "replace"))
         if key is None or not rsa_verify(text, signature, key):
-            raise InDoubt(
-                "微信支付应答的签名不符：结果不可信，正在查询", code="payment.bad_signature"
-            )
+            raise InDoubt(say("pay.wechat_v3.bad_signature"), code="payment.bad_signature")
 
     def _platform_key(self, serial: str):
         with self._certs.lock:
@@ -384,11 +399,11 @@ class WeChatV3:
                         m.connect_timeout, m.read_timeout, what="certificates")  # fmt: skip
         if reply.status == 401:
             raise InDoubt(
-                "微信支付拒绝了请求的签名：请核对商户私钥、证书序列号与商户号",
+                say("pay.wechat_v3.signature_refused"),
                 code="payment.bad_signature",
             )
         if reply.status != 200:
-            raise InDoubt(f"微信支付平台证书下载失败（HTTP {reply.status}）")
+            raise InDoubt(say("pay.wechat_v3.certs_http", status=reply.status))
         found = {}
         try:
             for item in json.loads(reply.body).get("data", []):
@@ -397,14 +412,14 @@ class WeChatV3:
                 found[serial] = key
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InDoubt(
-                f"微信支付平台证书无法读取：{exc}（APIv3 密钥是否正确？）", code="payment.bad_key"
+                say("pay.wechat_v3.certs_unreadable", exc=exc), code="payment.bad_key"
             ) from None
         h = reply.headers
         key = found.get(h.get("wechatpay-serial", ""))
         text = answer_text(h.get("wechatpay-timestamp", ""), h.get("wechatpay-nonce", ""),
                            reply.body.decode("utf-8", "replace"))  # fmt: skip
         if key is None or not rsa_verify(text, h.get("wechatpay-signature", ""), key):
-            raise InDoubt("微信支付平台证书的签名不符：结果不可信", code="payment.bad_signature")
+            raise InDoubt(say("pay.wechat_v3.certs_bad_signature"), code="payment.bad_signature")
         with self._certs.lock:
             self._certs.keys.update(found)
 

@@ -12,6 +12,7 @@ import urllib.parse
 from dataclasses import dataclass
 
 from cashier import faults
+from cashier.messages import say
 from cashier.payments import InDoubt, NotSent
 
 #: The most an answer may be: a day's bill of a busy counter is well under this.
@@ -82,7 +83,7 @@ def request(
                 context.load_cert_chain(*client_cert)
             except (OSError, ssl.SSLError) as exc:
                 raise NotSent(
-                    f"无法读取商户 API 证书（{exc}）：未发送", code="payment.bad_key"
+                    say("pay.wire.cert_unreadable", exc=exc), code="payment.bad_key"
                 ) from None
         conn = http.client.HTTPSConnection(
             parts.hostname or "", parts.port, timeout=connect_timeout, context=context
@@ -93,7 +94,7 @@ def request(
         conn.connect()
     except OSError as exc:
         conn.close()
-        raise NotSent(f"无法连接支付平台（{exc}）：未扣款", code="payment.no_network") from None
+        raise NotSent(say("pay.wire.no_connection", exc=exc), code="payment.no_network") from None
     try:
         conn.sock.settimeout(read_timeout)
         conn.request(method, target, body=body, headers=headers)
@@ -102,12 +103,12 @@ def request(
         data = response.read(MAX_ANSWER)
         return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, data)
     except (OSError, http.client.HTTPException) as exc:
-        raise InDoubt(f"支付平台未应答（{type(exc).__name__}）：结果待查询") from None
+        raise InDoubt(say("pay.wire.no_answer", name=type(exc).__name__)) from None
     finally:
         conn.close()
 
 
 def _ok(reply: Reply) -> bytes:
     if reply.status != 200:
-        raise InDoubt(f"支付平台应答 HTTP {reply.status}")
+        raise InDoubt(say("pay.wire.http_status", status=reply.status))
     return reply.body

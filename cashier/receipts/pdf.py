@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from cashier.errors import DeviceError
+from cashier.messages import say
 from cashier.receipts.layout import LayoutLine, receipt_layout, split_line
 from cashier.receipts.model import Receipt
 
@@ -85,7 +86,7 @@ def _register_font() -> str:
             try:
                 pdfmetrics.registerFont(TTFont(_FONT_NAME, path, subfontIndex=0))
             except Exception as exc:  # reportlab raises TTFError, OSError, struct.error...
-                raise DeviceError(f"中文字体无法使用：{path}（{exc}）") from exc
+                raise DeviceError(say("receipts.pdf.font_unusable", path=path, exc=exc)) from exc
             _font_file = path
         return _font_file
 
@@ -94,7 +95,9 @@ def _find_font() -> str:
     configured = os.environ.get(FONT_ENV)
     if configured:
         if not os.path.isfile(configured):
-            raise DeviceError(f"中文字体文件不存在：{configured}（环境变量 {FONT_ENV}）")
+            raise DeviceError(
+                say("receipts.pdf.font_missing", configured=configured, FONT_ENV=FONT_ENV)
+            )
         return configured
     for candidate in FONT_CANDIDATES:
         if os.path.isfile(candidate):

@@ -44,6 +44,7 @@ from cashier.domain.money import Fen
 from cashier.domain.tender import METHOD_LABELS, Method
 from cashier.errors import InputError
 from cashier.insurer.protocol import INSUTYPES, OTHER_FUNDS, SETLINFO_LABELS
+from cashier.messages import say
 from cashier.store.models import database
 
 __all__ = [
@@ -295,7 +296,7 @@ def parse_day(text: str, what: str = "日期") -> date:
     try:
         return date.fromisoformat(text.strip())
     except (ValueError, AttributeError):
-        raise InputError(f"{what}：“{text}”不是日期，请按 YYYY-MM-DD 输入，如 2025-03-01") from None
+        raise InputError(say("reports.eod.not_date", what=what, text=text)) from None
 
 
 def utc_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
@@ -534,13 +535,13 @@ def eod_report(
     """
     date_to = date_from if date_to is None else date_to
     if date_to < date_from:
-        raise InputError(f"结束日期 {date_to:%Y-%m-%d} 早于开始日期 {date_from:%Y-%m-%d}")
+        raise InputError(say("reports.eod.dates_reversed", date_to=date_to, date_from=date_from))
     db = database.obj
     if db is None:
-        raise InputError("数据库尚未打开")
+        raise InputError(say("reports.eod.db_closed"))
     stations = dict(db.execute_sql("SELECT station_id, name FROM station").fetchall())
     if station is not None and station not in stations:
-        raise InputError(f"没有收费台 {station}")
+        raise InputError(say("reports.eod.no_station", station=station))
     queries = _queries(_hour_bucket(db), station is not None)
     postgres = _is_postgres(db)
     stamp: Callable[[date], Any] = (

@@ -19,6 +19,7 @@ from typing import BinaryIO, Literal
 
 from cashier.domain.money import Fen
 from cashier.errors import CashierError
+from cashier.messages import say
 from cashier.reports.eod import FUNDS, EodReport, Figures
 
 __all__ = [
@@ -273,7 +274,7 @@ def write_report(
         return write_pdf(report, path, clinic_name=clinic_name, training=training)
     if fmt == "csv":
         return write_csv(report, path, clinic_name=clinic_name, training=training)
-    raise CashierError(f"不支持的格式：{fmt}（用 pdf 或 csv）")
+    raise CashierError(say("reports.render.bad_format", fmt=fmt))
 
 
 def write_csv(
@@ -413,7 +414,9 @@ def _write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], 
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
-        raise CashierError(f"无法写入 {target}：{exc.strerror or exc}") from None
+        raise CashierError(
+            say("reports.render.unwritable", target=target, value=exc.strerror or exc)
+        ) from None
     try:
         with os.fdopen(fd, "wb") as out:
             write(out)
@@ -422,7 +425,9 @@ def _write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], 
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise CashierError(f"无法写入 {target}：{exc.strerror or exc}") from None
+        raise CashierError(
+            say("reports.render.unwritable", target=target, value=exc.strerror or exc)
+        ) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cashier.messages import say
 from cashier.store import keys
 from cashier.store.db import GENESIS_HASH
 from cashier.store.models import (
@@ -121,11 +122,7 @@ def ensure_keyed(key: keys.StationKey, station: str) -> None:
     if not head.key_id and AuditEntry.select().where(AuditEntry.action == "audit.keyed").exists():
         return  # the mark was cleared in the database: never re-keyed over it (verify says so)
     if head.key_id:
-        raise keys.StationKeyError(
-            f"站点密钥 {key.path} 不是这个数据库的（审计链用另一把密钥签名）：请用第一台收费台"
-            f"数据目录中的 {key.path.name}（cashier init --key-file 文件，或复制到 {key.path}，"
-            "权限 0600）"
-        )
+        raise keys.StationKeyError(say("audit.foreign_key", path=key.path, name=key.path.name))
     with database.atomic():
         claimed = (
             AuditHead.update(key_id=key.key_id)
@@ -230,12 +227,12 @@ def verify(key: keys.StationKey | None = None) -> AuditCheck:
         .first()
     )
     if first_keyed is not None and first_keyed.id != keyed_from:
-        return AuditCheck(0, first_keyed.id, "审计链的签名起点被改动或签名标记被清除")
+        return AuditCheck(0, first_keyed.id, say("audit.key_start_altered"))
     if keyed_from:
         if key is None:
-            return AuditCheck(0, None, "审计链已用站点密钥签名，但本机没有站点密钥")
+            return AuditCheck(0, None, say("audit.no_key_here"))
         if key.key_id != head.key_id:
-            return AuditCheck(0, None, "本机的站点密钥不是这个数据库的")
+            return AuditCheck(0, None, say("audit.foreign_key_here"))
     prev_hash = GENESIS_HASH
     count = 0
     last_id = 0
@@ -243,10 +240,10 @@ def verify(key: keys.StationKey | None = None) -> AuditCheck:
     for entry in AuditEntry.select().order_by(AuditEntry.id).iterator():
         count += 1
         if entry.prev_hash != prev_hash:
-            return AuditCheck(count, entry.id, "前一条记录缺失或被改动（链接不符）")
+            return AuditCheck(count, entry.id, say("audit.link_broken"))
         keyed = bool(keyed_from) and entry.id >= keyed_from
         if keyed and entry.id == keyed_from and entry.action != "audit.keyed":
-            return AuditCheck(count, entry.id, "审计链的签名起点被改动")
+            return AuditCheck(count, entry.id, say("audit.start_altered"))
         expected = _entry_hash(
             key if keyed else None,
             entry.prev_hash,
@@ -258,7 +255,7 @@ def verify(key: keys.StationKey | None = None) -> AuditCheck:
             entry.detail,
         )
         if not hmac.compare_digest(entry.hash, expected):
-            return AuditCheck(count, entry.id, "记录内容被改动（哈希不符）")
+            return AuditCheck(count, entry.id, say("audit.entry_altered"))
         if entry.action in ("sale.complete", "sale.refund"):
             detail = json.loads(entry.detail or "{}")
             if "digest" in detail:
@@ -268,7 +265,7 @@ def verify(key: keys.StationKey | None = None) -> AuditCheck:
         last_id = entry.id
     if head is None or head.last_hash != prev_hash or head.last_id != last_id:
         bad = (head.last_id if head else None) or last_id or None
-        return AuditCheck(count, bad, "最后的记录被删除（链尾不符）")
+        return AuditCheck(count, bad, say("audit.tail_deleted"))
     return _check_records(count, digests, keyed_from)
 
 
@@ -286,14 +283,14 @@ def _check_records(count: int, digests: dict[tuple[str, str], str], keyed_from: 
         want = digests.get(("sale.complete", str(receipt_no)))
         if want is None:
             if first_at is not None and closed_at > first_at:
-                return AuditCheck(count, None, f"销售 {receipt_no} 没有对应的审计记录")
+                return AuditCheck(count, None, say("audit.sale_unaudited", receipt_no=receipt_no))
             continue
         if sale_digest(sale_id) != want:
-            return AuditCheck(count, None, f"销售 {receipt_no} 与其审计记录不符（被改动）")
+            return AuditCheck(count, None, say("audit.sale_altered", receipt_no=receipt_no))
     for refund_id, refund_no in Refund.select(Refund.id, Refund.refund_no).tuples().iterator():
         want = digests.get(("sale.refund", str(refund_no)))
         if want is None:
             continue  # refunds before digests; a refund row alone moves no money of a sale
         if refund_digest(refund_id) != want:
-            return AuditCheck(count, None, f"退款 {refund_no} 与其审计记录不符（被改动）")
+            return AuditCheck(count, None, say("audit.refund_altered", refund_no=refund_no))
     return AuditCheck(count)

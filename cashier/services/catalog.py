@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cashier.domain.money import Fen, MoneyError
 from cashier.errors import InputError, NotAllowed
+from cashier.messages import say
 from cashier.services import audit
 from cashier.services.operators import Role, SignedIn
 from cashier.store.models import Barcode, Item, database, utcnow
@@ -46,7 +47,7 @@ class CatalogImportError(InputError):
     def __init__(self, problems: list[tuple[int, str]], source: str = "") -> None:
         self.problems = problems
         head = f"{source}：" if source else ""
-        super().__init__(f"{head}{len(problems)} 处错误，未导入任何商品")
+        super().__init__(say("catalog.rejected", head=head, problems=len(problems)))
 
 
 @dataclass(frozen=True)
@@ -91,23 +92,23 @@ def _parse_row(line: int, row: dict[str, str]) -> tuple[CatalogRow | None, list[
     get = {k: (row.get(k) or "").strip() for k in COLUMNS}
     for col in REQUIRED:
         if not get[col]:
-            errors.append(f"缺少 {col}")
+            errors.append(say("catalog.csv.missing", col=col))
     code = get["code"]
     if code and (len(code) > 40 or not code.isprintable()):
-        errors.append(f"code 无效：{code!r}")
+        errors.append(say("catalog.csv.bad_code", code=code))
     for col in ("name", "spec", "unit", "med_list_codg", "fee_category"):
         size = getattr(Item, col).max_length
         if len(get[col]) > size:
-            errors.append(f"{col} 太长（最多 {size} 个字符）")
+            errors.append(say("catalog.csv.too_long", col=col, size=size))
         elif not get[col].isprintable():  # ESC and friends would reach the terminal
-            errors.append(f"{col} 含有控制字符：{get[col]!r}")
+            errors.append(say("catalog.csv.control", col=col, get=get[col]))
     # The same barcode twice in one cell is one barcode (a copy-paste slip, not an error).
     barcodes = tuple(dict.fromkeys(b.strip() for b in get["barcode"].split("|") if b.strip()))
     for b in barcodes:
         if not (b.isascii() and b.isalnum() and len(b) <= 40):
-            errors.append(f"条码无效：{b!r}")
+            errors.append(say("catalog.csv.bad_barcode", b=b))
         elif b.isdigit() and len(b) in (8, 12, 13, 14) and not _gtin_ok(b):
-            errors.append(f"条码校验位错误：{b}")
+            errors.append(say("catalog.csv.barcode_check", b=b))
     price = cap = None
     if get["price"]:
         try:
@@ -121,7 +122,7 @@ def _parse_row(line: int, row: dict[str, str]) -> tuple[CatalogRow | None, list[
             errors.append(f"price_cap：{exc}")
     list_class = get["list_class"]
     if list_class and list_class not in LIST_CLASSES:
-        errors.append(f"list_class 应为 甲/乙/丙，而不是 {list_class!r}")
+        errors.append(say("catalog.csv.list_class", list_class=list_class))
     prop: Decimal | None = None
     if get["selfpay_prop"]:
         try:
@@ -132,16 +133,16 @@ def _parse_row(line: int, row: dict[str, str]) -> tuple[CatalogRow | None, list[
             ):
                 raise InvalidOperation
         except InvalidOperation:
-            errors.append(f"selfpay_prop 应为 0 到 1 之间的小数，而不是 {get['selfpay_prop']!r}")
+            errors.append(say("catalog.csv.selfpay_prop", get=get["selfpay_prop"]))
             prop = None
     stock = 0
     if get["stock"]:
         try:
             stock = int(get["stock"])
         except ValueError:
-            errors.append(f"stock 应为整数，而不是 {get['stock']!r}")
+            errors.append(say("catalog.csv.stock", get=get["stock"]))
         if not -(2**31) <= stock < 2**31:  # the column is a 32-bit integer on PostgreSQL
-            errors.append(f"stock 超出范围：{get['stock']}")
+            errors.append(say("catalog.csv.stock_range", get=get["stock"]))
     if errors:
         return None, errors
     assert price is not None
@@ -178,23 +179,32 @@ def read_catalog(text: Iterable[str], source: str = "") -> list[CatalogRow]:
     try:
         return _read_rows(reader, source)
     except csv.Error as exc:  # a cell longer than csv's field limit, say
-        problem = (max(reader.line_num, 1), f"CSV 格式错误：{exc}")
+        problem = (max(reader.line_num, 1), say("catalog.csv.syntax", exc=exc))
         raise CatalogImportError([problem], source) from None
 
 
 def _read_rows(reader: csv.DictReader, source: str) -> list[CatalogRow]:
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not header:
-        raise CatalogImportError([(1, "文件为空或缺少表头")], source)
+        raise CatalogImportError([(1, say("catalog.csv.empty"))], source)
     reader.fieldnames = header
     extra = [h for h in header if h not in COLUMNS]
     missing = [c for c in REQUIRED if c not in header]
     if extra or missing:
         problems = []
         if extra:
-            problems.append((1, f"未知的列：{', '.join(extra)}（允许的列：{','.join(COLUMNS)}）"))
+            problems.append(
+                (
+                    1,
+                    say(
+                        "catalog.csv.unknown_columns",
+                        value=", ".join(extra),
+                        value2=",".join(COLUMNS),
+                    ),
+                )
+            )
         if missing:
-            problems.append((1, f"缺少必需的列：{', '.join(missing)}"))
+            problems.append((1, say("catalog.csv.missing_columns", value=", ".join(missing))))
         raise CatalogImportError(problems, source)
     rows: list[CatalogRow] = []
     problems: list[tuple[int, str]] = []
@@ -203,17 +213,25 @@ def _read_rows(reader: csv.DictReader, source: str) -> list[CatalogRow]:
     for row in reader:
         line = reader.line_num
         if None in row:  # more cells than header columns
-            problems.append((line, "单元格比表头多"))
+            problems.append((line, say("catalog.csv.extra_cells")))
             continue
         if not any((v or "").strip() for v in row.values()):
             continue  # blank line
         parsed, errors = _parse_row(line, row)
         if parsed:
             if parsed.code in seen_codes:
-                errors.append(f"code {parsed.code} 与第 {seen_codes[parsed.code]} 行重复")
+                errors.append(
+                    say(
+                        "catalog.csv.code_twice",
+                        code=parsed.code,
+                        seen_codes=seen_codes[parsed.code],
+                    )
+                )
             for b in parsed.barcodes:
                 if b in seen_barcodes:
-                    errors.append(f"条码 {b} 与第 {seen_barcodes[b]} 行重复")
+                    errors.append(
+                        say("catalog.csv.barcode_twice", b=b, seen_barcodes=seen_barcodes[b])
+                    )
         problems.extend((line, e) for e in errors)
         if parsed and not errors:
             seen_codes[parsed.code] = line
@@ -248,11 +266,11 @@ def import_catalog(
         try:
             text = Path(path).read_text(encoding="utf-8-sig")
         except FileNotFoundError:
-            raise InputError(f"找不到文件：{path}") from None
+            raise InputError(say("catalog.file_missing", path=path)) from None
         except UnicodeDecodeError:
-            raise InputError(f"{path} 不是 UTF-8 编码（请另存为 UTF-8 CSV）") from None
+            raise InputError(say("catalog.not_utf8", path=path)) from None
         except OSError as exc:
-            raise InputError(f"无法读取 {path}：{exc.strerror}") from None
+            raise InputError(say("catalog.unreadable", path=path, strerror=exc.strerror)) from None
     rows = read_catalog(io.StringIO(text, newline=""), source)
     taken = _barcodes_taken_elsewhere(rows)
     if taken:
@@ -313,12 +331,14 @@ def import_catalog(
 
 def _check_may_reprice(repriced: list[CatalogRow], by: SignedIn | None) -> None:
     """Changing prices is a supervisor's or an administrator's (a cashier may not)."""
-    first = "、".join(r.code for r in repriced[:3]) + ("等" if len(repriced) > 3 else "")
-    what = f"本次导入将修改 {len(repriced)} 个已有商品的价格（{first}）"
+    first = "、".join(r.code for r in repriced[:3]) + (
+        say("catalog.and_more") if len(repriced) > 3 else ""
+    )
+    what = say("catalog.repricing", repriced=len(repriced), first=first)
     if by is None:
-        raise NotAllowed(f"{what}，须由收费组长或管理员操作；未导入任何商品")
+        raise NotAllowed(say("catalog.needs_supervisor", what=what))
     if not by.role.at_least(Role.SUPERVISOR):
-        raise NotAllowed(f"{what}，{by.label} 不是收费组长或管理员；未导入任何商品")
+        raise NotAllowed(say("catalog.not_supervisor", what=what, label=by.label))
 
 
 def _barcodes_taken_elsewhere(rows: list[CatalogRow]) -> list[tuple[int, str]]:
@@ -336,7 +356,9 @@ def _barcodes_taken_elsewhere(rows: list[CatalogRow]) -> list[tuple[int, str]]:
         for barcode, owner in query:
             row = by_barcode[barcode]
             if owner != row.code:
-                problems.append((row.line, f"条码 {barcode} 已属于商品 {owner}"))
+                problems.append(
+                    (row.line, say("catalog.barcode_taken", barcode=barcode, owner=owner))
+                )
     return sorted(problems)
 
 

@@ -20,6 +20,7 @@ from cashier import faults
 from cashier.domain.money import Fen
 from cashier.domain.tender import Method, TenderPlan
 from cashier.errors import InputError, NotAllowed
+from cashier.messages import say
 from cashier.receipts import InsuranceSummary, Receipt, ReceiptLine, ReceiptTender
 from cashier.services import audit, catalog, claims, clock, payments, shifts
 from cashier.services.operators import Role, SignedIn
@@ -150,11 +151,11 @@ class Checkout:
 
     def _require_open(self) -> None:
         if self.settling:
-            raise InputError("正在医保结算，请稍候：结算完成前本单不能修改")
+            raise InputError(say("checkout.settling"))
         if self.state is not State.OPEN:
-            raise InputError("本单已结束，请开始新的一单")
+            raise InputError(say("checkout.ended_start_new"))
         if self.insured is not None and (self.insured.settled or self.insured.held_msgid):
-            raise InputError("本单已医保结算，不能再改；如需修改请先撤销结算（收款界面按 Esc）")
+            raise InputError(say("checkout.settled_no_change"))
 
     def _changed(self) -> None:
         self.version += 1
@@ -175,7 +176,7 @@ class Checkout:
             self.version += 1
             return part
         if part is not None and part.order_ids:
-            raise InputError("本单已载入另一位患者的医嘱，请先作废（F12）或完成本单")
+            raise InputError(say("checkout.other_patient"))
         self.insured = InsuredPart(patient=patient, kind=kind, sale_key=self.key)
         self.version += 1
         return self.insured
@@ -224,7 +225,7 @@ class Checkout:
         """个人账户 on or off (``acct_used_flag``); the pre-settlement must be run again."""
         self._require_open()
         if self.insured is None:
-            raise InputError("请先识别患者")
+            raise InputError(say("checkout.identify_first"))
         self.insured.acct_used = used
         self.insured.presettlement = None
         self.version += 1
@@ -234,7 +235,7 @@ class Checkout:
         self._require_open()
         item = catalog.find_by_scan(code)
         if item is None:
-            raise InputError(f"未找到商品“{code.strip()}”，请按 F3 查找")
+            raise InputError(say("checkout.no_item", code=code.strip()))
         return self.add(item)
 
     def add(self, item: Item, quantity: int = 1) -> Line:
@@ -267,11 +268,11 @@ class Checkout:
     def start_payment(self) -> TenderPlan:
         """The tenders for what the patient pays (the total, or the settled cash part)."""
         if self.state is not State.OPEN:
-            raise InputError("本单已结束，请开始新的一单")
+            raise InputError(say("checkout.ended_start_new"))
         if not self.lines:
-            raise InputError("还没有商品，请先扫码")
+            raise InputError(say("checkout.no_items"))
         if self.insured is not None and not self.insured.settled:
-            raise InputError("请先完成医保结算（F9），或按 Ctrl+S 转自费")
+            raise InputError(say("checkout.settle_first"))
         self.state = State.TENDERING
         return TenderPlan(self.due)
 
@@ -282,11 +283,11 @@ class Checkout:
     def complete(self, plan: TenderPlan) -> Completed:
         """Write the sale, its lines, tenders, receipt number and audit entry in one transaction."""
         if self.state is not State.TENDERING:
-            raise InputError("请先进入收款")
+            raise InputError(say("checkout.pay_first"))
         if plan.due != self.due:
-            raise InputError("应收金额已变化，请重新收款")
+            raise InputError(say("checkout.due_changed"))
         if not plan.complete:
-            raise InputError(f"还差 {plan.remaining.display()}，不能完成")
+            raise InputError(say("checkout.short", remaining=plan.remaining.display()))
         try:
             sale, now = self._write_sale(plan)
         except ConnectionLost:
@@ -428,13 +429,13 @@ class Checkout:
         No other path turns a stored sale into a void.
         """
         if self.state is State.COMPLETED:
-            raise NotAllowed("已完成的收费单不能作废；如需退还，请办理退费（须收费组长审批）")
+            raise NotAllowed(say("checkout.completed_no_void"))
         if self.state is State.VOIDED:
-            raise InputError("本单已结束")
+            raise InputError(say("checkout.ended"))
         if self.settling:
-            raise InputError("正在医保结算，请稍候：结算完成前本单不能作废")
+            raise InputError(say("checkout.settling_no_void"))
         if self.insured is not None and (self.insured.settled or self.insured.held_msgid):
-            raise InputError("本单已医保结算，请先撤销医保结算再作废")
+            raise InputError(say("checkout.settled_no_void"))
         self.state = State.VOIDED
         held = (self.insured.order_ids if self.insured is not None else ()) + self.selfpay_orders
         if held:
@@ -497,9 +498,9 @@ class Checkout:
 
 def _check_quantity(quantity: int) -> None:
     if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise InputError("数量应为整数")
+        raise InputError(say("checkout.whole_quantity"))
     if not 1 <= quantity <= MAX_QUANTITY:
-        raise InputError(f"数量应在 1 到 {MAX_QUANTITY} 之间")
+        raise InputError(say("checkout.quantity_range", MAX_QUANTITY=MAX_QUANTITY))
 
 
 def parse_quantity(text: str, *, most: int | None = None) -> int:
@@ -509,14 +510,14 @@ def parse_quantity(text: str, *, most: int | None = None) -> int:
 
     raw = unicodedata.normalize("NFKC", text).strip()
     if not (raw.isascii() and raw.isdigit()):
-        raise InputError(f"“{text}”不是数量，请输入 1 到 {MAX_QUANTITY} 的整数")
+        raise InputError(say("checkout.not_quantity", text=text, MAX_QUANTITY=MAX_QUANTITY))
     digits = raw.lstrip("0") or "0"
     if len(digits) > len(str(MAX_QUANTITY)):  # never int() a pasted digit run
-        raise InputError(f"数量应在 1 到 {MAX_QUANTITY} 之间")
+        raise InputError(say("checkout.quantity_range", MAX_QUANTITY=MAX_QUANTITY))
     quantity = int(digits)
     if most is not None:
         if quantity > most:
-            raise InputError(f"最多退 {most}（原单数量）")
+            raise InputError(say("checkout.at_most", most=most))
         return quantity
     _check_quantity(quantity)
     return quantity
@@ -629,14 +630,14 @@ def mask_reference(reference: str) -> str:
 def find_sale(receipt_no: str) -> Sale:
     sale = Sale.get_or_none(Sale.receipt_no == receipt_no.strip())
     if sale is None:
-        raise InputError(f"没有收据号 {receipt_no}")
+        raise InputError(say("checkout.no_receipt", receipt_no=receipt_no))
     return sale
 
 
 def record_reprint(sale: Sale, by: SignedIn, station_id: str) -> int:
     """Count a reprint (重打) and audit it; return which reprint this is."""
     if sale.status != State.COMPLETED.value:
-        raise NotAllowed("只有已完成的收费单可以重打")
+        raise NotAllowed(say("checkout.reprint_completed"))
     if by.code != sale.operator_id:
         by.require(Role.SUPERVISOR)
     with database.atomic():

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from peewee import IntegrityError
 
 from cashier.errors import InputError
+from cashier.messages import say
 from cashier.store.models import Claim, database, utcnow
 
 
@@ -22,10 +23,7 @@ class ClaimedElsewhere(InputError):
     """The visit is being paid at another counter."""
 
     def __init__(self, station: str) -> None:
-        super().__init__(
-            f"该患者的医嘱正在 {station} 收费台收费，本台不能再结算；"
-            f"如 {station} 已不再收费，请在 {station} 清除该单后重新读取"
-        )
+        super().__init__(say("claims.elsewhere", station=station))
         self.station = station
 
 
@@ -63,7 +61,7 @@ def claim(station_id: str, order_ids: Iterable[int]) -> None:
                 if taken:
                     break
             else:
-                raise InputError("医嘱正被另一台收费台读取，请稍后重试")
+                raise InputError(say("claims.claimed"))
 
 
 def holds(station_id: str, order_ids: Iterable[int]) -> None:

@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from cashier.messages import say
 from cashier.services import audit
 from cashier.store.models import Refund, Sale, Shift, utcnow
 
@@ -36,7 +37,7 @@ class Now:
         if self.behind is None:
             return ""
         minutes = max(1, round(self.behind.total_seconds() / 60))
-        return f"系统时间比本收费台上一笔记录早约 {minutes} 分钟：请让管理员校对电脑时间（收据时间已按顺序记录）"
+        return say("clock.behind", minutes=minutes)
 
 
 def last_record(station_id: str) -> datetime | None:

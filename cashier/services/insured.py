@@ -24,6 +24,7 @@ from cashier.domain.money import Fen
 from cashier.errors import CashierError, InputError, describe
 from cashier.insurer import protocol
 from cashier.insurer.protocol import PersonInfo, Settlement
+from cashier.messages import say
 from cashier.services import audit, claims
 from cashier.services.patient import (
     InsuredPart,
@@ -87,10 +88,7 @@ class Insurance:
 
     def identify_card(self, card: CardData, who: SignedIn) -> Patient:
         if card.expired():
-            raise InputError(
-                f"社保卡已过有效期（{card.expiry_date:%Y-%m-%d}），"
-                "请让患者出示医保码或身份证，或按自费收款"
-            )
+            raise InputError(say("insured.card_expired", expiry_date=card.expiry_date))
         return self._person(
             "03", card.card_no, who, card_sn=card.card_sn, psn_name=card.name.strip()
         )
@@ -130,11 +128,11 @@ class Insurance:
         """2201 (once) + 2204 (when the lines changed) + 2206; or 2101 at a pharmacy."""
         part = _part(co)
         if part.held_msgid:
-            raise SettlementHeld("上一次医保结算结果待核实，请先按 F9 核实")
+            raise SettlementHeld(say("insured.check_previous"))
         if part.settled:
-            raise InputError("本单已医保结算，请收取现金部分或撤销结算")
+            raise InputError(say("insured.settled_take_cash"))
         if not co.lines:
-            raise InputError("还没有收费项目，请先扫码或导入医嘱")
+            raise InputError(say("insured.no_items"))
         if part.patient.problems:
             raise InputError(part.patient.problems[0], code="insurance.not_here")
         claims.holds(co.station_id, part.order_ids)  # one visit, one counter: before any call
@@ -162,7 +160,7 @@ class Insurance:
         if co.version != version or co.insured is not part:
             # Scanned, removed or re-chosen while the insurer answered: this answer is about
             # a bill that is no longer on screen. Never shown against the bill as it is now.
-            raise BillChangedMeanwhile("收费单在预结算期间有变动，正在按当前收费单重新预结算")
+            raise BillChangedMeanwhile(say("insured.changed_meanwhile"))
         _check_total(bill, co.total)
         part.presettlement = bill
         return bill
@@ -171,9 +169,9 @@ class Insurance:
         """The diagnosis of a walk-in clinic bill, as the cashier typed it (2203)."""
         code, name = code.strip().upper(), name.strip()
         if not code or not name:
-            raise InputError("请输入诊断编码和诊断名称")
+            raise InputError(say("insured.diagnosis_needed"))
         if len(code) > 20 or len(name) > 100:
-            raise InputError("诊断编码最多 20 个字符，诊断名称最多 100 个字")
+            raise InputError(say("insured.diagnosis_too_long"))
         part = _part(co)
         part.visit = {**part.visit, "diag_code": code, "diag_name": name}
 
@@ -203,16 +201,12 @@ class Insurance:
             dept_code = self._visit_field(part, "dept_code")
             doctor_code = self._visit_field(part, "doctor_code")
             if not dept_code or not doctor_code:
-                raise InputError(
-                    "散客门诊没有科室和医生：请在配置文件 [visit] 中设置默认科室和医生"
-                )
+                raise InputError(say("insured.no_visit_defaults"))
             caty = self._caty(dept_code)
             if not caty:
-                raise InputError(
-                    f"科室 {dept_code} 没有对应的科别：请在配置文件 [departments] 中设置"
-                )
+                raise InputError(say("insured.no_caty", dept_code=dept_code))
             if not visit.get("diag_code") or not visit.get("diag_name"):
-                raise DiagnosisNeeded("本次就诊没有诊断：请输入诊断后再预结算")
+                raise DiagnosisNeeded(say("insured.no_diagnosis"))
             reg = protocol.Registration.from_json(
                 self.client.call(
                     "2201",
@@ -362,7 +356,7 @@ class Insurance:
             return self._resolve_held(co, part)
         pre = part.presettlement
         if pre is None:
-            raise InputError("请先预结算（F5）")
+            raise InputError(say("insured.presettle_first"))
         claims.holds(co.station_id, part.order_ids)  # still this counter's visit
         who = self._op(co.operator)
         where = part.patient.insu.insuplc_admdvs
@@ -414,9 +408,7 @@ class Insurance:
             except recovery.Unresolvable as exc:
                 raise SettlementHeld(str(exc)) from None
             except (InsurerUnavailable, protocol.InsurerError, protocol.ProtocolError) as exc:
-                raise SettlementHeld(
-                    f"医保结算结果暂未核实（{exc}）。请勿重复收费；稍后按 F9 再次核实"
-                ) from None
+                raise SettlementHeld(say("insured.unchecked", exc=exc)) from None
             status, output = result.status, result.output
         else:
             output = recovery.settlement_output(call)
@@ -424,7 +416,7 @@ class Insurance:
         if status in (journal.Status.OK, journal.Status.COMMITTED) and output is not None:
             return self._settled(co, part, output, call.msgid)
         part.presettlement = None
-        raise InputError("已向医保平台核实：本次结算未成功，未扣费。请重新预结算（F5）后再结算")
+        raise InputError(say("insured.not_settled_checked"))
 
     def _settled(self, co: Checkout, part: InsuredPart, output: dict, msgid: str) -> Settlement:
         bill = Settlement.from_json(output)
@@ -461,21 +453,19 @@ class Insurance:
             if part is None or part.settlement is None:
                 raise
             try:
-                self.cancel(co, "医嘱已在别处收费，本单未保存")
+                self.cancel(co, say("insured.orders_taken"))
             except Exception as cancel_exc:
                 raise InputError(
-                    f"{exc}；本单的医保结算尚未撤销（{cancel_exc}）：请按 F12 撤销结算"
+                    say("insured.not_cancelled", exc=exc, cancel_exc=cancel_exc)
                 ) from None
-            raise InputError(
-                f"{exc}：本单的医保结算已撤销（统筹和个人账户已退回），未收款"
-            ) from None
+            raise InputError(say("insured.cancelled", exc=exc)) from None
 
     def cancel(self, co: Checkout, reason: str) -> None:
         """2208 / 2103: undo a settlement the patient did not pay for; the sale goes back to open."""
         part = _part(co)
         bill = part.settlement
         if bill is None:
-            raise InputError("本单没有医保结算，无需撤销")
+            raise InputError(say("insured.nothing_to_cancel"))
         setl = bill.setlinfo
         send_cancel(
             self.client,
@@ -561,15 +551,18 @@ def split_rows(lines: Sequence[Line], part: InsuredPart) -> list[SplitRow]:
 
 def _part(co: Checkout) -> InsuredPart:
     if co.insured is None:
-        raise InputError("请先识别患者（扫医保码、读社保卡或输入身份证号）")
+        raise InputError(say("insured.identify_first"))
     return co.insured
 
 
 def _check_total(bill: Settlement, total: Fen) -> None:
     if bill.setlinfo.medfee_sumamt != total:
         raise protocol.ProtocolError(
-            f"医保平台的医疗费总额 {bill.setlinfo.medfee_sumamt.display()} 与本单合计"
-            f" {total.display()} 不符，未作为账单显示，请重新预结算"
+            say(
+                "insured.total_differs",
+                medfee_sumamt=bill.setlinfo.medfee_sumamt.display(),
+                total=total.display(),
+            )
         )
 
 
@@ -585,7 +578,7 @@ class Advice:
         return f"{self.message}\n{self.next_step}" if self.next_step else self.message
 
 
-_SELFPAY = "可按 Ctrl+S 转自费收款"
+_SELFPAY = say("insured.selfpay_hint")
 
 
 def advice(exc: BaseException) -> Advice:
@@ -594,18 +587,18 @@ def advice(exc: BaseException) -> Advice:
 
     text = describe(exc)
     if isinstance(exc, SettlementHeld | InsurerInDoubt):
-        return Advice(text, "本单已挂起，患者请稍候；不要重复收费", offer_selfpay=False)
+        return Advice(text, say("insured.held"), offer_selfpay=False)
     if isinstance(exc, InsurerUnavailable):
-        return Advice(text, f"可稍后按 F5 重试，或{_SELFPAY[1:]}", offer_selfpay=True)
+        return Advice(text, say("insured.retry_later", SELFPAY=_SELFPAY[1:]), offer_selfpay=True)
     code = getattr(exc, "code", "")  # switched on, never the message's words
     if code == "evoucher.stale":
-        return Advice(text, "请患者刷新医保码后重新扫码", refresh_code=True)
+        return Advice(text, say("insured.refresh_code"), refresh_code=True)
     if code == "insurance.not_here":
         return Advice(text, _SELFPAY, offer_selfpay=True)
     if code == "card.lost":
-        return Advice(text, "请患者出示医保码或身份证")
+        return Advice(text, say("insured.show_code"))
     if isinstance(exc, protocol.ProtocolError):
-        return Advice(text, f"可按 F5 重试；{_SELFPAY}", offer_selfpay=True)
+        return Advice(text, say("insured.retry_f5", SELFPAY=_SELFPAY), offer_selfpay=True)
     return Advice(text)
 
 

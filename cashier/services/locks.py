@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from cashier.config import Settings
 from cashier.errors import CashierError
+from cashier.messages import say
 from cashier.store.models import database
 
 
@@ -104,9 +105,7 @@ def hold_station(settings: Settings) -> StationLock:
         except BlockingIOError:
             holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
             os.close(fd)
-            raise CashierError(
-                f"收费台 {station} 已在运行（进程 {holder}），同一收费台不能同时打开两次"
-            ) from None
+            raise CashierError(say("locks.running", station=station, holder=holder)) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode("ascii"))
         return StationLock(lambda: os.close(fd), settings)
@@ -117,7 +116,5 @@ def hold_station(settings: Settings) -> StationLock:
     taken = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
     if not taken:
         conn.close()
-        raise CashierError(
-            f"收费台 {station} 已在另一台电脑或另一个进程中运行，同一收费台不能同时打开两次"
-        )
+        raise CashierError(say("locks.elsewhere", station=station))
     return StationLock(conn.close, settings)

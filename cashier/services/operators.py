@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from cashier.errors import CashierError, InputError, NotAllowed
+from cashier.messages import say
 from cashier.services import audit
 from cashier.store.models import Operator, database
 
@@ -53,7 +54,7 @@ class SignedIn:
 
     def require(self, role: Role) -> None:
         if not self.role.at_least(role):
-            raise NotAllowed(f"需要{role.label}权限")
+            raise NotAllowed(say("operators.needs_role", label=role.label))
 
 
 def hash_pin(pin: str, salt: bytes) -> str:
@@ -62,7 +63,7 @@ def hash_pin(pin: str, salt: bytes) -> str:
 
 def check_pin_format(pin: str) -> None:
     if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
-        raise InputError("PIN 应为 4 到 8 位数字")
+        raise InputError(say("operators.pin_shape"))
 
 
 def may_appoint(by: SignedIn, role: Role) -> None:
@@ -88,7 +89,7 @@ def create_operator(
     Without ``by`` only the first person in charge of a new station may be added (or the
     training station's demo operators): audited as ``bootstrap``."""
     if not (code.isascii() and code.isalnum() and 1 <= len(code) <= 16):
-        raise InputError("工号应为 1 到 16 位字母或数字")
+        raise InputError(say("operators.code_shape"))
     check_pin_format(pin)
     salt = secrets.token_bytes(16)
     with database.atomic():
@@ -98,7 +99,7 @@ def create_operator(
             if existing is not None and existing.role != role.value:
                 may_appoint(by, Role(existing.role))  # nobody demotes someone above them
         elif anyone_in_charge():
-            raise NotAllowed("需要收费组长的工号和 PIN")
+            raise NotAllowed(say("operators.needs_supervisor"))
         op, created = Operator.get_or_create(
             code=code,
             defaults={"name": name, "role": role.value, "pin_salt": salt.hex(), "pin_hash": ""},
@@ -129,7 +130,7 @@ def authenticate(station: str, code: str, pin: str, *, via: str = "") -> SignedI
     if op is None or not op.active:
         # Same cost as a real check, so timing does not tell which codes exist.
         hash_pin(pin, b"0" * 16)
-        raise LoginError("工号或 PIN 不正确")
+        raise LoginError(say("operators.wrong"))
     taken = (
         Operator.update(failed_attempts=Operator.failed_attempts + 1)
         .where(
@@ -141,7 +142,7 @@ def authenticate(station: str, code: str, pin: str, *, via: str = "") -> SignedI
     )
     if not taken:
         Operator.update(locked=True).where(Operator.code == op.code).execute()
-        raise LoginError(f"工号 {code} 已锁定，请收费组长解锁")
+        raise LoginError(say("operators.locked", code=code))
     if not hmac.compare_digest(hash_pin(pin, bytes.fromhex(op.pin_salt)), op.pin_hash):
         with database.atomic():
             attempts = Operator.get_by_id(op.code).failed_attempts
@@ -157,10 +158,10 @@ def authenticate(station: str, code: str, pin: str, *, via: str = "") -> SignedI
             )
         if locked:
             raise LoginError(
-                f"PIN 连续错误 {MAX_FAILED_PINS} 次，工号 {code} 已锁定，请收费组长解锁"
+                say("operators.locked_now", MAX_FAILED_PINS=MAX_FAILED_PINS, code=code)
             )
         left = MAX_FAILED_PINS - attempts
-        raise LoginError(f"工号或 PIN 不正确（再错 {left} 次将锁定）", attempts=attempts)
+        raise LoginError(say("operators.wrong_left", left=left), attempts=attempts)
     with database.atomic():
         Operator.update(failed_attempts=0).where(Operator.code == op.code).execute()
         audit.record(station, "login", operator=code, **({"via": via} if via else {}))
@@ -185,7 +186,7 @@ def unlock(station: str, code: str, by: SignedIn) -> None:
     by.require(Role.SUPERVISOR)
     op = Operator.get_or_none(Operator.code == code.strip())
     if op is None:
-        raise InputError(f"没有工号 {code}")
+        raise InputError(say("operators.no_operator", code=code))
     with database.atomic():
         op.locked, op.failed_attempts = False, 0
         op.save()

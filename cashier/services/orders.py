@@ -38,6 +38,7 @@ from typing import Any
 
 from cashier.devices.scanner import is_valid_id_number, mask_id_number
 from cashier.errors import InputError
+from cashier.messages import say
 from cashier.store import keys
 from cashier.store.models import ClinicOrder, ClinicOrderLine, Item, database, utcnow
 
@@ -71,16 +72,16 @@ _STATUS_LABELS = {BILLED: "已收费", CANCELLED: "已作废"}
 
 # The order's fields: (attribute, label in messages, max length, required).
 _FIELDS = (
-    ("order_no", "visit（就诊号）", 40, True),
-    ("patient_name", "患者姓名", 50, True),
-    ("certno", "certno（身份证号）", 18, True),
-    ("doctor_code", "医生编码", 30, True),
-    ("doctor_name", "医生姓名", 50, True),
-    ("dept_code", "科室编码", 30, True),
-    ("dept_name", "科室名称", 50, True),
-    ("diag_code", "诊断编码", 30, False),
-    ("diag_name", "诊断名称", 100, False),
-    ("med_type", "med_type（医疗类别）", 4, False),
+    ("order_no", say("orders.column.visit"), 40, True),
+    ("patient_name", say("orders.column.patient_name"), 50, True),
+    ("certno", say("orders.column.certno"), 18, True),
+    ("doctor_code", say("orders.column.doctor_code"), 30, True),
+    ("doctor_name", say("orders.column.doctor_name"), 50, True),
+    ("dept_code", say("orders.column.dept_code"), 30, True),
+    ("dept_name", say("orders.column.dept_name"), 50, True),
+    ("diag_code", say("orders.column.diag_code"), 30, False),
+    ("diag_name", say("orders.column.diag_name"), 100, False),
+    ("med_type", say("orders.column.med_type"), 4, False),
 )
 _ORDER_ATTRS = tuple(f[0] for f in _FIELDS)
 
@@ -128,8 +129,8 @@ class OrdersImportError(InputError):
 
     def __init__(self, problems: list[tuple[int, str]], source: str = "") -> None:
         self.problems = sorted(problems, key=lambda p: p[0])
-        self.source = source or "<医嘱>"
-        self.summary = f"{self.source}：{len(self.problems)} 处错误，未导入任何医嘱"
+        self.source = source or say("orders.source_unnamed")
+        self.summary = say("orders.rejected", source=self.source, problems=len(self.problems))
         super().__init__("\n".join([*self.lines(), self.summary]))
 
     def lines(self) -> list[str]:
@@ -152,8 +153,8 @@ class ImportResult:
 
     def summary(self) -> str:
         """``已导入 3 张医嘱（替换 1 张），共 7 行``."""
-        replaced = f"（替换 {self.replaced} 张）" if self.replaced else ""
-        return f"已导入 {self.total} 张医嘱{replaced}，共 {self.lines} 行"
+        replaced = say("orders.replaced", replaced=self.replaced) if self.replaced else ""
+        return say("orders.imported", total=self.total, replaced=replaced, lines=self.lines)
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,11 @@ class DropResult:
         """One line for a notice: the file's name and what became of it."""
         if self.result is not None:
             return f"{self.file.name}：{self.result.summary()}"
-        last = self.error.strip().splitlines()[-1] if self.error.strip() else "导入失败"
+        last = (
+            self.error.strip().splitlines()[-1]
+            if self.error.strip()
+            else say("orders.import_failed")
+        )
         return f"{self.file.name}：{last}"
 
 
@@ -200,26 +205,26 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise InputError(f"找不到文件：{path}") from None
+        raise InputError(say("orders.file_missing", path=path)) from None
     except UnicodeDecodeError:
-        raise InputError(f"{path} 不是 UTF-8 编码（请另存为 UTF-8）") from None
+        raise InputError(say("orders.not_utf8", path=path)) from None
     except IsADirectoryError:
-        raise InputError(f"{path} 是一个目录，不是文件") from None
+        raise InputError(say("orders.is_directory", path=path)) from None
     except OSError as exc:
-        raise InputError(f"无法读取 {path}：{exc.strerror}") from None
+        raise InputError(say("orders.unreadable", path=path, strerror=exc.strerror)) from None
 
 
 def _format_of(path: Path | None, fmt: str | None) -> str:
     if fmt:
         fmt = fmt.lower().lstrip(".")
         if fmt not in ("json", "csv"):
-            raise InputError(f"不支持的医嘱格式：{fmt}（用 json 或 csv）")
+            raise InputError(say("orders.bad_format", fmt=fmt))
         return fmt
     suffix = path.suffix.lower() if path else ""
     if suffix in (".json", ".csv"):
         return suffix[1:]
     where = f"{path}：" if path else ""
-    raise InputError(f"{where}无法判断医嘱文件的格式：文件名应以 .json 或 .csv 结尾")
+    raise InputError(say("orders.format_unknown", where=where))
 
 
 def _text_value(value: Any) -> str | None:
@@ -242,23 +247,23 @@ def _text_value(value: Any) -> str | None:
 
 def _quantity(value: Any) -> tuple[int | None, str]:
     if isinstance(value, bool):
-        return None, f"quantity 应为 1 到 {MAX_QUANTITY} 的整数，而不是 {json.dumps(value)}"
+        return None, say("orders.quantity_json", MAX_QUANTITY=MAX_QUANTITY, json=json.dumps(value))
     if isinstance(value, str):
         text = value.strip()
         if not text:
-            return None, "缺少 quantity（数量）"
+            return None, say("orders.quantity_missing")
         if not (text.isascii() and text.isdigit()):
-            return None, f"quantity 应为 1 到 {MAX_QUANTITY} 的整数，而不是 {text!r}"
+            return None, say("orders.quantity_text", MAX_QUANTITY=MAX_QUANTITY, text=text)
         if len(text.lstrip("0")) > len(str(MAX_QUANTITY)):  # never int() a pasted digit run
-            return None, f"quantity 应为 1 到 {MAX_QUANTITY} 的整数，而不是 {len(text)} 位数"
+            return None, say("orders.quantity_digits", MAX_QUANTITY=MAX_QUANTITY, text=len(text))
         value = int(text)
     if value is None:
-        return None, "缺少 quantity（数量）"
+        return None, say("orders.quantity_missing")
     if not isinstance(value, int):
         shown = json.dumps(value, ensure_ascii=False)
-        return None, f"quantity 应为 1 到 {MAX_QUANTITY} 的整数，而不是 {shown}"
+        return None, say("orders.quantity_shown", MAX_QUANTITY=MAX_QUANTITY, shown=shown)
     if not 1 <= value <= MAX_QUANTITY:
-        return None, f"quantity 应为 1 到 {MAX_QUANTITY} 的整数，而不是 {value}"
+        return None, say("orders.quantity_value", MAX_QUANTITY=MAX_QUANTITY, value=value)
     return value, ""
 
 
@@ -290,14 +295,14 @@ class _LineDecoder(json.JSONDecoder):
 
 
 _JSON_MESSAGES = {
-    "Expecting value": "此处应有一个值",
-    "Expecting ',' delimiter": "缺少逗号",
-    "Expecting ':' delimiter": "缺少冒号",
-    "Expecting property name enclosed in double quotes": "键名应放在双引号里（或多了一个逗号）",
-    "Unterminated string starting at": "字符串没有结束的引号",
-    "Extra data": "多余的内容",
-    "Invalid control character at": "字符串里有控制字符",
-    "Invalid \\escape": "无效的转义",
+    "Expecting value": say("orders.json.value_expected"),
+    "Expecting ',' delimiter": say("orders.json.comma"),
+    "Expecting ':' delimiter": say("orders.json.colon"),
+    "Expecting property name enclosed in double quotes": say("orders.json.key_quotes"),
+    "Unterminated string starting at": say("orders.json.quote"),
+    "Extra data": say("orders.json.extra"),
+    "Invalid control character at": say("orders.json.control"),
+    "Invalid \\escape": say("orders.json.escape"),
 }
 
 
@@ -337,49 +342,54 @@ def _read_json(text: str) -> tuple[list[_Order], list[tuple[int, str]]]:
             bracket, line = opened
             closing = "]" if bracket == "[" else "}"
             if not text[exc.pos :].strip():  # the file ended with it still open
-                return [], [(line, f"JSON 格式错误：第 {line} 行的 {bracket} 没有对应的 {closing}")]
-            message = f"缺少逗号，或缺少 {closing}（第 {line} 行的 {bracket} 尚未闭合）"
-        return [], [(exc.lineno, f"JSON 格式错误（第 {exc.colno} 列）：{message}")]
+                return [], [
+                    (
+                        line,
+                        say("orders.json.unmatched", line=line, bracket=bracket, closing=closing),
+                    )
+                ]
+            message = say("orders.json.unclosed", closing=closing, line=line, bracket=bracket)
+        return [], [(exc.lineno, say("orders.json.syntax", colno=exc.colno, message=message))]
     except RecursionError:
-        return [], [(1, "JSON 嵌套太深")]
+        return [], [(1, say("orders.json.too_deep"))]
     except ValueError:  # an integer of more digits than Python converts
-        return [], [(1, "JSON 格式错误：数字位数太多")]
+        return [], [(1, say("orders.json.digits"))]
     line_of = decoder.line_of
     if isinstance(data, dict):
         where = line_of.get(id(data), 1)
         unknown = sorted(k for k in data if k != "orders")
         if unknown:
-            return [], [(where, f"未知的字段：{', '.join(unknown)}（只允许 orders）")]
+            return [], [(where, say("orders.json.unknown_top", value=", ".join(unknown)))]
         if "orders" not in data:
-            return [], [(where, 'JSON 应为医嘱的数组，或 {"orders": [...]}')]
+            return [], [(where, say("orders.json.shape"))]
         data = data["orders"]
     if not isinstance(data, list):
-        return [], [(line_of.get(id(data), 1), 'JSON 应为医嘱的数组，或 {"orders": [...]}')]
+        return [], [(line_of.get(id(data), 1), say("orders.json.shape"))]
     orders: list[_Order] = []
     problems: list[tuple[int, str]] = []
     for index, raw in enumerate(data, start=1):
         line = line_of.get(id(raw), 1)
         if not isinstance(raw, dict):
-            problems.append((line, f"第 {index} 张医嘱应为一个对象 {{...}}"))
+            problems.append((line, say("orders.json.order_object", index=index)))
             continue
         visit = _text_value(raw.get("visit"))
-        label = f"第 {index} 张医嘱" + (f"（{visit}）" if visit else "")
+        label = say("orders.json.order_n", index=index) + (f"（{visit}）" if visit else "")
         errors: list[str] = []
         unknown = sorted(k for k in raw if k not in _JSON_KEYS)
         if unknown:
-            errors.append(f"未知的字段：{', '.join(unknown)}")
+            errors.append(say("orders.unknown_fields", value=", ".join(unknown)))
         fields: dict[str, str] = {}
         for attr, path in _JSON_PATHS.items():
             node: Any = raw
             for key in path[:-1]:
                 node = node.get(key) if isinstance(node, dict) else None
                 if node is not None and not isinstance(node, dict):
-                    errors.append(f"{key} 应为一个对象 {{...}}")
+                    errors.append(say("orders.json.object", key=key))
                     node = None
                     break
             value = _text_value(node.get(path[-1]) if isinstance(node, dict) else None)
             if value is None:
-                errors.append(f"{'.'.join(path)} 应为文字")
+                errors.append(say("orders.json.text", value=".".join(path)))
                 value = ""
             fields[attr] = value
         order = _Order(line, label, fields)
@@ -387,35 +397,37 @@ def _read_json(text: str) -> tuple[list[_Order], list[tuple[int, str]]]:
         if raw_lines is None:
             raw_lines = []
         if not isinstance(raw_lines, list):
-            errors.append("lines 应为数组 [...]")
+            errors.append(say("orders.json.lines_array"))
             raw_lines = []
         for n, raw_line in enumerate(raw_lines, start=1):
             at = line_of.get(id(raw_line), line)
             if not isinstance(raw_line, dict):
-                problems.append((at, f"{label}第 {n} 行应为一个对象 {{...}}"))
+                problems.append((at, say("orders.json.line_object", label=label, n=n)))
                 continue
             line_errors = []
             extra = sorted(k for k in raw_line if k not in _JSON_LINE_KEYS)
             if extra:
-                line_errors.append(f"未知的字段：{', '.join(extra)}")
+                line_errors.append(say("orders.unknown_fields", value=", ".join(extra)))
             code = _text_value(raw_line.get("code"))
             if code is None:
-                line_errors.append("code 应为文字")
+                line_errors.append(say("orders.code_text"))
             elif not code:
-                line_errors.append("缺少 code（商品编码）")
+                line_errors.append(say("orders.code_missing"))
             elif not code.isprintable():  # a NUL no database stores; no code has control chars
-                line_errors.append("code 含有不可打印的字符")
+                line_errors.append(say("orders.code_unprintable"))
             else:
                 order.codes.append((at, code))
             quantity, error = _quantity(raw_line.get("quantity"))
             if error:
                 line_errors.append(error)
-            problems.extend((at, f"{label}第 {n} 行：{e}") for e in line_errors)
+            problems.extend(
+                (at, say("orders.line_problem", label=label, n=n, e=e)) for e in line_errors
+            )
             if not line_errors:
                 assert code is not None and quantity is not None
                 order.lines.append(_Line(at, code, quantity))
         if not raw_lines:
-            errors.append("没有收费明细（lines）")
+            errors.append(say("orders.no_lines"))
         problems.extend((line, f"{label}：{e}") for e in errors)
         orders.append(order)
     return orders, problems
@@ -426,25 +438,27 @@ def _read_csv(text: str) -> tuple[list[_Order], list[tuple[int, str]]]:
     try:
         return _read_csv_rows(reader)
     except csv.Error as exc:  # a cell longer than csv's field limit, say
-        return [], [(max(reader.line_num, 1), f"CSV 格式错误：{exc}")]
+        return [], [(max(reader.line_num, 1), say("orders.csv.syntax", exc=exc))]
 
 
 def _read_csv_rows(reader: csv.DictReader) -> tuple[list[_Order], list[tuple[int, str]]]:
     header = [(h or "").strip() for h in (reader.fieldnames or [])]
     if not any(header):
-        return [], [(1, "文件为空或缺少表头")]
+        return [], [(1, say("orders.csv.empty"))]
     reader.fieldnames = header
     allowed = (*CSV_COLUMNS, *CSV_OPTIONAL)
     problems: list[tuple[int, str]] = []
     extra = [h for h in header if h not in allowed]
     if extra:
-        problems.append((1, f"未知的列：{', '.join(extra)}（允许的列：{','.join(allowed)}）"))
+        problems.append(
+            (1, say("orders.csv.unknown_columns", value=", ".join(extra), value2=",".join(allowed)))
+        )
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
-        problems.append((1, f"缺少必需的列：{', '.join(missing)}"))
+        problems.append((1, say("orders.csv.missing_columns", value=", ".join(missing))))
     doubled = sorted({h for h in header if header.count(h) > 1})
     if doubled:
-        problems.append((1, f"重复的列：{', '.join(doubled)}"))
+        problems.append((1, say("orders.csv.doubled_columns", value=", ".join(doubled))))
     if problems:
         return [], problems
     by_visit: dict[str, _Order] = {}
@@ -452,7 +466,7 @@ def _read_csv_rows(reader: csv.DictReader) -> tuple[list[_Order], list[tuple[int
     for row in reader:
         line = reader.line_num
         if None in row:
-            problems.append((line, "单元格比表头多"))
+            problems.append((line, say("orders.csv.extra_cells")))
             continue
         if not any((v or "").strip() for v in row.values()):
             continue  # a blank line
@@ -461,7 +475,11 @@ def _read_csv_rows(reader: csv.DictReader) -> tuple[list[_Order], list[tuple[int
         visit = fields["order_no"]
         order = by_visit.get(visit) if visit else None
         if order is None:
-            order = _Order(line, f"医嘱 {visit}" if visit else "医嘱", fields)
+            order = _Order(
+                line,
+                say("orders.order_visit", visit=visit) if visit else say("orders.order"),
+                fields,
+            )
             orders.append(order)
             if visit:
                 by_visit[visit] = order
@@ -469,12 +487,22 @@ def _read_csv_rows(reader: csv.DictReader) -> tuple[list[_Order], list[tuple[int
             for attr, column in _CSV_COLUMN_OF.items():
                 mine, theirs = _normal(attr, fields[attr]), _normal(attr, order.fields[attr])
                 if mine != theirs:
-                    problems.append((line, f"医嘱 {visit} 的 {column} 与第 {order.line} 行不一致"))
+                    problems.append(
+                        (
+                            line,
+                            say(
+                                "orders.csv.inconsistent",
+                                visit=visit,
+                                column=column,
+                                line=order.line,
+                            ),
+                        )
+                    )
         row_errors = []
         if not get["code"]:
-            row_errors.append("缺少 code（商品编码）")
+            row_errors.append(say("orders.code_missing"))
         elif not get["code"].isprintable():
-            row_errors.append("code 含有不可打印的字符")
+            row_errors.append(say("orders.code_unprintable"))
         else:
             order.codes.append((line, get["code"]))
         quantity, error = _quantity(get["quantity"])
@@ -506,22 +534,22 @@ def _check_fields(order: _Order) -> list[str]:
     for attr, label, max_length, required in _FIELDS:
         value = f[attr]
         if required and not value:
-            errors.append(f"缺少 {label}")
+            errors.append(say("orders.field_missing", label=label))
         elif len(value) > max_length:
-            errors.append(f"{label} 太长（最多 {max_length} 个字符）")
+            errors.append(say("orders.field_too_long", label=label, max_length=max_length))
         elif value and not value.isprintable():
-            errors.append(f"{label} 含有不可打印的字符")
+            errors.append(say("orders.field_unprintable", label=label))
     if f["certno"] and not is_valid_id_number(f["certno"]):
         shown = mask_id_number(f["certno"])
         if len(f["certno"]) != 18:
-            errors.append(f"身份证号应为 18 位，而 {shown} 是 {len(f['certno'])} 位")
+            errors.append(say("orders.id_length", shown=shown, f=len(f["certno"])))
         else:
-            errors.append(f"身份证号 {shown} 无效（校验位或出生日期不对）")
+            errors.append(say("orders.id_check", shown=shown))
     if f["med_type"] not in MED_TYPES:
         allowed = "、".join(f"{k}（{v}）" for k, v in MED_TYPES.items())
-        errors.append(f"med_type 应为 {allowed}，而不是 {f['med_type']!r}")
+        errors.append(say("orders.med_type", allowed=allowed, f=f["med_type"]))
     if bool(f["diag_code"]) != bool(f["diag_name"]):
-        errors.append("诊断编码和诊断名称应同时给出")
+        errors.append(say("orders.diagnosis_pair"))
     return errors
 
 
@@ -554,7 +582,10 @@ def _check(orders: list[_Order], problems: list[tuple[int, str]]) -> dict[str, C
         no = order.fields["order_no"]
         if no in first_line:
             problems.append(
-                (order.line, f"{order.label}：就诊号 {no} 与第 {first_line[no]} 行重复")
+                (
+                    order.line,
+                    say("orders.visit_twice", label=order.label, no=no, first_line=first_line[no]),
+                )
             )
         elif no:
             first_line[no] = order.line
@@ -562,14 +593,12 @@ def _check(orders: list[_Order], problems: list[tuple[int, str]]) -> dict[str, C
     for order in orders:
         for at, code in order.codes:
             if code not in known:
-                problems.append((at, f"{order.label}：商品编码 {code} 不在商品目录中（或已停用）"))
+                problems.append((at, say("orders.item_unknown", label=order.label, code=code)))
     existing = _existing(list(first_line))
     for no, old in existing.items():
         if old.status != PENDING:
             state = _STATUS_LABELS.get(old.status, old.status)
-            problems.append(
-                (first_line[no], f"医嘱 {no} {state}，不能再导入（请在诊所系统中另开就诊号）")
-            )
+            problems.append((first_line[no], say("orders.already_done", no=no, state=state)))
     return existing
 
 
@@ -602,7 +631,7 @@ def import_orders(
     reader = _read_json if kind == "json" else _read_csv
     orders, problems = reader(text)
     if not problems and not orders:
-        problems.append((1, "文件中没有医嘱"))
+        problems.append((1, say("orders.no_orders")))
     if problems and not orders:
         raise OrdersImportError(problems, source)
     added = replaced = lines = 0
@@ -679,9 +708,7 @@ def order_lines(order: ClinicOrder | int) -> list[tuple[Item, int]]:
     gone = sorted(codes - set(items))
     if gone:
         no = order.order_no if isinstance(order, ClinicOrder) else str(order_id)
-        raise InputError(
-            f"医嘱 {no} 中的商品 {'、'.join(gone)} 已不在商品目录中（或已停用），请联系医生修改医嘱"
-        )
+        raise InputError(say("orders.item_gone", no=no, value="、".join(gone)))
     return [(items[row.code], row.quantity) for row in rows]
 
 
@@ -701,7 +728,7 @@ def mark_billed(order_ids: Iterable[int], sale_id: int) -> None:
             .execute()
         )
         if count != len(ids):
-            raise OrdersGone("医嘱已在别处收费或已作废，请重新读取患者的医嘱")
+            raise OrdersGone(say("orders.taken"))
 
 
 def set_mdtrt_id(order_id: int, mdtrt_id: str) -> None:
@@ -779,7 +806,10 @@ def _import_one(path: Path) -> DropResult:
         result, error = None, str(exc)
     except Exception as exc:  # one bad file never stops the folder
         log.exception("importing %s", path)
-        result, error = None, f"{path.name}：内部错误：{type(exc).__name__}: {exc}"
+        result, error = (
+            None,
+            say("orders.internal", name=path.name, name2=type(exc).__name__, exc=exc),
+        )
     target_dir = path.parent / (DONE if result is not None else FAILED)
     try:
         target_dir.mkdir(exist_ok=True)
@@ -791,7 +821,9 @@ def _import_one(path: Path) -> DropResult:
             target.with_name(f"{target.name}.error.txt").write_text(error + "\n", encoding="utf-8")
     except OSError as exc:
         log.warning("cannot move %s to %s: %s", path, target_dir, exc)
-        note = f"{path.name}：无法移到 {target_dir.name}/：{exc.strerror or exc}"
+        note = say(
+            "orders.cannot_move", name=path.name, name2=target_dir.name, value=exc.strerror or exc
+        )
         return DropResult(path, None, result, f"{error}\n{note}" if error else note)
     return DropResult(path, target, result, error)
 

@@ -12,6 +12,7 @@ from cashier.domain.money import Fen
 from cashier.errors import InputError
 from cashier.insurer import protocol
 from cashier.insurer.protocol import InsuInfo, PersonInfo, Settlement
+from cashier.messages import say
 
 if TYPE_CHECKING:
     pass
@@ -90,8 +91,12 @@ class Patient:
         """What stands in the way of settling with this insurance, in the cashier's words."""
         out = []
         if self.suspended:
-            since = f"（{self.insu.paus_insu_date} 起）" if self.insu.paus_insu_date else ""
-            out.append(f"暂停参保{since}：不能医保结算，按 Ctrl+S 转自费收款")
+            since = (
+                say("patient.paused_since", paus_insu_date=self.insu.paus_insu_date)
+                if self.insu.paus_insu_date
+                else ""
+            )
+            out.append(say("patient.paused", since=since))
         return tuple(out)
 
     @property
@@ -101,7 +106,7 @@ class Patient:
     def with_insurance(self, insutype: str) -> Patient:
         insu = self.person.insurance(insutype)
         if insu is None:
-            raise InputError(f"该患者没有险种 {insutype}")
+            raise InputError(say("patient.no_insutype", insutype=insutype))
         return replace(self, insu=insu)
 
     @property
@@ -112,7 +117,7 @@ class Patient:
 def usual_insurance(person: PersonInfo) -> InsuInfo:
     """The row a counter preselects: the basic insurance (职工 310, 居民 390), else the first."""
     if not person.insuinfo:
-        raise InputError("医保平台未返回该患者的参保信息，请按自费收款或让患者咨询医保经办机构")
+        raise InputError(say("patient.not_insured"))
     for insutype in USUAL_INSUTYPES:
         row = person.insurance(insutype)
         if row is not None:
@@ -126,9 +131,9 @@ def parse_id_number(text: str) -> str:
 
     raw = unicodedata.normalize("NFKC", text).strip().upper()
     if len(raw) != 18:
-        raise InputError(f"身份证号应为 18 位，现在是 {len(raw)} 位")
+        raise InputError(say("patient.id_length", raw=len(raw)))
     if not is_valid_id_number(raw):
-        raise InputError("身份证号校验不通过（校验位或出生日期不对），请核对后重新输入")
+        raise InputError(say("patient.id_check"))
     return raw
 
 

@@ -29,6 +29,7 @@ from cashier.devices.printer import (
 )
 from cashier.domain.money import Fen
 from cashier.errors import DeviceError
+from cashier.messages import say
 from cashier.receipts import Receipt, ReceiptLine, ReceiptTender
 from cashier.receipts.shift_report import (
     ShiftReport,
@@ -116,7 +117,8 @@ def print_sale(
                 reprint = record_reprint(sale, by, settings.station_id)
                 # An earlier 重打 of this sale still waiting is overtaken by this one.
                 PrintJob.update(
-                    status=JobStatus.FAILED.value, last_error=f"已由重打{reprint}取代"
+                    status=JobStatus.FAILED.value,
+                    last_error=say("printing.superseded", reprint=reprint),
                 ).where(_queued_for(sale, JobKind.REPRINT)).execute()
                 job = PrintJob.create(
                     station=settings.station_id,
@@ -158,7 +160,7 @@ def retry_pending(settings: Settings, printer: ReceiptPrinter, by: SignedIn) -> 
             receipt_no = sale.receipt_no or ""
             if job.kind == JobKind.RECEIPT and sale.printed:
                 # Printed some other way meanwhile: the original is not printed twice.
-                error = "收据已打印过，不再重复打印"
+                error = say("printing.already_printed")
                 _finish(job, JobStatus.FAILED, error, attempted=False)
                 results.append(
                     RetryResult(job.id, job.kind, receipt_no, JobStatus.FAILED, error=error)
@@ -297,12 +299,14 @@ def _print_shift_report(printer: ReceiptPrinter, report: ShiftReport) -> Printed
                 report, path, "80mm" if printer.paper == "58mm" else printer.paper
             )
         except OSError as exc:
-            raise DeviceError(f"无法写入报表文件（{exc.strerror}）：{printer.directory}") from None
+            raise DeviceError(
+                say("printing.unwritable", strerror=exc.strerror, directory=printer.directory)
+            ) from None
         return Printed(str(path), path)
     if isinstance(printer, EscposPrinter):
         printer.transport.send(render_shift_report_escpos(report, printer.paper_mm))
         return Printed(printer.description)
-    raise DeviceError("此打印机不能打印班次报表")
+    raise DeviceError(say("printing.no_shift_report"))
 
 
 def _queued_for(sale: Sale, kind: JobKind):

@@ -43,6 +43,7 @@ from cashier.domain.money import Fen
 from cashier.errors import InputError
 from cashier.insurer import protocol
 from cashier.insurer.protocol import INSUTYPES, ReconDetail, ReconTotals
+from cashier.messages import say
 from cashier.services import audit
 from cashier.services.operators import Role, SignedIn
 from cashier.store.models import InsuredSettlement, InsurerCall, Sale
@@ -413,13 +414,15 @@ def what_we_know(theirs: ReconDetail) -> tuple[LocalSettlement | None, str]:
     if row is not None:
         local = LocalSettlement.from_row(row)
         if local.status == "cancelled":
-            return local, "本地已撤销，平台仍为有效结算"
-        return local, f"本地记在 {local.day.isoformat()}"
+            return local, say("reconcile.cancelled_here")
+        return local, say("reconcile.kept_on", day=local.day.isoformat())
     call = InsurerCall.get_or_none(InsurerCall.msgid == theirs.msgid) if theirs.msgid else None
     if call is not None:
         name = protocol.TRANSACTIONS.get(call.infno, call.infno)
-        return None, f"本机发出过此{name}（{call.station}，日志状态 {call.status}），收费未完成"
-    return None, "本机没有此结算的记录"
+        return None, say(
+            "reconcile.sent_unfinished", name=name, station=call.station, status=call.status
+        )
+    return None, say("reconcile.no_record")
 
 
 # -- asking the insurer -------------------------------------------------------------------------
@@ -430,7 +433,7 @@ def reconcile_day(client, settings, day: date, who: SignedIn) -> Reconciliation:
     supervisor (收费组长). Raises what the client raises (unreachable, refused)."""
     who.require(Role.SUPERVISOR)
     if day > date.today():
-        raise InputError("不能对未来的日期对账")
+        raise InputError(say("reconcile.future"))
     operator = (who.code, who.name)
     ours = local_settlements(day)
     period = {
@@ -501,7 +504,7 @@ def parse_day(text: str, *, today: date | None = None) -> date:
             y, m, d = (int(p) for p in raw.split("-"))
             day = date(y, m, d)
     except ValueError:
-        raise InputError(f"“{text}”不是日期，请输入如 {today.isoformat()}") from None
+        raise InputError(say("reconcile.not_date", text=text, today=today.isoformat())) from None
     if day > today:
-        raise InputError("不能对未来的日期对账")
+        raise InputError(say("reconcile.future"))
     return day

@@ -26,6 +26,7 @@ from cashier import faults
 from cashier.domain.money import Fen
 from cashier.domain.tender import Method
 from cashier.errors import CashierError, InputError, NotAllowed
+from cashier.messages import say
 from cashier.receipts import Receipt, ReceiptLine, ReceiptTender
 from cashier.services import audit, clock, payments, shifts
 from cashier.services.checkout import Checkout, Line, insurance_summary
@@ -49,9 +50,7 @@ class ResaleFailed(CashierError):
     """The sale was refunded in full, but selling the kept lines again did not finish."""
 
     def __init__(self, refund_id: int, lines: list[Line], why: str) -> None:
-        super().__init__(
-            f"已全额退款；保留的项目未能重新收费（{why}）。这些项目已放回收费单，请按正常收费"
-        )
+        super().__init__(say("refunds.kept_not_recharged", why=why))
         self.refund_id, self.lines = refund_id, lines
 
 
@@ -102,18 +101,17 @@ def find_refundable(receipt_no: str, *, today: datetime | None = None) -> Sale:
     today's, and a clock set back does not make a sale "tomorrow's"."""
     sale = Sale.get_or_none(Sale.receipt_no == receipt_no.strip())
     if sale is None:
-        raise InputError(f"没有收据号 {receipt_no.strip()}")
+        raise InputError(say("refunds.no_receipt", receipt_no=receipt_no.strip()))
     if sale.status == "refunded":
-        raise InputError(f"{sale.receipt_no} 已退款，不能再退")
+        raise InputError(say("refunds.refunded", receipt_no=sale.receipt_no))
     if sale.status != "completed":
-        raise InputError(f"{sale.receipt_no} 不是已完成的收费单（{sale.status}），不能退款")
+        raise InputError(
+            say("refunds.not_completed", receipt_no=sale.receipt_no, status=sale.status)
+        )
     local_day = sale.business_day or clock.local_day(sale.closed_at)
     today_local = today.astimezone().date() if today else clock.business_day(sale.station_id)
     if local_day != today_local:
-        raise InputError(
-            f"{sale.receipt_no} 是 {local_day:%Y-%m-%d} 的收费单：只能退当日的单，"
-            "跨日退费请走财务退费流程"
-        )
+        raise InputError(say("refunds.other_day", receipt_no=sale.receipt_no, local_day=local_day))
     return sale
 
 
@@ -123,19 +121,25 @@ def plan_refund(sale: Sale, quantities: dict[int, int] | None = None) -> RefundP
     known = {line.id for line in lines}
     unknown = set(quantities or {}) - known
     if unknown:
-        raise InputError("退款项目不属于这张收费单")
+        raise InputError(say("refunds.foreign_line"))
     planned = []
     for line in lines:
         back = line.quantity if quantities is None else quantities.get(line.id, 0)
         if isinstance(back, bool) or not isinstance(back, int) or back < 0:
-            raise InputError("退货数量应为 0 或正整数")
+            raise InputError(say("refunds.quantity_shape"))
         if back > line.quantity:
             raise InputError(
-                f"{line.name} 退 {back}{line.unit}，超过原单数量 {line.quantity}{line.unit}"
+                say(
+                    "refunds.over_quantity",
+                    name=line.name,
+                    back=back,
+                    unit=line.unit,
+                    quantity=line.quantity,
+                )
             )
         planned.append(PlanLine(line.id, line.name, line.quantity, back, line.price))
     if not any(p.refund for p in planned):
-        raise InputError("没有选择要退的项目")
+        raise InputError(say("refunds.nothing_chosen"))
     tenders = list(sale.tenders)
     paid_net = Fen.total(t.amount for t in tenders) - sale.change
     insured = sale.settlements.where(InsuredSettlement.status == "settled").exists()
@@ -148,7 +152,7 @@ def approve(station_id: str, code: str, pin: str) -> SignedIn:
 
     who = operators.authenticate(station_id, code.strip(), pin)
     if not who.role.at_least(Role.SUPERVISOR):
-        raise NotAllowed(f"{who.label} 不是收费组长，不能审批退款")
+        raise NotAllowed(say("refunds.not_supervisor", label=who.label))
     return who
 
 
@@ -179,27 +183,27 @@ def execute(
     at once), then the local books in one transaction, then the kept lines' new sale, then
     the money back through the 付款码 channels it came from (journaled, resumable)."""
     if not approved_by.role.at_least(Role.SUPERVISOR):
-        raise NotAllowed("退款须由收费组长审批")
+        raise NotAllowed(say("refunds.needs_supervisor"))
     reason = reason.strip()
     if not reason:
-        raise InputError("请填写退款原因")
+        raise InputError(say("refunds.reason_needed"))
     sale = Sale.get_by_id(plan.sale_id)
     find_refundable(sale.receipt_no)  # still refundable (another counter may have refunded it)
     if shifts.open_shift_of(settings.station_id) is None:
         # Never a shift opened behind the cashier's back with no float, paying cash out of
         # a drawer nobody counted into (its X report would expect less than nothing).
-        raise InputError("本收费台已交班：请先开班（功能菜单 1 班次，清点备用金）再办理退款")
+        raise InputError(say("refunds.shift_closed"))
     channels = payments.provider_names_of(sale.id)
     missing = channels - set(providers or {})
     if missing:  # checked before anything moves: the insurer, the books, the channels
-        raise InputError("支付平台未连接：含付款码收款的单暂不能退款，请稍后再试")
+        raise InputError(say("refunds.payments_away"))
     settlement = sale.settlements.where(InsuredSettlement.status == "settled").first()
     if settlement is not None and plan.needs_patient and patient is None:
-        raise InputError("部分退款需要重新医保结算：请扫患者医保码、读社保卡或输入身份证号")
+        raise InputError(say("refunds.identify_again"))
     cancel_msgid, intent = "", None
     if settlement is not None:
         if insurance is None:
-            raise InputError("医保平台尚未连接，医保收费单暂不能退款")
+            raise InputError(say("refunds.insurer_away"))
         # Committed before the insurer hears of it: a crash or a lost answer from here on
         # leaves a pending intent that the next start (or the next try) finishes.
         intent = _intent(sale, plan, requested_by, approved_by, completed_by, reason)
@@ -460,9 +464,9 @@ def _resell(settings, kept: list[Line], reversal, who: SignedIn, insurance, pati
     for method, amount, reference in sorted(reversal, key=lambda t: t[0] is Method.CASH):
         take = min(amount, plan.remaining)
         if take:
-            plan.add(method, take, reference or "原单退回")
+            plan.add(method, take, reference or say("refunds.original_way"))
     if not plan.complete:
-        raise InputError(f"重新结算后应收 {plan.due.display()}，超过原单已付，请全额退款后重新收费")
+        raise InputError(say("refunds.resettled_over", due=plan.due.display()))
     return co.complete(plan)
 
 
@@ -495,7 +499,7 @@ def resell_kept(settings, refund: Refund, who: SignedIn, insurance=None, patient
     """Finish a partial refund left between its cancellation and the new sale: the kept lines
     sold again from the original tenders (insured again when the patient is identified)."""
     if refund.resettled_sale_id is not None:
-        raise InputError(f"{refund.refund_no} 的保留项目已重新收费")
+        raise InputError(say("refunds.kept_recharged", refund_no=refund.refund_no))
     sale = refund.sale
     settlement = sale.settlements.first()
     reversal = _net_tenders(list(sale.tenders.order_by(Tender.seq)), sale.change)
@@ -541,11 +545,13 @@ class RefundResumed:
     @property
     def message(self) -> str:
         if self.outcome == "undone":
-            return f"{self.sale_receipt_no} 的退款未完成（医保未撤销），原单保持有效，可重新退款"
-        note = "；保留的项目须重新收费" if self.kept_to_sell_again else ""
-        return (
-            f"{self.sale_receipt_no} 的退款已在医保撤销，现已补记退款 {self.refund_no}："
-            f"请按退款单把款项退还患者{note}"
+            return say("refunds.unfinished", sale_receipt_no=self.sale_receipt_no)
+        note = say("refunds.kept_to_charge") if self.kept_to_sell_again else ""
+        return say(
+            "refunds.recorded_late",
+            sale_receipt_no=self.sale_receipt_no,
+            refund_no=self.refund_no,
+            note=note,
         )
 
 

@@ -30,6 +30,7 @@ from cashier import faults
 from cashier.domain.money import Fen
 from cashier.domain.tender import Method
 from cashier.errors import InputError, NotAllowed
+from cashier.messages import say
 from cashier.receipts.shift_report import ReportRow, ReportSection, ShiftReport
 from cashier.services import audit, clock
 from cashier.services.operators import Role, SignedIn
@@ -335,13 +336,17 @@ def open_shift(station_id: str, who: SignedIn, float_amount: Fen) -> Shift:
     if not isinstance(float_amount, Fen):
         raise TypeError("float_amount must be Fen")
     if float_amount < Fen(0):
-        raise InputError("备用金不能为负数")
+        raise InputError(say("shifts.float_negative"))
     with database.atomic():
         current = open_shift_of(station_id)
         if current is not None:
             raise InputError(
-                f"收款台 {station_id} 已有未交班的班次（{current.operator_id}，"
-                f"{_local(current.opened_at):%m-%d %H:%M} 开班），请先交班再开班"
+                say(
+                    "shifts.already_open",
+                    station_id=station_id,
+                    operator_id=current.operator_id,
+                    opened_at=_local(current.opened_at),
+                )
             )
         now = clock.station_now(station_id, operator=who.code)
         shift = Shift.create(
@@ -417,21 +422,21 @@ def _closer(
 ) -> SignedIn:
     """Who answers for the close (the shift's cashier, or the supervisor); else NotAllowed."""
     if supervisor is not None and not supervisor.role.at_least(Role.SUPERVISOR):
-        raise NotAllowed(f"{supervisor.label} 不是收费组长，不能代为交班")
+        raise NotAllowed(say("shifts.not_supervisor", label=supervisor.label))
     approver = supervisor or who
     if approver.role.at_least(Role.SUPERVISOR):
         return approver
     if shift.operator_id != who.code:
-        raise NotAllowed(f"这是 {shift.operator_id} 的班次：须由收费组长交班（输入组长工号和 PIN）")
+        raise NotAllowed(say("shifts.others_shift", operator_id=shift.operator_id))
     if is_stale(shift, now=now):
-        raise NotAllowed("该班次跨日未交班：须由收费组长交班（输入组长工号和 PIN）")
+        raise NotAllowed(say("shifts.stale"))
     return who
 
 
 def _require_open(shift: Shift) -> Shift:
     fresh = Shift.get_by_id(shift.id)
     if fresh.status != OPEN:
-        raise InputError(f"班次 {shift.id} 已交班（Z{fresh.z_no}）")
+        raise InputError(say("shifts.closed_z", id=shift.id, z_no=fresh.z_no))
     return fresh
 
 
@@ -442,7 +447,7 @@ def x_report(shift: Shift, who: SignedIn, *, now: datetime | None = None) -> Shi
     """The live X report of an open shift, audited ``shift.x_report``. Supervisors only: it
     shows what the drawer should hold, and the cashier's count at close is blind."""
     if not who.role.at_least(Role.SUPERVISOR):
-        raise NotAllowed("X 报表显示应有金额，须收费组长查看（收费员交班为盲点）")
+        raise NotAllowed(say("shifts.x_supervisor"))
     shift = _require_open(shift)
     result = figures(shift, now=now)
     audit.record(
@@ -462,18 +467,20 @@ def payout(shift: Shift, who: SignedIn, amount: Fen, reason: str) -> Payout:
         raise TypeError("amount must be Fen")
     reason = reason.strip()
     if amount <= Fen(0):
-        raise InputError("支出金额必须大于零")
+        raise InputError(say("shifts.payout_positive"))
     if not reason:
-        raise InputError("请填写支出事由")
+        raise InputError(say("shifts.payout_reason"))
     if len(reason) > MAX_REASON:
-        raise InputError(f"支出事由不能超过 {MAX_REASON} 字")
+        raise InputError(say("shifts.reason_too_long", MAX_REASON=MAX_REASON))
     with database.atomic():
         shift = _require_open(shift)
         if shift.operator_id != who.code:
             who.require(Role.SUPERVISOR)
         cash = figures(shift).cash_expected
         if amount > cash:
-            raise InputError(f"支出 {amount.display()} 超过钱箱应有现金 {cash.display()}")
+            raise InputError(
+                say("shifts.payout_over_cash", amount=amount.display(), cash=cash.display())
+            )
         row = Payout.create(shift=shift.id, operator=who.code, amount=amount, reason=reason)
         audit.record(
             shift.station_id,
@@ -565,7 +572,7 @@ def close_shift(
         )
         if not claimed:
             _require_open(shift)  # says which Z closed it
-            raise InputError(f"班次 {shift.id} 已交班")
+            raise InputError(say("shifts.closed", id=shift.id))
         shift = Shift.get_by_id(shift.id)
         result = figures(shift, now=now)
         lines = tuple(
@@ -622,7 +629,7 @@ def _checked_counts(counts: dict[Method, Fen]) -> dict[Method, Fen]:
         if not isinstance(amount, Fen):
             raise TypeError("counted amounts must be Fen")
         if amount < Fen(0):
-            raise InputError(f"{method.label}实点金额不能为负数")
+            raise InputError(say("shifts.count_negative", label=method.label))
         out[method] = amount
     return out
 
@@ -638,7 +645,7 @@ def _next_z_no(station_id: str) -> int:
 def z_report_of(shift: Shift) -> ZReport:
     """The frozen Z report of a closed shift, as stored at close."""
     if shift.status != CLOSED or not shift.z_report:
-        raise InputError(f"班次 {shift.id} 尚未交班，没有 Z 报表")
+        raise InputError(say("shifts.no_z", id=shift.id))
     return ZReport.from_json(shift.z_report)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from cashier import logs
 from cashier.config import Settings
 from cashier.errors import CashierError
+from cashier.messages import say
 from cashier.services import audit, operators
 from cashier.services.operators import Role
 from cashier.store import connect, integrity, keys, migrate
@@ -52,11 +53,7 @@ def open_station(
     migrate(db)
     private_files(settings)
     if _keyed(db) and not settings.key_path.exists():
-        raise keys.StationKeyError(
-            f"找不到站点密钥 {settings.key_path}：这个数据库已由另一台收费台签名，请用第一台"
-            f"收费台数据目录中的 station.key（cashier init --key-file 文件，或复制到 "
-            f"{settings.key_path}，权限 0600）"
-        )
+        raise keys.StationKeyError(say("station.key_missing", key_path=settings.key_path))
     key = keys.load_key(settings.key_path, create=not _keyed(db))
     keys.use(key)
     audit.ensure_keyed(key, settings.station_id)
@@ -170,10 +167,10 @@ def after_z_close(settings: Settings) -> Care:
             return Care()
         done = integrity.backup(db, settings.backups_dir, keep_days=settings.backup_keep_days)
     except CashierError as exc:
-        return Care(f"交班后的备份未完成：{exc}", True)
+        return Care(say("station.backup_failed", exc=exc), True)
     except Exception as exc:
-        return Care(f"交班后的备份未完成：{type(exc).__name__}: {exc}", True)
-    return Care(f"数据库已检查并备份：{done.path.name}")
+        return Care(say("station.backup_failed_type", name=type(exc).__name__, exc=exc), True)
+    return Care(say("station.backed_up", name=done.path.name))
 
 
 def seed_training(station_id: str, *, data: bool = True) -> None:
@@ -235,10 +232,7 @@ def connect_insurer(settings: Settings) -> InsurerConnection:
         if insurer.profile == "sm4" and keys is None:
             keys = demo_counter_keys()  # the training sandbox's published keys
     if insurer.profile == "sm4" and keys is None:
-        raise CashierError(
-            "insurer.profile = sm4 需要 sm4_key、sm2_private_key、sm2_public_key 和 "
-            "gateway_sm2_public_key（由医保部门下发）"
-        )
+        raise CashierError(say("station.sm4_keys"))
     caller = Caller(
         fixmedins_code=settings.clinic_code,
         fixmedins_name=settings.clinic_name,
@@ -315,7 +309,7 @@ def connect_payments(settings: Settings) -> PaymentsConnection:
             private = Path(ali.private_key_file).expanduser().read_bytes()
             public = Path(ali.alipay_public_key_file).expanduser().read_bytes()
         except OSError as exc:
-            raise CashierError(f"无法读取支付宝密钥文件：{exc}") from None
+            raise CashierError(say("station.alipay_keys", exc=exc)) from None
         providers["alipay"] = Alipay(
             App(
                 ali.url,
@@ -342,7 +336,7 @@ def _wechat(wechat):
         try:
             return Path(path).expanduser().read_bytes()
         except OSError as exc:
-            raise CashierError(f"无法读取微信支付的 {name}：{exc}") from None
+            raise CashierError(say("station.wechat_file", name=name, exc=exc)) from None
 
     if wechat.api == "v2":
         return WeChatV2(
@@ -359,12 +353,12 @@ def _wechat(wechat):
             )
         )
     if wechat.api != "v3":
-        raise CashierError(f"wechat.api = {wechat.api!r} 不正确：应为 v2 或 v3")
+        raise CashierError(say("station.wechat_api", api=wechat.api))
     missing = [
         k for k in ("apiclient_key_file", "cert_serial_no", "api_v3_key") if not getattr(wechat, k)
     ]
     if missing:
-        raise CashierError(f"微信支付 v3 需要 [wechat] {'、'.join(missing)}（见 docs/payments.md）")
+        raise CashierError(say("station.wechat_v3_needs", value="、".join(missing)))
     return WeChatV3(
         MerchantV3(
             wechat.url,

@@ -9,6 +9,7 @@ from pathlib import Path
 from peewee import Database, SqliteDatabase
 
 from cashier.errors import CashierError
+from cashier.messages import say
 from cashier.store.models import (
     ALL_MODELS,
     CLAIM_MODELS,
@@ -79,7 +80,7 @@ class ConnectionLost(CashierError):
         super().__init__(message or LOST_MESSAGE)
 
 
-LOST_MESSAGE = "数据库连接中断，正在重连…请稍后重试（本单仍在屏幕上）"
+LOST_MESSAGE = say("store.db.lost")
 
 
 def _postgres_class():
@@ -184,13 +185,13 @@ def connect(url: str, *, wait_s: float = 60.0, on_wait=None) -> Database:
 
         params = parse(url)
         if not params.get("database"):
-            raise CashierError(f"数据库地址中没有数据库名：{redact(url)}（postgresql://主机/库名）")
+            raise CashierError(say("store.db.no_db_name", value=redact(url)))
         try:
             db = _postgres_class()(**params)
         except ImportError:
-            raise CashierError("PostgreSQL 需要 psycopg：pip install 'cashier[postgres]'") from None
+            raise CashierError(say("store.db.no_psycopg")) from None
     else:
-        raise CashierError(f"不支持的数据库地址：{url}（用 sqlite:///路径 或 postgresql://…）")
+        raise CashierError(say("store.db.bad_url", url=url))
     database.initialize(db)
     deadline = time.monotonic() + wait_s
     told = False
@@ -202,13 +203,15 @@ def connect(url: str, *, wait_s: float = 60.0, on_wait=None) -> Database:
             # A server that is starting (the PC and the server booted together) is waited
             # for, saying so once; anything else, or a wait that runs out, is an error.
             if isinstance(db, SqliteDatabase) or not connection_lost(exc):
-                raise CashierError(f"无法打开数据库 {redact(url)}：{exc}") from None
+                raise CashierError(
+                    say("store.db.cannot_open", value=redact(url), exc=exc)
+                ) from None
             if time.monotonic() >= deadline:
                 raise CashierError(
-                    f"无法连接数据库服务器 {redact(url)}（已等待 {wait_s:.0f} 秒）：{exc}"
+                    say("store.db.no_server", value=redact(url), wait_s=wait_s, exc=exc)
                 ) from None
             if on_wait is not None and not told:
-                on_wait(f"正在等待数据库服务器 {redact(url)}…")
+                on_wait(say("store.db.waiting_server", value=redact(url)))
                 told = True
             time.sleep(1.0)
 
@@ -265,8 +268,7 @@ def _migration_6(db: Database) -> None:
     ).fetchall()
     if duplicated:
         raise CashierError(
-            f"数据库中有 {len(duplicated)} 个医保结算编号属于多笔销售（如 {duplicated[0][0]}），"
-            "请联系技术支持核对后再升级"
+            say("store.db.duplicate_setl", duplicated=len(duplicated), duplicated2=duplicated[0][0])
         )
     db.execute_sql(f"DROP INDEX IF EXISTS {table}_setl_id")
     db.execute_sql(f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_setl_id ON {table} (setl_id)")
@@ -363,9 +365,7 @@ def migrate(db: Database) -> int:
     """Apply every pending migration, each in its own transaction; return the version."""
     current = schema_version(db)
     if current > SCHEMA_VERSION:
-        raise CashierError(
-            f"数据库版本 {current} 比本程序（{SCHEMA_VERSION}）新，请升级 cashier 后再打开"
-        )
+        raise CashierError(say("store.db.newer", current=current, SCHEMA_VERSION=SCHEMA_VERSION))
     postgres = not isinstance(db, SqliteDatabase)
     for version in range(current + 1, SCHEMA_VERSION + 1):
         with db.atomic():

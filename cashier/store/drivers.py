@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from cashier.errors import CashierError
+from cashier.messages import say
 
 
 def import_peewee() -> None:
@@ -38,7 +39,7 @@ def with_psycopg() -> None:
         from psycopg.pq import TransactionStatus
         from psycopg.types.json import Json, Jsonb
     except ImportError:
-        raise CashierError("PostgreSQL 需要 psycopg：pip install 'cashier[postgres]'") from None
+        raise CashierError(say("store.drivers.no_psycopg")) from None
     peewee.TransactionStatus = TransactionStatus
     peewee.Json_pg3, peewee.Jsonb_pg3 = Json, Jsonb
     # The adapter's transaction states are set when the class is defined, from psycopg.

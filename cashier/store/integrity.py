@@ -19,6 +19,7 @@ from pathlib import Path
 from peewee import Database, SqliteDatabase
 
 from cashier.errors import DAMAGED_MESSAGE, CashierError, database_trouble
+from cashier.messages import say
 
 PREFIX = "cashier-"
 
@@ -63,7 +64,7 @@ class Backup:
 def backup(db: Database, folder: Path, *, keep_days: int, now: datetime | None = None) -> Backup:
     """A consistent copy of the open SQLite database into ``folder`` (made 0700)."""
     if not isinstance(db, SqliteDatabase):
-        raise CashierError("PostgreSQL 的备份请用服务器的 pg_dump（见 docs/reliability.md）")
+        raise CashierError(say("store.integrity.pg_backup"))
     now = now or datetime.now()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     target = folder / f"{PREFIX}{now:%Y%m%d-%H%M%S}.db"
@@ -85,9 +86,11 @@ def backup(db: Database, folder: Path, *, keep_days: int, now: datetime | None =
         partial.unlink(missing_ok=True)
         trouble = database_trouble(exc) if isinstance(exc, Exception) else None
         if trouble:
-            raise CashierError(f"备份失败：{trouble}") from None
+            raise CashierError(say("store.integrity.backup_failed", trouble=trouble)) from None
         if isinstance(exc, OSError):
-            raise CashierError(f"备份失败：无法写入 {folder}：{exc.strerror}") from None
+            raise CashierError(
+                say("store.integrity.backup_unwritable", folder=folder, strerror=exc.strerror)
+            ) from None
         raise
     removed = prune(folder, keep_days=keep_days, now=now, keep=target)
     return Backup(target, target.stat().st_size, removed)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cashier.errors import CashierError
+from cashier.messages import say
 
 KEY_BYTES = 32
 _SEALED = "enc1:"
@@ -68,9 +69,7 @@ class StationKey:
         try:
             plain = AESGCM(self._derive("seal")).decrypt(raw[:12], raw[12:], None)
         except InvalidTag:
-            raise StationKeyError(
-                "加密数据无法用本机的站点密钥解开（密钥不符或数据被改动）"
-            ) from None
+            raise StationKeyError(say("store.keys.wrong_key")) from None
         return plain.decode("utf-8")
 
 
@@ -80,7 +79,7 @@ def load_key(path: Path, *, create: bool) -> StationKey:
         text = path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
         if not create:
-            raise StationKeyError(f"找不到站点密钥 {path}") from None
+            raise StationKeyError(say("store.keys.missing", path=path)) from None
         path.parent.mkdir(parents=True, exist_ok=True)
         secret = secrets.token_bytes(KEY_BYTES)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -88,13 +87,13 @@ def load_key(path: Path, *, create: bool) -> StationKey:
             f.write(secret.hex() + "\n")
         return StationKey(secret, path)
     except (OSError, UnicodeDecodeError) as exc:
-        raise StationKeyError(f"无法读取站点密钥 {path}：{exc}") from None
+        raise StationKeyError(say("store.keys.unreadable", path=path, exc=exc)) from None
     try:
         secret = bytes.fromhex(text)
     except ValueError:
         secret = b""
     if len(secret) != KEY_BYTES:
-        raise StationKeyError(f"站点密钥 {path} 已损坏（应为 64 位十六进制）")
+        raise StationKeyError(say("store.keys.damaged", path=path))
     if path.stat().st_mode & 0o077:
         os.chmod(path, 0o600)  # a key others can read is no secret: taken back at once
     return StationKey(secret, path)
@@ -111,7 +110,7 @@ def use(key: StationKey | None) -> None:
 
 def current() -> StationKey:
     if _current is None:
-        raise StationKeyError("站点密钥尚未载入")
+        raise StationKeyError(say("store.keys.not_loaded"))
     return _current
 
 

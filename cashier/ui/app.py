@@ -17,6 +17,7 @@ from textual.timer import Timer
 from cashier import logs
 from cashier.devices.scanner import BurstDetector, Pass, Scan, classify
 from cashier.errors import CashierError
+from cashier.messages import say
 from cashier.services.operators import SignedIn
 from cashier.services.station import StationContext
 from cashier.ui.text import printable
@@ -142,9 +143,7 @@ class CashierApp(App[None]):
         import threading
 
         def tell() -> None:
-            self.notify(
-                "数据库连接中断，正在重连…（本单仍在屏幕上）", severity="warning", timeout=6
-            )
+            self.notify(say("ui.app.db_reconnecting"), severity="warning", timeout=6)
 
         if threading.get_ident() == getattr(self, "_thread_id", None):
             tell()
@@ -166,7 +165,7 @@ class CashierApp(App[None]):
             why = str(exc) if isinstance(exc, CashierError) else type(exc).__name__
             self.call_from_thread(
                 self.notify,
-                f"医保平台暂不可用：{why}（自费收款不受影响）",
+                say("ui.app.insurer_away", why=why),
                 severity="warning",
                 timeout=10,
             )
@@ -182,14 +181,14 @@ class CashierApp(App[None]):
         for refund in pending_resales(self.settings.station_id):
             self.call_from_thread(
                 self.notify,
-                f"退款 {refund.refund_no} 保留的项目尚未重新收费：请为患者重新收取这些项目",
+                say("ui.app.kept_unrecharged", refund_no=refund.refund_no),
                 severity="warning",
                 timeout=60,
             )
         rest = len(resolved) - len(held) - len(refunds)
         if rest:
             self.call_from_thread(
-                self.notify, f"已核对 {rest} 笔未完成的医保交易（详见审计记录）", timeout=8
+                self.notify, say("ui.app.checked_unfinished", rest=rest), timeout=8
             )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="payments")
@@ -206,7 +205,7 @@ class CashierApp(App[None]):
         except Exception as exc:  # a worker's failure is a notice, never a traceback
             why = str(exc) if isinstance(exc, CashierError) else type(exc).__name__
             self.call_from_thread(
-                self.notify, f"付款码收款暂不可用：{why}", severity="warning", timeout=10
+                self.notify, say("ui.app.paycodes_away", why=why), severity="warning", timeout=10
             )
             return
         for r in resolved:  # whose money went where: said until dismissed
@@ -253,7 +252,9 @@ class CashierApp(App[None]):
                 try:
                     card = read_card(reader)
                 except CardError as exc:
-                    self.call_from_thread(self.notify, f"读卡：{exc}", severity="warning")
+                    self.call_from_thread(
+                        self.notify, say("ui.app.card_failed", exc=exc), severity="warning"
+                    )
                 else:
                     self.call_from_thread(self._deliver_card, card)
                 while not stop.is_set() and not wait_for_removal(60, reader, cancel=stop):
@@ -261,7 +262,7 @@ class CashierApp(App[None]):
             except CardError:
                 stop.wait(10)
             except Exception as exc:  # a device failure is a notice, never a traceback
-                self._device_failed("读卡器", exc)
+                self._device_failed(say("ui.app.card_reader"), exc)
                 stop.wait(10)
 
     def _deliver_card(self, card) -> None:
@@ -269,7 +270,7 @@ class CashierApp(App[None]):
         if target is not None and hasattr(target, "handle_card"):
             target.handle_card(card)
         elif self.operator is not None:
-            self.notify("请在收费界面插卡识别患者", severity="warning")
+            self.notify(say("ui.app.insert_card_at_sale"), severity="warning")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="orders")
     def watch_orders(self) -> None:
@@ -288,7 +289,7 @@ class CashierApp(App[None]):
             interval = 5.0 if self.settings.low_spec else 2.0
             watch_folder(self.settings.orders_dir, self._devices_stop, imported, interval)
         except Exception as exc:  # a failing folder is a notice, never a traceback
-            self._device_failed("医嘱导入目录", exc)
+            self._device_failed(say("ui.app.orders_folder"), exc)
 
     def _deliver_scan(self, code) -> None:
         target = self.scan_target()
@@ -310,7 +311,7 @@ class CashierApp(App[None]):
                     lambda code: self.call_from_thread(self._deliver_scan, code), self._devices_stop
                 )
         except Exception as exc:  # a device failure is a notice, never a traceback
-            self._device_failed("扫码枪", exc)
+            self._device_failed(say("ui.app.scanner"), exc)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="camera")
     def run_camera_scanner(self) -> None:
@@ -334,7 +335,7 @@ class CashierApp(App[None]):
                 lambda code: self.call_from_thread(self._deliver_scan, code), self._devices_stop
             )
         except Exception as exc:  # a device failure is a notice, never a traceback
-            self._device_failed("摄像头", exc)
+            self._device_failed(say("ui.app.camera"), exc)
 
     # -- customer display (客显) -------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="display")
@@ -353,7 +354,9 @@ class CashierApp(App[None]):
             self._customer_display = (
                 None  # opened again next time: it may have been plugged back in
             )
-            self.call_from_thread(self.notify, f"客显：{exc}", severity="warning", timeout=4)
+            self.call_from_thread(
+                self.notify, say("ui.app.display_failed", exc=exc), severity="warning", timeout=4
+            )
 
     def show_login(self) -> None:
         from cashier.ui.screens.login import LoginScreen
@@ -382,12 +385,14 @@ class CashierApp(App[None]):
             slips = print_unprinted(self.settings, configured_printer(self.settings))
         except Exception as exc:  # a worker's failure is a notice, never a traceback
             why = str(exc) if isinstance(exc, CashierError) else type(exc).__name__
-            self.call_from_thread(self.notify, f"补打退款凭证失败：{why}", severity="warning")
+            self.call_from_thread(
+                self.notify, say("ui.app.refund_reprint_failed", why=why), severity="warning"
+            )
             slips = []
         if slips:
             self.call_from_thread(
                 self.notify,
-                f"已补打退款凭证 {'、'.join(slips)}：请按凭证把款项退还患者",
+                say("ui.app.refund_slip_reprinted", value="、".join(slips)),
                 severity="warning",
                 timeout=30,
             )
@@ -397,7 +402,9 @@ class CashierApp(App[None]):
             results = retry_pending(self.settings, configured_printer(self.settings), self.operator)
         except Exception as exc:  # a worker's failure is a notice, never a traceback
             why = str(exc) if isinstance(exc, CashierError) else type(exc).__name__
-            self.call_from_thread(self.notify, f"补打收据失败：{why}", severity="warning")
+            self.call_from_thread(
+                self.notify, say("ui.app.receipt_reprint_failed", why=why), severity="warning"
+            )
             return
         waiting = len(pending_jobs(self.settings.station_id))
         printed = sum(1 for r in results if r.ok)
@@ -436,11 +443,11 @@ class CashierApp(App[None]):
         if self.operator is None:
             self.notify(QUIT_HINT, timeout=8)
         else:
-            self.notify("请先返回收费界面（Esc）再退出登录（Ctrl+Q）", severity="warning")
+            self.notify(say("ui.app.back_first"), severity="warning")
 
     def action_help_quit(self) -> None:
         """Ctrl+C (nothing to copy): it never quits; says what does, in Chinese."""
-        self.notify(f"Ctrl+C 不会退出程序。退出登录：Ctrl+Q。{QUIT_HINT}", timeout=8)
+        self.notify(say("ui.app.ctrl_c", QUIT_HINT=QUIT_HINT), timeout=8)
 
     def quit_program(self) -> None:
         """The supervisor's menu item: refused while a bill or a payment is open; audited."""
@@ -449,11 +456,11 @@ class CashierApp(App[None]):
 
         who = self.operator
         if who is None or not who.role.at_least(Role.SUPERVISOR):
-            self.notify(f"退出程序需要{Role.SUPERVISOR.label}权限", severity="warning")
+            self.notify(say("ui.app.quit_needs", label=Role.SUPERVISOR.label), severity="warning")
             return
         refusal = self.counter.quit_refusal() if self.counter is not None else ""
         if refusal:
-            self.notify(f"不能退出程序：{refusal}", severity="warning")
+            self.notify(say("ui.app.cannot_quit", refusal=refusal), severity="warning")
             return
         audit.record(self.settings.station_id, "app.quit", operator=who.code)
         self.exit()

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from cashier.errors import CashierError
+from cashier.messages import say
 from cashier.services.operators import Role, SignedIn
 from cashier.ui.app import CashierApp
 from cashier.ui.widgets.keybar import KeyBar
@@ -88,7 +89,9 @@ class ConsoleApp(CashierApp):
         try:
             self.insurer = connect_insurer(self.settings)
         except CashierError as exc:
-            self.call_from_thread(self.notify, f"医保平台暂不可用：{exc}", severity="warning")
+            self.call_from_thread(
+                self.notify, say("ui.console.insurer_away", exc=exc), severity="warning"
+            )
 
     # The counter's devices are not the console's.
     def start_device_scanners(self) -> None:
@@ -98,7 +101,7 @@ class ConsoleApp(CashierApp):
         pass
 
     def action_hardware(self) -> None:
-        self.notify("设备只能在收费台管理", severity="warning")
+        self.notify(say("ui.console.devices_at_counter"), severity="warning")
 
 
 def serve(settings, *, host: str, port: int, config: str | None, data_dir: str | None) -> int:

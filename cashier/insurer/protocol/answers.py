@@ -16,6 +16,7 @@ from cashier.insurer.protocol.codes import (
 )
 from cashier.insurer.protocol.errors import ProtocolError, _inconsistent, _unreadable
 from cashier.insurer.protocol.reader import _Reader
+from cashier.messages import say
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,7 +71,7 @@ class BaseInfo:
         r = _Reader(node, "baseinfo", _unreadable)
         age = r.decimal("age")
         if age is not None and not 0 <= age <= 150:  # int(1E+999999999) would hang the counter
-            raise _unreadable(f"baseinfo.age 不是年龄：{age}")
+            raise _unreadable(say("insurer.answers.bad_age", age=age))
         return cls(
             psn_no=r.text("psn_no", required=True),
             **{k: r.text(k) for k in _BASEINFO_TEXT[1:]},
@@ -307,9 +308,11 @@ class SetlInfo:
             if name == "balc" and negated:
                 continue
             if negated and value > Fen(0):
-                raise _inconsistent(f"撤销应答的 {name} 应为负数或零，实为 {value}")
+                raise _inconsistent(
+                    say("insurer.answers.reversal_positive", name=name, value=value)
+                )
             if not negated and value < Fen(0):
-                raise _inconsistent(f"{name} 为负数 {value}")
+                raise _inconsistent(say("insurer.answers.negative", name=name, value=value))
         parts = self.fund_pay_sumamt + self.psn_part_amt + self.hosp_part_amt
         if self.medfee_sumamt != parts:
             raise _inconsistent(
@@ -397,15 +400,25 @@ class FeeLineResult:
         """
         sn = self.feedetl_sn
         if not Decimal(0) <= self.selfpay_prop <= Decimal(1):
-            raise _inconsistent(f"明细 {sn} 的 selfpay_prop {self.selfpay_prop} 不在 0 到 1 之间")
+            raise _inconsistent(
+                say("insurer.answers.bad_selfpay_prop", sn=sn, selfpay_prop=self.selfpay_prop)
+            )
         for name in _LINE_AMOUNTS:
             if getattr(self, name) < Fen(0):
-                raise _inconsistent(f"明细 {sn} 的 {name} 为负数 {getattr(self, name)}")
+                raise _inconsistent(
+                    say(
+                        "insurer.answers.line_negative", sn=sn, name=name, value=getattr(self, name)
+                    )
+                )
         rest = self.det_item_fee_sumamt - self.fulamt_ownpay_amt - self.overlmt_amt
         if self.inscp_scp_amt != rest - self.preselfpay_amt:
             raise _inconsistent(
-                f"明细 {sn} 的 inscp_scp_amt {self.inscp_scp_amt} ≠ det_item_fee_sumamt"
-                f" − fulamt_ownpay_amt − overlmt_amt − preselfpay_amt = {rest - self.preselfpay_amt}"
+                say(
+                    "insurer.answers.bad_inscp",
+                    sn=sn,
+                    inscp_scp_amt=self.inscp_scp_amt,
+                    value=rest - self.preselfpay_amt,
+                )
             )
         allowed = {
             self.det_item_fee_sumamt.mul_ratio(self.selfpay_prop),
@@ -413,8 +426,13 @@ class FeeLineResult:
         }
         if self.preselfpay_amt not in allowed:
             raise _inconsistent(
-                f"明细 {sn} 的 preselfpay_amt {self.preselfpay_amt} ≠ 金额 × selfpay_prop"
-                f" {self.selfpay_prop}（{' 或 '.join(sorted(str(a) for a in allowed))}）"
+                say(
+                    "insurer.answers.bad_preselfpay",
+                    sn=sn,
+                    preselfpay_amt=self.preselfpay_amt,
+                    selfpay_prop=self.selfpay_prop,
+                    value=" 或 ".join(sorted(str(a) for a in allowed)),
+                )
             )
 
 
@@ -489,7 +507,11 @@ class Settlement:
             total = -self.setlinfo.medfee_sumamt if negated else self.setlinfo.medfee_sumamt
             if lines != total:
                 raise _inconsistent(
-                    f"明细合计 {lines} ≠ medfee_sumamt {self.setlinfo.medfee_sumamt}"
+                    say(
+                        "insurer.answers.lines_differ",
+                        lines=lines,
+                        medfee_sumamt=self.setlinfo.medfee_sumamt,
+                    )
                 )
 
 
@@ -611,14 +633,20 @@ def check_answer(infno: str, input: Mapping[str, Any], output: dict[str, Any]) -
     for key in ("psn_no", "mdtrt_id", "setl_id"):
         want, have = str(asked.get(key) or ""), str(getattr(got, key) or "")
         if want and have and want != have:
-            raise _foreign(f"{key} 应为 {want}，应答为 {have}")
+            raise _foreign(say("insurer.answers.differs", key=key, want=want, have=have))
     if "medfee_sumamt" in asked and asked["medfee_sumamt"] is not None:
         want_total = Fen.from_json(asked["medfee_sumamt"])
         if got.medfee_sumamt != want_total:
-            raise _foreign(f"medfee_sumamt 应为 {want_total}，应答为 {got.medfee_sumamt}")
+            raise _foreign(
+                say(
+                    "insurer.answers.medfee_differs",
+                    want_total=want_total,
+                    medfee_sumamt=got.medfee_sumamt,
+                )
+            )
     if infno in _SETTLES and not got.setl_id:
-        raise _unreadable("结算应答缺少 setl_id")
+        raise _unreadable(say("insurer.answers.no_setl_id"))
 
 
 def _foreign(detail: str) -> ProtocolError:
-    return _inconsistent(f"应答不属于本次请求：{detail}")
+    return _inconsistent(say("insurer.answers.not_ours", detail=detail))

@@ -17,6 +17,7 @@ from cashier.insurer.protocol.errors import (
 )
 from cashier.insurer.protocol.jsonio import _parse_json, _shown
 from cashier.insurer.protocol.reader import _json_kind, _Reader
+from cashier.messages import say
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,14 +42,16 @@ class Caller:
     def __post_init__(self) -> None:
         _check_fixmedins_code(self.fixmedins_code)
         if not _ADMVS.fullmatch(self.mdtrtarea_admvs):
-            raise _bad_setting(f"就医地行政区划应为 6 位数字（现为“{self.mdtrtarea_admvs}”）")
+            raise _bad_setting(
+                say("insurer.envelope.bad_mdtrtarea", mdtrtarea_admvs=self.mdtrtarea_admvs)
+            )
         if self.opter_type not in ("1", "2"):
-            raise _bad_setting(f"操作员类别应为 1 或 2（现为“{self.opter_type}”）")
+            raise _bad_setting(say("insurer.envelope.bad_opter_type", opter_type=self.opter_type))
 
 
 def _check_fixmedins_code(code: object) -> None:
     if not isinstance(code, str) or len(code) != 12:
-        raise _bad_setting(f"定点医药机构编码应为 12 位（现为“{code}”）")
+        raise _bad_setting(say("insurer.envelope.bad_fixmedins", code=code))
 
 
 def make_msgid(fixmedins_code: str, when: datetime, seq: int) -> str:
@@ -79,7 +82,7 @@ def build_request(
     insuplc_admdvs = insuplc_admdvs or caller.insuplc_admdvs
     if insuplc_admdvs and not _ADMVS.fullmatch(insuplc_admdvs):
         raise ProtocolError(
-            f"参保地行政区划应为 6 位数字（现为“{insuplc_admdvs}”），请重新读取人员信息",
+            say("insurer.envelope.bad_insuplc", insuplc_admdvs=insuplc_admdvs),
             detail=f"insuplc_admdvs={insuplc_admdvs!r}",
         )
     message = {
@@ -142,9 +145,9 @@ def parse_request(body: bytes | str | dict[str, Any]) -> Request:
     r = _Reader(doc, "请求报文", _bad_request)
     msgid = r.text("msgid", required=True)
     if len(msgid) != 30:
-        raise _bad_request(f"msgid 应为 30 位，实为 {len(msgid)} 位")
+        raise _bad_request(say("insurer.envelope.bad_msgid", msgid=len(msgid)))
     if not isinstance(doc.get("input"), dict):
-        raise _bad_request("缺少 input 节点或 input 不是 JSON 对象")
+        raise _bad_request(say("insurer.envelope.no_input"))
     return Request(
         infno=r.text("infno", required=True),
         msgid=msgid,
@@ -165,7 +168,7 @@ def parse_request(body: bytes | str | dict[str, Any]) -> Request:
 def make_refmsgid(admvs: str, when: datetime, serial: int) -> str:
     """``admvs`` (6) + ``yyyyMMddHHmmss`` (14) + ``serial`` mod 10¹⁰ (10): 30 chars."""
     if not isinstance(admvs, str) or not _ADMVS.fullmatch(admvs):
-        raise _bad_setting(f"行政区划应为 6 位数字（现为“{admvs}”）")
+        raise _bad_setting(say("insurer.envelope.bad_admvs", admvs=admvs))
     if isinstance(serial, bool) or not isinstance(serial, int):
         raise TypeError("serial must be an int")
     return f"{admvs}{when.strftime(_STAMP)}{serial % 10**10:010d}"
@@ -241,12 +244,14 @@ def parse_response_envelope(body: bytes | str | dict[str, Any], infno: str) -> R
         except ValueError as exc:
             raise _unreadable(f"{name}：{exc}") from None
     if not isinstance(doc, dict):
-        raise _unreadable(f"{name}：应答不是 JSON 对象，实为 {_json_kind(doc)}")
+        raise _unreadable(say("insurer.envelope.not_object", name=name, value=_json_kind(doc)))
     if "infcode" not in doc:
-        raise _unreadable(f"{name}：应答缺少 infcode")
+        raise _unreadable(say("insurer.envelope.no_infcode", name=name))
     code = _infcode(doc["infcode"])
     if code is None:
-        raise _unreadable(f"{name}：未知的 infcode {_shown(doc['infcode'])}")
+        raise _unreadable(
+            say("insurer.envelope.unknown_infcode", name=name, value=_shown(doc["infcode"]))
+        )
     refmsgid = doc.get("inf_refmsgid")
     refmsgid = refmsgid if isinstance(refmsgid, str) else ""
     if code == -1:
@@ -258,7 +263,9 @@ def parse_response_envelope(body: bytes | str | dict[str, Any], infno: str) -> R
     if output is None:
         output = {}
     if not isinstance(output, dict):
-        raise _unreadable(f"{name}：output 不是 JSON 对象，实为 {_json_kind(output)}")
+        raise _unreadable(
+            say("insurer.envelope.output_not_object", name=name, value=_json_kind(output))
+        )
 
     def text(key: str) -> str:
         value = doc.get(key)

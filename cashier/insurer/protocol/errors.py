@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cashier.errors import CashierError
 from cashier.insurer.protocol.codes import TRANSACTIONS
+from cashier.messages import say
 
 
 class ProtocolError(CashierError):
@@ -58,30 +59,26 @@ class InsurerError(CashierError):
 
 
 def _unreadable(detail: str) -> ProtocolError:
-    return ProtocolError(
-        f"医保平台返回的数据无法识别（{detail}），请重试或联系医保科", detail=detail
-    )
+    return ProtocolError(say("insurer.errors.unreadable", detail=detail), detail=detail)
 
 
 def _inconsistent(detail: str) -> ProtocolError:
     return ProtocolError(
-        f"医保平台返回的数据不一致（{detail}），未作为账单显示，请重试或联系医保科",
+        say("insurer.errors.inconsistent", detail=detail),
         detail=detail,
     )
 
 
 def _bad_request(detail: str) -> ProtocolError:
-    return ProtocolError(f"请求报文有误（{detail}）", detail=detail)
+    return ProtocolError(say("insurer.errors.bad_request", detail=detail), detail=detail)
 
 
 def _bad_ec_answer(detail: str) -> ProtocolError:
-    return ProtocolError(
-        f"医保电子凭证服务返回的数据无法识别（{detail}），请重试或联系医保科", detail=detail
-    )
+    return ProtocolError(say("insurer.errors.evoucher_unreadable", detail=detail), detail=detail)
 
 
 def _bad_setting(detail: str) -> ProtocolError:
-    return ProtocolError(f"医保接口设置有误：{detail}，请在设置中改正", detail=detail)
+    return ProtocolError(say("insurer.errors.misconfigured", detail=detail), detail=detail)
 
 
 def _transaction(infno: str) -> str:

@@ -9,6 +9,7 @@ from cashier.insurer.protocol.codes import _EC_TOKEN
 from cashier.insurer.protocol.errors import InsurerError, _bad_ec_answer
 from cashier.insurer.protocol.jsonio import _parse_json, _shown
 from cashier.insurer.protocol.reader import _Reader
+from cashier.messages import say
 
 
 def ec_query_request(
@@ -64,16 +65,16 @@ class EcIdentity:
         """
         _Reader(answer, "医保码应答", _bad_ec_answer)  # an object, or ProtocolError
         if "code" not in answer:
-            raise _bad_ec_answer("缺少 code")
+            raise _bad_ec_answer(say("insurer.evoucher.no_code"))
         code = answer["code"]
         if isinstance(code, bool) or not isinstance(code, int | str):
-            raise _bad_ec_answer(f"code 应为数值或文本：{_shown(code)}")
+            raise _bad_ec_answer(say("insurer.evoucher.bad_code", value=_shown(code)))
         code_text = str(code).strip()
         if code_text != "0":
             message = answer.get("message")
             message = message.strip() if isinstance(message, str) else ""
             raise InsurerError(
-                message or f"医保电子凭证查询失败（错误码 {code_text}），请让患者刷新医保码后重试",
+                message or say("insurer.evoucher.query_failed", code=code_text),
                 infno="ec.query",
                 code=code_text,
             )
@@ -86,7 +87,7 @@ class EcIdentity:
         d = _Reader(data, "data", _bad_ec_answer)
         identity = cls(**{k: d.text(k) for k in _EC_TEXT})
         if not _EC_TOKEN.fullmatch(identity.ecToken):
-            raise _bad_ec_answer("ecToken 格式不对（应为 6 位区划 + ec + 30 位小写字母数字）")
+            raise _bad_ec_answer(say("insurer.evoucher.bad_ec_token"))
         return identity
 
     def to_json(self) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from cashier.domain.money import Fen, MoneyError
 from cashier.insurer.protocol.answers import ReconDetail
 from cashier.insurer.protocol.errors import _bad_request, _unreadable
 from cashier.insurer.protocol.reader import _Reader
+from cashier.messages import say
 
 #: The counter's upload: what it holds of each settlement of the period.
 UPLOAD_COLUMNS = (
@@ -98,7 +99,7 @@ def uploaded_bytes(node: object) -> tuple[str, bytes]:
     if not isinstance(data, list) or not all(
         isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= 255 for b in data
     ):
-        raise _bad_request("fsUploadIn.in 应为字节数组（0–255 的整数）")
+        raise _bad_request(say("insurer.files.bad_upload"))
     return r.text("filename", required=True), bytes(data)
 
 
@@ -116,25 +117,25 @@ def unzip_text(data: bytes, *, fail=_unreadable) -> str:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise fail("明细文件不是 zip 文件") from None
+        raise fail(say("insurer.files.not_zip")) from None
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
         if len(members) != 1:
-            raise fail(f"明细文件应含一个文本文件，实含 {len(members)} 个")
+            raise fail(say("insurer.files.members", members=len(members)))
         member = members[0]
         if member.file_size > MAX_TEXT_BYTES:
-            raise fail(f"明细文件过大（{member.file_size} 字节）")
+            raise fail(say("insurer.files.too_large_size", file_size=member.file_size))
         try:
             with archive.open(member) as fh:
                 raw = fh.read(MAX_TEXT_BYTES + 1)
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise fail(f"明细文件损坏：{exc}") from None
+            raise fail(say("insurer.files.damaged", exc=exc)) from None
     if len(raw) > MAX_TEXT_BYTES:
-        raise fail("明细文件过大")
+        raise fail(say("insurer.files.too_large"))
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise fail("明细文件不是 UTF-8 文本") from None
+        raise fail(say("insurer.files.not_utf8")) from None
 
 
 def _lines(rows: Iterable[Mapping[str, object]], columns: tuple[str, ...]) -> str:
@@ -158,13 +159,17 @@ def _rows(text: str, columns: tuple[str, ...], fail) -> list[dict[str, Any]]:
             continue
         cells = line.split("\t")
         if len(cells) != len(columns):
-            raise fail(f"明细文件第 {number} 行应有 {len(columns)} 列，实有 {len(cells)} 列")
+            raise fail(
+                say("insurer.files.columns", number=number, columns=len(columns), cells=len(cells))
+            )
         row: dict[str, Any] = dict(zip(columns, (c.strip() for c in cells), strict=True))
         for name in _AMOUNTS:
             try:
                 row[name] = Fen.from_json(row[name])
             except MoneyError:
-                raise fail(f"明细文件第 {number} 行 {name} 不是金额：{row[name]!r}") from None
+                raise fail(
+                    say("insurer.files.not_money", number=number, name=name, row=row[name])
+                ) from None
         rows.append(row)
     return rows
 

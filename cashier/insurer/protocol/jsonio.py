@@ -9,6 +9,7 @@ from typing import Any
 
 from cashier.domain.money import Fen, MoneyError
 from cashier.insurer.protocol.errors import ProtocolError
+from cashier.messages import say
 
 
 def dumps(obj: Any) -> str:
@@ -65,7 +66,7 @@ def _encode(obj: Any, out: list[str]) -> None:
 
 
 def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} 不是 JSON 数值")
+    raise ValueError(say("insurer.jsonio.not_number", name=name))
 
 
 def _parse_json(text: str | bytes | bytearray) -> Any:
@@ -74,19 +75,19 @@ def _parse_json(text: str | bytes | bytearray) -> Any:
         try:
             text = bytes(text).decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise ValueError("不是 UTF-8 文本") from None
+            raise ValueError(say("insurer.jsonio.not_utf8")) from None
     if not isinstance(text, str):
-        raise ValueError(f"不是 JSON 文本（{type(text).__name__}）")
+        raise ValueError(say("insurer.jsonio.not_json_text", name=type(text).__name__))
     try:
         return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise ValueError(
-            f"不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列 {exc.msg}"
+            say("insurer.jsonio.bad_json", lineno=exc.lineno, colno=exc.colno, msg=exc.msg)
         ) from None
     except RecursionError:
-        raise ValueError("JSON 嵌套过深") from None
+        raise ValueError(say("insurer.jsonio.too_deep")) from None
     except InvalidOperation:  # Decimal() of a number whose exponent has no end in sight
-        raise ValueError("JSON 数值超出范围") from None
+        raise ValueError(say("insurer.jsonio.out_of_range")) from None
 
 
 def loads(text: str | bytes) -> Any:
@@ -97,7 +98,7 @@ def loads(text: str | bytes) -> Any:
     try:
         return _parse_json(text)
     except ValueError as exc:
-        raise ProtocolError(f"报文{exc}", detail=str(exc)) from None
+        raise ProtocolError(say("insurer.jsonio.message", exc=exc), detail=str(exc)) from None
 
 
 def _shown(value: object) -> str:
@@ -115,6 +116,6 @@ def money(value: object, field: str = "金额") -> Fen:
         return Fen.from_json(value)
     except MoneyError:
         raise ProtocolError(
-            f"{field} 不是金额（元，最多两位小数）：{_shown(value)}",
+            say("insurer.jsonio.not_money", field=field, value=_shown(value)),
             detail=f"{field}={_shown(value)}",
         ) from None

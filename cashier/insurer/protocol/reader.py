@@ -11,6 +11,7 @@ from cashier.domain.money import Fen, MoneyError
 from cashier.insurer.protocol.codes import _INF_TIME
 from cashier.insurer.protocol.errors import ProtocolError
 from cashier.insurer.protocol.jsonio import _shown
+from cashier.messages import say
 
 
 class _Reader:
@@ -20,13 +21,13 @@ class _Reader:
 
     def __init__(self, node: object, where: str, fail: Callable[[str], ProtocolError]) -> None:
         if not isinstance(node, dict):
-            raise fail(f"{where} 应为 JSON 对象，实为 {_json_kind(node)}")
+            raise fail(say("insurer.reader.not_object", where=where, value=_json_kind(node)))
         self.node: dict[str, Any] = node
         self.where = where
         self.fail = fail
 
     def _missing(self, key: str) -> ProtocolError:
-        return self.fail(f"{self.where} 缺少 {key}")
+        return self.fail(say("insurer.reader.missing", where=self.where, key=key))
 
     def optional_text(self, key: str) -> str | None:
         value = self.node.get(key)
@@ -36,7 +37,9 @@ class _Reader:
             return value
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)  # some gateways send codes as numbers
-        raise self.fail(f"{self.where}.{key} 应为文本，实为 {_json_kind(value)}")
+        raise self.fail(
+            say("insurer.reader.not_text", where=self.where, key=key, value=_json_kind(value))
+        )
 
     def text(self, key: str, *, required: bool = False) -> str:
         value = self.optional_text(key)
@@ -54,7 +57,7 @@ class _Reader:
             return Fen.from_json(value)
         except MoneyError:
             raise self.fail(
-                f"{self.where}.{key} 不是金额（元，最多两位小数）：{_shown(value)}"
+                say("insurer.reader.not_money", where=self.where, key=key, value=_shown(value))
             ) from None
 
     def decimal(self, key: str, *, default: Decimal | None = None) -> Decimal | None:
@@ -62,13 +65,19 @@ class _Reader:
         if value is None or value == "":
             return default
         if isinstance(value, bool):
-            raise self.fail(f"{self.where}.{key} 不是数值：{_shown(value)}")
+            raise self.fail(
+                say("insurer.reader.not_number", where=self.where, key=key, value=_shown(value))
+            )
         try:
             number = Decimal(str(value).strip())
         except InvalidOperation:
-            raise self.fail(f"{self.where}.{key} 不是数值：{_shown(value)}") from None
+            raise self.fail(
+                say("insurer.reader.not_number", where=self.where, key=key, value=_shown(value))
+            ) from None
         if not number.is_finite():
-            raise self.fail(f"{self.where}.{key} 不是数值：{_shown(value)}")
+            raise self.fail(
+                say("insurer.reader.not_number", where=self.where, key=key, value=_shown(value))
+            )
         return number
 
     def ratio(self, key: str) -> Decimal:
@@ -88,7 +97,7 @@ class _Reader:
         if value is None:
             return []
         if not isinstance(value, list):
-            raise self.fail(f"{key} 应为 JSON 数组，实为 {_json_kind(value)}")
+            raise self.fail(say("insurer.reader.not_array", key=key, value=_json_kind(value)))
         return value
 
 

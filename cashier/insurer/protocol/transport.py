@@ -23,6 +23,7 @@ from typing import Any
 from cashier.insurer.protocol.codes import TIF_HEADERS
 from cashier.insurer.protocol.errors import ProtocolError, _bad_request, _bad_setting, _unreadable
 from cashier.insurer.protocol.jsonio import dumps, loads
+from cashier.messages import say
 
 
 def tif_signature(timestamp: str, secret: str, nonce: str) -> str:
@@ -171,7 +172,7 @@ class Sm4Keys:
             value = getattr(self, name)
             if len(value) != size or not _is_hex(value):
                 raise _bad_setting(
-                    f"国密密钥 {name} 应为 {size} 位十六进制（现为 {len(value)} 位）"
+                    say("insurer.transport.bad_key", name=name, size=size, value=len(value))
                 )
 
 
@@ -204,7 +205,9 @@ def sm4_decrypt(key_hex: str, cipher_hex: str) -> str:
         cipher.set_key(bytes.fromhex(key_hex), sm4.SM4_DECRYPT)
         return cipher.crypt_ecb(data).decode("utf-8")
     except (ValueError, TypeError, IndexError, UnicodeDecodeError) as exc:
-        raise _unreadable(f"密文无法解密（{type(exc).__name__}），请核对 SM4 密钥") from None
+        raise _unreadable(
+            say("insurer.transport.cannot_decrypt", name=type(exc).__name__)
+        ) from None
 
 
 def sign_text(message: Mapping[str, Any]) -> str:
@@ -271,11 +274,11 @@ def _seal(message: dict[str, Any], node: str, keys: Sm4Keys) -> dict[str, Any]:
 
 def _open(doc: object, node: str, keys: Sm4Keys, fail) -> dict[str, Any]:
     if not isinstance(doc, dict):
-        raise fail("报文应为 JSON 对象")
+        raise fail(say("insurer.transport.not_object"))
     if str(doc.get("signtype") or "").upper() != SM2_SIGNTYPE or not doc.get("cainfo"):
-        raise fail("报文没有 SM2 签名（signtype / cainfo）")
+        raise fail(say("insurer.transport.unsigned"))
     if not sm2_verify(keys.peer_public_key, str(doc["cainfo"]), sign_text(doc)):
-        raise fail("SM2 签名验证失败，报文可能被篡改或密钥不符")
+        raise fail(say("insurer.transport.bad_signature"))
     opened = dict(doc)
     value = opened.get(node)
     if isinstance(value, str) and value:
@@ -284,7 +287,7 @@ def _open(doc: object, node: str, keys: Sm4Keys, fail) -> dict[str, Any]:
         except ProtocolError as exc:
             raise fail(exc.detail) from None
         except ValueError as exc:
-            raise fail(f"解密后的 {node} 不是 JSON：{exc}") from None
+            raise fail(say("insurer.transport.decrypted_not_json", node=node, exc=exc)) from None
     return opened
 
 

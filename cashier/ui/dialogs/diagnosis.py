@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from cashier.messages import say
+
 
 class DiagnosisDialog(ModalScreen[tuple[str, str] | None]):
     """Diagnosis code (ICD-10, as the doctor wrote it) and name; Esc: no insured settlement."""
@@ -39,6 +41,6 @@ class DiagnosisDialog(ModalScreen[tuple[str, str] | None]):
             self.query_one("#diag-name", Input).focus()
             return
         if not code or not name:
-            self.notify("请输入诊断编码和诊断名称", severity="warning")
+            self.notify(say("dialog.diagnosis.diagnosis_needed"), severity="warning")
             return
         self.dismiss((code, name))

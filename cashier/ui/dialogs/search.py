@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from cashier.messages import say
 from cashier.receipts.layout import pad_left, pad_right
 from cashier.services import catalog
 from cashier.store.models import Item
@@ -79,7 +80,7 @@ class SearchDialog(WorkerErrors, ModalScreen[Item | None]):
         if self.items and results.highlighted is not None:
             self.dismiss(self.items[results.highlighted])
         else:
-            self.notify("没有找到商品", severity="warning")
+            self.notify(say("dialog.search.no_item"), severity="warning")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self.items[event.option_index])

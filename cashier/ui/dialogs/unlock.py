@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from cashier.messages import say
 from cashier.services import operators
 from cashier.ui.screens.base import WorkerErrors
 
@@ -42,5 +43,5 @@ class UnlockDialog(WorkerErrors, ModalScreen[None]):
         station = self.app.settings.station_id
         supervisor = operators.authenticate(station, code, pin)
         operators.unlock(station, target, supervisor)
-        self.app.call_from_thread(self.notify, f"已解锁 {target}")
+        self.app.call_from_thread(self.notify, say("dialog.unlock.unlocked", target=target))
         self.app.call_from_thread(self.dismiss, None)

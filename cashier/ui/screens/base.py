@@ -8,6 +8,7 @@ from textual.worker import Worker, WorkerState
 
 from cashier import logs
 from cashier.errors import BUSY_MESSAGE, CashierError, database_trouble, describe, internal
+from cashier.messages import say
 
 
 def describe_error(error: BaseException | None) -> str:
@@ -38,7 +39,7 @@ def money_busy(app) -> bool:
     """Whether money work is running: a second key press is then refused, never queued."""
     busy = any(w.group == MONEY and not w.is_finished for w in app.workers)
     if busy:
-        app.notify("正在处理上一步（结算 / 收款 / 退款），请稍候", severity="warning")
+        app.notify(say("screen.base.busy"), severity="warning")
     return busy
 
 

@@ -24,6 +24,7 @@ from cashier.devices.cardreader import CardData, CardError, list_readers, read_c
 from cashier.devices.printer import PrinterStatus, printer_from_url
 from cashier.devices.scanner import ScanKind, ScannedCode, mask_id_number
 from cashier.errors import CashierError, DeviceError, InputError
+from cashier.messages import say
 from cashier.services import printing
 from cashier.ui.screens.base import WorkerErrors
 from cashier.ui.text import quoted
@@ -91,9 +92,20 @@ def _whole_number(text: str, what: str, bounds: tuple[int, int], unit: str) -> i
     try:
         value = int(text.strip())
     except ValueError:
-        raise InputError(f"{what}应为 {low}–{high} 之间的整数{unit}") from None
+        raise InputError(
+            say("screen.hardware.whole_in_range", what=what, low=low, high=high, unit=unit)
+        ) from None
     if not low <= value <= high:
-        raise InputError(f"{what}应在 {low}–{high}{unit}之间，而不是 {value}")
+        raise InputError(
+            say(
+                "screen.hardware.out_of_range",
+                what=what,
+                low=low,
+                high=high,
+                unit=unit,
+                value=value,
+            )
+        )
     return value
 
 
@@ -104,15 +116,19 @@ def edited_settings(
     what is wrong. The URL is checked by building the printer it names (no device is touched)."""
     url = url.strip()
     if not url:
-        raise InputError("请填写打印机地址，如 tcp://192.168.1.50:9100 或 pdf://")
+        raise InputError(say("screen.hardware.printer_needed"))
     if paper not in PAPERS:
-        raise InputError(f"纸宽应为 {' / '.join(PAPERS)}")
+        raise InputError(say("screen.hardware.paper_width", value=" / ".join(PAPERS)))
     try:
         printer_from_url(url, data_dir=settings.data_dir, paper=paper)
     except ValueError:  # a port or baud rate that is not a number
-        raise InputError(f"打印机地址无效：{url}") from None
-    gap = _whole_number(max_gap_ms, "扫码按键间隔", MAX_GAP_MS_RANGE, " 毫秒")
-    length = _whole_number(min_length, "扫码最短长度", MIN_LENGTH_RANGE, " 位")
+        raise InputError(say("screen.hardware.bad_printer", url=url)) from None
+    gap = _whole_number(
+        max_gap_ms, say("screen.hardware.scan_gap"), MAX_GAP_MS_RANGE, say("screen.hardware.ms")
+    )
+    length = _whole_number(
+        min_length, say("screen.hardware.scan_min"), MIN_LENGTH_RANGE, say("screen.hardware.chars")
+    )
     return replace(
         settings,
         printer=replace(settings.printer, url=url, paper=paper),
@@ -265,14 +281,16 @@ class HardwareScreen(WorkerErrors, Screen[None]):
 
     # -- tests ----------------------------------------------------------------------
     def action_test_print(self) -> None:
-        self.notify("正在打印测试页…")
+        self.notify(say("screen.hardware.printing_test"))
         self.test_print()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="printer")
     def test_print(self) -> None:
         settings = self.app.settings
         printed = printing.print_test(settings, printing.configured_printer(settings))
-        self.app.call_from_thread(self.notify, f"测试页已打印：{printed.where}", timeout=8)
+        self.app.call_from_thread(
+            self.notify, say("screen.hardware.test_printed", where=printed.where), timeout=8
+        )
         self.app.call_from_thread(self._update)
 
     def action_read_card(self) -> None:
@@ -318,7 +336,7 @@ class HardwareScreen(WorkerErrors, Screen[None]):
         """Only the pulse is sent; :func:`cashier.services.printing.open_drawer` checks the role."""
         settings = self.app.settings
         printing.open_drawer(settings, self.app.operator, settings.station_id)
-        self.app.call_from_thread(self.notify, "钱箱已打开")
+        self.app.call_from_thread(self.notify, say("screen.hardware.drawer_opened"))
 
     # -- settings -----------------------------------------------------------------------
     def action_edit(self) -> None:
@@ -335,7 +353,9 @@ class HardwareScreen(WorkerErrors, Screen[None]):
         try:
             write_settings(new, path)
         except OSError as exc:
-            raise ConfigError(f"无法写入配置文件 {path}：{exc.strerror or exc}") from None
+            raise ConfigError(
+                say("screen.hardware.config_unwritable", path=path, value=exc.strerror or exc)
+            ) from None
         self.app.call_from_thread(self._saved, replace(new, config_path=path))
 
     def _saved(self, new: Settings) -> None:

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Input, Static
 
 from cashier.domain.tender import Method
 from cashier.errors import CashierError, InputError
+from cashier.messages import say
 from cashier.store.models import Sale, SaleLine, Tender
 from cashier.ui.screens.base import WorkerErrors
 from cashier.ui.text import quoted
@@ -76,7 +77,7 @@ class LookupScreen(WorkerErrors, Screen[None]):
         try:
             day = date.fromisoformat(self.query_one("#lookup-day", Input).value.strip())
         except ValueError:
-            self.notify("日期格式应为 2026-11-23", severity="error")
+            self.notify(say("screen.lookup.date_shape"), severity="error")
             return
         try:
             self.sales = find_sales(text, day)
@@ -137,11 +138,11 @@ class LookupScreen(WorkerErrors, Screen[None]):
 
     def action_reprint(self) -> None:
         if getattr(self.app, "CONSOLE", False):
-            self.notify("重打请在收费台进行：打印机在收费台", severity="warning")
+            self.notify(say("screen.lookup.reprint_at_counter"), severity="warning")
             return
         sale = self._selected()
         if sale is None or sale.status != "completed":
-            self.notify("请选择一张已完成的收费单", severity="warning")
+            self.notify(say("screen.lookup.pick_completed"), severity="warning")
             return
         self.reprint(sale.id)
 
@@ -151,7 +152,9 @@ class LookupScreen(WorkerErrors, Screen[None]):
 
         settings = self.app.settings
         printed = print_sale(settings, sale_id, configured_printer(settings), by=self.app.operator)
-        self.app.call_from_thread(self.notify, f"已重打：{printed.where}", timeout=6)
+        self.app.call_from_thread(
+            self.notify, say("screen.lookup.reprinted", where=printed.where), timeout=6
+        )
         self.app.call_from_thread(self.show, Sale.get_by_id(sale_id))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="audit")
@@ -160,9 +163,15 @@ class LookupScreen(WorkerErrors, Screen[None]):
 
         check = audit.verify()
         if not check.ok:
-            raise InputError(f"审计链校验失败：第 {check.first_bad_id} 条，{check.problem}")
+            raise InputError(
+                say(
+                    "screen.lookup.audit_broken",
+                    first_bad_id=check.first_bad_id,
+                    problem=check.problem,
+                )
+            )
         self.app.call_from_thread(
-            self.notify, f"审计链完整：{check.entries} 条记录均未被改动", timeout=8
+            self.notify, say("screen.lookup.audit_intact", entries=check.entries), timeout=8
         )
 
     def action_back(self) -> None:

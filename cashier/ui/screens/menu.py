@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 
+from cashier.messages import say
 from cashier.services.operators import Role
 
 #: (label, "module:Screen", role needed to open it). Each screen checks again in the core.
@@ -74,7 +75,10 @@ class MenuScreen(ModalScreen[None]):
         label, target, role = ENTRIES[index]
         who = self.app.operator
         if who is None or not who.role.at_least(role):
-            self.notify(f"“{label[2:]}”需要{role.label}权限", severity="warning")
+            self.notify(
+                say("screen.menu.needs_role", label=label[2:], label2=role.label),
+                severity="warning",
+            )
             return
         self.dismiss(None)
         open_entry(self.app, target)

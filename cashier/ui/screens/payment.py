@@ -18,6 +18,7 @@ from cashier.devices.scanner import ScanKind, ScannedCode
 from cashier.domain.money import Fen
 from cashier.domain.tender import Method, TenderPlan
 from cashier.errors import CashierError
+from cashier.messages import say
 from cashier.services.checkout import Completed
 from cashier.services.counter import (
     CodeAsReference,
@@ -161,13 +162,21 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
             if isinstance(event, TenderRemoved):
                 what = f"{event.tender.method.label} {event.tender.amount.display()}"
                 self.notify(
-                    f"已撤销 {what}，款项退回顾客" if event.given_back else f"已删除 {what}"
+                    say("screen.payment.given_back", what=what)
+                    if event.given_back
+                    else say("screen.payment.removed", what=what)
                 )
         elif isinstance(event, CodeCharging):
             self._set_method(event.method)
-            self._help(f"正在向{event.method.label}收款 {event.amount.display()}…")
+            self._help(
+                say(
+                    "screen.payment.charging",
+                    label=event.method.label,
+                    amount=event.amount.display(),
+                )
+            )
         elif isinstance(event, CodeWaiting):
-            self._help(f"等待顾客输入支付密码… 还可等 {event.left_s} 秒（Esc 放弃并撤销）")
+            self._help(say("screen.payment.waiting_pin", left_s=event.left_s))
         elif isinstance(event, CodeEnded):
             self._help(HELP)
             if event.tender is not None:
@@ -269,7 +278,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         table = self.query_one("#tenders", DataTable)
         index = min(table.cursor_row, len(self.plan.tenders) - 1)
         if counter.charged(index):  # taken from the patient's account: given back first
-            self._help("正在撤销该笔付款码收款…")
+            self._help(say("screen.payment.giving_back"))
             self.give_back(index)
             return
         self._remove(index)
@@ -292,7 +301,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         counter = self.counter
         if counter.charging:
             counter.give_up_waiting()  # the patient will not type the password: reverse it
-            self._help("正在撤销该笔付款码收款…")
+            self._help(say("screen.payment.giving_back"))
             return
         if counter.saving:
             return
@@ -313,7 +322,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
             reference.value = code.text
             self.on_input_submitted(Input.Submitted(reference, reference.value))
         else:
-            self.notify("收款时请扫描付款码或交易参考号", severity="warning")
+            self.notify(say("screen.payment.scan_code"), severity="warning")
 
     # -- 付款码: charged through the provider, exactly once ------------------------------------
     def _charge_code(self, text: str) -> None:
@@ -379,7 +388,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
     def _finish(self) -> None:
         if self.counter.saving:
             return
-        self._help("正在保存…")
+        self._help(say("screen.payment.saving"))
         self.complete_sale()
 
     @work(thread=True, exit_on_error=False, group=MONEY)
@@ -389,7 +398,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         try:
             completed = self.counter.complete()
         except Exception:
-            self.app.call_from_thread(self._help, "[b red]保存失败，请重试（F10 / Enter）[/]")
+            self.app.call_from_thread(self._help, say("screen.payment.save_failed"))
             raise
         return completed
 

@@ -16,6 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from cashier.devices.scanner import ScannedCode
 from cashier.errors import CashierError
+from cashier.messages import say
 from cashier.payments import LABELS
 from cashier.services.operators import Role
 from cashier.services.payment_bills import SHORT_KINDS, Mismatch, Reconciled
@@ -73,7 +74,10 @@ class PaymentReconcileScreen(WorkerErrors, Screen[None]):
     def on_mount(self) -> None:
         who = self.app.operator
         if who is None or not who.role.at_least(Role.SUPERVISOR):
-            self.app.notify(f"付款码对账需要{Role.SUPERVISOR.label}权限", severity="warning")
+            self.app.notify(
+                say("screen.payment_reconcile.needs_role", label=Role.SUPERVISOR.label),
+                severity="warning",
+            )
             self.call_after_refresh(self._leave)
             return
         table = self.query_one("#payrecon-rows", DataTable)
@@ -102,7 +106,7 @@ class PaymentReconcileScreen(WorkerErrors, Screen[None]):
         self.action_run()
 
     def handle_scan(self, code: ScannedCode) -> None:
-        self.notify("对账界面不接受扫码", severity="warning")
+        self.notify(say("screen.payment_reconcile.no_scan"), severity="warning")
 
     def action_run(self) -> None:
         try:
@@ -114,7 +118,7 @@ class PaymentReconcileScreen(WorkerErrors, Screen[None]):
         if providers is None:
             return
         self.query_one("#payrecon-day", Input).value = day.isoformat()
-        self._status(f"正在下载 {day.isoformat()} 的对账单…")
+        self._status(say("screen.payment_reconcile.downloading", day=day.isoformat()))
         self.reconcile(providers, day)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="payrecon")
@@ -129,7 +133,7 @@ class PaymentReconcileScreen(WorkerErrors, Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         super().on_worker_state_changed(event)
         if event.state is WorkerState.ERROR and event.worker.group == "payrecon":
-            self._status("[red]对账未完成[/]，原因见提示；可按 F5 重试")
+            self._status(say("screen.payment_reconcile.not_done"))
 
     def _show(self, results: list[Reconciled]) -> None:
         if not self.is_attached:
@@ -146,7 +150,7 @@ class PaymentReconcileScreen(WorkerErrors, Screen[None]):
                 f"本系统 {r.charges} 笔，{verdict}"
             )
             self.mismatches += [m for m in r.mismatches]
-        self._status("\n".join(lines) or "没有配置支付平台")
+        self._status("\n".join(lines) or say("cli.no_providers"))
         table = self.query_one("#payrecon-rows", DataTable)
         table.clear()
         providers = [r.provider for r in results for _ in r.mismatches]
@@ -172,7 +176,7 @@ class PaymentReconcileScreen(WorkerErrors, Screen[None]):
         m = self.mismatches[event.cursor_row]
         if not m.receipt_no:
             self.notify(
-                f"订单号 {quoted(m.out_trade_no)} 本系统没有对应的收费单：请在支付平台商户后台核实",
+                say("screen.payment_reconcile.no_sale", value=quoted(m.out_trade_no)),
                 severity="warning",
                 timeout=10,
             )
@@ -184,7 +188,7 @@ class PaymentReconcileScreen(WorkerErrors, Screen[None]):
         providers = self._providers()
         if providers is None or money_busy(self.app):
             return
-        self._status("正在向支付平台核对未完成的付款码收款…")
+        self._status(say("screen.payment_reconcile.resolving"))
         self.resolve(providers)
 
     @work(thread=True, exit_on_error=False, group=MONEY)
@@ -201,11 +205,11 @@ class PaymentReconcileScreen(WorkerErrors, Screen[None]):
         if not self.is_attached:
             return
         if not done:
-            self._status("没有未完成的付款码收款或退款：本收费台的付款码收款都已归属收费单")
+            self._status(say("screen.payment_reconcile.nothing_open"))
             return
         self._status(
             "\n".join(quoted(r.message) for r in done[:3])
-            + (f"\n……共 {len(done)} 笔，详见提示" if len(done) > 3 else "")
+            + (say("screen.payment_reconcile.more", count=len(done)) if len(done) > 3 else "")
         )
         for r in done:
             severity = "error" if r.state in ("in_doubt", "failed") else "warning"

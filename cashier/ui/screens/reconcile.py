@@ -17,6 +17,7 @@ from cashier.devices.scanner import ScannedCode
 from cashier.domain.money import Fen
 from cashier.errors import CashierError
 from cashier.insurer.protocol import INSUTYPES, MED_TYPES
+from cashier.messages import say
 from cashier.services.operators import Role
 from cashier.services.reconcile import (
     FIELDS,
@@ -95,7 +96,9 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
     def on_mount(self) -> None:
         who = self.app.operator
         if who is None or not who.role.at_least(Role.SUPERVISOR):
-            self.app.notify(f"医保对账需要{Role.SUPERVISOR.label}权限", severity="warning")
+            self.app.notify(
+                say("screen.reconcile.needs_role", label=Role.SUPERVISOR.label), severity="warning"
+            )
             self.call_after_refresh(self._leave)
             return
         groups = self.query_one("#recon-groups", DataTable)
@@ -120,7 +123,7 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
         try:
             parse_day(code.text)
         except CashierError:
-            self.notify("对账界面不接受扫码", severity="warning")
+            self.notify(say("screen.reconcile.no_scan"), severity="warning")
             return
         self.query_one("#recon-day", Input).value = code.text
         self.action_run()
@@ -137,7 +140,7 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
             self._status(f"[yellow]{NOT_CONNECTED}[/]")
             return
         self.query_one("#recon-day", Input).value = day.isoformat()
-        self._status(f"正在与医保平台对账 {day.isoformat()}…")
+        self._status(say("screen.reconcile.reconciling", day=day.isoformat()))
         self.reconcile(connection.client, day)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reconcile")
@@ -148,7 +151,7 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         super().on_worker_state_changed(event)
         if event.state is WorkerState.ERROR and event.worker.group == "reconcile":
-            self._status("[red]对账未完成[/]，原因见提示；可按 F5 重试")
+            self._status(say("screen.reconcile.not_done"))
 
     def _status(self, markup: str) -> None:
         self.query_one("#recon-status", Static).update(markup)
@@ -159,12 +162,28 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
             return
         self.result = result
         ours = result.ours
-        verdict = "[b green]平[/]" if result.balanced else "[b red]不平[/]"
+        verdict = (
+            say("screen.reconcile.balanced")
+            if result.balanced
+            else say("screen.reconcile.unbalanced")
+        )
         counts = "，".join(f"{k.label} {n}" for k in MismatchKind if (n := len(result.of_kind(k))))
         self._status(
-            f"{result.day.isoformat()} {verdict} · 本地 {ours.count} 笔 "
-            f"{ours.medfee_sumamt.display()} · 平台 {result.insurer_count} 笔 · "
-            f"相符 {len(result.matched)} 笔\n" + (f"不符：{counts}" if counts else "全部相符")
+            say(
+                "screen.reconcile.summary",
+                day=result.day.isoformat(),
+                verdict=verdict,
+                ours=ours.count,
+                medfee=ours.medfee_sumamt.display(),
+                theirs=result.insurer_count,
+                matched=len(result.matched),
+            )
+            + "\n"
+            + (
+                say("screen.reconcile.differing", counts=counts)
+                if counts
+                else say("screen.reconcile.all_match")
+            )
         )
         groups = self.query_one("#recon-groups", DataTable)
         groups.clear()

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from cashier.devices.scanner import ScanKind, ScannedCode
 from cashier.errors import CashierError, DeviceError
+from cashier.messages import say
 from cashier.store.models import SaleLine
 from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy, show_error
 from cashier.ui.text import plain, quoted
@@ -195,7 +196,7 @@ class RefundScreen(WorkerErrors, Screen[None]):
         connection = self.app.insurer
         try:
             if connection is None:
-                raise CashierError("医保平台尚未连接，请稍候")
+                raise CashierError(say("screen.refund.insurer_away"))
             insurance = Insurance(connection.client, self.app.settings)
             method = {
                 "qr": insurance.identify_qr,
@@ -212,18 +213,18 @@ class RefundScreen(WorkerErrors, Screen[None]):
     # -- doing it ---------------------------------------------------------------------------------
     def action_execute(self) -> None:
         if self.sale is None or self._busy:
-            self.notify("请先找到要退款的收费单", severity="warning")
+            self.notify(say("screen.refund.find_first"), severity="warning")
             return
         reason = self.query_one("#reason", Input).value
         code = self.query_one("#sup-code", Input).value
         pin = self.query_one("#sup-pin", Input).value
         if not reason.strip():
             self.query_one("#reason", Input).focus()
-            self.notify("请填写退款原因", severity="warning")
+            self.notify(say("screen.refund.reason_needed"), severity="warning")
             return
         if not (code.strip() and pin):
             self.query_one("#sup-code", Input).focus()
-            self.notify("请组长输入工号和 PIN 审批", severity="warning")
+            self.notify(say("screen.refund.approve"), severity="warning")
             return
         if money_busy(self.app):
             return
@@ -277,8 +278,10 @@ class RefundScreen(WorkerErrors, Screen[None]):
             if done.new_sale_id is not None:
                 print_sale(settings, done.new_sale_id, printer)
         except DeviceError as exc:
-            raise DeviceError(f"退款已完成，凭证未打印：{exc}") from None
-        self.app.call_from_thread(self.notify, f"退款凭证已打印：{printed.where}", timeout=8)
+            raise DeviceError(say("screen.refund.unprinted", exc=exc)) from None
+        self.app.call_from_thread(
+            self.notify, say("screen.refund.slip_printed", where=printed.where), timeout=8
+        )
 
     def _done(self, done) -> None:
         back = "，".join(f"{m.label} {a.display()}" for m, a in done.by_method) or "无"

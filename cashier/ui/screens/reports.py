@@ -24,6 +24,7 @@ from textual.widgets import Input, Label, ProgressBar, Select, Static
 from textual_plotext import PlotextPlot
 
 from cashier.errors import CashierError, InputError
+from cashier.messages import say
 from cashier.reports.eod import CLINIC, EodReport, eod_report, parse_day
 from cashier.reports.render import (
     CHART_TITLE,
@@ -109,7 +110,9 @@ class ReportScreen(WorkerErrors, Screen[None]):
     def on_mount(self) -> None:
         who = self.app.operator
         if who is None or not who.role.at_least(Role.SUPERVISOR):
-            self.notify(f"日结报表需要{Role.SUPERVISOR.label}权限", severity="warning")
+            self.notify(
+                say("screen.reports.needs_role", label=Role.SUPERVISOR.label), severity="warning"
+            )
             self.app.call_later(self.dismiss, None)  # once it is on the stack
             return
         self.query_one("#report-from", Input).focus()
@@ -148,7 +151,9 @@ class ReportScreen(WorkerErrors, Screen[None]):
         to_text = self.query_one("#report-to", Input).value.strip()
         date_to = parse_day(to_text, "结束日期") if to_text else date_from
         if date_to < date_from:
-            raise InputError(f"结束日期 {date_to:%Y-%m-%d} 早于开始日期 {date_from:%Y-%m-%d}")
+            raise InputError(
+                say("screen.reports.dates_reversed", date_to=date_to, date_from=date_from)
+            )
         station = self.query_one("#report-station", Select).value
         return date_from, date_to, (station or None) if isinstance(station, str) else None
 
@@ -235,7 +240,7 @@ class ReportScreen(WorkerErrors, Screen[None]):
     # -- export ------------------------------------------------------------------------------------
     def action_export(self, fmt: Format) -> None:
         if self.report is None:
-            self.notify("请先按 F5 生成报表", severity="warning")
+            self.notify(say("screen.reports.make_first"), severity="warning")
             return
         self.export(self.report, fmt)
 
@@ -246,7 +251,9 @@ class ReportScreen(WorkerErrors, Screen[None]):
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise CashierError(f"无法创建报表目录 {folder}：{exc.strerror or exc}") from None
+            raise CashierError(
+                say("screen.reports.folder_failed", folder=folder, value=exc.strerror or exc)
+            ) from None
         path = write_report(
             report,
             folder / report_file_name(report, fmt),
@@ -258,4 +265,4 @@ class ReportScreen(WorkerErrors, Screen[None]):
 
     def _exported(self, path: Path) -> None:
         self.exported = path
-        self.notify(f"已导出：{path}", timeout=10)
+        self.notify(say("screen.reports.exported", path=path), timeout=10)

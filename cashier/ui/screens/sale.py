@@ -20,6 +20,7 @@ from cashier import logs
 from cashier.devices.scanner import ScanKind, ScannedCode, classify
 from cashier.domain.money import Fen
 from cashier.errors import CashierError, DeviceError
+from cashier.messages import say
 from cashier.services import catalog
 from cashier.services.checkout import Checkout, Completed, last_completed
 from cashier.services.counter import BillChanged, Counter, Event, parked_label
@@ -116,7 +117,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
         connection = self.app.insurer
         if connection is None:
-            raise InsurerUnavailable("医保平台尚未连接，请稍候再试（自费收款不受影响）")
+            raise InsurerUnavailable(say("screen.sale.insurer_away"))
         return Insurance(connection.client, self.app.settings)
 
     def _on_counter(self, event: Event) -> None:
@@ -267,7 +268,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
             self.identify("id", code.text)
             return
         if code.kind is ScanKind.PAYMENT_CODE:
-            self.notify("这是付款码，请按 F9 进入收款后再扫", severity="warning")
+            self.notify(say("screen.sale.code_at_payment"), severity="warning")
             return
         self._add_code(code.text)
 
@@ -318,7 +319,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
         index = self._selected()
         if index is None:
-            self.notify("还没有商品", severity="warning")
+            self.notify(say("screen.sale.no_items"), severity="warning")
             return
         line = self.checkout.lines[index]
 
@@ -340,7 +341,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         except CashierError as exc:
             show_error(self, exc)
             return
-        self.notify(f"已删除：{line.name}")
+        self.notify(say("screen.sale.removed", name=line.name))
 
     # -- ending ---------------------------------------------------------------------
     def action_pay(self, exact_cash: bool = False) -> None:
@@ -348,7 +349,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
         step = self.counter.next_insured_step()
         if step == "presettle":
-            self.notify("请先预结算（F5），核对金额后再结算", severity="warning")
+            self.notify(say("screen.sale.presettle_first"), severity="warning")
             self.presettle()
             return
         if step == "settle":
@@ -398,12 +399,16 @@ class SaleScreen(WorkerErrors, Screen[None]):
                 settings, completed.sale_id, configured_printer(settings), kick_drawer=kick
             )
         except DeviceError as exc:
-            self.app.call_from_thread(self._show_last, completed, "[b red]未打印[/]：按 F11 重试")
-            raise DeviceError(f"打印失败：{exc}（收费已保存，按 F11 重试）") from None
+            self.app.call_from_thread(self._show_last, completed, say("screen.sale.unprinted"))
+            raise DeviceError(say("screen.sale.print_failed", exc=exc)) from None
         where = printed.path.name if printed.path else printed.where
-        self.app.call_from_thread(self._show_last, completed, f"已打印 {where}")
+        self.app.call_from_thread(
+            self._show_last, completed, say("screen.sale.printed", where=where)
+        )
         if printed.path:
-            self.app.call_from_thread(self.notify, f"收据已保存：{printed.path}", timeout=6)
+            self.app.call_from_thread(
+                self.notify, say("screen.sale.receipt_saved", path=printed.path), timeout=6
+            )
 
     def action_reprint(self) -> None:
         self.reprint()
@@ -416,16 +421,20 @@ class SaleScreen(WorkerErrors, Screen[None]):
             results = retry_pending(settings, configured_printer(settings), self.app.operator)
             failed = [r for r in results if not r.ok]
             if failed:
-                raise DeviceError(f"打印机仍不可用：{failed[0].error}（收据仍在打印队列中）")
+                raise DeviceError(say("screen.sale.printer_still_down", error=failed[0].error))
             numbers = "、".join(r.receipt_no for r in results if r.receipt_no)
-            self.app.call_from_thread(self.notify, f"已补打：{numbers}", timeout=8)
+            self.app.call_from_thread(
+                self.notify, say("screen.sale.printed_again", numbers=numbers), timeout=8
+            )
             return
         sale = last_completed(settings.station_id)
         if sale is None:
-            raise CashierError("本收费台还没有已完成的收费单")
+            raise CashierError(say("screen.sale.no_completed"))
         printed = print_sale(settings, sale.id, configured_printer(settings), by=self.app.operator)
         self.app.call_from_thread(
-            self.notify, f"已重打 {sale.receipt_no}：{printed.where}", timeout=8
+            self.notify,
+            say("screen.sale.reprinted", receipt_no=sale.receipt_no, where=printed.where),
+            timeout=8,
         )
 
     def action_void(self) -> None:
@@ -435,9 +444,9 @@ class SaleScreen(WorkerErrors, Screen[None]):
             if self.checkout.insured is not None and not self.checkout.insured.settled:
                 self._problem = ""
                 self.counter.clear_patient()
-                self.notify("已清除患者信息")
+                self.notify(say("screen.sale.patient_cleared"))
                 return
-            self.notify("本单为空", severity="warning")
+            self.notify(say("screen.sale.empty"), severity="warning")
             return
 
         def confirmed(yes: bool | None) -> None:
@@ -451,7 +460,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
                 self.app.show_customer("clear")
                 self.app.clear_notifications()
                 self.refresh_sale()
-                self.notify("本单已作废")
+                self.notify(say("screen.sale.voided"))
 
         self.app.push_screen(
             ConfirmDialog(
@@ -534,7 +543,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         try:
             card = read_card()
         except CashierError as exc:
-            self.app.call_from_thread(self._ask_id_number, f"读卡：{exc}")
+            self.app.call_from_thread(self._ask_id_number, say("screen.sale.card_failed", exc=exc))
             return
         self._identify("card", card)
 
@@ -603,7 +612,15 @@ class SaleScreen(WorkerErrors, Screen[None]):
             show_error(self, exc)
             return
         note = f"，已载入医嘱 {loaded} 张" if loaded else ""
-        self.notify(f"已识别：{patient.name_masked}（{patient.source}）{note}", timeout=5)
+        self.notify(
+            say(
+                "screen.sale.identified",
+                name_masked=patient.name_masked,
+                source=patient.source,
+                note=note,
+            ),
+            timeout=5,
+        )
         if patient.problems:  # the card and the panel show it; the notice says what to do
             self._show_problem(patient.problems[0], patient.problems[0], panel=False)
         elif settings.auto_presettle and self.checkout.lines:
@@ -611,7 +628,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
     def action_presettle(self) -> None:
         if self.checkout.insured is None:
-            self.notify("请先识别患者：扫医保码、F2 读卡或输入身份证号", severity="warning")
+            self.notify(say("screen.sale.identify_first"), severity="warning")
             return
         self.presettle()
 
@@ -638,7 +655,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
         def given(answer: tuple[str, str] | None) -> None:
             if answer is None:
-                self.notify("没有诊断不能医保结算；可按 Ctrl+S 转自费收款", severity="warning")
+                self.notify(say("screen.sale.no_diagnosis"), severity="warning")
                 return
             try:
                 self.counter.set_diagnosis(*answer)
@@ -652,7 +669,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
     def action_toggle_account(self) -> None:
         part = self.checkout.insured
         if part is None:
-            self.notify("自费单没有个人账户", severity="warning")
+            self.notify(say("screen.sale.no_account"), severity="warning")
             return
         try:
             self.counter.set_account(not part.acct_used)
@@ -667,7 +684,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
         part = self.checkout.insured
         if part is None or not part.line_results:
-            self.notify("预结算后才有逐项明细（F5）", severity="warning")
+            self.notify(say("screen.sale.lines_after_presettle"), severity="warning")
             return
         bill = part.settlement or part.presettlement
         funds = [
@@ -685,7 +702,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         except CashierError as exc:
             show_error(self, exc)
             return
-        self.notify("已转为自费：本单按全额收款", timeout=5)
+        self.notify(say("screen.sale.self_pay"), timeout=5)
 
     @work(thread=True, exit_on_error=False, group=MONEY)
     def settle(self, exact_cash: bool) -> None:
@@ -713,7 +730,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
             if yes and not money_busy(self.app):
                 self.cancel_settlement()
             else:
-                self.notify("已医保结算，按 F9 收取现金部分", timeout=6)
+                self.notify(say("screen.sale.settled"), timeout=6)
 
         self.app.push_screen(
             ConfirmDialog(f"患者不支付现金部分 {cash}？\n撤销医保结算（退回统筹和个人账户）"),
@@ -730,7 +747,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
             return
         finally:
             self._busy(False)
-        self.app.call_from_thread(self.notify, "医保结算已撤销，本单回到未结算", timeout=8)
+        self.app.call_from_thread(self.notify, say("screen.sale.settlement_cancelled"), timeout=8)
 
     def take_lines(self, lines) -> None:
         """Lines handed over from elsewhere (a refund's kept lines, to be charged again);
@@ -738,7 +755,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         if not self.counter.empty:
             self._problem = ""
             self.app.show_customer("clear")
-            self.notify(f"当前单已挂起（共 {len(self.parked) + 1} 张），按 Ctrl+R 取回", timeout=6)
+            self.notify(say("screen.sale.current_held", value=len(self.parked) + 1), timeout=6)
         self.counter.take_lines(lines)
 
     # -- holding a bill (挂单 / 取单) ------------------------------------------------------------
@@ -753,7 +770,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         self.app.show_customer("clear")
         self.app.clear_notifications()
         self.refresh_sale()
-        self.notify(f"已挂单（共 {parked} 张），按 Ctrl+R 取回", timeout=6)
+        self.notify(say("screen.sale.held", parked=parked), timeout=6)
 
     def action_recall(self) -> None:
         from cashier.ui.dialogs.recall import RecallDialog
@@ -769,7 +786,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
             self._problem = ""
             self.app.clear_notifications()
             self.refresh_sale(select=0)
-            self.notify("已取回挂起的单")
+            self.notify(say("screen.sale.recalled"))
 
         if len(self.parked) == 1 or not self.parked or not self.counter.empty:
             chosen(0)  # the counter says why not, when it may not

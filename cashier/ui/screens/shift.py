@@ -22,6 +22,7 @@ from textual.worker import get_current_worker
 from cashier.domain.money import Fen
 from cashier.domain.tender import Method
 from cashier.errors import CashierError, DeviceError, InputError
+from cashier.messages import say
 from cashier.services import operators, printing, shifts, station
 from cashier.store.models import Shift
 from cashier.ui.dialogs.confirm import ConfirmDialog
@@ -234,7 +235,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
         if self._busy:
             return
         if self.state is not None and self.state.current is not None:
-            self.notify("已有未交班的班次，请先交班（F5）", severity="warning")
+            self.notify(say("screen.shift.still_open"), severity="warning")
             return
         self._show_form("open")
         field = self.query_one("#float", Input)
@@ -281,7 +282,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
             field.value = code.text
             self.on_input_submitted(Input.Submitted(field, field.value))
         else:
-            self.notify("班次界面不能扫码", severity="warning")
+            self.notify(say("screen.shift.no_scan"), severity="warning")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -341,7 +342,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
         pin = self.query_one("#sup-pin", Input).value
         if self.query_one("#supervisor-row").display and not (code and pin):
             self.query_one("#sup-code" if not code else "#sup-pin", Input).focus()
-            self.notify("请收费组长输入工号和 PIN", severity="warning")
+            self.notify(say("screen.shift.supervisor_pin"), severity="warning")
             return
         counted = " · ".join(f"{m.label} {a}" for m, a in counts.items() if a)
         question = f"提交盲点并交班？提交后不能修改\n{counted or '全部为 0'}"
@@ -349,7 +350,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
         def confirmed(ok: bool | None) -> None:
             if ok and not money_busy(self.app):
                 self._busy = True
-                self._note("正在交班…")
+                self._note(say("screen.shift.closing"))
                 self.close_shift(counts, code, pin)
 
         self.app.push_screen(ConfirmDialog(question), confirmed)
@@ -361,7 +362,9 @@ class ShiftScreen(WorkerErrors, Screen[None]):
             shift = shifts.open_shift(self.app.settings.station_id, self.app.operator, amount)
         finally:
             self.app.call_from_thread(self._done)
-        self.app.call_from_thread(self._after, f"已开班 #{shift.id}，备用金 {amount.display()}", "")
+        self.app.call_from_thread(
+            self._after, say("screen.shift.opened", id=shift.id, amount=amount.display()), ""
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="shift")
     def pay_out(self, amount: Fen, reason: str) -> None:
@@ -370,7 +373,11 @@ class ShiftScreen(WorkerErrors, Screen[None]):
             shifts.payout(shift, self.app.operator, amount, reason)
         finally:
             self.app.call_from_thread(self._done)
-        self.app.call_from_thread(self._after, f"已支出 {amount.display()}：{reason.strip()}", "")
+        self.app.call_from_thread(
+            self._after,
+            say("screen.shift.paid_out", amount=amount.display(), reason=reason.strip()),
+            "",
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="shift")
     def x_report(self, *, print_it: bool = False) -> None:
@@ -385,7 +392,9 @@ class ShiftScreen(WorkerErrors, Screen[None]):
             printed = printing.print_document(
                 settings, document, printing.configured_printer(settings)
             )
-            self.app.call_from_thread(self.notify, f"X 报表已打印：{printed.where}")
+            self.app.call_from_thread(
+                self.notify, say("screen.shift.x_printed", where=printed.where)
+            )
 
     @work(thread=True, exit_on_error=False, group=MONEY)
     def close_shift(self, counts: dict[Method, Fen], code: str, pin: str) -> None:
@@ -439,10 +448,13 @@ class ShiftScreen(WorkerErrors, Screen[None]):
             )
         except DeviceError as exc:
             raise DeviceError(
-                f"{report.number} 已保存，打印失败：{exc}；打印机恢复后按 F11 重打"
+                say("screen.shift.saved_unprinted", number=report.number, exc=exc)
             ) from None
         word = f"重打（第{reprint}次）" if reprint else "已打印"
-        self.app.call_from_thread(self.notify, f"Z 报表 {report.number} {word}：{printed.where}")
+        self.app.call_from_thread(
+            self.notify,
+            say("screen.shift.z_report", number=report.number, word=word, where=printed.where),
+        )
 
     # -- keys that read -----------------------------------------------------------------------
     def action_x_report(self) -> None:
@@ -474,7 +486,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
         elif self.last_closed is not None:
             shift_id = self.last_closed
         else:
-            self.notify("请先按 F6 列出 Z 报表并选中一张", severity="warning")
+            self.notify(say("screen.shift.pick_z"), severity="warning")
             return
         self.reprint(shift_id)
 
@@ -529,9 +541,16 @@ class ShiftScreen(WorkerErrors, Screen[None]):
             else ""
         )
         self._note(
-            f"收费 {x.sales} 笔 · 退款 {x.refunds} 笔 · 作废 {x.voids} 笔 · "
-            f"备用金 {x.float_amount} · 支出 {x.payout_count} 笔 {x.payouts}{insured}"
-            "\nF7 打印 X 报表（不结班）"
+            say(
+                "screen.shift.x_summary",
+                sales=x.sales,
+                refunds=x.refunds,
+                voids=x.voids,
+                float_amount=x.float_amount,
+                payout_count=x.payout_count,
+                payouts=x.payouts,
+                insured=insured,
+            )
         )
 
     def _show_close(self, shift_id: int, z: shifts.ZReport) -> None:
@@ -551,8 +570,13 @@ class ShiftScreen(WorkerErrors, Screen[None]):
         word = "短款" if cash < Fen(0) else "长款" if cash > Fen(0) else "无差额"
         colour = "red" if cash else "green"
         self._note(
-            f"已交班 · Z 报表 {z.number} · 现金[b {colour}]{word} {abs(cash).display()}[/]"
-            " · 差额已记录 · F11 重打"
+            say(
+                "screen.shift.closed",
+                number=z.number,
+                colour=colour,
+                word=word,
+                cash=abs(cash).display(),
+            )
         )
         self.load_state()
 
@@ -574,7 +598,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
             ],
         )
         self.z_rows = [shift_id for shift_id, _, _ in rows]
-        self._note("" if rows else "还没有 Z 报表")
+        self._note("" if rows else say("screen.shift.no_z"))
         if rows:
             table.focus()
 
