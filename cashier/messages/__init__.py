@@ -10,7 +10,8 @@ raised, every ``notify`` and every command-line line in ``cashier`` and refuses 
 holds its own Chinese. What stays in its module is vocabulary, not messages: the insurer's
 code names, the column headings and key labels of a screen, and the printed documents
 (receipts, slips, reports), whose wording is fixed by the forms they reproduce.
-``CATALOGUED`` lists the modules that hold no Chinese of their own at all.
+``CATALOGUED`` lists the modules (or whole packages) that hold no Chinese of their own at
+all: the user interface is one of them.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ CATALOGUED = (
     "cashier.store.drivers",
     "cashier.store.integrity",
     "cashier.store.keys",
+    "cashier.ui",
 )
 
 

@@ -22,7 +22,7 @@ from cashier.services.operators import SignedIn
 from cashier.services.station import StationContext
 from cashier.ui.text import printable
 
-QUIT_HINT = "关闭程序：收费组长在功能菜单（Ctrl+O）中选“退出程序”"
+QUIT_HINT = say("ui.app.quit_hint")
 
 
 class CashierApp(App[None]):
@@ -33,7 +33,7 @@ class CashierApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     #: Textual's own Ctrl+Q (quit) and Ctrl+C (an English hint) replaced: neither leaves.
     BINDINGS = [
-        Binding("ctrl+q", "ctrl_q", "退出登录", show=False, priority=True),
+        Binding("ctrl+q", "ctrl_q", say("ui.app.logout"), show=False, priority=True),
         Binding("ctrl+c", "help_quit", show=False, system=True),
     ]
 
@@ -408,7 +408,9 @@ class CashierApp(App[None]):
             return
         waiting = len(pending_jobs(self.settings.station_id))
         printed = sum(1 for r in results if r.ok)
-        message = f"已补打 {printed} 张收据" + (f"，{waiting} 张仍在等待打印机" if waiting else "")
+        message = say("ui.app.reprinted_count", printed=printed) + (
+            say("ui.app.still_waiting", waiting=waiting) if waiting else ""
+        )
         self.call_from_thread(
             self.notify, message, severity="warning" if waiting else "information"
         )
@@ -424,7 +426,7 @@ class CashierApp(App[None]):
             if refusal:
                 self.notify(refusal, severity="warning")
                 return
-            counter.end_session("退出登录时未完成")
+            counter.end_session(say("ui.app.unfinished_at_logout"))
         self.operator = None
         self.counter = None
         while len(self.screen_stack) > 2:
@@ -471,7 +473,7 @@ class CashierApp(App[None]):
 
         if self.use_command_palette and not CommandPalette.is_open(self):
             self.push_screen(
-                CommandPalette(placeholder="输入命令名称，如 锁屏、日结…", id="--command-palette")
+                CommandPalette(placeholder=say("ui.app.palette_hint"), id="--command-palette")
             )
 
     def get_system_commands(self, screen) -> Iterable[SystemCommand]:
@@ -482,17 +484,23 @@ class CashierApp(App[None]):
         who = self.operator
         if who is None:
             return
-        yield SystemCommand("锁屏", "锁定收费台（Ctrl+L）", self.action_lock)
-        yield SystemCommand("退出登录", "换人登录（Ctrl+Q）", self.action_ctrl_q)
-        yield SystemCommand("设备", "打印机、扫码枪、读卡器（F8）", self.action_hardware)
+        yield SystemCommand(say("ui.app.cmd.lock"), say("ui.app.cmd.lock_help"), self.action_lock)
+        yield SystemCommand(say("ui.app.logout"), say("ui.app.cmd.logout_help"), self.action_ctrl_q)
+        yield SystemCommand(
+            say("ui.app.cmd.devices"), say("ui.app.cmd.devices_help"), self.action_hardware
+        )
         for label, target, role in ENTRIES:
             if who.role.at_least(role) and not target.startswith("app:"):
                 name = label.split(" ", 1)[1]
                 yield SystemCommand(
-                    name, f"功能菜单 {label[:1]}", partial(open_entry, self, target)
+                    name,
+                    say("ui.app.cmd.menu_entry", label=label[:1]),
+                    partial(open_entry, self, target),
                 )
         if who.role.at_least(Role.SUPERVISOR):
-            yield SystemCommand("退出程序", "关闭收费程序（收费组长）", self.quit_program)
+            yield SystemCommand(
+                say("ui.app.cmd.quit"), say("ui.app.cmd.quit_help"), self.quit_program
+            )
 
     # -- idle lock ----------------------------------------------------------------
     def _check_idle(self) -> None:

@@ -23,26 +23,34 @@ from cashier.ui.widgets.keybar import KeyBar
 
 #: The console's entries: the function menu's, less what needs the counter's devices.
 CONSOLE_ENTRIES = (
-    ("1", "班次 / X / Z 报表", "cashier.ui.screens.shift:ShiftScreen"),
-    ("2", "查单 / 审计", "cashier.ui.screens.lookup:LookupScreen"),
-    ("3", "日结报表", "cashier.ui.screens.reports:ReportScreen"),
-    ("4", "医保对账", "cashier.ui.screens.reconcile:ReconcileScreen"),
-    ("5", "付款码对账", "cashier.ui.screens.payment_reconcile:PaymentReconcileScreen"),
+    ("1", say("ui.console.entry.shift"), "cashier.ui.screens.shift:ShiftScreen"),
+    ("2", say("ui.console.entry.lookup"), "cashier.ui.screens.lookup:LookupScreen"),
+    ("3", say("ui.console.entry.eod"), "cashier.ui.screens.reports:ReportScreen"),
+    ("4", say("ui.console.entry.reconcile"), "cashier.ui.screens.reconcile:ReconcileScreen"),
+    (
+        "5",
+        say("ui.console.entry.payrecon"),
+        "cashier.ui.screens.payment_reconcile:PaymentReconcileScreen",
+    ),
 )
 
 
 class ConsoleHome(Screen[None]):
     BINDINGS = [
         *(Binding(key, f"open('{target}')", label) for key, label, target in CONSOLE_ENTRIES),
-        Binding("ctrl+q", "logout", "退出登录", id="logout"),
+        Binding("ctrl+q", "logout", say("ui.console.logout"), id="logout"),
     ]
 
     def compose(self) -> ComposeResult:
         settings = self.app.settings
         lines = "\n".join(f"  {key}  {label}" for key, label, _ in CONSOLE_ENTRIES)
         yield Static(
-            f"[b]{settings.clinic_name} · 组长控制台[/]  {self.app.operator.label}\n\n{lines}\n\n"
-            "  Ctrl+Q 退出登录（打印、钱箱、读卡等设备只在收费台使用）",
+            say(
+                "ui.console.page",
+                clinic_name=settings.clinic_name,
+                label=self.app.operator.label,
+                lines=lines,
+            ),
             id="console-home",
         )
         yield KeyBar()
@@ -58,13 +66,13 @@ class ConsoleHome(Screen[None]):
 
 class ConsoleApp(CashierApp):
     CONSOLE = True
-    TITLE = "cashier 组长控制台"
+    TITLE = say("ui.console.title")
 
     def signed_in(self, who: SignedIn) -> None:
         if not who.role.at_least(Role.SUPERVISOR):
             from cashier.ui.screens.login import LoginScreen
 
-            message = "组长控制台只允许收费组长及以上登录"
+            message = say("ui.console.supervisors_only")
             self.notify(message, severity="error")
             if isinstance(self.screen, LoginScreen):
                 self.screen.refused(message)
@@ -119,7 +127,7 @@ def serve(settings, *, host: str, port: int, config: str | None, data_dir: str |
         " ".join(shlex.quote(part) for part in command),
         host=host,
         port=port,
-        title=f"{settings.clinic_name} 组长控制台",
+        title=say("ui.console.clinic_title", clinic_name=settings.clinic_name),
     ).serve()
     return 0
 

@@ -118,11 +118,14 @@ def test_every_key_said_anywhere_is_in_both_catalogues():
     assert said - set(en.MESSAGES) == set()
 
 
-@pytest.mark.parametrize("module_name", messages.CATALOGUED)
+@pytest.mark.parametrize(
+    "module_name",
+    [m for m in MODULES if any(m == c or m.startswith(c + ".") for c in messages.CATALOGUED)],
+)
 def test_a_catalogued_module_says_everything_through_the_catalogue(module_name):
     keys, chinese = said_and_literals(module_name)
     assert not chinese, f"{module_name} still holds its own words: {chinese}"
-    assert keys and keys <= set(zh_CN.MESSAGES), keys - set(zh_CN.MESSAGES)
+    assert keys <= set(zh_CN.MESSAGES), keys - set(zh_CN.MESSAGES)
     assert keys <= set(en.MESSAGES), keys - set(en.MESSAGES)
 
 

@@ -8,13 +8,15 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from cashier.messages import say
+
 
 class ConfirmDialog(ModalScreen[bool]):
     BINDINGS = [
-        Binding("enter", "dismiss(True)", "确认", id="confirm"),
-        Binding("y", "dismiss(True)", "确认", show=False),
-        Binding("escape", "dismiss(False)", "取消", id="back"),
-        Binding("n", "dismiss(False)", "取消", show=False),
+        Binding("enter", "dismiss(True)", say("dialog.confirm.confirm"), id="confirm"),
+        Binding("y", "dismiss(True)", say("dialog.confirm.confirm"), show=False),
+        Binding("escape", "dismiss(False)", say("dialog.confirm.cancel"), id="back"),
+        Binding("n", "dismiss(False)", say("dialog.confirm.cancel"), show=False),
     ]
 
     def __init__(self, question: str) -> None:
@@ -24,4 +26,4 @@ class ConfirmDialog(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.question)
-            yield Static("Enter 确认 · Esc 取消", classes="dim")
+            yield Static(say("dialog.confirm.keys"), classes="dim")

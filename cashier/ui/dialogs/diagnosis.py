@@ -15,7 +15,7 @@ class DiagnosisDialog(ModalScreen[tuple[str, str] | None]):
     """Diagnosis code (ICD-10, as the doctor wrote it) and name; Esc: no insured settlement."""
 
     ACCEPTS_SCANS = True  # a scanned code (a prescription's barcode) lands in the field
-    BINDINGS = [Binding("escape", "dismiss(None)", "取消", id="back")]
+    BINDINGS = [Binding("escape", "dismiss(None)", say("dialog.diagnosis.cancel"), id="back")]
 
     def handle_scan(self, code) -> None:
         field = (
@@ -26,10 +26,14 @@ class DiagnosisDialog(ModalScreen[tuple[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("散客门诊：输入诊断（医保结算须上传诊断）")
-            yield Input(placeholder="诊断编码，如 J06.900", id="diag-code", max_length=20)
-            yield Input(placeholder="诊断名称，如 急性上呼吸道感染", id="diag-name", max_length=100)
-            yield Static("Enter 下一项 / 确认 · Esc 取消", classes="dim")
+            yield Label(say("dialog.diagnosis.title"))
+            yield Input(
+                placeholder=say("dialog.diagnosis.code_hint"), id="diag-code", max_length=20
+            )
+            yield Input(
+                placeholder=say("dialog.diagnosis.name_hint"), id="diag-name", max_length=100
+            )
+            yield Static(say("dialog.diagnosis.keys"), classes="dim")
 
     def on_mount(self) -> None:
         self.query_one("#diag-code", Input).focus()

@@ -9,13 +9,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from cashier.errors import CashierError
+from cashier.messages import say
 
 
 class IdNumberDialog(ModalScreen[str | None]):
     """F2 without a card: the patient's ID number, typed or scanned (checksum checked)."""
 
     ACCEPTS_SCANS = True  # a scanned ID number lands here, not on the sale below
-    BINDINGS = [Binding("escape", "dismiss(None)", "取消", id="back")]
+    BINDINGS = [Binding("escape", "dismiss(None)", say("dialog.id_number.cancel"), id="back")]
 
     def handle_scan(self, code) -> None:
         field = self.query_one(Input)
@@ -30,9 +31,9 @@ class IdNumberDialog(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             if self.why:
                 yield Static(f"[yellow]{self.why}[/]")
-            yield Label("输入患者身份证号（18 位）")
+            yield Label(say("dialog.id_number.title"))
             yield Input(id="certno", max_length=18, restrict=r"[0-9xX０-９ｘＸ]*")
-            yield Static("Enter 查询 · Esc 取消", classes="dim")
+            yield Static(say("dialog.id_number.keys"), classes="dim")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

@@ -9,13 +9,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from cashier.messages import say
 from cashier.ui.text import plain
 
 
 class InsuranceDialog(ModalScreen[str | None]):
     """1101 answered several insurances: the cashier picks one (the usual one preselected)."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "取消", id="back")]
+    BINDINGS = [Binding("escape", "dismiss(None)", say("dialog.insurance.cancel"), id="back")]
 
     def __init__(self, rows: list[tuple[str, str]], preselect: int) -> None:
         super().__init__()
@@ -24,9 +25,9 @@ class InsuranceDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("该患者有多个险种，请选择本次结算的险种")
+            yield Label(say("dialog.insurance.title"))
             yield OptionList(*(Option(plain(label)) for _, label in self.rows), id="insurances")
-            yield Static("↑↓ 选择 · Enter 确认 · Esc 取消", classes="dim")
+            yield Static(say("dialog.insurance.keys"), classes="dim")
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)

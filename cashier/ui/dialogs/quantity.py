@@ -9,12 +9,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from cashier.errors import CashierError
+from cashier.messages import say
 from cashier.services.checkout import parse_quantity
 from cashier.ui.text import quoted
 
 
 class QuantityDialog(ModalScreen[int | None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "取消", id="back")]
+    BINDINGS = [Binding("escape", "dismiss(None)", say("dialog.quantity.cancel"), id="back")]
 
     def __init__(self, name: str, quantity: int, *, most: int | None = None) -> None:
         """``most``: a quantity to give back (0 to ``most``) rather than one to sell."""
@@ -26,11 +27,13 @@ class QuantityDialog(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             if self.most is None:
-                yield Label(f"修改数量：{quoted(self.item_name)}")
+                yield Label(say("dialog.quantity.change", value=quoted(self.item_name)))
             else:
-                yield Label(f"退货数量：{quoted(self.item_name)}（0 到 {self.most}，0 = 不退）")
+                yield Label(
+                    say("dialog.quantity.return", value=quoted(self.item_name), most=self.most)
+                )
             yield Input(str(self.quantity), id="quantity", restrict=r"[0-9０-９]*", max_length=4)
-            yield Static("Enter 确认 · Esc 取消", classes="dim")
+            yield Static(say("dialog.quantity.keys"), classes="dim")
 
     def on_mount(self) -> None:
         field = self.query_one(Input)

@@ -8,11 +8,13 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 
+from cashier.messages import say
+
 
 class RecallDialog(ModalScreen[int | None]):
     """取单: which parked bill to take back."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "取消", id="back")]
+    BINDINGS = [Binding("escape", "dismiss(None)", say("dialog.recall.cancel"), id="back")]
 
     def __init__(self, labels: list[str]) -> None:
         super().__init__()
@@ -20,9 +22,9 @@ class RecallDialog(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("取回挂起的单")
+            yield Label(say("dialog.recall.title"))
             yield OptionList(*self.labels, id="parked")
-            yield Static("↑↓ 选择 · Enter 取回 · Esc 取消", classes="dim")
+            yield Static(say("dialog.recall.keys"), classes="dim")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

@@ -22,7 +22,7 @@ class SearchDialog(WorkerErrors, ModalScreen[Item | None]):
     """F3: find an item by code, barcode, name or 拼音 initials, as the cashier types."""
 
     BINDINGS = [
-        Binding("escape", "dismiss(None)", "取消", id="back"),
+        Binding("escape", "dismiss(None)", say("dialog.search.cancel"), id="back"),
         Binding("down", "move(1)", show=False),
         Binding("up", "move(-1)", show=False),
     ]
@@ -34,10 +34,10 @@ class SearchDialog(WorkerErrors, ModalScreen[Item | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label("查找商品（编码 / 条码 / 名称 / 拼音首字母，如 amxl）")
+            yield Label(say("dialog.search.title"))
             yield Input(self.initial, id="query")
             yield OptionList(id="results")
-            yield Static("↑↓ 选择 · Enter 加入 · Esc 取消", classes="dim")
+            yield Static(say("dialog.search.keys"), classes="dim")
 
     def on_mount(self) -> None:
         self.query_one("#results", OptionList).can_focus = False
@@ -60,8 +60,14 @@ class SearchDialog(WorkerErrors, ModalScreen[Item | None]):
         results.add_options(
             Option(
                 plain(
-                    f"{it.code:<8} {pad_right(printable(f'{it.name} {it.spec}'), 32)}"
-                    f"{pad_left(it.price.display(), 10)}/{pad_right(printable(it.unit), 2)} 存{it.stock}"
+                    say(
+                        "dialog.search.row",
+                        code=it.code,
+                        value=pad_right(printable(f"{it.name} {it.spec}"), 32),
+                        value2=pad_left(it.price.display(), 10),
+                        value3=pad_right(printable(it.unit), 2),
+                        stock=it.stock,
+                    )
                 )
             )
             for it in items

@@ -8,6 +8,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from cashier.messages import say
 from cashier.receipts.layout import pad_left, pad_right
 from cashier.ui.text import printable, quoted
 
@@ -16,8 +17,8 @@ class SplitDialog(ModalScreen[None]):
     """F7: each line's class, self-pay ratio and what the patient pays of it."""
 
     BINDINGS = [
-        Binding("escape", "dismiss(None)", "关闭", id="back"),
-        Binding("f7", "dismiss(None)", "关闭", show=False),
+        Binding("escape", "dismiss(None)", say("dialog.split.close"), id="back"),
+        Binding("f7", "dismiss(None)", say("dialog.split.close"), show=False),
     ]
 
     def __init__(self, rows: list, funds: list[tuple[str, str, str]] = ()) -> None:
@@ -27,8 +28,12 @@ class SplitDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         lines = [
-            f"{pad_right('项目', 24)}{pad_right('类别', 6)}{pad_left('自付比例', 9)}"
-            f"{pad_left('金额', 10)}{pad_left('自付', 10)}{pad_left('范围内', 10)}"
+            pad_right(say("dialog.split.col.item"), 24)
+            + pad_right(say("dialog.split.col.class"), 6)
+            + pad_left(say("dialog.split.col.ratio"), 9)
+            + pad_left(say("dialog.split.col.amount"), 10)
+            + pad_left(say("dialog.split.col.self_pay"), 10)
+            + pad_left(say("dialog.split.col.in_scope"), 10)
         ]
         for r in self.rows:
             ratio = "—" if r.selfpay_prop is None else f"{r.selfpay_prop * 100:.0f}%"
@@ -41,6 +46,6 @@ class SplitDialog(ModalScreen[None]):
         for name, amount, info in self.funds:
             lines.append(f"[b]{quoted(name)} {amount}[/]" + (f"\n  {quoted(info)}" if info else ""))
         with Vertical(classes="dialog wide"):
-            yield Label("逐项自付明细（医保平台返回）")
+            yield Label(say("dialog.split.title"))
             yield Static("\n".join(lines), markup=True)
-            yield Static("自付 = 全自费 + 超限价 + 先行自付 · Esc 关闭", classes="dim")
+            yield Static(say("dialog.split.keys"), classes="dim")

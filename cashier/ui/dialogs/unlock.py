@@ -17,14 +17,16 @@ from cashier.ui.screens.base import WorkerErrors
 class UnlockDialog(WorkerErrors, ModalScreen[None]):
     """A supervisor unlocks an operator locked by wrong PINs."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "取消", id="back")]
+    BINDINGS = [Binding("escape", "dismiss(None)", say("dialog.unlock.cancel"), id="back")]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("组长解锁")
-            yield Input(placeholder="要解锁的工号", id="target")
-            yield Input(placeholder="组长工号", id="sup-code")
-            yield Input(placeholder="组长 PIN", id="sup-pin", password=True)
+            yield Label(say("dialog.unlock.title"))
+            yield Input(placeholder=say("dialog.unlock.target"), id="target")
+            yield Input(placeholder=say("dialog.unlock.supervisor_code"), id="sup-code")
+            yield Input(
+                placeholder=say("dialog.unlock.supervisor_pin"), id="sup-pin", password=True
+            )
             yield Static("", id="unlock-message")
 
     def on_mount(self) -> None:

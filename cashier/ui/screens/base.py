@@ -17,9 +17,9 @@ def describe_error(error: BaseException | None) -> str:
         return internal(RuntimeError())
     trouble = None if isinstance(error, CashierError) else database_trouble(error)
     if trouble == BUSY_MESSAGE:
-        return f"{BUSY_MESSAGE}（另一台收费程序正在写入；本单仍在屏幕上）"
+        return say("screen.base.db_busy", BUSY_MESSAGE=BUSY_MESSAGE)
     if trouble:
-        return f"{trouble}（本单仍在屏幕上）"
+        return say("screen.base.trouble", trouble=trouble)
     return describe(error)
 
 

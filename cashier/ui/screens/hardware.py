@@ -38,12 +38,12 @@ MAX_GAP_MS_RANGE = (10, 500)
 MIN_LENGTH_RANGE = (4, 20)
 
 SCAN_KIND_LABELS = {
-    ScanKind.EVOUCHER: "医保码",
-    ScanKind.GTIN: "商品条码",
-    ScanKind.ID_NUMBER: "身份证号",
-    ScanKind.PAYMENT_CODE: "付款码",
-    ScanKind.CODE128: "编码",
-    ScanKind.UNKNOWN: "未知",
+    ScanKind.EVOUCHER: say("screen.hardware.scan.evoucher"),
+    ScanKind.GTIN: say("screen.hardware.scan.gtin"),
+    ScanKind.ID_NUMBER: say("screen.hardware.scan.id_number"),
+    ScanKind.PAYMENT_CODE: say("screen.hardware.scan.payment_code"),
+    ScanKind.CODE128: say("screen.hardware.scan.code128"),
+    ScanKind.UNKNOWN: say("screen.hardware.scan.unknown"),
 }
 TERMINATOR_LABELS = {"enter": "Enter", "tab": "Tab"}
 _SCAN_SHOWN = 40  # characters of a long scan (a 医保码 payload) shown on one line
@@ -63,18 +63,18 @@ class DeviceSnapshot:
 def printer_state(status: PrinterStatus) -> tuple[str, str]:
     """The printer's state in one word and the colour to show it in."""
     if not status.known:
-        return "状态未知", "yellow"
+        return say("screen.hardware.printer.unknown"), "yellow"
     if status.paper_out:
-        return "缺纸", "red"
+        return say("screen.hardware.printer.paper_out"), "red"
     if status.cover_open:
-        return "上盖打开", "red"
+        return say("screen.hardware.printer.cover_open"), "red"
     if not status.online:
-        return "离线", "red"
+        return say("screen.hardware.printer.offline"), "red"
     if status.error:
-        return "故障", "red"
+        return say("screen.hardware.printer.fault"), "red"
     if status.paper_near_end:
-        return "纸将尽", "yellow"
-    return "在线", "green"
+        return say("screen.hardware.printer.paper_low"), "yellow"
+    return say("screen.hardware.printer.online"), "green"
 
 
 def shown_scan(code: ScannedCode) -> str:
@@ -149,12 +149,12 @@ class HardwareScreen(WorkerErrors, Screen[None]):
     """
 
     BINDINGS = [
-        Binding("t", "test_print", "测试打印", id="hw_test_print"),
-        Binding("r", "read_card", "读卡测试", id="hw_read_card"),
-        Binding("s", "scan_test", "扫码测试", id="hw_scan_test"),
-        Binding("d", "open_drawer", "开钱箱", id="hw_open_drawer"),
-        Binding("e", "edit", "编辑设置", id="hw_edit"),
-        Binding("escape", "dismiss(None)", "返回", id="back"),
+        Binding("t", "test_print", say("screen.hardware.key.test_print"), id="hw_test_print"),
+        Binding("r", "read_card", say("screen.hardware.key.read_card"), id="hw_read_card"),
+        Binding("s", "scan_test", say("screen.hardware.key.scan_test"), id="hw_scan_test"),
+        Binding("d", "open_drawer", say("screen.hardware.key.open_drawer"), id="hw_open_drawer"),
+        Binding("e", "edit", say("screen.hardware.key.edit"), id="hw_edit"),
+        Binding("escape", "dismiss(None)", say("screen.hardware.key.back"), id="back"),
     ]
 
     #: Scans come here, not to the sale screen underneath: scanning while testing the
@@ -165,23 +165,28 @@ class HardwareScreen(WorkerErrors, Screen[None]):
         super().__init__()
         self._refreshing: Worker | None = None
         self._snapshot: DeviceSnapshot | None = None
-        self._card_line = "按 r 读卡测试"
-        self._scan_line = "按 s 扫码测试"
+        self._card_line = say("screen.hardware.card_prompt")
+        self._scan_line = say("screen.hardware.scan_prompt")
 
     # -- layout -----------------------------------------------------------------
     def compose(self) -> ComposeResult:
         settings = self.app.settings
-        training = "[reverse] 培训模式 [/] " if settings.training else ""
+        training = say("screen.hardware.training") if settings.training else ""
         yield Static(
-            f"{training}硬件设备 · 收费台 {settings.station_id} · {self.app.operator.label}",
+            say(
+                "screen.hardware.topbar",
+                training=training,
+                station_id=settings.station_id,
+                label=self.app.operator.label,
+            ),
             id="topbar",
         )
         with Vertical(id="hw-devices"):
             for key, title in (
-                ("printer", "打印机"),
-                ("reader", "读卡器"),
-                ("scanner", "扫码枪"),
-                ("drawer", "钱箱"),
+                ("printer", say("screen.hardware.device.printer")),
+                ("reader", say("screen.hardware.device.reader")),
+                ("scanner", say("screen.hardware.device.scanner")),
+                ("drawer", say("screen.hardware.device.drawer")),
             ):
                 device = Static("", id=f"hw-{key}", classes="device")
                 device.border_title = title
@@ -198,43 +203,65 @@ class HardwareScreen(WorkerErrors, Screen[None]):
         snap = self._snapshot
         url = quoted(settings.printer.url)
 
-        printer = f"地址 {url} · 纸宽 {settings.printer.paper}\n"
+        printer = say("screen.hardware.printer_line", url=url, paper=settings.printer.paper)
         if snap is None:
-            printer += "状态 正在查询…"
+            printer += say("screen.hardware.printer_asking")
         else:
             word, colour = printer_state(snap.printer)
             why = f"（{quoted(snap.printer.error)}）" if snap.printer.error else ""
-            printer += f"状态 [b {colour}]{word}[/]{why} · 待打印收据 {snap.waiting} 张"
+            printer += say(
+                "screen.hardware.printer_status",
+                colour=colour,
+                word=word,
+                why=why,
+                waiting=snap.waiting,
+            )
         self._set("printer", printer)
 
         if snap is None:
-            readers = "正在查找读卡器…"
+            readers = say("screen.hardware.finding_readers")
         elif snap.reader_error:
             readers = f"[red]{quoted(snap.reader_error)}[/]"
         elif snap.readers:
-            readers = f"读卡器 {len(snap.readers)} 台：" + quoted("、".join(snap.readers))
+            readers = say("screen.hardware.readers", readers=len(snap.readers)) + quoted(
+                "、".join(snap.readers)
+            )
         else:
-            readers = "[yellow]未发现读卡器[/]"
+            readers = say("screen.hardware.no_readers")
         self._set("reader", f"{readers}\n{self._card_line}")
 
         scanner = settings.scanner
         terminator = TERMINATOR_LABELS.get(scanner.terminator, scanner.terminator)
         lines = [
-            f"键盘模式 · 按键间隔 ≤ {scanner.max_gap_ms} 毫秒 · 至少 {scanner.min_length} 位"
-            f" · 以 {terminator} 结束"
+            say(
+                "screen.hardware.keyboard_scanner",
+                max_gap_ms=scanner.max_gap_ms,
+                min_length=scanner.min_length,
+                terminator=terminator,
+            )
         ]
         if scanner.serial_port:
-            lines.append(f"串口扫码枪 {quoted(scanner.serial_port)}（{scanner.serial_baud} 波特）")
+            lines.append(
+                say(
+                    "screen.hardware.serial_scanner",
+                    value=quoted(scanner.serial_port),
+                    serial_baud=scanner.serial_baud,
+                )
+            )
         if scanner.camera:
-            lines.append(f"摄像头 {quoted(scanner.camera)}")
+            lines.append(say("screen.hardware.camera", value=quoted(scanner.camera)))
         self._set("scanner", "\n".join([*lines, self._scan_line]))
 
         if snap is not None and snap.has_drawer is False:
-            drawer = "当前打印机（PDF）没有钱箱"
+            drawer = say("screen.hardware.pdf_no_drawer")
         else:
-            kick = "收现金时自动弹开" if settings.printer.kick_drawer else "收现金时不自动弹开"
-            drawer = f"经打印机 {url} 连接 · {kick}"
-        self._set("drawer", f"{drawer} · 按 d 开钱箱（仅收费组长）")
+            kick = (
+                say("screen.hardware.kick_on")
+                if settings.printer.kick_drawer
+                else say("screen.hardware.kick_off")
+            )
+            drawer = say("screen.hardware.drawer_line", url=url, kick=kick)
+        self._set("drawer", say("screen.hardware.drawer_key", drawer=drawer))
 
     def _set(self, key: str, text: str) -> None:
         self.query_one(f"#hw-{key}", Static).update(text)
@@ -294,7 +321,7 @@ class HardwareScreen(WorkerErrors, Screen[None]):
         self.app.call_from_thread(self._update)
 
     def action_read_card(self) -> None:
-        self._card_line = "读卡测试：正在读卡…"
+        self._card_line = say("screen.hardware.card_reading")
         self._show_all()
         self.read_card_test()
 
@@ -309,23 +336,25 @@ class HardwareScreen(WorkerErrors, Screen[None]):
 
     def _card_read(self, card: CardData | None, error: str) -> None:
         if card is None:
-            self._card_line = f"读卡测试：[red]{quoted(error)}[/]"
+            self._card_line = say("screen.hardware.card_failed", value=quoted(error))
             self.notify(error, severity="warning", timeout=6)
         else:
-            self._card_line = (
-                f"读卡测试：[b green]成功[/] {quoted(card.masked_name)} · 卡号 "
-                f"{quoted(card.card_no)} · 有效期至 {card.expiry_date.isoformat()}"
+            self._card_line = say(
+                "screen.hardware.card_read",
+                value=quoted(card.masked_name),
+                value2=quoted(card.card_no),
+                expiry_date=card.expiry_date.isoformat(),
             )
         self._update()
 
     def action_scan_test(self) -> None:
-        self._scan_line = "扫码测试：[b]请扫码[/]（任一扫码枪）"
+        self._scan_line = say("screen.hardware.scan_waiting")
         self._show_all()
 
     def handle_scan(self, code: ScannedCode) -> None:
         """A scan from any scanner while this screen is open: what it was and what it said."""
         kind = SCAN_KIND_LABELS[code.kind]
-        self._scan_line = f"扫码测试：[b green]{kind}[/] {quoted(shown_scan(code))}"
+        self._scan_line = say("screen.hardware.scanned", kind=kind, value=quoted(shown_scan(code)))
         self._show_all()
 
     def action_open_drawer(self) -> None:
@@ -362,13 +391,13 @@ class HardwareScreen(WorkerErrors, Screen[None]):
         old = self.app.settings
         # Printing takes effect at once: every job builds its printer from app.settings.
         self.app.settings = new
-        message = f"设备设置已保存：{new.config_path}"
+        message = say("screen.hardware.saved", config_path=new.config_path)
         if new.scanner != old.scanner:
             apply = getattr(self.app, "apply_scanner_settings", None)
             if apply is not None:
                 apply()
             else:
-                message += "；扫码枪设置在重新启动后生效"
+                message += say("screen.hardware.scanner_after_restart")
         self.notify(message, timeout=8)
         self._snapshot = None
         self._update(again=True)
@@ -387,8 +416,8 @@ class HardwareSettingsDialog(ModalScreen[Settings | None]):
     """
 
     BINDINGS = [
-        Binding("ctrl+s", "save", "保存", id="hw_save"),
-        Binding("escape", "dismiss(None)", "取消", id="back"),
+        Binding("ctrl+s", "save", say("screen.hardware.key.save"), id="hw_save"),
+        Binding("escape", "dismiss(None)", say("screen.hardware.key.cancel"), id="back"),
     ]
 
     def __init__(self, settings: Settings) -> None:
@@ -400,9 +429,12 @@ class HardwareSettingsDialog(ModalScreen[Settings | None]):
         low_gap, high_gap = MAX_GAP_MS_RANGE
         low_len, high_len = MIN_LENGTH_RANGE
         fields = (
-            ("打印机地址", Input(printer.url, id="printer-url", compact=True)),
             (
-                "纸宽",
+                say("screen.hardware.field.printer"),
+                Input(printer.url, id="printer-url", compact=True),
+            ),
+            (
+                say("screen.hardware.field.paper"),
                 Select(
                     [(p, p) for p in PAPERS],
                     value=printer.paper,
@@ -411,19 +443,24 @@ class HardwareSettingsDialog(ModalScreen[Settings | None]):
                     compact=True,
                 ),
             ),
-            (f"扫码间隔 {low_gap}–{high_gap}", self._number(scanner.max_gap_ms, "max-gap")),
-            (f"最短位数 {low_len}–{high_len}", self._number(scanner.min_length, "min-length")),
+            (
+                say("screen.hardware.field.gap", low_gap=low_gap, high_gap=high_gap),
+                self._number(scanner.max_gap_ms, "max-gap"),
+            ),
+            (
+                say("screen.hardware.field.length", low_len=low_len, high_len=high_len),
+                self._number(scanner.min_length, "min-length"),
+            ),
         )
         with Vertical(classes="dialog wide"):
-            yield Label("设备设置")
+            yield Label(say("screen.hardware.form_title"))
             for label, field in fields:
                 with Horizontal(classes="form-row"):
                     yield Label(label, classes="form-label")
                     yield field
             yield Static("", id="hw-form-message")
             yield Static(
-                "地址如 tcp://192.168.1.50:9100、usb://04b8:0202、pdf://\n"
-                "Tab 切换 · Enter 保存 · Esc 取消",
+                say("screen.hardware.form_keys"),
                 classes="dim",
             )
 

@@ -10,20 +10,23 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from cashier.errors import CashierError
+from cashier.messages import say
 from cashier.services import operators
 from cashier.services.operators import Role
 from cashier.ui.screens.base import WorkerErrors
 
 
 class LockScreen(WorkerErrors, ModalScreen[None]):
-    BINDINGS = [Binding("ctrl+q", "switch_operator", "换人登录", id="logout")]
+    BINDINGS = [
+        Binding("ctrl+q", "switch_operator", say("screen.lock.switch_operator"), id="logout")
+    ]
 
     def compose(self) -> ComposeResult:
         who = self.app.operator
         with Vertical(classes="dialog", id="lock-box"):
-            yield Label("已锁屏", id="lock-title")
-            yield Label(f"{who.label}：请输入 PIN 解锁（收费组长也可解锁）")
-            yield Input(placeholder="工号（默认本人）", id="lock-code")
+            yield Label(say("screen.lock.title"), id="lock-title")
+            yield Label(say("screen.lock.prompt", label=who.label))
+            yield Input(placeholder=say("screen.lock.code_hint"), id="lock-code")
             yield Input(placeholder="PIN", id="lock-pin", password=True)
             yield Static("", id="lock-message")
 

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
 from cashier.errors import CashierError
+from cashier.messages import say
 from cashier.services import operators
 from cashier.services.operators import SignedIn
 from cashier.services.station import DEMO_OPERATORS
@@ -20,25 +21,29 @@ from cashier.ui.widgets.keybar import KeyBar
 
 class LoginScreen(WorkerErrors, Screen[None]):
     BINDINGS = [
-        Binding("ctrl+u", "unlock", "组长解锁", id="unlock_operator"),
+        Binding("ctrl+u", "unlock", say("screen.login.unlock"), id="unlock_operator"),
     ]
 
     def compose(self) -> ComposeResult:
         settings = self.app.settings
         if settings.training:
-            yield Static("培训模式 — 收款不作数，收据非正式票据", classes="training-banner")
+            yield Static(say("screen.login.training"), classes="training-banner")
         with Center():
             with Vertical(id="login-box"):
                 yield Label(f"{settings.clinic_name}", id="login-title")
-                yield Label(f"收费台 {settings.station_id}", classes="dim")
-                yield Input(placeholder="工号", id="code", max_length=16)
+                yield Label(
+                    say("screen.login.station", station_id=settings.station_id), classes="dim"
+                )
+                yield Input(placeholder=say("screen.login.code"), id="code", max_length=16)
                 yield Input(placeholder="PIN", id="pin", password=True, max_length=8)
                 yield Static("", id="login-message")
                 if settings.training:
                     demo = "\n".join(  # one per line: a code and its PIN never wrap apart
                         f"  {code} / {pin}（{role.label}）" for code, _, role, pin in DEMO_OPERATORS
                     )
-                    yield Static(f"演示工号 / PIN：\n{demo}", classes="dim", id="demo-operators")
+                    yield Static(
+                        say("screen.login.demo", demo=demo), classes="dim", id="demo-operators"
+                    )
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -51,7 +56,7 @@ class LoginScreen(WorkerErrors, Screen[None]):
             if code:
                 pin_input.focus()
             return
-        self.query_one("#login-message", Static).update("正在验证…")
+        self.query_one("#login-message", Static).update(say("screen.login.checking"))
         self.sign_in(code, pin_input.value)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="login")
@@ -74,7 +79,7 @@ class LoginScreen(WorkerErrors, Screen[None]):
         if delay:
             pin.disabled = True
             self.query_one("#login-message", Static).update(
-                Text(f"{message}\n请稍候 {delay:.0f} 秒再试", style="bold red")
+                Text(say("screen.login.wait", message=message, delay=delay), style="bold red")
             )
             self.set_timer(delay, self._retry_allowed)
             return

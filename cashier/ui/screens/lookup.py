@@ -21,7 +21,11 @@ from cashier.ui.screens.base import WorkerErrors
 from cashier.ui.text import quoted
 from cashier.ui.widgets.keybar import KeyBar
 
-STATUS = {"completed": "已完成", "voided": "已作废", "refunded": "已退款"}
+STATUS = {
+    "completed": say("screen.lookup.status.completed"),
+    "voided": say("screen.lookup.status.voided"),
+    "refunded": say("screen.lookup.status.refunded"),
+}
 
 
 def local(at) -> str:
@@ -31,9 +35,9 @@ def local(at) -> str:
 class LookupScreen(WorkerErrors, Screen[None]):
     ACCEPTS_SCANS = True  # a receipt's QR finds its sale
     BINDINGS = [
-        Binding("f11", "reprint", "重打", id="lookup_reprint"),
-        Binding("f5", "verify", "校验审计链", id="lookup_verify"),
-        Binding("escape", "back", "返回", id="back"),
+        Binding("f11", "reprint", say("screen.lookup.key.reprint"), id="lookup_reprint"),
+        Binding("f5", "verify", say("screen.lookup.key.verify"), id="lookup_verify"),
+        Binding("escape", "back", say("screen.lookup.key.back"), id="back"),
     ]
 
     def __init__(self, query: str = "", day: date | None = None) -> None:
@@ -45,12 +49,12 @@ class LookupScreen(WorkerErrors, Screen[None]):
         self._day = day or date.today()
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            "[b]查单[/]  收据号 / 金额 / 时间 10:35 / 身份证末 4 位 / 患者姓氏；Enter 查看"
-        )
+        yield Static(say("screen.lookup.heading"))
         with Horizontal(id="lookup-find"):
-            yield Input(self._query, placeholder="查找（空=今日全部）", id="lookup-query")
-            yield Input(self._day.isoformat(), placeholder="日期", id="lookup-day")
+            yield Input(self._query, placeholder=say("screen.lookup.query_hint"), id="lookup-query")
+            yield Input(
+                self._day.isoformat(), placeholder=say("screen.lookup.day_hint"), id="lookup-day"
+            )
         yield DataTable(id="lookup-results", cursor_type="row")
         with VerticalScroll(id="lookup-detail-box"):
             yield Static("", id="lookup-detail")
@@ -58,7 +62,13 @@ class LookupScreen(WorkerErrors, Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, width in (("时间", 8), ("收据号", 18), ("类型", 4), ("金额", 9), ("状态", 6)):
+        for label, width in (
+            (say("screen.lookup.col.time"), 8),
+            (say("screen.lookup.col.receipt"), 18),
+            (say("screen.lookup.col.kind"), 4),
+            (say("screen.lookup.col.amount"), 9),
+            (say("screen.lookup.col.status"), 6),
+        ):
             table.add_column(label, width=width)
         self.query_one("#lookup-query", Input).focus()
         self.search(self._query)
@@ -89,8 +99,10 @@ class LookupScreen(WorkerErrors, Screen[None]):
         for sale in self.sales:
             table.add_row(
                 local(sale.closed_at),
-                sale.receipt_no or f"(作废 #{sale.id})",
-                "医保" if sale.kind == "insured" else "自费",
+                sale.receipt_no or say("screen.lookup.voided_no", id=sale.id),
+                say("screen.lookup.insured")
+                if sale.kind == "insured"
+                else say("screen.lookup.self_pay"),
                 Text(str(sale.total), justify="right"),
                 STATUS.get(sale.status, sale.status),
             )
@@ -98,7 +110,7 @@ class LookupScreen(WorkerErrors, Screen[None]):
             table.focus()
             self.show(self.sales[0])
         else:
-            self.query_one("#lookup-detail", Static).update("没有找到")
+            self.query_one("#lookup-detail", Static).update(say("screen.lookup.none_found"))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if 0 <= event.cursor_row < len(self.sales):
@@ -114,22 +126,37 @@ class LookupScreen(WorkerErrors, Screen[None]):
         from cashier.services.lookup import audit_trail
 
         out = [
-            f"[b]{quoted(sale.receipt_no or '作废单')}[/] {STATUS.get(sale.status, sale.status)}"
-            f" · 收费员 {sale.operator_id} · 重打 {sale.reprints} 次"
+            say(
+                "screen.lookup.detail_head",
+                value=quoted(sale.receipt_no or say("screen.lookup.voided_bill")),
+                STATUS=STATUS.get(sale.status, sale.status),
+                operator_id=sale.operator_id,
+                reprints=sale.reprints,
+            )
         ]
         for ln in sale.lines.order_by(SaleLine.line_no):
             out.append(
                 f"  {quoted(ln.name)} {ln.quantity}{quoted(ln.unit)} × {ln.price} = {ln.amount}"
             )
-        out.append(f"合计 {sale.total}  实收 {sale.paid}  找零 {sale.change}")
+        out.append(
+            say("screen.lookup.detail_money", total=sale.total, paid=sale.paid, change=sale.change)
+        )
         for t in sale.tenders.order_by(Tender.seq):
             out.append(f"  {Method(t.method).label} {t.amount}")
         for s in sale.settlements:
             out.append(
-                f"医保 {quoted(s.psn_name)} {quoted(s.certno)} 结算号 {quoted(s.setl_id)}（{s.status}）"
-                f" 统筹 {s.fund_pay_sumamt} 个账 {s.acct_pay} 现金 {s.psn_cash_pay}"
+                say(
+                    "screen.lookup.detail_insured",
+                    value=quoted(s.psn_name),
+                    value2=quoted(s.certno),
+                    value3=quoted(s.setl_id),
+                    status=s.status,
+                    fund_pay_sumamt=s.fund_pay_sumamt,
+                    acct_pay=s.acct_pay,
+                    psn_cash_pay=s.psn_cash_pay,
+                )
             )
-        out.append("[b]审计记录[/]")
+        out.append(say("screen.lookup.audit_head"))
         for entry in audit_trail(sale):
             detail = json.loads(entry.detail or "{}")
             brief = " ".join(f"{k}={v}" for k, v in list(detail.items())[:4])

@@ -16,20 +16,24 @@ from cashier.services.operators import Role
 #: (label, "module:Screen", role needed to open it). Each screen checks again in the core.
 ENTRIES: tuple[tuple[str, str, Role], ...] = (
     (
-        "1 班次：开班 / X 报表 / 交班（盲点）/ Z 报表",
+        say("screen.menu.entry.shift"),
         "cashier.ui.screens.shift:ShiftScreen",
         Role.CASHIER,
     ),
-    ("2 退款（组长审批）", "cashier.ui.screens.refund:RefundScreen", Role.CASHIER),
-    ("3 查单 / 重打 / 审计", "cashier.ui.screens.lookup:LookupScreen", Role.CASHIER),
-    ("4 日结报表", "cashier.ui.screens.reports:ReportScreen", Role.SUPERVISOR),
-    ("5 医保对账", "cashier.ui.screens.reconcile:ReconcileScreen", Role.SUPERVISOR),
+    (say("screen.menu.entry.refund"), "cashier.ui.screens.refund:RefundScreen", Role.CASHIER),
+    (say("screen.menu.entry.lookup"), "cashier.ui.screens.lookup:LookupScreen", Role.CASHIER),
+    (say("screen.menu.entry.eod"), "cashier.ui.screens.reports:ReportScreen", Role.SUPERVISOR),
     (
-        "6 付款码对账 / 核对未完成收款",
+        say("screen.menu.entry.reconcile"),
+        "cashier.ui.screens.reconcile:ReconcileScreen",
+        Role.SUPERVISOR,
+    ),
+    (
+        say("screen.menu.entry.payrecon"),
         "cashier.ui.screens.payment_reconcile:PaymentReconcileScreen",
         Role.SUPERVISOR,
     ),
-    ("7 退出程序", "app:quit_program", Role.SUPERVISOR),
+    (say("screen.menu.entry.quit"), "app:quit_program", Role.SUPERVISOR),
 )
 
 
@@ -50,13 +54,13 @@ def open_entry(app, target: str) -> None:
 
 
 class MenuScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "返回", id="back")]
+    BINDINGS = [Binding("escape", "dismiss(None)", say("screen.menu.key.back"), id="back")]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("功能")
+            yield Label(say("screen.menu.title"))
             yield OptionList(*(label for label, _, _ in ENTRIES), id="menu")
-            yield Static("数字键或 ↑↓ 选择 · Enter 打开 · Esc 返回", classes="dim")
+            yield Static(say("screen.menu.keys"), classes="dim")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

@@ -44,15 +44,15 @@ METHOD_KEYS = {
     "q": Method.OTHER,
 }
 
-HELP = "↑↓ 或 x w z y q 选方式 · 输入金额后 Enter"
+HELP = say("screen.payment.help")
 #: What the reference field asks for: a bank card is charged on the external POS terminal
 #: (the amount keyed there), its slip's reference typed or scanned here; a 付款码 is scanned
 #: and charged by the cashier itself.
 REFERENCE_HINTS = {
-    Method.BANKCARD: "外接刷卡机：刷卡后输入或扫描签购单参考号",
-    Method.WECHAT: "扫顾客的付款码；或输入收款码交易单号",
-    Method.ALIPAY: "扫顾客的付款码；或输入收款码交易单号",
-    Method.OTHER: "说明或参考号（可不填）",
+    Method.BANKCARD: say("screen.payment.hint.bankcard"),
+    Method.WECHAT: say("screen.payment.hint.code"),
+    Method.ALIPAY: say("screen.payment.hint.code"),
+    Method.OTHER: say("screen.payment.hint.other"),
 }
 
 
@@ -62,16 +62,22 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
     ACCEPTS_SCANS = True
 
     BINDINGS = [
-        Binding("up", "method(-1)", "方式↑", id="method_up", show=False),
-        Binding("down", "method(1)", "方式↓", id="method_down", show=False),
-        Binding("f10", "exact_cash", "现金足额", id="exact_cash"),
+        Binding(
+            "up", "method(-1)", say("screen.payment.key.method_up"), id="method_up", show=False
+        ),
+        Binding(
+            "down", "method(1)", say("screen.payment.key.method_down"), id="method_down", show=False
+        ),
+        Binding("f10", "exact_cash", say("screen.payment.key.exact_cash"), id="exact_cash"),
         Binding("f7", "note(5000)", "￥50", id="note_50"),
         Binding("f8", "note(10000)", "￥100", id="note_100"),
-        Binding("delete", "remove_tender", "删除一笔", id="remove_tender"),
-        Binding("escape", "back", "返回", id="back"),
+        Binding("delete", "remove_tender", say("screen.payment.key.remove"), id="remove_tender"),
+        Binding("escape", "back", say("screen.payment.key.back"), id="back"),
         # The same key, said as what it does on a settled insured bill: back, and then the
         # offer to cancel the settlement.
-        Binding("escape", "back_settled", "返回（可撤销结算）", id="back_settled"),
+        Binding(
+            "escape", "back_settled", say("screen.payment.key.back_settled"), id="back_settled"
+        ),
     ]
 
     def __init__(self, counter: Counter, exact_cash: bool = False) -> None:
@@ -106,31 +112,42 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
     def compose(self) -> ComposeResult:
         settings = self.app.settings
         part = self.counter.bill.insured
-        who = f"{quoted(part.patient.name_masked)} 医保" if part is not None else "自费"
-        training = "[reverse] 培训模式 [/] " if settings.training else ""
-        yield Static(f"{training}收款 · {who} · 收费台 {settings.station_id}", id="topbar")
+        who = (
+            say("screen.payment.who_insured", value=quoted(part.patient.name_masked))
+            if part is not None
+            else say("screen.payment.who_self_pay")
+        )
+        training = say("screen.payment.training") if settings.training else ""
+        yield Static(
+            say(
+                "screen.payment.topbar", training=training, who=who, station_id=settings.station_id
+            ),
+            id="topbar",
+        )
         with Horizontal(id="pay-figures"):
             with Vertical(classes="figure"):
-                yield Label("应收", classes="caption")
+                yield Label(say("screen.payment.caption.due"), classes="caption")
                 yield Digits(str(self.plan.due), id="due")
             with Vertical(classes="figure"):
-                yield Label("已收", classes="caption")
+                yield Label(say("screen.payment.caption.taken"), classes="caption")
                 yield Static("", id="paid", classes="figure-value")
             with Vertical(classes="figure"):
-                yield Label("还差", classes="caption")
+                yield Label(say("screen.payment.caption.remaining"), classes="caption")
                 yield Static("", id="remaining", classes="figure-value")
             with Vertical(classes="figure"):
-                yield Label("找零", classes="caption")
+                yield Label(say("screen.payment.caption.change"), classes="caption")
                 yield Static("", id="change", classes="figure-value")
         with Horizontal(id="pay-main"):
             yield Static("", id="methods")
             with Vertical(id="pay-entry"):
                 yield AmountInput(
                     "".join(METHOD_KEYS),
-                    placeholder="收款金额（回车确认；现金留空=足额）",
+                    placeholder=say("screen.payment.amount_hint"),
                     id="amount",
                 )
-                yield Input(placeholder="交易参考号（可扫码）", id="reference", disabled=True)
+                yield Input(
+                    placeholder=say("screen.payment.reference_hint"), id="reference", disabled=True
+                )
                 yield DataTable(id="tenders", cursor_type="row")
         yield Static(HELP, id="pay-help")
         yield KeyBar()
@@ -138,9 +155,9 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
     def on_mount(self) -> None:
         self._set_method(Method.CASH)
         table = self.query_one("#tenders", DataTable)
-        table.add_column("方式", width=8)
-        table.add_column("金额", width=10)
-        table.add_column("参考号", width=20)
+        table.add_column(say("screen.payment.col.method"), width=8)
+        table.add_column(say("screen.payment.col.amount"), width=10)
+        table.add_column(say("screen.payment.col.reference"), width=20)
         self.query_one("#amount", Input).focus()
         self.refresh_figures()
         if self._exact_on_mount:
@@ -196,7 +213,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         )
         reference = self.query_one("#reference", Input)
         reference.disabled = not method.needs_reference and method is not Method.OTHER
-        reference.placeholder = REFERENCE_HINTS.get(method, "交易参考号（可扫码）")
+        reference.placeholder = REFERENCE_HINTS.get(method, say("screen.payment.reference_hint"))
         if reference.disabled:
             reference.value = ""
 
@@ -236,7 +253,9 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
                 typed = None
             if typed is not None and typed > plan.remaining:
                 change = plan.change + (typed - plan.remaining)
-                self.query_one("#change", Static).update(f"[b]{change.display()}[/]（待收）")
+                self.query_one("#change", Static).update(
+                    say("screen.payment.change_pending", change=change.display())
+                )
                 return
         self.query_one("#change", Static).update(change.display())
 

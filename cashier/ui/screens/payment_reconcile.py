@@ -25,7 +25,7 @@ from cashier.ui.screens.base import MONEY, WorkerErrors, money_busy
 from cashier.ui.text import plain, quoted
 from cashier.ui.widgets.keybar import KeyBar
 
-NOT_CONNECTED = "支付平台尚未连接（正在连接或未配置），请稍后再对账"
+NOT_CONNECTED = say("screen.payment_reconcile.not_connected")
 
 
 class PaymentReconcileScreen(WorkerErrors, Screen[None]):
@@ -40,10 +40,14 @@ class PaymentReconcileScreen(WorkerErrors, Screen[None]):
     """
 
     BINDINGS = [
-        Binding("f5", "run", "对账", id="payrecon_run"),
-        Binding("f6", "resolve", "核对未完成收款", id="payrecon_resolve"),
-        Binding("f7", "insurer_tab", "医保对账", id="payrecon_tab"),
-        Binding("escape", "back", "返回", id="back"),
+        Binding("f5", "run", say("screen.payment_reconcile.key.run"), id="payrecon_run"),
+        Binding(
+            "f6", "resolve", say("screen.payment_reconcile.key.resolve"), id="payrecon_resolve"
+        ),
+        Binding(
+            "f7", "insurer_tab", say("screen.payment_reconcile.key.insurer_tab"), id="payrecon_tab"
+        ),
+        Binding("escape", "back", say("screen.payment_reconcile.key.back"), id="back"),
     ]
 
     ACCEPTS_SCANS = True
@@ -55,19 +59,19 @@ class PaymentReconcileScreen(WorkerErrors, Screen[None]):
 
     def compose(self) -> ComposeResult:
         settings = self.app.settings
-        training = "[reverse] 培训模式 [/] " if settings.training else ""
+        training = say("screen.payment_reconcile.training") if settings.training else ""
         yield Static(
-            f"{training}对账 · 医保（F7） · [b reverse] 付款码 [/] · 收费台 {settings.station_id}",
+            say(
+                "screen.payment_reconcile.topbar", training=training, station_id=settings.station_id
+            ),
             id="topbar",
         )
         with Horizontal(id="payrecon-find"):
-            yield Label("对账日期")
+            yield Label(say("screen.payment_reconcile.day"))
             yield Input(value=parse_day("").isoformat(), id="payrecon-day")
-            yield Static("Enter 或 F5 对账 · F6 核对未完成的付款码收款")
-        yield Static(
-            "按 Enter 下载微信支付、支付宝当日对账单，与本系统的收款逐笔核对", id="payrecon-status"
-        )
-        yield Label("不符明细（↑↓ 选择，Enter 查看收费单）", id="payrecon-caption")
+            yield Static(say("screen.payment_reconcile.keys"))
+        yield Static(say("screen.payment_reconcile.intro"), id="payrecon-status")
+        yield Label(say("screen.payment_reconcile.caption"), id="payrecon-caption")
         yield DataTable(id="payrecon-rows", cursor_type="row")
         yield KeyBar()
 
@@ -82,11 +86,11 @@ class PaymentReconcileScreen(WorkerErrors, Screen[None]):
             return
         table = self.query_one("#payrecon-rows", DataTable)
         table.cell_padding = 0  # every column fits 80 columns; each keeps a blank of its own
-        table.add_column("不符", width=16)
-        table.add_column("订单号", width=28)
-        table.add_column(Text("平台", justify="right"), width=8)
-        table.add_column(Text("本系统", justify="right"), width=9)
-        table.add_column(" 收据号", width=18)
+        table.add_column(say("screen.payment_reconcile.col.mismatch"), width=16)
+        table.add_column(say("screen.payment_reconcile.col.order"), width=28)
+        table.add_column(Text(say("screen.payment_reconcile.col.there"), justify="right"), width=8)
+        table.add_column(Text(say("screen.payment_reconcile.col.here"), justify="right"), width=9)
+        table.add_column(say("screen.payment_reconcile.col.receipt"), width=18)
         self.query_one("#payrecon-day", Input).focus()
 
     def _providers(self) -> dict | None:
@@ -143,11 +147,19 @@ class PaymentReconcileScreen(WorkerErrors, Screen[None]):
         self.day = results[0].day if results else None
         for r in results:
             verdict = (
-                "[b green]相符[/]" if not r.mismatches else f"[b red]不符 {len(r.mismatches)} 笔[/]"
+                say("screen.payment_reconcile.matched")
+                if not r.mismatches
+                else say("screen.payment_reconcile.mismatched", mismatches=len(r.mismatches))
             )
             lines.append(
-                f"{LABELS[r.provider]} {r.day.isoformat()}：对账单 {r.trades} 笔，"
-                f"本系统 {r.charges} 笔，{verdict}"
+                say(
+                    "screen.payment_reconcile.provider_line",
+                    LABELS=LABELS[r.provider],
+                    day=r.day.isoformat(),
+                    trades=r.trades,
+                    charges=r.charges,
+                    verdict=verdict,
+                )
             )
             self.mismatches += [m for m in r.mismatches]
         self._status("\n".join(lines) or say("cli.no_providers"))
@@ -155,7 +167,11 @@ class PaymentReconcileScreen(WorkerErrors, Screen[None]):
         table.clear()
         providers = [r.provider for r in results for _ in r.mismatches]
         for provider, m in zip(providers, self.mismatches, strict=True):
-            short = "微信" if provider == "wechat" else LABELS[provider]
+            short = (
+                say("screen.payment_reconcile.wechat_short")
+                if provider == "wechat"
+                else LABELS[provider]
+            )
             table.add_row(
                 Text(f"{short} {SHORT_KINDS[m.kind]}", style="bold red"),
                 plain(m.out_trade_no),

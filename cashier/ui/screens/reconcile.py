@@ -32,7 +32,7 @@ from cashier.ui.screens.base import WorkerErrors
 from cashier.ui.text import plain, quoted
 from cashier.ui.widgets.keybar import KeyBar
 
-NOT_CONNECTED = "医保平台尚未连接（正在连接或暂不可用），请稍后再对账"
+NOT_CONNECTED = say("screen.reconcile.not_connected")
 
 
 def _pad(text: str, cells: int, *, right: bool = False) -> str:
@@ -61,10 +61,14 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
     """
 
     BINDINGS = [
-        Binding("f5", "run", "对账", id="recon_run"),
-        Binding("f6", "focus_mismatches", "不符明细", id="recon_mismatches"),
-        Binding("f7", "payments_tab", "付款码对账", id="recon_payments"),
-        Binding("escape", "back", "返回", id="back"),
+        Binding("f5", "run", say("screen.reconcile.key.run"), id="recon_run"),
+        Binding(
+            "f6", "focus_mismatches", say("screen.reconcile.key.mismatches"), id="recon_mismatches"
+        ),
+        Binding(
+            "f7", "payments_tab", say("screen.reconcile.key.payments_tab"), id="recon_payments"
+        ),
+        Binding("escape", "back", say("screen.reconcile.key.back"), id="back"),
     ]
 
     #: Scans come here, never to the sale underneath; a scanned (or fast-typed) day runs.
@@ -77,19 +81,23 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
     def compose(self) -> ComposeResult:
         settings = self.app.settings
         who = self.app.operator
-        training = "[reverse] 培训模式 [/] " if settings.training else ""
+        training = say("screen.reconcile.training") if settings.training else ""
         yield Static(
-            f"{training}对账 · [b reverse] 医保 [/] · 付款码（F7） · 机构 {settings.clinic_code} · "
-            f"{quoted(who.label) if who else ''}",
+            say(
+                "screen.reconcile.topbar",
+                training=training,
+                clinic_code=settings.clinic_code,
+                value=quoted(who.label) if who else "",
+            ),
             id="topbar",
         )
         with Horizontal(id="recon-find"):
-            yield Label("对账日期")
+            yield Label(say("screen.reconcile.day"))
             yield Input(value=parse_day("").isoformat(), id="recon-day")
-            yield Static("Enter 或 F5 对账 · 全机构各收费台")
-        yield Static("按 Enter 与医保平台对总账（3201）和明细（3202）", id="recon-status")
+            yield Static(say("screen.reconcile.keys"))
+        yield Static(say("screen.reconcile.intro"), id="recon-status")
         yield DataTable(id="recon-groups", cursor_type="row")
-        yield Label("不符明细（↑↓ 选择，Enter 查看收费单）", id="recon-caption")
+        yield Label(say("screen.reconcile.caption"), id="recon-caption")
         yield DataTable(id="recon-mismatches", cursor_type="row")
         yield KeyBar()
 
@@ -102,16 +110,16 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
             self.call_after_refresh(self._leave)
             return
         groups = self.query_one("#recon-groups", DataTable)
-        groups.add_column("险种 · 清算类别", width=26)
-        groups.add_column(Text("笔数", justify="right"), width=4)
-        groups.add_column(Text("医疗费", justify="right"), width=11)
-        groups.add_column(Text("基金", justify="right"), width=10)
-        groups.add_column(Text("个账", justify="right"), width=10)
-        groups.add_column("结果", width=6)
+        groups.add_column(say("screen.reconcile.col.group"), width=26)
+        groups.add_column(Text(say("screen.reconcile.col.count"), justify="right"), width=4)
+        groups.add_column(Text(say("screen.reconcile.col.medfee"), justify="right"), width=11)
+        groups.add_column(Text(say("screen.reconcile.col.fund"), justify="right"), width=10)
+        groups.add_column(Text(say("screen.reconcile.col.account"), justify="right"), width=10)
+        groups.add_column(say("screen.reconcile.col.result"), width=6)
         mismatches = self.query_one("#recon-mismatches", DataTable)
-        mismatches.add_column("类型", width=10)
-        mismatches.add_column("收据号", width=17)
-        mismatches.add_column("说明", width=42)
+        mismatches.add_column(say("screen.reconcile.col.kind"), width=10)
+        mismatches.add_column(say("screen.reconcile.col.receipt"), width=17)
+        mismatches.add_column(say("screen.reconcile.col.note"), width=42)
         self.query_one("#recon-day", Input).focus()
 
     # -- running ---------------------------------------------------------------------------
@@ -194,10 +202,12 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
                 _money(g.ours.medfee_sumamt),
                 _money(g.ours.fund_pay_sumamt),
                 _money(g.ours.acct_pay),
-                Text("平", style="green") if g.balanced else Text("不平", style="bold red"),
+                Text(say("screen.reconcile.balanced_word"), style="green")
+                if g.balanced
+                else Text(say("screen.reconcile.unbalanced_word"), style="bold red"),
             )
         if not result.groups:
-            groups.add_row("（本地当日无医保结算）", "", "", "", "", "")
+            groups.add_row(say("screen.reconcile.no_local"), "", "", "", "", "")
         table = self.query_one("#recon-mismatches", DataTable)
         table.clear()
         for n, m in enumerate(result.mismatches):
@@ -236,7 +246,7 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
 class MismatchDetail(ModalScreen[None]):
     """The drill-down: the local sale of a mismatch beside the insurer's record."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "返回", id="back")]
+    BINDINGS = [Binding("escape", "dismiss(None)", say("screen.reconcile.key.back"), id="back")]
 
     def __init__(self, mismatch: Mismatch) -> None:
         super().__init__()
@@ -246,26 +256,49 @@ class MismatchDetail(ModalScreen[None]):
         with Vertical(classes="dialog wide"):
             yield Label(f"[b]{self.mismatch.kind.label}[/]", id="drill-title")
             yield Static(self.text(), id="drill-body")
-            yield Static("Esc 返回", classes="dim")
+            yield Static(say("screen.reconcile.detail_keys"), classes="dim")
 
     def text(self) -> str:
         m = self.mismatch
         s, t = m.local, m.theirs
         lines = []
         if s is None:
-            lines.append("[yellow]本地没有这笔结算的收费单[/]")
+            lines.append(say("screen.reconcile.no_bill"))
         else:
-            status = "" if s.status == "settled" else " [red]（本地已撤销）[/]"
+            status = "" if s.status == "settled" else say("screen.reconcile.cancelled_here")
             lines += [
-                f"收据号  [b]{quoted(s.receipt_no)}[/]{status}",
-                f"时间    {s.settled_at:%Y-%m-%d %H:%M:%S} · 收费台 {quoted(s.station)}"
-                f" · 收费员 {quoted(s.operator)}",
-                f"患者    {quoted(s.psn_name)} {quoted(s.certno)}",
-                f"险种    {s.insutype} {INSUTYPES.get(s.insutype, '')} · "
-                f"{MED_TYPES.get(s.med_type, s.med_type)} · 收费单合计 {s.sale_total.display()}",
+                say("screen.reconcile.detail.receipt", value=quoted(s.receipt_no), status=status),
+                say(
+                    "screen.reconcile.detail.time",
+                    settled_at=s.settled_at,
+                    value=quoted(s.station),
+                    value2=quoted(s.operator),
+                ),
+                say(
+                    "screen.reconcile.detail.patient",
+                    value=quoted(s.psn_name),
+                    value2=quoted(s.certno),
+                ),
+                say(
+                    "screen.reconcile.detail.insurance",
+                    insutype=s.insutype,
+                    INSUTYPES=INSUTYPES.get(s.insutype, ""),
+                    MED_TYPES=MED_TYPES.get(s.med_type, s.med_type),
+                    sale_total=s.sale_total.display(),
+                ),
             ]
-        lines.append(f"结算ID  {quoted(m.setl_id or '—')}  流水 {quoted(m.msgid or '—')}")
-        lines.append(_pad("", 10) + _pad("本地", 14, right=True) + _pad("平台", 14, right=True))
+        lines.append(
+            say(
+                "screen.reconcile.detail.ids",
+                value=quoted(m.setl_id or "—"),
+                value2=quoted(m.msgid or "—"),
+            )
+        )
+        lines.append(
+            _pad("", 10)
+            + _pad(say("screen.reconcile.detail.here"), 14, right=True)
+            + _pad(say("screen.reconcile.detail.there"), 14, right=True)
+        )
         for name, label in FIELDS:
             ours = getattr(s, name).display() if s else "—"
             theirs = getattr(t, name).display() if t else "—"
@@ -273,7 +306,10 @@ class MismatchDetail(ModalScreen[None]):
             row = _pad(label, 10) + _pad(ours, 14, right=True) + _pad(theirs, 14, right=True)
             lines.append(f"[b red]{row}[/]" if differs else row)
         if s is not None:
-            lines.append(_pad("现金部分", 10) + _pad(s.psn_cash_pay.display(), 14, right=True))
+            lines.append(
+                _pad(say("screen.reconcile.detail.cash"), 10)
+                + _pad(s.psn_cash_pay.display(), 14, right=True)
+            )
         if m.note:
-            lines.append(f"说明    {quoted(m.note)}")
+            lines.append(say("screen.reconcile.detail.note", value=quoted(m.note)))
         return "\n".join(lines)

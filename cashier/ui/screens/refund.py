@@ -24,11 +24,11 @@ class RefundScreen(WorkerErrors, Screen[None]):
 
     ACCEPTS_SCANS = True  # the receipt's QR, then the patient's 医保码 / ID for a partial refund
     BINDINGS = [
-        Binding("f4", "quantity", "退货数量", id="refund_quantity"),
-        Binding("space", "toggle_line", "整行退/不退", id="refund_toggle"),
-        Binding("f9", "all", "全部退", id="refund_all"),
-        Binding("f10", "execute", "审批并退款", id="refund_execute"),
-        Binding("escape", "back", "返回", id="back"),
+        Binding("f4", "quantity", say("screen.refund.key.quantity"), id="refund_quantity"),
+        Binding("space", "toggle_line", say("screen.refund.key.toggle"), id="refund_toggle"),
+        Binding("f9", "all", say("screen.refund.key.all"), id="refund_all"),
+        Binding("f10", "execute", say("screen.refund.key.execute"), id="refund_execute"),
+        Binding("escape", "back", say("screen.refund.key.back"), id="back"),
     ]
 
     def __init__(self) -> None:
@@ -39,29 +39,28 @@ class RefundScreen(WorkerErrors, Screen[None]):
         self._busy = False
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            "[b]退款[/]  扫收据二维码或输入收据号；空格 整行退/不退 · F4 退货数量 · F9 全退"
-            " · F10 审批退款"
-        )
+        yield Static(say("screen.refund.heading"))
         with Horizontal(id="refund-find"):
-            yield Input(placeholder="收据号，如 TRAIN-01-00000001", id="receipt-no")
+            yield Input(placeholder=say("screen.refund.receipt_hint"), id="receipt-no")
         yield DataTable(id="refund-lines", cursor_type="row")
         yield Static("", id="refund-summary")
         with Vertical(id="refund-approve"):
-            yield Input(placeholder="退款原因", id="reason")
+            yield Input(placeholder=say("screen.refund.reason_hint"), id="reason")
             with Horizontal():
-                yield Input(placeholder="组长工号", id="sup-code")
-                yield Input(placeholder="组长 PIN", id="sup-pin", password=True)
+                yield Input(placeholder=say("screen.refund.supervisor_code"), id="sup-code")
+                yield Input(
+                    placeholder=say("screen.refund.supervisor_pin"), id="sup-pin", password=True
+                )
         yield Label("", id="refund-result")
         yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column("项目", width=20)
-        table.add_column(Text("单价", justify="right"), width=8)
-        table.add_column(Text("原数量", justify="right"), width=6)
-        table.add_column(Text("退", justify="right"), width=4)
-        table.add_column(Text("退款额", justify="right"), width=9)
+        table.add_column(say("screen.refund.col.item"), width=20)
+        table.add_column(Text(say("screen.refund.col.price"), justify="right"), width=8)
+        table.add_column(Text(say("screen.refund.col.quantity"), justify="right"), width=6)
+        table.add_column(Text(say("screen.refund.col.back"), justify="right"), width=4)
+        table.add_column(Text(say("screen.refund.col.amount"), justify="right"), width=9)
         self.query_one("#receipt-no", Input).focus()
 
     # -- finding the sale ------------------------------------------------------------------
@@ -124,30 +123,34 @@ class RefundScreen(WorkerErrors, Screen[None]):
             )
         summary = self.query_one("#refund-summary", Static)
         if not any(self.quantities.values()):
-            summary.update(
-                f"{self.sale.receipt_no} · 请选择要退的项目：↑↓ 选行，空格 整行退，"
-                "F4 改退货数量，F9 全部退"
-            )
+            summary.update(say("screen.refund.choose", receipt_no=self.sale.receipt_no))
             return
         try:
             plan = self._plan()
         except CashierError as exc:
             summary.update(f"[red]{exc}[/]")
             return
-        kind = "全部退款" if plan.full else "部分退款（其余项目将重新收费）"
-        insured = "，医保结算将整单撤销后重结" if plan.needs_patient else ""
+        kind = say("screen.refund.full") if plan.full else say("screen.refund.partial")
+        insured = say("screen.refund.insured_resettle") if plan.needs_patient else ""
         if plan.insured and plan.full:
-            insured = "，医保结算将整单撤销（统筹、个人账户退回）"
+            insured = say("screen.refund.insured_cancel")
         patient = ""
         if plan.needs_patient:
             patient = (
-                f"\n患者：{quoted(self.patient.name_masked)}（已识别）"
+                say("screen.refund.patient_known", value=quoted(self.patient.name_masked))
                 if self.patient
-                else "\n[yellow]请扫患者医保码、插社保卡或输入身份证号以重新结算[/]"
+                else say("screen.refund.patient_needed")
             )
         summary.update(
-            f"{self.sale.receipt_no} · {kind}{insured}\n"
-            f"退货金额 {plan.total.display()} · 原单实付 {plan.paid_net.display()}{patient}"
+            say(
+                "screen.refund.summary",
+                receipt_no=self.sale.receipt_no,
+                kind=kind,
+                insured=insured,
+                total=plan.total.display(),
+                paid_net=plan.paid_net.display(),
+                patient=patient,
+            )
         )
 
     # -- choosing what goes back -------------------------------------------------------------
@@ -229,7 +232,7 @@ class RefundScreen(WorkerErrors, Screen[None]):
         if money_busy(self.app):
             return
         self._busy = True
-        self.query_one("#refund-result", Label).update("正在退款…")
+        self.query_one("#refund-result", Label).update(say("screen.refund.refunding"))
         self.run_refund(reason, code, pin)
 
     @work(thread=True, exit_on_error=False, group=MONEY)
@@ -284,11 +287,22 @@ class RefundScreen(WorkerErrors, Screen[None]):
         )
 
     def _done(self, done) -> None:
-        back = "，".join(f"{m.label} {a.display()}" for m, a in done.by_method) or "无"
-        new = f"\n保留项目已重新收费，新票据号 {done.new_receipt_no}" if done.new_receipt_no else ""
+        back = "，".join(f"{m.label} {a.display()}" for m, a in done.by_method) or say(
+            "screen.refund.nothing"
+        )
+        new = (
+            say("screen.refund.new_receipt", new_receipt_no=done.new_receipt_no)
+            if done.new_receipt_no
+            else ""
+        )
         self.query_one("#refund-result", Label).update(
-            f"[b green]已退款 {done.refund_no}[/]：退还患者 {done.back_to_patient.display()}"
-            f"（{back}）{new}"
+            say(
+                "screen.refund.done",
+                refund_no=done.refund_no,
+                back_to_patient=done.back_to_patient.display(),
+                back=back,
+                new=new,
+            )
         )
         self.sale, self.patient = None, None
         self.query_one(DataTable).clear()
@@ -296,7 +310,7 @@ class RefundScreen(WorkerErrors, Screen[None]):
             self.query_one(field, Input).value = ""
 
     def _failed(self) -> None:
-        self.query_one("#refund-result", Label).update("[red]退款未完成[/]")
+        self.query_one("#refund-result", Label).update(say("screen.refund.not_done"))
 
     def _resale_failed(self, exc) -> None:
         from cashier.ui.screens.sale import SaleScreen

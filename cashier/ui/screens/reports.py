@@ -70,10 +70,10 @@ class ReportScreen(WorkerErrors, Screen[None]):
     """
 
     BINDINGS = [
-        Binding("f5", "run", "生成", id="report_run"),
-        Binding("f6", "export('pdf')", "导出 PDF", id="report_pdf"),
-        Binding("f7", "export('csv')", "导出 CSV", id="report_csv"),
-        Binding("escape", "dismiss(None)", "返回", id="back"),
+        Binding("f5", "run", say("screen.reports.key.run"), id="report_run"),
+        Binding("f6", "export('pdf')", say("screen.reports.key.pdf"), id="report_pdf"),
+        Binding("f7", "export('csv')", say("screen.reports.key.csv"), id="report_csv"),
+        Binding("escape", "dismiss(None)", say("screen.reports.key.back"), id="back"),
     ]
 
     #: Scans come here, not to the sale underneath: a fast-typed date with Enter looks
@@ -88,20 +88,23 @@ class ReportScreen(WorkerErrors, Screen[None]):
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         settings = self.app.settings
-        training = "[reverse] 培训模式 [/] " if settings.training else ""
-        yield Static(f"{training}日结报表 · {quoted(settings.clinic_name)}", id="topbar")
+        training = say("screen.reports.training") if settings.training else ""
+        yield Static(
+            say("screen.reports.topbar", training=training, value=quoted(settings.clinic_name)),
+            id="topbar",
+        )
         today = date.today().isoformat()
         with Horizontal(id="report-form"):
-            yield Label("从")
+            yield Label(say("screen.reports.from"))
             yield Input(today, id="report-from", max_length=10, restrict=r"[0-9-]*")
-            yield Label("至")
+            yield Label(say("screen.reports.to"))
             yield Input(today, id="report-to", max_length=10, restrict=r"[0-9-]*")
             yield Select(
                 [(CLINIC, "")], value="", allow_blank=False, id="report-station", compact=True
             )
         yield ProgressBar(id="report-progress", show_eta=False)
         with VerticalScroll(id="report-body"):
-            yield Static("输入日期后按 F5 生成报表", id="report-headline")
+            yield Static(say("screen.reports.intro"), id="report-headline")
             yield Label(CHART_TITLE, id="report-chart-title")
             yield PlotextPlot(id="report-chart")
             yield Static("", id="report-tables")
@@ -147,9 +150,11 @@ class ReportScreen(WorkerErrors, Screen[None]):
 
     def period(self) -> tuple[date, date, str | None]:
         """The dates and station chosen; an InputError saying what is wrong."""
-        date_from = parse_day(self.query_one("#report-from", Input).value, "开始日期")
+        date_from = parse_day(
+            self.query_one("#report-from", Input).value, say("screen.reports.date_from")
+        )
         to_text = self.query_one("#report-to", Input).value.strip()
-        date_to = parse_day(to_text, "结束日期") if to_text else date_from
+        date_to = parse_day(to_text, say("screen.reports.date_to")) if to_text else date_from
         if date_to < date_from:
             raise InputError(
                 say("screen.reports.dates_reversed", date_to=date_to, date_from=date_from)
@@ -165,7 +170,7 @@ class ReportScreen(WorkerErrors, Screen[None]):
             self.notify(str(exc), severity="error")
             return
         self.query_one("#report-progress", ProgressBar).update(total=None, progress=0)
-        self.query_one("#report-headline", Static).update("正在统计…")
+        self.query_one("#report-headline", Static).update(say("screen.reports.counting"))
         self.run_report(date_from, date_to, station)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="report")
@@ -188,7 +193,7 @@ class ReportScreen(WorkerErrors, Screen[None]):
 
     def _failed(self) -> None:
         if self.is_attached:
-            self.query_one("#report-headline", Static).update("统计未完成，请重试（F5）")
+            self.query_one("#report-headline", Static).update(say("screen.reports.not_done"))
 
     def _show(self, report: EodReport) -> None:
         if not self.is_attached:
@@ -196,10 +201,16 @@ class ReportScreen(WorkerErrors, Screen[None]):
         self.report = report
         total = report.total
         self.query_one("#report-headline", Static).update(
-            f"[b]{quoted(report.period)} · {quoted(report.scope)}[/]\n"
-            f"实收净额 [b]{total.net_takings.display(grouping=True)}[/] · "
-            f"医疗费净额 {total.net_total.display(grouping=True)} · "
-            f"收费 {total.sales} 笔 · 退款 {total.refunds} 笔 · 作废 {total.voids} 笔"
+            say(
+                "screen.reports.headline",
+                value=quoted(report.period),
+                value2=quoted(report.scope),
+                net_takings=total.net_takings.display(grouping=True),
+                net_total=total.net_total.display(grouping=True),
+                sales=total.sales,
+                refunds=total.refunds,
+                voids=total.voids,
+            )
         )
         self.query_one("#report-chart-title", Label).update(
             f"{CHART_TITLE} · {quoted(report.scope)}"
@@ -233,7 +244,7 @@ class ReportScreen(WorkerErrors, Screen[None]):
             for row in table.rows:
                 shown.add_row(*(quoted(cell) for cell in row[skip:]))
             if not table.rows:
-                shown.add_row("无", *([""] * (len(table.columns) - skip - 1)))
+                shown.add_row(say("screen.reports.none"), *([""] * (len(table.columns) - skip - 1)))
             out.append(shown)
         return out
 

@@ -43,27 +43,27 @@ class SaleScreen(WorkerErrors, Screen[None]):
     ACCEPTS_SCANS = True
 
     BINDINGS = [
-        Binding("f1", "help", "帮助", id="help"),
-        Binding("up", "move(-1)", "上一行", show=False),
-        Binding("down", "move(1)", "下一行", show=False),
-        Binding("f2", "identify", "读卡", id="identify"),
-        Binding("f3", "search", "查找", id="search"),
-        Binding("f4", "quantity", "改数量", id="quantity"),
-        Binding("f5", "presettle", "预结算", id="presettle"),
-        Binding("f6", "toggle_account", "个账", id="toggle_account"),
-        Binding("f7", "line_split", "明细", id="line_split"),
-        Binding("ctrl+s", "selfpay", "转自费", id="selfpay"),
-        Binding("ctrl+g", "hold", "挂单", id="hold"),
-        Binding("ctrl+r", "recall", "取单", id="recall"),
-        Binding("ctrl+o", "menu", "功能", id="menu"),
-        Binding("f9", "pay", "收款", id="pay"),
-        Binding("f10", "exact_cash", "现金足额", id="exact_cash"),
-        Binding("f11", "reprint", "重打", id="reprint"),
-        Binding("f12", "void", "作废", id="void"),
-        Binding("delete", "remove_line", "删行", id="remove_line"),
-        Binding("f8", "app.hardware", "设备", id="hardware", show=False),
-        Binding("ctrl+l", "app.lock", "锁屏", id="lock", show=False),
-        Binding("ctrl+q", "logout", "退出登录", id="logout", show=False),
+        Binding("f1", "help", say("screen.sale.key.help"), id="help"),
+        Binding("up", "move(-1)", say("screen.sale.key.up"), show=False),
+        Binding("down", "move(1)", say("screen.sale.key.down"), show=False),
+        Binding("f2", "identify", say("screen.sale.key.identify"), id="identify"),
+        Binding("f3", "search", say("screen.sale.key.search"), id="search"),
+        Binding("f4", "quantity", say("screen.sale.key.quantity"), id="quantity"),
+        Binding("f5", "presettle", say("screen.sale.key.presettle"), id="presettle"),
+        Binding("f6", "toggle_account", say("screen.sale.key.account"), id="toggle_account"),
+        Binding("f7", "line_split", say("screen.sale.key.split"), id="line_split"),
+        Binding("ctrl+s", "selfpay", say("screen.sale.key.selfpay"), id="selfpay"),
+        Binding("ctrl+g", "hold", say("screen.sale.key.hold"), id="hold"),
+        Binding("ctrl+r", "recall", say("screen.sale.key.recall"), id="recall"),
+        Binding("ctrl+o", "menu", say("screen.sale.key.menu"), id="menu"),
+        Binding("f9", "pay", say("screen.sale.key.pay"), id="pay"),
+        Binding("f10", "exact_cash", say("screen.sale.key.exact_cash"), id="exact_cash"),
+        Binding("f11", "reprint", say("screen.sale.key.reprint"), id="reprint"),
+        Binding("f12", "void", say("screen.sale.key.void"), id="void"),
+        Binding("delete", "remove_line", say("screen.sale.key.remove_line"), id="remove_line"),
+        Binding("f8", "app.hardware", say("screen.sale.key.devices"), id="hardware", show=False),
+        Binding("ctrl+l", "app.lock", say("screen.sale.key.lock"), id="lock", show=False),
+        Binding("ctrl+q", "logout", say("screen.sale.key.logout"), id="logout", show=False),
     ]
 
     def __init__(self) -> None:
@@ -135,21 +135,25 @@ class SaleScreen(WorkerErrors, Screen[None]):
             with Vertical(id="side"):
                 yield PatientCard(id="patient")
                 yield Breakdown(id="breakdown")
-                yield Label("应收", classes="caption", id="total-caption")
+                yield Label(say("screen.sale.caption.due"), classes="caption", id="total-caption")
                 yield Digits("0.00", id="total")
                 yield Static("", id="count")
                 yield Static("", id="last-sale")
-        yield Input(placeholder="扫码，或输入编码 / 名称 / 拼音首字母后回车", id="entry")
+        yield Input(placeholder=say("screen.sale.entry_hint"), id="entry")
         yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#lines", DataTable)
-        table.add_column("类", key="class", width=2)  # 甲/乙/丙: the insurer's, once uploaded
-        table.add_column("名称", key="name", width=NAME_MIN)
-        table.add_column("规格", key="spec", width=SPEC_MIN)
-        table.add_column(Text("单价", justify="right"), key="price", width=6)
-        table.add_column(Text("数", justify="right"), key="qty", width=3)
-        table.add_column(Text("金额", justify="right"), key="amount", width=7)
+        table.add_column(
+            say("screen.sale.col.class"), key="class", width=2
+        )  # 甲/乙/丙: the insurer's, once uploaded
+        table.add_column(say("screen.sale.col.name"), key="name", width=NAME_MIN)
+        table.add_column(say("screen.sale.col.spec"), key="spec", width=SPEC_MIN)
+        table.add_column(Text(say("screen.sale.col.price"), justify="right"), key="price", width=6)
+        table.add_column(Text(say("screen.sale.col.quantity"), justify="right"), key="qty", width=3)
+        table.add_column(
+            Text(say("screen.sale.col.amount"), justify="right"), key="amount", width=7
+        )
         self.query_one("#entry", Input).focus()
         self.refresh_sale()
 
@@ -214,21 +218,23 @@ class SaleScreen(WorkerErrors, Screen[None]):
         self.query_one("#breakdown", Breakdown).show(part, self._problem)
         self.query_one("#last-sale", Static).display = part is None
         self.query_one("#side").set_class(part is not None, "-insured")
-        caption, figure = "应收", self.checkout.total
+        caption, figure = say("screen.sale.caption.due"), self.checkout.total
         if not lines and last is not None and last.change and part is None:
             # Between sales the change of the last one is what the cashier needs, big.
-            caption, figure = "找零（上一笔）", last.change
+            caption, figure = say("screen.sale.caption.last_change"), last.change
         elif part is not None and part.cash_due is not None:
-            caption, figure = "现金部分（应收）", part.cash_due
+            caption, figure = say("screen.sale.caption.cash_due"), part.cash_due
         elif part is not None:
-            caption = "医疗费总额"
+            caption = say("screen.sale.caption.medfee")
         put(self.query_one("#total-caption", Label), caption)
         digits = self.query_one("#total", Digits)
         if digits.value != str(figure):
             digits.update(str(figure))
         put(
             self.query_one("#count", Static),
-            f"{len(lines)} 种 {self.checkout.item_count} 件" if lines else "请扫码",
+            say("screen.sale.count", lines=len(lines), item_count=self.checkout.item_count)
+            if lines
+            else say("screen.sale.scan_prompt"),
         )
         state = (
             bool(lines),
@@ -245,11 +251,17 @@ class SaleScreen(WorkerErrors, Screen[None]):
     def _show_parked(self) -> None:
         """Parked bills stay in sight: the top bar says how many wait (Ctrl+R)."""
         settings = self.app.settings
-        training = "[reverse] 培训模式 [/] " if settings.training else ""
-        parked = f" · [b yellow]挂单 {len(self.parked)}（Ctrl+R）[/]" if self.parked else ""
+        training = say("screen.sale.training") if settings.training else ""
+        parked = say("screen.sale.held_marker", parked=len(self.parked)) if self.parked else ""
         self.query_one("#topbar", Static).update(
-            f"{training}{quoted(settings.clinic_name)} · 收费台 {quoted(settings.station_id)}"
-            f" · {quoted(self.app.operator.label)}{parked}"
+            say(
+                "screen.sale.topbar",
+                training=training,
+                value=quoted(settings.clinic_name),
+                value2=quoted(settings.station_id),
+                value3=quoted(self.app.operator.label),
+                parked=parked,
+            )
         )
 
     def _selected(self) -> int | None:
@@ -379,15 +391,21 @@ class SaleScreen(WorkerErrors, Screen[None]):
         if completed.clock_message:  # the PC's clock went back: said, and audited in the core
             self.notify(completed.clock_message, severity="warning", timeout=15)
         self._problem = ""
-        self._show_last(completed, "正在打印…")
+        self._show_last(completed, say("screen.sale.printing"))
         self.refresh_sale()
         self.print_receipt(completed)
         self.query_one("#entry", Input).focus()
 
     def _show_last(self, completed: Completed, printing: str) -> None:
         self.query_one("#last-sale", Static).update(
-            f"上一笔 {completed.receipt_no}\n应收 {completed.total.display()}\n"
-            f"实收 {completed.paid.display()}\n找零 {completed.change.display()}\n{printing}"
+            say(
+                "screen.sale.last_sale",
+                receipt_no=completed.receipt_no,
+                total=completed.total.display(),
+                paid=completed.paid.display(),
+                change=completed.change.display(),
+                printing=printing,
+            )
         )
 
     @work(thread=True, exit_on_error=False, group="printer")
@@ -452,7 +470,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         def confirmed(yes: bool | None) -> None:
             if yes:
                 try:
-                    self.counter.void("收费员作废")
+                    self.counter.void(say("screen.sale.voided_by_cashier"))
                 except CashierError as exc:
                     show_error(self, exc)
                     return
@@ -464,7 +482,11 @@ class SaleScreen(WorkerErrors, Screen[None]):
 
         self.app.push_screen(
             ConfirmDialog(
-                f"作废本单（{len(self.checkout.lines)} 种，{self.checkout.total.display()}）？"
+                say(
+                    "screen.sale.confirm_void",
+                    lines=len(self.checkout.lines),
+                    total=self.checkout.total.display(),
+                )
             ),
             confirmed,
         )
@@ -587,7 +609,14 @@ class SaleScreen(WorkerErrors, Screen[None]):
             self._attach_patient(patient)
             return
         rows = [
-            (i.insutype, f"{INSUTYPES.get(i.insutype, i.insutype)}  余额 {i.balc}")
+            (
+                i.insutype,
+                say(
+                    "screen.sale.insurance_choice",
+                    INSUTYPES=INSUTYPES.get(i.insutype, i.insutype),
+                    balc=i.balc,
+                ),
+            )
             for i in patient.insurances
         ]
         usual = next(n for n, i in enumerate(patient.insurances) if i is patient.insu)
@@ -611,7 +640,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         except CashierError as exc:
             show_error(self, exc)
             return
-        note = f"，已载入医嘱 {loaded} 张" if loaded else ""
+        note = say("screen.sale.orders_loaded", loaded=loaded) if loaded else ""
         self.notify(
             say(
                 "screen.sale.identified",
@@ -733,7 +762,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
                 self.notify(say("screen.sale.settled"), timeout=6)
 
         self.app.push_screen(
-            ConfirmDialog(f"患者不支付现金部分 {cash}？\n撤销医保结算（退回统筹和个人账户）"),
+            ConfirmDialog(say("screen.sale.confirm_unpaid", cash=cash)),
             confirmed,
         )
 
@@ -741,7 +770,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
     def cancel_settlement(self) -> None:
         self._busy(True)
         try:
-            self.counter.cancel_settlement("患者未支付现金部分")
+            self.counter.cancel_settlement(say("screen.sale.cash_unpaid"))
         except Exception as exc:  # the settlement stays; the cashier can try again
             self._failed(exc)
             return

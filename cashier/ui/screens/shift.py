@@ -31,7 +31,7 @@ from cashier.ui.text import quoted
 from cashier.ui.widgets.keybar import KeyBar
 from cashier.ui.widgets.money_input import AmountInput
 
-NO_SHIFT = "本收款台没有未交班的班次：按 F2 开班"
+NO_SHIFT = say("screen.shift.no_shift")
 
 
 @dataclass(frozen=True)
@@ -69,15 +69,15 @@ class ShiftScreen(WorkerErrors, Screen[None]):
     """
 
     BINDINGS = [
-        Binding("f2", "open_form", "开班", id="shift_open"),
-        Binding("f3", "x_report", "X报表", id="shift_x"),
-        Binding("f4", "payout_form", "支出", id="shift_payout"),
-        Binding("f5", "count_form", "交班", id="shift_close"),
-        Binding("f6", "z_list", "Z报表", id="shift_z_list"),
-        Binding("f7", "print_x", "打印X", id="shift_print_x"),
-        Binding("f11", "reprint", "重打Z", id="shift_reprint"),
-        Binding("f10", "submit", "提交", id="shift_submit"),
-        Binding("escape", "back", "返回", id="back"),
+        Binding("f2", "open_form", say("screen.shift.key.open"), id="shift_open"),
+        Binding("f3", "x_report", say("screen.shift.key.x"), id="shift_x"),
+        Binding("f4", "payout_form", say("screen.shift.key.payout"), id="shift_payout"),
+        Binding("f5", "count_form", say("screen.shift.key.close"), id="shift_close"),
+        Binding("f6", "z_list", say("screen.shift.key.z"), id="shift_z_list"),
+        Binding("f7", "print_x", say("screen.shift.key.print_x"), id="shift_print_x"),
+        Binding("f11", "reprint", say("screen.shift.key.reprint_z"), id="shift_reprint"),
+        Binding("f10", "submit", say("screen.shift.key.submit"), id="shift_submit"),
+        Binding("escape", "back", say("screen.shift.key.back"), id="back"),
     ]
 
     #: Scans stop here: a scan while counting must never ring up an item on the sale below.
@@ -94,42 +94,45 @@ class ShiftScreen(WorkerErrors, Screen[None]):
     # -- layout -----------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         settings = self.app.settings
-        training = "[reverse] 培训模式 [/] " if settings.training else ""
+        training = say("screen.shift.training") if settings.training else ""
         yield Static(
-            f"{training}班次 · 收款台 {quoted(settings.station_id)} · "
-            f"{quoted(self.app.operator.label)}",
+            say(
+                "screen.shift.topbar",
+                training=training,
+                value=quoted(settings.station_id),
+                value2=quoted(self.app.operator.label),
+            ),
             id="topbar",
         )
-        yield Static("正在读取班次…", id="shift-state")
+        yield Static(say("screen.shift.reading"), id="shift-state")
         with Vertical(id="open-form", classes="shift-form"):
-            yield Label("开班：输入钱箱中的备用金（找零现金），Enter 开班 · Esc 取消")
+            yield Label(say("screen.shift.open_form"))
             with Horizontal(classes="shift-row"):
-                yield Label("备用金")
-                yield AmountInput("", id="float", placeholder="如 200", compact=True)
+                yield Label(say("screen.shift.float"))
+                yield AmountInput(
+                    "", id="float", placeholder=say("screen.shift.float_hint"), compact=True
+                )
         with Vertical(id="payout-form", classes="shift-form"):
-            yield Label("支出：从钱箱取出现金（非退款），Enter 下一项 · Esc 取消")
+            yield Label(say("screen.shift.payout_form"))
             with Horizontal(classes="shift-row"):
-                yield Label("金额")
+                yield Label(say("screen.shift.amount"))
                 yield AmountInput("", id="payout-amount", placeholder="0.00", compact=True)
             with Horizontal(classes="shift-row"):
-                yield Label("事由")
+                yield Label(say("screen.shift.reason"))
                 yield Input(id="payout-reason", max_length=200, compact=True)
         with Vertical(id="count-form", classes="shift-form"):
-            yield Label(
-                "盲点交班：现金点钞，电子支付按终端结算单；留空为 0。"
-                "Enter 下一项，F10（或最后一项 Enter）提交；应有金额提交后显示"
-            )
+            yield Label(say("screen.shift.count_form"))
             for method in shifts.METHODS:
                 with Horizontal(classes="shift-row"):
-                    yield Label(f"{method.label}实点")
+                    yield Label(say("screen.shift.counted", label=method.label))
                     yield AmountInput(
                         "", id=f"count-{method.value}", placeholder="0.00", compact=True
                     )
             with Horizontal(classes="shift-row", id="supervisor-row"):
-                yield Label("组长工号")
+                yield Label(say("screen.shift.supervisor_code_label"))
                 yield Input(id="sup-code", max_length=16, compact=True)
             with Horizontal(classes="shift-row", id="supervisor-pin-row"):
-                yield Label("组长 PIN")
+                yield Label(say("screen.shift.supervisor_pin_label"))
                 yield Input(id="sup-pin", password=True, max_length=8, compact=True)
         yield DataTable(id="shift-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="shift-note")
@@ -163,20 +166,29 @@ class ShiftScreen(WorkerErrors, Screen[None]):
         if info is None:
             text = NO_SHIFT
         else:
-            text = (
-                f"当前班次 #{info.shift_id} · {quoted(info.operator)} {quoted(info.operator_name)}"
-                f" · {info.opened_at:%Y-%m-%d %H:%M} 开班 · 备用金 {info.float_amount.display()}"
+            text = say(
+                "screen.shift.current",
+                shift_id=info.shift_id,
+                value=quoted(info.operator),
+                value2=quoted(info.operator_name),
+                opened_at=info.opened_at,
+                float_amount=info.float_amount.display(),
             )
             if info.stale:
-                text += "\n[b red]跨日未交班[/]：请收费组长交班（F5，组长输入工号和 PIN）"
+                text += say("screen.shift.stale")
             elif state.needs_supervisor:
-                text += "\n[yellow]这是其他收费员的班次：交班须收费组长输入工号和 PIN[/]"
+                text += say("screen.shift.others_shift")
         if state.stale_elsewhere:
             others = "、".join(
-                f"{quoted(s.station_id)}（{quoted(s.operator)}，{s.opened_at:%m-%d %H:%M} 开班）"
+                say(
+                    "screen.shift.other_station",
+                    value=quoted(s.station_id),
+                    value2=quoted(s.operator),
+                    opened_at=s.opened_at,
+                )
                 for s in state.stale_elsewhere
             )
-            text += f"\n[yellow]其他收款台跨日未交班：{others}[/]"
+            text += say("screen.shift.others_stale", others=others)
         self.query_one("#shift-state", Static).update(text)
 
     def _require_shift(self) -> shifts.ShiftInfo | None:
@@ -228,7 +240,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
         self.refresh_bindings()
         if name == "count":
             # Blind: nothing expected may be on screen while the cashier counts.
-            self._table("盲点中", [])
+            self._table(say("screen.shift.counting"), [])
             self._note("")
 
     def action_open_form(self) -> None:
@@ -345,7 +357,7 @@ class ShiftScreen(WorkerErrors, Screen[None]):
             self.notify(say("screen.shift.supervisor_pin"), severity="warning")
             return
         counted = " · ".join(f"{m.label} {a}" for m, a in counts.items() if a)
-        question = f"提交盲点并交班？提交后不能修改\n{counted or '全部为 0'}"
+        question = say("screen.shift.confirm_close", value=counted or say("screen.shift.all_zero"))
 
         def confirmed(ok: bool | None) -> None:
             if ok and not money_busy(self.app):
@@ -450,7 +462,11 @@ class ShiftScreen(WorkerErrors, Screen[None]):
             raise DeviceError(
                 say("screen.shift.saved_unprinted", number=report.number, exc=exc)
             ) from None
-        word = f"重打（第{reprint}次）" if reprint else "已打印"
+        word = (
+            say("screen.shift.reprint_n", reprint=reprint)
+            if reprint
+            else say("screen.shift.printed")
+        )
         self.app.call_from_thread(
             self.notify,
             say("screen.shift.z_report", number=report.number, word=word, where=printed.where),
@@ -529,14 +545,26 @@ class ShiftScreen(WorkerErrors, Screen[None]):
             for m in x.methods
         ]
         self._table(
-            f"X 报表 · 截至 {x.as_of:%H:%M:%S}",
-            [("方式", 8), ("收入", 10), ("找零", 10), ("退款", 10), ("支出", 10), ("应有", 11)],
+            say("screen.shift.x_title", as_of=x.as_of),
+            [
+                (say("screen.shift.col.method"), 8),
+                (say("screen.shift.col.taken"), 10),
+                (say("screen.shift.col.change"), 10),
+                (say("screen.shift.col.refunded"), 10),
+                (say("screen.shift.col.payouts"), 10),
+                (say("screen.shift.col.expected"), 11),
+            ],
             rows,
         )
         ins = x.insured
         insured = (
-            f"\n医保 {ins.settlements} 笔：基金 {ins.fund_pay} · 账户 {ins.acct_pay}"
-            f" · 个人现金 {ins.cash_pay}"
+            say(
+                "screen.shift.insured_line",
+                settlements=ins.settlements,
+                fund_pay=ins.fund_pay,
+                acct_pay=ins.acct_pay,
+                cash_pay=ins.cash_pay,
+            )
             if ins.settlements
             else ""
         )
@@ -560,14 +588,25 @@ class ShiftScreen(WorkerErrors, Screen[None]):
             (c.method.label, _money(c.counted), _money(c.expected), _money(c.variance))
             for c in z.counts
         ]
-        rows.append(("合计", "", "", _money(z.variance)))
+        rows.append((say("screen.shift.total"), "", "", _money(z.variance)))
         self._table(
-            f"{z.number} 盲点结果（差额 = 实点 − 应有）",
-            [("方式", 10), ("实点", 12), ("应有", 12), ("差额", 12)],
+            say("screen.shift.z_title", number=z.number),
+            [
+                (say("screen.shift.col.method"), 10),
+                (say("screen.shift.col.counted"), 12),
+                (say("screen.shift.col.expected"), 12),
+                (say("screen.shift.col.variance"), 12),
+            ],
             rows,
         )
         cash = z.count_of(Method.CASH).variance
-        word = "短款" if cash < Fen(0) else "长款" if cash > Fen(0) else "无差额"
+        word = (
+            say("screen.shift.short")
+            if cash < Fen(0)
+            else say("screen.shift.over")
+            if cash > Fen(0)
+            else say("screen.shift.even")
+        )
         colour = "red" if cash else "green"
         self._note(
             say(
@@ -584,8 +623,14 @@ class ShiftScreen(WorkerErrors, Screen[None]):
         if not self.is_attached:
             return
         table = self._table(
-            "最近的 Z 报表（↑↓ 选择 · F11 重打）",
-            [("Z 号", 18), ("收款员", 12), ("结班", 12), ("差额", 10), ("重打", 4)],
+            say("screen.shift.z_list"),
+            [
+                (say("screen.shift.col.z"), 18),
+                (say("screen.shift.col.cashier"), 12),
+                (say("screen.shift.col.closed"), 12),
+                (say("screen.shift.col.variance"), 10),
+                (say("screen.shift.col.reprints"), 4),
+            ],
             [
                 (
                     z.number,

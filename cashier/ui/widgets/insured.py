@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from cashier.domain.money import Fen
+from cashier.messages import say
 from cashier.services.insured import breakdown_rows
 from cashier.services.patient import InsuredPart
 from cashier.ui.text import quoted
@@ -27,12 +28,18 @@ class PatientCard(Static):
             self.display = False
             return
         p = part.patient
-        region = "本地参保"
+        region = say("widget.insured.local")
         if p.cross_region(admvs):
             # The insurer tells the filing only by settling (or refusing): say what is known.
-            filed = "已备案" if (part.presettlement or part.settlement) else "备案待核"
-            region = f"[b yellow]异地 {p.insu.insuplc_admdvs} {filed}[/]"
-        balance = f"账户余额 {p.insu.balc}"
+            filed = (
+                say("widget.insured.filed")
+                if (part.presettlement or part.settlement)
+                else say("widget.insured.filing_unchecked")
+            )
+            region = say(
+                "widget.insured.out_of_area", insuplc_admdvs=p.insu.insuplc_admdvs, filed=filed
+            )
+        balance = say("widget.insured.balance", balc=p.insu.balc)
         bill = part.settlement or part.presettlement
         if bill is not None and bill.setlinfo.acct_pay:
             balance += f"→{bill.setlinfo.balc}"
@@ -44,8 +51,12 @@ class PatientCard(Static):
             balance,
         ]
         if p.suspended:  # short, and the date on a line of its own (never broken)
-            since = f"\n[red]{quoted(p.insu.paus_insu_date)} 起[/]" if p.insu.paus_insu_date else ""
-            lines.append(f"[b red]暂停参保[/]{since}")
+            since = (
+                say("widget.insured.paused_since", value=quoted(p.insu.paus_insu_date))
+                if p.insu.paus_insu_date
+                else ""
+            )
+            lines.append(say("widget.insured.paused", since=since))
         put(self, "\n".join(lines))
         self.display = True
 
@@ -60,16 +71,20 @@ class Breakdown(Static):
             return
         self.display = True
         bill = part.settlement or part.presettlement
-        account = "个账 开" if part.acct_used else "[b yellow]个账 关[/]"
+        account = (
+            say("widget.insured.account_on")
+            if part.acct_used
+            else say("widget.insured.account_off")
+        )
         if bill is None:
             if part.patient.problems:  # said once, with the key that gets the patient served
-                put(self, "[b red]不能医保结算[/]\nCtrl+S 转自费收款")
+                put(self, say("widget.insured.no_insurance"))
                 return
-            state = message or "按 F5 预结算"
+            state = message or say("widget.insured.presettle_hint")
             put(self, f"{account} (F6)\n{state}")
             return
         s = bill.setlinfo
-        title = "[b green]已结算[/]" if part.settled else "预结算"
+        title = say("widget.insured.settled") if part.settled else say("widget.insured.presettled")
         lines = [f"{title} · {account} (F6)"]
         lines.extend(_row(label, amount.display()) for label, amount in breakdown_rows(s)[:-1])
         if message:

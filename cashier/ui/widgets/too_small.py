@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
+from cashier.messages import say
+
 #: The counter's screens are laid out for this (design: "works in 80×24").
 MIN_COLUMNS, MIN_ROWS = 80, 24
 
@@ -29,9 +31,13 @@ class TooSmall(Static):
 
     def show_size(self, columns: int, rows: int) -> None:
         self.update(
-            f"终端窗口太小（现为 {columns}×{rows}）\n"
-            f"收费界面需要至少 {MIN_COLUMNS}×{MIN_ROWS}\n"
-            "请放大窗口或调小字体；放大后自动恢复，本单不受影响"
+            say(
+                "widget.too_small.message",
+                columns=columns,
+                rows=rows,
+                MIN_COLUMNS=MIN_COLUMNS,
+                MIN_ROWS=MIN_ROWS,
+            )
         )
 
 
