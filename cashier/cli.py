@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("code", nargs="?", help="工号")
     p.add_argument("--name", help="姓名（add）")
     p.add_argument("--role", choices=("cashier", "supervisor", "admin"), default="cashier")
+    p.add_argument(
+        "--cert-no", help="药师的执业资格证号（add；审核处方药的药师须登记）", default=None
+    )
     _privileged(p)
 
     p = sub.add_parser("sandbox", help="模拟医保平台：运行服务，或 people / qr")
@@ -295,9 +298,10 @@ def _run_tui(args: argparse.Namespace) -> int:
     ctx = open_station(
         settings, on_wait=lambda message: print(f"cashier: {message}", file=sys.stderr)
     )
-    from cashier.services import claims
+    from cashier.services import claims, trace
 
     claims.release_all(settings.station_id)  # its bills from before this start are gone
+    trace.release_stale(settings.station_id)  # and the boxes they held
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         print(say("cli.needs_terminal"), file=sys.stderr)
         return EXIT_USAGE
@@ -486,7 +490,10 @@ def _operator(args: argparse.Namespace) -> int:
         pin = getpass.getpass(f"{args.code} 的 PIN：")
         if getpass.getpass("再次输入 PIN：") != pin:
             raise CashierError(say("cli.pins_differ"))
-    operators.create_operator(ctx.station_id, args.code, args.name, Role(args.role), pin, by=who)
+    operators.create_operator(
+        ctx.station_id, args.code, args.name, Role(args.role), pin, by=who,
+        prac_cert_no=args.cert_no,
+    )  # fmt: skip
     print(say("cli.operator_saved", code=args.code, name=args.name, label=Role(args.role).label))
     return 0
 

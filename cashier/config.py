@@ -8,6 +8,7 @@ receipts and a visible 培训模式 banner. ``cashier init`` writes a file.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -46,6 +47,8 @@ DEFAULT_KEYMAP: dict[str, str] = {
     "hardware": "f8",
     "lock": "ctrl+l",
     "logout": "ctrl+q",
+    "trace_waive": "ctrl+t",  # a supervisor's exception for boxes without their 追溯码
+    "prescription": "ctrl+x",  # the prescription a 处方药 is dispensed on
 }
 
 
@@ -70,6 +73,20 @@ class ScannerSettings:
     serial_port: str = ""  # a USB-COM scanner, e.g. /dev/ttyACM0
     serial_baud: int = 9600
     camera: str = ""  # /dev/video0, or a folder of images (demos, tests)
+
+
+@dataclass(frozen=True)
+class InventorySettings:
+    """The pharmacy's duties to the insurer (docs/pharmacy.md)."""
+
+    #: 进销存 reported to the insurer (3501–3507, through the outbox): "auto" = a pharmacy
+    #: does, a clinic does not; "on"; "off".
+    report: str = "auto"
+    #: Extra shapes taken as a box's 追溯码 besides the 20-digit 码上放心 code and a
+    #: serialised GS1 code: one regular expression (alternatives with |).
+    trace_patterns: str = ""
+    #: Days before a batch's expiry (expy_end) that the counter warns about.
+    expiry_warning_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -197,6 +214,7 @@ class Settings:
     scanner: ScannerSettings = field(default_factory=ScannerSettings)
     insurer: InsurerSettings = field(default_factory=InsurerSettings)
     display: DisplaySettings = field(default_factory=DisplaySettings)
+    inventory: InventorySettings = field(default_factory=InventorySettings)
     visit: VisitDefaults = field(default_factory=VisitDefaults)
     wechat: WeChatSettings = field(default_factory=WeChatSettings)
     alipay: AlipaySettings = field(default_factory=AlipaySettings)
@@ -228,6 +246,18 @@ class Settings:
         return self.keymap.get(action, DEFAULT_KEYMAP[action])
 
     @property
+    def reports_inventory(self) -> bool:
+        """Whether this station reports 进销存 to the insurer (3501–3507)."""
+        if self.inventory.report == "auto":
+            return self.kind == "pharmacy"
+        return self.inventory.report == "on"
+
+    @property
+    def trace_patterns(self) -> tuple[re.Pattern, ...]:
+        text = self.inventory.trace_patterns
+        return (re.compile(text),) if text else ()
+
+    @property
     def walk_in(self) -> VisitDefaults:
         """The walk-in department and doctor: configured, else the training station's."""
         if self.visit.dept_code or not self.training:
@@ -252,6 +282,7 @@ _SECTIONS = {
     "scanner": ScannerSettings,
     "insurer": InsurerSettings,
     "display": DisplaySettings,
+    "inventory": InventorySettings,
     "visit": VisitDefaults,
     "wechat": WeChatSettings,
     "alipay": AlipaySettings,
@@ -426,6 +457,12 @@ def settings_from_dict(
         problems.append(say("config.profile", value=" / ".join(PROFILES)))
     if settings.scanner.terminator not in ("enter", "tab"):
         problems.append(say("config.terminator"))
+    if settings.inventory.report not in ("auto", "on", "off"):
+        problems.append(say("config.inventory_report"))
+    try:
+        settings.trace_patterns  # noqa: B018 (compiled here to say what is wrong)
+    except re.error as exc:
+        problems.append(say("config.trace_patterns", why=str(exc)))
     if problems:
         count = say("config.problem_count", problems=len(problems)) if len(problems) > 1 else ""
         raise ConfigError(f"{where}：{count}{'；'.join(problems)}")

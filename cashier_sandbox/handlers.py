@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from cashier.devices.scanner import is_trace_code
 from cashier.domain.money import Fen
 from cashier.errors import CashierError
 from cashier.insurer import protocol
@@ -76,6 +77,9 @@ class Transactions:
             "2102": self.pharmacy_settle,
             "2103": self.cancel,
             "2601": self.reverse,
+            "3503": self.purchase,
+            "3505": self.sale_or_return,
+            "3506": self.sale_or_return,
             "3201": self.reconcile_totals,
             "3202": self.reconcile_details,
             "5203": self.lookup,
@@ -578,6 +582,79 @@ class Transactions:
             }
         }
 
+    # -- 进销存: purchases, sales, returns (3503, 3505, 3506) ----------------------------------
+    def purchase(self, req: protocol.Request) -> None:
+        """3503 采购: a batch in. The batch number is the document's key: sent again, it is
+        refused as a repeat (the institution's retry after a lost answer)."""
+        info = _node(req, "purcinfo")
+        _require(info, "purcinfo", _PURCINFO_REQUIRED)
+        count = _count(info, "purc_retn_cnt")
+        key = f"3503:{req.fixmedins_code}:{info['fixmedins_bchno']}"
+        self._keep_doc(key, req, info, +count)
+        return None
+
+    def sale_or_return(self, req: protocol.Request) -> None:
+        """3505 商品销售 / 3506 销售退货: one drug and batch of a retail document, each box's
+        追溯码 in ``drugtracinfo`` (or, from older gateways, ``drug_trac_codg`` joined by
+        commas). A code of the wrong shape is refused; a code sold (and not returned) is
+        refused for a second sale; a return frees its boxes."""
+        info = _node(req, "selinfo")
+        _require(info, "selinfo", _SELINFO_REQUIRED)
+        count = _count(info, "sel_retn_cnt")
+        if str(info.get("mdtrt_setl_type")) == "1":
+            setl_id = str(info.get("setl_id") or "")
+            if not setl_id:
+                raise Refused("医保结算时 setl_id 不能为空")
+            if req.infno == "3505":
+                setl = Settlement.get_or_none(Settlement.setl_id == setl_id)
+                if setl is None or setl.fixmedins_code != req.fixmedins_code:
+                    raise Refused(f"结算ID {setl_id} 不存在")
+        codes = _trace_codes(info)
+        for code in codes:
+            if not is_trace_code(code):
+                raise Refused(f"药品追溯码 {code} 格式不正确（应为 20 位码上放心追溯码或 GS1 码）")
+        if len(set(codes)) != len(codes):
+            raise Refused("同一单据中药品追溯码重复")
+        if len(codes) > count:
+            raise Refused(f"药品追溯码 {len(codes)} 个，多于销售/退货数量 {count}")
+        doc = str(info.get("medins_prod_sel_no") or "") or (
+            f"{info['rtal_docno']}:{info['fixmedins_bchno']}:{info['fixmedins_hilist_id']}"
+        )
+        key = f"{req.infno}:{req.fixmedins_code}:{doc}"
+        if state.InventoryDoc.get_or_none(state.InventoryDoc.key == key) is not None:
+            raise Refused("该单据已上传，请勿重复上传")
+        boxes = {b.code: b for b in state.TracedBox.select().where(state.TracedBox.code.in_(codes))}
+        for code in codes:
+            box = boxes.get(code)
+            if req.infno == "3505" and box is not None and box.sold:
+                raise Refused(f"药品追溯码 {code} 已于单据 {box.rtal_docno} 销售，不能重复销售")
+            if req.infno == "3506" and (
+                box is None or not box.sold or box.fixmedins_code != req.fixmedins_code
+            ):
+                raise Refused(f"药品追溯码 {code} 没有本机构的销售记录，不能退货")
+        with sandbox_db.atomic():
+            self._keep_doc(key, req, info, -count if req.infno == "3505" else +count)
+            for code in codes:
+                state.TracedBox.insert(
+                    code=code,
+                    fixmedins_code=req.fixmedins_code,
+                    rtal_docno=str(info["rtal_docno"]),
+                    sold=req.infno == "3505",
+                ).on_conflict_replace().execute()
+        return None
+
+    def _keep_doc(self, key: str, req: protocol.Request, info: dict, quantity: int) -> None:
+        if state.InventoryDoc.get_or_none(state.InventoryDoc.key == key) is not None:
+            raise Refused("该单据已上传，请勿重复上传")
+        state.InventoryDoc.create(
+            key=key,
+            infno=req.infno,
+            fixmedins_code=req.fixmedins_code,
+            fixmedins_bchno=str(info.get("fixmedins_bchno") or ""),
+            quantity=quantity,
+            payload=protocol.dumps(info),
+        )
+
     def upload_file(self, req: protocol.Request) -> dict:
         """9101: keep the file; its ``file_qury_no`` names it in 3202."""
         filename, data = protocol.uploaded_bytes(req.input.get("fsUploadIn"))
@@ -948,6 +1025,54 @@ def _plant_line(n: int, line: Any) -> dict:
         "hosp_appr_flag": "1",
         "rx_circ_flag": "0",
     }
+
+
+#: Required in 3505 / 3506 ``selinfo`` (the interface's 必填 fields; ``setl_id`` too when
+#: ``mdtrt_setl_type`` is 1, a settlement under insurance).
+_SELINFO_REQUIRED = (
+    "med_list_codg", "fixmedins_hilist_id", "fixmedins_hilist_name", "fixmedins_bchno",
+    "prsc_dr_name", "phar_name", "phar_prac_cert_no", "hi_feesetl_type", "mdtrt_sn",
+    "psn_cert_type", "manu_lotnum", "manu_date", "expy_end", "rx_flag", "trdn_flag",
+    "rx_circ_flag", "rtal_docno", "sel_retn_cnt", "sel_retn_time", "sel_retn_opter_name",
+    "mdtrt_setl_type",
+)  # fmt: skip
+_PURCINFO_REQUIRED = (
+    "med_list_codg", "fixmedins_hilist_id", "fixmedins_hilist_name", "fixmedins_bchno",
+    "manu_lotnum", "manu_date", "expy_end", "purc_retn_cnt", "purc_retn_stoin_time",
+    "purc_retn_opter_name", "rx_flag",
+)  # fmt: skip
+
+
+def _require(info: dict, node: str, names: tuple[str, ...]) -> None:
+    for name in names:
+        if not str(info.get(name) if info.get(name) is not None else "").strip():
+            raise Refused(f"{node}.{name} 不能为空")
+
+
+def _count(info: dict, name: str) -> int:
+    try:
+        value = Decimal(str(info.get(name)))
+    except InvalidOperation:
+        raise Refused(f"{name} 不是数值") from None
+    if value <= 0 or value != value.to_integral_value():
+        raise Refused(f"{name} 应为正整数")
+    return int(value)
+
+
+def _trace_codes(info: dict) -> list[str]:
+    nodes = info.get("drugtracinfo")
+    if nodes is None:  # an older gateway's flat field
+        flat = str(info.get("drug_trac_codg") or "")
+        return [c.strip() for c in flat.split(",") if c.strip()]
+    if not isinstance(nodes, list):
+        raise Refused("drugtracinfo 应为数组")
+    codes = []
+    for n, node in enumerate(nodes, 1):
+        code = str(node.get("drug_trac_codg") or "").strip() if isinstance(node, dict) else ""
+        if not code:
+            raise Refused(f"drugtracinfo 第 {n} 条缺少 drug_trac_codg")
+        codes.append(code)
+    return codes
 
 
 def _node(req: protocol.Request, name: str) -> dict:

@@ -188,6 +188,30 @@ class StoredFile(SandboxModel):
     created_at = DateTimeField(default=_now)
 
 
+class InventoryDoc(SandboxModel):
+    """A 进销存 document the platform holds (3501–3506), by the institution's own key: a
+    document sent again (its answer lost) is refused as a repeat, never counted twice."""
+
+    key = CharField(primary_key=True)  # infno:fixmedins_code:medins_prod_sel_no (or bchno)
+    infno = CharField()
+    fixmedins_code = CharField(index=True)
+    fixmedins_bchno = CharField(default="", index=True)
+    quantity = IntegerField(default=0)  # boxes in (+) or out (−) of the institution's stock
+    payload = TextField()
+    deleted = BooleanField(default=False)  # 3507
+    created_at = DateTimeField(default=_now)
+
+
+class TracedBox(SandboxModel):
+    """A box's 追溯码 as the platform sees it: sold (3505) by one institution, until a
+    return (3506) frees it."""
+
+    code = CharField(primary_key=True)
+    fixmedins_code = CharField()
+    rtal_docno = CharField()
+    sold = BooleanField(default=True)
+
+
 class Counter(SandboxModel):
     name = CharField(primary_key=True)
     value = IntegerField(default=0)
@@ -210,6 +234,8 @@ MODELS = (
     Counter,
     Setting,
     StoredFile,
+    InventoryDoc,
+    TracedBox,
 )
 
 

@@ -142,6 +142,7 @@ class ScanKind(Enum):
     GTIN = "gtin"  # EAN-8, UPC-A, EAN-13, GTIN-14 with a valid check digit
     ID_NUMBER = "id_number"  # 18-character 居民身份证号码, checksum and birth date valid
     PAYMENT_CODE = "payment_code"  # WeChat Pay / Alipay / UnionPay 付款码
+    TRACE = "trace"  # 药品追溯码: 20 digits from 8 (码上放心), or a serialised GS1 code
     CODE128 = "code128"  # other product or internal codes
     UNKNOWN = "unknown"
 
@@ -227,6 +228,31 @@ def payment_code_issuer(text: str) -> str | None:
     return None
 
 
+#: A serialised GS1 element string: a GTIN (AI 01) and a serial number (AI 21), in the
+#: bracketed human-readable form or with FNC1 separators (GS, ``\x1d``) as scanners send
+#: them: the traceability code an imported drug's DataMatrix carries.
+_GS1_SERIALISED = re.compile(
+    r"(?:\(01\)(?P<gtin_h>\d{14}).*\(21\)[!-~]{1,20}.*)"
+    r"|(?:\x1d?01(?P<gtin_r>\d{14})(?:(?:17|11)\d{6}\x1d?|10[!-~]{1,20}\x1d)*21[!-~]{1,20}.*)",
+    re.S,
+)
+
+
+def is_trace_code(text: str, patterns: tuple[re.Pattern, ...] = ()) -> bool:
+    """A 药品追溯码: 20 digits starting with 8 (the 码上放心 code: a 7-digit product
+    identifier, a 9-digit serial and a 4-digit check), a serialised GS1 code (its GTIN's
+    check digit right), or one matching a configured pattern (``[trace] patterns``)."""
+    if len(text) == 20 and _digits(text) and text.startswith("8"):
+        return True
+    match = _GS1_SERIALISED.fullmatch(text)
+    # All digits with no separator is no GS1 code the counter trusts: a 医保码's digits
+    # could take that shape by chance.
+    if match is not None and not text.isdigit():
+        gtin = match.group("gtin_h") or match.group("gtin_r")
+        return is_valid_gtin(gtin)
+    return any(p.fullmatch(text) for p in patterns)
+
+
 def is_ec_token(text: str) -> bool:
     """An e-voucher ``ecToken``: 6-digit area code + ``ec`` + 30 lowercase alphanumerics."""
     return _EC_TOKEN_RE.fullmatch(text) is not None
@@ -251,7 +277,7 @@ def is_digit_evoucher(text: str) -> bool:
     )
 
 
-def classify(text: str) -> ScannedCode:
+def classify(text: str, trace_patterns: tuple[re.Pattern, ...] = ()) -> ScannedCode:
     """Tell what was scanned by its shape. Surrounding whitespace is dropped.
 
     The rules, first match wins:
@@ -262,7 +288,9 @@ def classify(text: str) -> ScannedCode:
     3. ``PAYMENT_CODE``: WeChat Pay, Alipay or UnionPay shape
        (see :func:`payment_code_issuer`); so 18 digits starting 10–15 that
        fail the ID checks are a WeChat code.
-    4. ``EVOUCHER`` (医保电子凭证), inclusively:
+    4. ``TRACE`` (药品追溯码): 20 digits from ``8``, a serialised GS1 code, or one of
+       ``trace_patterns`` (see :func:`is_trace_code`).
+    5. ``EVOUCHER`` (医保电子凭证), inclusively:
 
        * an ``ecToken`` (38 chars: 6 digits + ``ec`` + 30 ``[0-9a-z]``);
        * a web address (``scheme://…``) only if it contains an e-voucher
@@ -276,9 +304,9 @@ def classify(text: str) -> ScannedCode:
          with no whitespace, not all digits (base64, hex, …). An unknown
          QR of this shape goes to the e-voucher service, which refuses it
          with its own message.
-    5. ``CODE128``: 4–40 characters of ``[A-Za-z0-9._-]`` (item and
+    6. ``CODE128``: 4–40 characters of ``[A-Za-z0-9._-]`` (item and
        internal codes, a GTIN with a wrong check digit, other digit runs).
-    6. ``UNKNOWN``: anything else (empty, non-ASCII, whitespace inside…).
+    7. ``UNKNOWN``: anything else (empty, non-ASCII, whitespace inside…).
     """
     text = text.strip()
     if not text:
@@ -289,6 +317,8 @@ def classify(text: str) -> ScannedCode:
         return ScannedCode(ScanKind.ID_NUMBER, text.upper())
     if payment_code_issuer(text) is not None:
         return ScannedCode(ScanKind.PAYMENT_CODE, text)
+    if is_trace_code(text, trace_patterns):
+        return ScannedCode(ScanKind.TRACE, text.lstrip("\x1d"))
     if is_ec_token(text):
         return ScannedCode(ScanKind.EVOUCHER, text)
     lower = text.lower()

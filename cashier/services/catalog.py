@@ -35,7 +35,14 @@ COLUMNS = (
     "price_cap",
     "fee_category",
     "stock",
+    # Optional, added later (design.md: extend, never rename). Absent from a file: an
+    # item's flags stay as they were.
+    "rx_flag",  # 1 = a prescription drug (处方药): sold on a prescription
+    "trac_required",  # 1 = each box's 追溯码 is scanned at dispensing
 )
+#: Yes and no as a catalog's flag columns may spell them.
+_FLAGS = {"1": True, "0": False, "": False, "true": True, "false": False, "y": True,
+          "n": False, "yes": True, "no": False, "是": True, "否": False}  # fmt: skip
 REQUIRED = ("code", "name", "price")
 LIST_CLASSES = {"甲": "01", "乙": "02", "丙": "03"}  # → chrgitm_lv
 SEARCH_LIMIT = 50
@@ -67,6 +74,8 @@ class CatalogRow:
     price_cap: Fen | None
     fee_category: str
     stock: int
+    rx_flag: bool | None = None  # None: the column is not in the file (left as it was)
+    trac_required: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +152,15 @@ def _parse_row(line: int, row: dict[str, str]) -> tuple[CatalogRow | None, list[
             errors.append(say("catalog.csv.stock", get=get["stock"]))
         if not -(2**31) <= stock < 2**31:  # the column is a 32-bit integer on PostgreSQL
             errors.append(say("catalog.csv.stock_range", get=get["stock"]))
+    flags: dict[str, bool | None] = {}
+    for col in ("rx_flag", "trac_required"):
+        if col not in row:
+            flags[col] = None
+            continue
+        value = _FLAGS.get(get[col].lower())
+        if value is None:
+            errors.append(say("catalog.csv.flag", col=col, get=get[col]))
+        flags[col] = value
     if errors:
         return None, errors
     assert price is not None
@@ -161,6 +179,8 @@ def _parse_row(line: int, row: dict[str, str]) -> tuple[CatalogRow | None, list[
             price_cap=cap,
             fee_category=get["fee_category"],
             stock=stock,
+            rx_flag=flags["rx_flag"],
+            trac_required=flags["trac_required"],
         ),
         [],
     )
@@ -311,6 +331,9 @@ def import_catalog(
                     "active": True,
                     "updated_at": utcnow(),
                 }
+                for flag in ("rx_flag", "trac_required"):
+                    if getattr(row, flag) is not None:
+                        fields[flag] = getattr(row, flag)
                 if row.code in existing:
                     Item.update(**fields).where(Item.id == existing[row.code]).execute()
                     item_id = existing[row.code]

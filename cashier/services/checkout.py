@@ -10,6 +10,7 @@ belong only to completed sales).
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -22,7 +23,17 @@ from cashier.domain.tender import Method, TenderPlan
 from cashier.errors import InputError, NotAllowed
 from cashier.messages import say
 from cashier.receipts import InsuranceSummary, Receipt, ReceiptLine, ReceiptTender
-from cashier.services import audit, catalog, claims, clock, payments, shifts
+from cashier.services import (
+    audit,
+    catalog,
+    claims,
+    clock,
+    inventory,
+    payments,
+    shifts,
+    stock,
+    trace,
+)
 from cashier.services.operators import Role, SignedIn
 from cashier.store.db import ConnectionLost
 from cashier.store.models import (
@@ -62,14 +73,25 @@ class Line:
     fee_category: str = ""
     list_class: str = ""
     med_list_codg: str = ""
+    rx_flag: bool = False  # a prescription drug: sold on a prescription
+    trac_required: bool = False  # each box's 追溯码 scanned before the bill is settled
+    trace_codes: tuple[str, ...] = ()  # the boxes' codes, held by the bill (services.trace)
+    trace_waived: str = ""  # a supervisor's documented exception ("9001: 追溯码破损")
 
     @property
     def amount(self) -> Fen:
         return self.price * self.quantity
 
+    @property
+    def trace_missing(self) -> int:
+        """How many of the line's boxes still want their 追溯码."""
+        if not self.trac_required or self.trace_waived:
+            return 0
+        return max(self.quantity - len(self.trace_codes), 0)
+
     @classmethod
-    def of_sold(cls, line: SaleLine, quantity: int) -> Line:
-        """A stored sale's line again (a refund's kept lines, sold anew)."""
+    def of_sold(cls, line: SaleLine, quantity: int, codes: tuple[str, ...] = ()) -> Line:
+        """A stored sale's line again (a refund's kept lines, sold anew, with their boxes)."""
         return cls(
             item_id=line.item_id,
             code=line.code,
@@ -81,6 +103,10 @@ class Line:
             fee_category=line.fee_category,
             list_class=line.list_class,
             med_list_codg=line.med_list_codg,
+            rx_flag=line.rx_flag,
+            trac_required=line.trac_required,
+            trace_codes=codes,
+            trace_waived=line.trace_waived,
         )
 
     @classmethod
@@ -96,7 +122,30 @@ class Line:
             fee_category=item.fee_category,
             list_class=item.list_class,
             med_list_codg=item.med_list_codg,
+            rx_flag=item.rx_flag,
+            trac_required=item.trac_required,
         )
+
+
+@dataclass(frozen=True)
+class Prescription:
+    """What a 处方药 is dispensed on: the prescription's number and doctor, and the
+    pharmacist who checked it (a signed-in operator with a 执业资格证号)."""
+
+    rxno: str
+    doctor: str
+    pharmacist_code: str
+    pharmacist_name: str
+    pharmacist_cert: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "rxno": self.rxno,
+            "prsc_dr_name": self.doctor,
+            "phar_code": self.pharmacist_code,
+            "phar_name": self.pharmacist_name,
+            "phar_prac_cert_no": self.pharmacist_cert,
+        }
 
 
 @dataclass(frozen=True)
@@ -132,6 +181,10 @@ class Checkout:
     #: The insurer is settling this bill (2207 / 2102 on its way): nothing on it may change
     #: until it answers, or the settlement would cover other lines than the sale.
     settling: bool = False
+    #: The prescription the bill's 处方药 are dispensed on (asked before settling).
+    prescription: Prescription | None = None
+    #: This station reports 进销存 to the insurer: the sale queues its 3505 documents.
+    reports_inventory: bool = False
 
     @property
     def due(self) -> Fen:
@@ -254,15 +307,127 @@ class Checkout:
     def set_quantity(self, index: int, quantity: int) -> Line:
         self._require_open()
         _check_quantity(quantity)
-        self.lines[index] = replace(self.lines[index], quantity=quantity)
+        line = self.lines[index]
+        kept, dropped = line.trace_codes[:quantity], line.trace_codes[quantity:]
+        if dropped:  # fewer boxes: the last boxes scanned are put back
+            trace.release(self.key, dropped)
+        self.lines[index] = replace(line, quantity=quantity, trace_codes=kept)
         self._changed()
         return self.lines[index]
 
     def remove(self, index: int) -> Line:
         self._require_open()
         line = self.lines.pop(index)
+        if line.trace_codes:
+            trace.release(self.key, line.trace_codes)
         self._changed()
         return line
+
+    def take_line(self, line: Line) -> None:
+        """A line handed over whole (a refund's kept line, charged again): its boxes' codes
+        are held by this bill."""
+        self._require_open()
+        for code in line.trace_codes:
+            trace.hold(self.station_id, self.key, code)
+        self.lines.append(line)
+        self._changed()
+
+    # -- 追溯码 and prescriptions -----------------------------------------------------------
+    def add_trace(self, code: str, prefer: int | None = None) -> int:
+        """One box's 追溯码: onto the preferred line if it still wants codes, else the first
+        line that does; held by this bill at once. Returns the line's index."""
+        self._require_open()
+        for i, line in enumerate(self.lines):
+            if code in line.trace_codes:
+                raise trace.TraceRefused(
+                    say("checkout.trace_twice", code=trace.shown(code), line=i + 1, name=line.name),
+                    code="trace.twice",
+                )
+        wanting = [i for i, line in enumerate(self.lines) if line.trace_missing]
+        if not wanting:
+            key = "all_scanned" if any(ln.trac_required for ln in self.lines) else "not_needed"
+            raise InputError(say(f"checkout.trace_{key}"), code="trace.not_wanted")
+        index = prefer if prefer in wanting else wanting[0]
+        trace.hold(self.station_id, self.key, code)
+        line = self.lines[index]
+        self.lines[index] = replace(line, trace_codes=(*line.trace_codes, code))
+        return index
+
+    def waive_trace(self, index: int, reason: str, supervisor: SignedIn) -> Line:
+        """A supervisor's documented exception: the line's boxes without a code are sold
+        all the same (a code torn off, a drug from before 码上放心). Audited at once."""
+        self._require_open()
+        if not supervisor.role.at_least(Role.SUPERVISOR):
+            raise NotAllowed(say("checkout.waive_supervisor", label=supervisor.label))
+        reason = " ".join(reason.split())
+        if not reason:
+            raise InputError(say("checkout.waive_reason"))
+        line = self.lines[index]
+        if not line.trace_missing:
+            raise InputError(say("checkout.waive_nothing", name=line.name))
+        waived = f"{supervisor.code}: {reason}"[:200]
+        audit.record(
+            self.station_id,
+            "trace.waive",
+            operator=self.operator.code,
+            subject=line.code,
+            approved_by=supervisor.code,
+            boxes=line.trace_missing,
+            reason=reason[:150],
+            bill=self.key,
+        )
+        self.lines[index] = replace(line, trace_waived=waived)
+        return self.lines[index]
+
+    @property
+    def needs_prescription(self) -> bool:
+        return any(line.rx_flag for line in self.lines)
+
+    def set_prescription(self, rxno: str, doctor: str, pharmacist) -> Prescription:
+        """The prescription the 处方药 are dispensed on; ``pharmacist`` an operator row with
+        a 执业资格证号."""
+        self._require_open()
+        rxno, doctor = rxno.strip(), doctor.strip()
+        if not rxno or len(rxno) > 40:
+            raise InputError(say("checkout.rx_number"))
+        if not doctor or len(doctor) > 50:
+            raise InputError(say("checkout.rx_doctor"))
+        if pharmacist is None or not pharmacist.prac_cert_no:
+            raise InputError(say("checkout.rx_pharmacist"))
+        self.prescription = Prescription(
+            rxno, doctor, pharmacist.code, pharmacist.name, pharmacist.prac_cert_no
+        )
+        return self.prescription
+
+    def dispensing_problem(self) -> tuple[str, str]:
+        """Why the bill cannot be settled yet, as (code, message): boxes without their
+        追溯码 (``trace.missing``), a 处方药 without its prescription (``rx.missing``); or
+        ("", "")."""
+        for line in self.lines:  # expired or recalled batches are never sold
+            try:
+                stock.check_sellable(line.item_id, line.name, line.quantity)
+            except InputError as exc:
+                return exc.code, str(exc)
+        missing = [line for line in self.lines if line.trace_missing]
+        if missing:
+            shown = "，".join(
+                say("checkout.trace_progress", name=ln.name, done=len(ln.trace_codes),
+                    of=ln.quantity)
+                for ln in missing[:3]
+            )  # fmt: skip
+            return "trace.missing", say(
+                "checkout.trace_missing",
+                boxes=sum(ln.trace_missing for ln in missing),
+                lines=shown,
+            )
+        if self.needs_prescription and self.prescription is None:
+            return "rx.missing", say("checkout.rx_missing")
+        return "", ""
+
+    def require_dispensable(self) -> None:
+        code, problem = self.dispensing_problem()
+        if code:
+            raise InputError(problem, code=code)
 
     # -- ending -------------------------------------------------------------------
     def start_payment(self) -> TenderPlan:
@@ -273,6 +438,7 @@ class Checkout:
             raise InputError(say("checkout.no_items"))
         if self.insured is not None and not self.insured.settled:
             raise InputError(say("checkout.settle_first"))
+        self.require_dispensable()
         self.state = State.TENDERING
         return TenderPlan(self.due)
 
@@ -334,8 +500,23 @@ class Checkout:
                 created_at=min(self.started_at, now.at),
                 closed_at=now.at,
                 uid=self.key,
+                dispensing=json.dumps(self.prescription.to_json(), ensure_ascii=False)
+                if self.prescription is not None
+                else "",
             )
             self._write_lines(sale)
+            # The boxes held by this bill are the sale's from now on (one box, one sale),
+            # taken from the batches that expire first, and reported to the insurer.
+            trace.sell(
+                self.key, sale.id, [(n, ln.trace_codes) for n, ln in enumerate(self.lines, 1)]
+            )
+            ids = dict(
+                SaleLine.select(SaleLine.line_no, SaleLine.id)
+                .where(SaleLine.sale == sale.id)
+                .tuples()
+            )
+            for n, line in enumerate(self.lines, 1):
+                stock.allocate(ids[n], line.item_id, line.name, line.quantity)
             Tender.insert_many(
                 [
                     {
@@ -355,6 +536,9 @@ class Checkout:
 
                 clinic_orders.mark_billed(self.selfpay_orders, sale.id)
                 claims.release(self.station_id, self.selfpay_orders)
+            if self.reports_inventory:  # 3505 per line and batch, with the settlement's setl_id
+                certno = self.insured.patient.certno if self.insured is not None else ""
+                inventory.queue_sale(sale, certno)
             # The bill's 付款码 charges belong to the sale from now on (never reversed at start).
             payments.attach_to_sale(self.key, sale.id)
             # The receipt is queued with the sale, so a crash before printing
@@ -440,6 +624,8 @@ class Checkout:
         held = (self.insured.order_ids if self.insured is not None else ()) + self.selfpay_orders
         if held:
             claims.release(self.station_id, held)
+        if any(line.trace_codes for line in self.lines):
+            trace.release(self.key)
         if not self.lines:
             return None
         with database.atomic():
@@ -490,6 +676,9 @@ class Checkout:
                     "fee_category": line.fee_category,
                     "list_class": line.list_class,
                     "med_list_codg": line.med_list_codg,
+                    "rx_flag": line.rx_flag,
+                    "trac_required": line.trac_required,
+                    "trace_waived": line.trace_waived,
                 }
                 for n, line in enumerate(self.lines, 1)
             ]

@@ -99,6 +99,11 @@ def local_day(at: datetime) -> date:
     return at.replace(tzinfo=UTC).astimezone().date()
 
 
+def local_today() -> date:
+    """Today's local calendar date (a batch's expiry is a local date)."""
+    return local_day(utcnow())
+
+
 def business_day(station_id: str) -> date:
     """The station's business day now: its open shift's, or (none open) today's."""
     shift = (

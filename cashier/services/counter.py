@@ -170,8 +170,10 @@ class Counter:
         payments: Callable[[], object | None] = lambda: None,
         insurance: Callable[[], object] | None = None,
         cash_confirm_factor: int = 10,
+        reports_inventory: bool = False,
     ) -> None:
         self.station_id = station_id
+        self.reports_inventory = reports_inventory
         self.cash_confirm_factor = cash_confirm_factor
         self.operator = operator
         self._payments = payments  # the PaymentsConnection once reached (None before)
@@ -188,7 +190,7 @@ class Counter:
         self._listeners: list[Callable[[Event], None]] = []
 
     def _new_bill(self) -> Checkout:
-        return Checkout(self.station_id, self.operator)
+        return Checkout(self.station_id, self.operator, reports_inventory=self.reports_inventory)
 
     # -- events -----------------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Event], None]) -> None:
@@ -258,8 +260,35 @@ class Counter:
         if not self.empty:
             self.hold()
         for line in lines:
-            self.bill.lines.append(line)
+            self.bill.take_line(line)
         self._emit(BillChanged(select=0))
+
+    # -- 追溯码 and prescriptions -----------------------------------------------------------
+    def scan_trace(self, code: str, prefer: int | None = None) -> Line:
+        """One box's 追溯码, onto the selected line if it wants one, else the first that does."""
+        index = self.bill.add_trace(code, prefer)
+        self._emit(BillChanged(select=index))
+        return self.bill.lines[index]
+
+    def waive_trace(self, index: int, reason: str, code: str, pin: str) -> Line:
+        """A supervisor (code and PIN at this counter) records why the line's remaining
+        boxes are sold without their codes."""
+        from cashier.services import operators
+
+        supervisor = operators.authenticate(self.station_id, code.strip(), pin)
+        line = self.bill.waive_trace(index, reason, supervisor)
+        self._emit(BillChanged(select=index))
+        return line
+
+    def set_prescription(self, rxno: str, doctor: str, pharmacist_code: str = ""):
+        """The prescription of the bill's 处方药; the pharmacist: the operator signed in, or
+        the one named."""
+        from cashier.services import operators
+
+        who = operators.pharmacist(pharmacist_code.strip() or self.operator.code)
+        done = self.bill.set_prescription(rxno, doctor, who)
+        self._emit(BillChanged())
+        return done
 
     def _index_of(self, line: Line) -> int:
         return next(i for i, ln in enumerate(self.bill.lines) if ln is line)

@@ -354,6 +354,7 @@ class Insurance:
             return part.settlement  # type: ignore[return-value]
         if part.held_msgid:
             return self._resolve_held(co, part)
+        co.require_dispensable()  # every box's 追溯码, the prescription: before the insurer
         pre = part.presettlement
         if pre is None:
             raise InputError(say("insured.presettle_first"))

@@ -82,7 +82,14 @@ def anyone_in_charge() -> bool:
 
 
 def create_operator(
-    station: str, code: str, name: str, role: Role, pin: str, *, by: SignedIn | None = None
+    station: str,
+    code: str,
+    name: str,
+    role: Role,
+    pin: str,
+    *,
+    by: SignedIn | None = None,
+    prac_cert_no: str | None = None,
 ) -> Operator:
     """Add an operator (or reset an existing one's name, role and PIN), as ``by``.
 
@@ -107,6 +114,11 @@ def create_operator(
         op.name, op.role, op.pin_salt = name, role.value, salt.hex()
         op.pin_hash = hash_pin(pin, salt)
         op.failed_attempts, op.locked, op.active = 0, False, True
+        if prac_cert_no is not None:  # a pharmacist's 执业资格证号 (None: kept as it was)
+            cert = prac_cert_no.strip()
+            if len(cert) > 50 or not cert.isprintable():
+                raise InputError(say("operators.cert_shape"))
+            op.prac_cert_no = cert
         op.save()
         audit.record(
             station,
@@ -116,6 +128,16 @@ def create_operator(
             role=role.value,
             created=created,
         )
+    return op
+
+
+def pharmacist(code: str) -> Operator:
+    """The active operator ``code`` with a 执业资格证号: who checks a prescription."""
+    op = Operator.get_or_none((Operator.code == code) & (Operator.active == True))  # noqa: E712
+    if op is None:
+        raise InputError(say("operators.no_operator", code=code))
+    if not op.prac_cert_no:
+        raise InputError(say("operators.not_pharmacist", code=code, name=op.name))
     return op
 
 

@@ -28,7 +28,7 @@ from cashier.domain.tender import Method
 from cashier.errors import CashierError, InputError, NotAllowed
 from cashier.messages import say
 from cashier.receipts import Receipt, ReceiptLine, ReceiptTender
-from cashier.services import audit, clock, payments, shifts
+from cashier.services import audit, clock, inventory, payments, shifts, stock, trace
 from cashier.services.checkout import Checkout, Line, insurance_summary
 from cashier.services.operators import Role, SignedIn
 from cashier.store.models import (
@@ -61,6 +61,7 @@ class PlanLine:
     sold: int
     refund: int  # how many go back
     price: Fen
+    codes_back: tuple[str, ...] = ()  # the returned boxes' 追溯码 (a traceable drug)
 
     @property
     def amount(self) -> Fen:
@@ -115,13 +116,20 @@ def find_refundable(receipt_no: str, *, today: datetime | None = None) -> Sale:
     return sale
 
 
-def plan_refund(sale: Sale, quantities: dict[int, int] | None = None) -> RefundPlan:
-    """The refund of ``quantities`` (sale line id → how many back); ``None``: everything."""
+def plan_refund(
+    sale: Sale,
+    quantities: dict[int, int] | None = None,
+    codes_back: dict[int, tuple[str, ...]] | None = None,
+) -> RefundPlan:
+    """The refund of ``quantities`` (sale line id → how many back); ``None``: everything.
+    A traceable drug returned in part names the returned boxes by their 追溯码
+    (``codes_back``: sale line id → codes); returned whole, its boxes are all of them."""
     lines = list(sale.lines.order_by(SaleLine.line_no))
     known = {line.id for line in lines}
     unknown = set(quantities or {}) - known
     if unknown:
         raise InputError(say("refunds.foreign_line"))
+    sold_codes = trace.codes_of_sale(sale.id)
     planned = []
     for line in lines:
         back = line.quantity if quantities is None else quantities.get(line.id, 0)
@@ -137,7 +145,23 @@ def plan_refund(sale: Sale, quantities: dict[int, int] | None = None) -> RefundP
                     quantity=line.quantity,
                 )
             )
-        planned.append(PlanLine(line.id, line.name, line.quantity, back, line.price))
+        codes = sold_codes.get(line.line_no, ())
+        named = tuple(dict.fromkeys((codes_back or {}).get(line.id, ())))
+        foreign = [c for c in named if c not in codes]
+        if foreign:
+            raise InputError(
+                say("refunds.trace_foreign", code=trace.shown(foreign[0]), name=line.name),
+                code="trace.foreign",
+            )
+        uncoded = line.quantity - len(codes)  # boxes sold under a supervisor's exception
+        if back == line.quantity or not codes:
+            named = codes if back == line.quantity else ()
+        elif not back - uncoded <= len(named) <= back:
+            raise InputError(
+                say("refunds.trace_needed", name=line.name, back=back, named=len(named)),
+                code="trace.missing",
+            )
+        planned.append(PlanLine(line.id, line.name, line.quantity, back, line.price, named))
     if not any(p.refund for p in planned):
         raise InputError(say("refunds.nothing_chosen"))
     tenders = list(sale.tenders)
@@ -228,7 +252,9 @@ def execute(
         return _through_channels(done, sale, channels, providers, settings.station_id)
     kept = _kept_lines(sale, plan)
     try:
-        completed = _resell(settings, kept, reversal, completed_by, insurance, patient, settlement)
+        completed = _resell(
+            settings, kept, reversal, completed_by, insurance, patient, settlement, sale
+        )
     except CashierError as exc:
         raise ResaleFailed(refund.id, kept, str(exc)) from None
     new_sale = Sale.get_by_id(completed.sale_id)
@@ -258,7 +284,12 @@ def _through_channels(done: RefundDone, sale, channels, providers, station) -> R
 def _intent(sale, plan, requested_by, approved_by, completed_by, reason) -> RefundIntent:
     """The refund's intent, committed; an earlier pending one of the same sale is taken over
     (a try that lost its answer is finished by the next, never blocked by it)."""
-    quantities = json.dumps({str(p.sale_line_id): p.refund for p in plan.lines})
+    quantities = json.dumps(
+        {
+            "quantities": {str(p.sale_line_id): p.refund for p in plan.lines},
+            "codes_back": {str(p.sale_line_id): p.codes_back for p in plan.lines if p.codes_back},
+        }
+    )
     with database.atomic():
         RefundIntent.update(status="undone", closed_at=utcnow()).where(
             (RefundIntent.sale == sale.id) & (RefundIntent.status == "pending")
@@ -329,6 +360,12 @@ def _record(
             ]
         ).execute()
         Sale.update(status="refunded").where(Sale.id == sale.id).execute()
+        # Every box of the sale comes back to the books (the kept ones are sold again with
+        # the kept lines' new sale), into its batch, and the insurer is told (3506).
+        trace.give_back(sale.id, refund.id, [c for p in plan.lines for c in p.codes_back])
+        stock.put_back(line.id for line in sale.lines)
+        if settings.reports_inventory:
+            inventory.queue_refund(refund, sale)
         if settlement is not None:
             InsuredSettlement.update(status="cancelled", cancelled_at=utcnow()).where(
                 InsuredSettlement.id == settlement.id
@@ -439,20 +476,47 @@ def _by_method(reversal, kept) -> tuple[tuple[Method, Fen], ...]:
 
 
 def _kept_lines(sale: Sale, plan: RefundPlan) -> list[Line]:
-    back = {p.sale_line_id: p.refund for p in plan.lines}
+    back = {p.sale_line_id: p for p in plan.lines}
+    sold = trace.codes_of_sale(sale.id)
     kept = []
     for ln in sale.lines.order_by(SaleLine.line_no):
-        quantity = ln.quantity - back.get(ln.id, 0)
+        p = back.get(ln.id)
+        quantity = ln.quantity - (p.refund if p else 0)
         if quantity:
-            kept.append(Line.of_sold(ln, quantity))
+            codes = tuple(c for c in sold.get(ln.line_no, ()) if not p or c not in p.codes_back)
+            kept.append(Line.of_sold(ln, quantity, codes))
     return kept
 
 
-def _resell(settings, kept: list[Line], reversal, who: SignedIn, insurance, patient, original):
+def _prescription_of(sale: Sale):
+    """The prescription a sale's 处方药 were dispensed on (its kept lines go on it again)."""
+    from cashier.services.checkout import Prescription
+
+    if not sale.dispensing:
+        return None
+    rx = json.loads(sale.dispensing)
+    return Prescription(
+        rx["rxno"], rx["prsc_dr_name"], rx["phar_code"], rx["phar_name"], rx["phar_prac_cert_no"]
+    )
+
+
+def _resell(
+    settings,
+    kept: list[Line],
+    reversal,
+    who: SignedIn,
+    insurance,
+    patient,
+    original,
+    original_sale: Sale | None = None,
+):
     """The kept lines as a new sale, paid from the original tenders (electronic first), under
     the original settlement's (``original``) department, doctor and diagnosis, and with its
     choice of the personal account (个人账户 off stays off)."""
-    co = Checkout(settings.station_id, who, lines=list(kept))
+    co = Checkout(settings.station_id, who, reports_inventory=settings.reports_inventory)
+    for line in kept:
+        co.take_line(line)  # the boxes the patient keeps, held by the new sale
+    co.prescription = _prescription_of(original_sale) if original_sale is not None else None
     if patient is not None:
         part = co.identify(patient, settings.kind)
         if original is not None:
@@ -485,13 +549,14 @@ def pending_resales(station_id: str) -> list[Refund]:
 
 
 def kept_lines_of(refund: Refund) -> list[Line]:
-    """The lines a partial refund kept (to be charged again)."""
+    """The lines a partial refund kept (to be charged again), with the boxes kept."""
     back = {rl.sale_line_id: rl.quantity for rl in refund.lines}
+    codes = trace.kept_by_refund(refund.id)
     kept = []
     for ln in refund.sale.lines.order_by(SaleLine.line_no):
         quantity = ln.quantity - back.get(ln.id, 0)
         if quantity:
-            kept.append(Line.of_sold(ln, quantity))
+            kept.append(Line.of_sold(ln, quantity, codes.get(ln.line_no, ())))
     return kept
 
 
@@ -504,7 +569,7 @@ def resell_kept(settings, refund: Refund, who: SignedIn, insurance=None, patient
     settlement = sale.settlements.first()
     reversal = _net_tenders(list(sale.tenders.order_by(Tender.seq)), sale.change)
     completed = _resell(
-        settings, kept_lines_of(refund), reversal, who, insurance, patient, settlement
+        settings, kept_lines_of(refund), reversal, who, insurance, patient, settlement, sale
     )
     Refund.update(resettled_sale=completed.sale_id).where(Refund.id == refund.id).execute()
     return completed
@@ -580,8 +645,12 @@ def finish_pending_refunds(settings, insurance) -> list[RefundResumed]:
                 subject=sale.receipt_no,
             )  # fmt: skip
             continue
-        quantities = {int(k): v for k, v in json.loads(intent.quantities).items()}
-        plan = plan_refund(sale, quantities)
+        stored = json.loads(intent.quantities)
+        if "quantities" not in stored:  # an intent written before 追溯码 were kept
+            stored = {"quantities": stored, "codes_back": {}}
+        quantities = {int(k): v for k, v in stored["quantities"].items()}
+        codes_back = {int(k): tuple(v) for k, v in stored["codes_back"].items()}
+        plan = plan_refund(sale, quantities, codes_back)
         who = SignedIn(intent.completed_by, intent.completed_by_name, Role.CASHIER)
         refund, _ = _record(
             settings,

@@ -18,6 +18,9 @@ DEMO_OPERATORS = (
     ("1001", "王小美", Role.CASHIER, "1234"),
     ("9001", "李组长", Role.SUPERVISOR, "9999"),
 )
+#: The training station's pharmacist (checks the demo 处方药): its supervisor, with a
+#: made-up 执业资格证号 that says what it is.
+DEMO_PHARMACIST = ("9001", "TRAIN-PHARM-0001")
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,8 @@ def seed_training(station_id: str, *, data: bool = True) -> None:
     sandbox patients (when there have never been any)."""
     if not Operator.select().exists():
         for code, name, role, pin in DEMO_OPERATORS:
-            operators.create_operator(station_id, code, name, role, pin)
+            cert = DEMO_PHARMACIST[1] if code == DEMO_PHARMACIST[0] else None
+            operators.create_operator(station_id, code, name, role, pin, prac_cert_no=cert)
     if not data:
         return
     if not Item.select().exists():

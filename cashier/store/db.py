@@ -15,6 +15,7 @@ from cashier.store.models import (
     CLAIM_MODELS,
     INSURED_MODELS,
     INSURER_MODELS,
+    INVENTORY_MODELS,
     PAYMENT_MODELS,
     PRINT_MODELS,
     REFUND_MODELS,
@@ -22,11 +23,15 @@ from cashier.store.models import (
     AuditHead,
     ClinicOrder,
     InsuredSettlement,
+    Item,
     MsgidCounter,
+    Operator,
     Refund,
     Sale,
+    SaleLine,
     SchemaVersion,
     Shift,
+    TraceCode,
     database,
 )
 
@@ -336,6 +341,22 @@ def _migration_9(db: Database) -> None:
     db.create_tables(PAYMENT_MODELS)
 
 
+def _migration_10(db: Database) -> None:
+    # 追溯码 at dispensing, 处方药, stock by batch and the insurer outbox (进销存).
+    db.create_tables(INVENTORY_MODELS)
+    _add_missing_columns(db, Item, ("rx_flag", "trac_required"))
+    _add_missing_columns(db, SaleLine, ("rx_flag", "trac_required", "trace_waived"))
+    _add_missing_columns(db, Sale, ("dispensing",))
+    _add_missing_columns(db, Operator, ("prac_cert_no",))
+    # One box, one sale: a code is held by one bill or sold once at most, whichever counter
+    # scans it (returned codes may be sold again).
+    table = TraceCode._meta.table_name
+    db.execute_sql(
+        f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_live ON {table} (code) "
+        "WHERE state IN ('held', 'sold')"
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_1,
     _migration_2,
@@ -346,6 +367,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_7,
     _migration_8,
     _migration_9,
+    _migration_10,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -57,6 +57,8 @@ class Operator(BaseModel):
     locked = BooleanField(default=False)
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
+    # migration 10: a pharmacist's 执业资格证号 (the dispensing pharmacist of a 处方药)
+    prac_cert_no = CharField(max_length=50, default="")
 
 
 class Item(BaseModel):
@@ -74,6 +76,8 @@ class Item(BaseModel):
     pinyin = CharField(max_length=200, default="", index=True)  # initials, lower case
     active = BooleanField(default=True)
     updated_at = DateTimeField(default=utcnow)
+    rx_flag = BooleanField(default=False)  # migration 10: a prescription drug (处方药)
+    trac_required = BooleanField(default=False)  # migration 10: each box's 追溯码 scanned
 
 
 class Barcode(BaseModel):
@@ -107,6 +111,9 @@ class Sale(BaseModel):
     shift = DeferredForeignKey("Shift", null=True, index=True)  # migration 5
     business_day = DateField(null=True, index=True)  # migration 7: its shift's business day
     uid = CharField(max_length=32, null=True, unique=True)  # migration 8: its checkout's key
+    #: migration 10: the prescription a 处方药 was dispensed on (JSON: rxno, doctor,
+    #: pharmacist), "" when the sale holds none
+    dispensing = TextField(default="")
 
     class Meta:
         indexes = ((("station", "receipt_seq"), True),)
@@ -126,6 +133,11 @@ class SaleLine(BaseModel):
     fee_category = CharField(max_length=20, default="")
     list_class = CharField(max_length=2, default="")
     med_list_codg = CharField(max_length=50, default="")
+    rx_flag = BooleanField(default=False)  # migration 10
+    trac_required = BooleanField(default=False)  # migration 10
+    #: migration 10: a supervisor's documented exception for boxes sold without their
+    #: 追溯码 ("9001: 追溯码破损"), "" when every box was scanned
+    trace_waived = CharField(max_length=200, default="")
 
 
 class Tender(BaseModel):
@@ -477,5 +489,78 @@ REFUND_MODELS: tuple[type[BaseModel], ...] = (RefundIntent,)
 CLAIM_MODELS: tuple[type[BaseModel], ...] = (Claim,)
 #: Tables added by migration 9 (payment codes charged for real).
 PAYMENT_MODELS: tuple[type[BaseModel], ...] = (PaymentCharge, PaymentRefund)
+
+
+class TraceCode(BaseModel):
+    """One box's 药品追溯码 (``cashier.services.trace``): held by a bill while it is rung up,
+    sold with its sale, returned with its refund. One code is held or sold once at most
+    (a partial unique index), whichever counter scans it."""
+
+    id = AutoField()
+    code = CharField(max_length=80, index=True)
+    state = CharField(max_length=10)  # held | sold | returned
+    station = CharField(max_length=32, index=True)
+    bill = CharField(max_length=32, index=True)  # the checkout's key that scanned it
+    sale = ForeignKeyField(Sale, null=True, backref="trace_codes")
+    line_no = IntegerField(null=True)
+    refund = ForeignKeyField(Refund, null=True, backref="trace_codes")
+    #: Given back by ``refund``: True the box came back, False the patient kept it (sold
+    #: again with the kept lines' new sale).
+    back = BooleanField(null=True)
+    held_at = DateTimeField(default=utcnow)
+    sold_at = DateTimeField(null=True)
+
+
+class Batch(BaseModel):
+    """Stock of one item from one delivery (``cashier.services.stock``): the pharmacy's
+    batch (``fixmedins_bchno``), the maker's lot and dates, what is left."""
+
+    id = AutoField()
+    bchno = CharField(max_length=40, unique=True)  # fixmedins_bchno: ours, one per receipt
+    item = ForeignKeyField(Item, backref="batches")
+    manu_lotnum = CharField(max_length=40)
+    manu_date = DateField()
+    expy_end = DateField(index=True)
+    quantity = IntegerField(default=0)  # on hand
+    received = IntegerField(default=0)
+    purchase_price = FenField(null=True)
+    supplier = CharField(max_length=100, default="")
+    recalled = BooleanField(default=False)
+    received_at = DateTimeField(default=utcnow)
+
+
+class SaleLineBatch(BaseModel):
+    """Which batch a sale line's boxes came from (first to expire, first out)."""
+
+    line = ForeignKeyField(SaleLine, backref="batches", on_delete="CASCADE")
+    batch = ForeignKeyField(Batch, backref="sold")
+    quantity = IntegerField()
+
+
+class Outbox(BaseModel):
+    """A document for the insurer (进销存 3501–3507 …), committed with the local change it
+    reports and sent in the background (``cashier.services.outbox``): exactly once, in
+    order within its batch, never blocking the counter."""
+
+    id = AutoField()
+    doc_no = CharField(max_length=80, unique=True)  # ours: the idempotency key
+    infno = CharField(max_length=8)
+    batch = CharField(max_length=60, index=True)  # documents of one batch go in order
+    station = CharField(max_length=32, index=True)
+    operator = CharField(max_length=16, default="")  # who made the change (signs in to send)
+    payload = TextField()  # the ``input`` node, JSON, sealed with the station key
+    status = CharField(max_length=12, index=True)  # queued | sent | refused | in_doubt | dropped
+    attempts = IntegerField(default=0)
+    next_try_at = DateTimeField(default=utcnow)
+    last_error = CharField(max_length=500, default="")
+    msgid = CharField(max_length=40, default="")
+    sale = ForeignKeyField(Sale, null=True, backref="documents")
+    refund = ForeignKeyField(Refund, null=True, backref="documents")
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+
+
+#: Tables added by migration 10 (追溯码, batches, the insurer outbox).
+INVENTORY_MODELS: tuple[type[BaseModel], ...] = (TraceCode, Batch, SaleLineBatch, Outbox)
 #: Tables added by migration 4 (clinic orders, insured settlements).
 INSURED_MODELS: tuple[type[BaseModel], ...] = (ClinicOrder, ClinicOrderLine, InsuredSettlement)

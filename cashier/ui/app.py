@@ -574,7 +574,7 @@ class CashierApp(App[None]):
             elif isinstance(action, Scan):
                 target = self.scan_target()
                 if target is not None:
-                    target.handle_scan(classify(action.text))
+                    target.handle_scan(classify(action.text, self.settings.trace_patterns))
         if self._burst_timer is not None:
             self._burst_timer.stop()
             self._burst_timer = None

@@ -84,7 +84,11 @@ def test_migrations_7_and_8_bring_an_older_database_up_to_date(tmp_path):
     db.execute_sql("CREATE INDEX clinic_order_certno ON clinic_order (certno)")
     for table, column in (("sale", "business_day"), ("sale", "uid"), ("shift", "business_day"),
                           ("refund", "business_day"), ("clinic_order", "certno_tag"),
-                          ("audit_head", "key_id"), ("audit_head", "keyed_from")):  # fmt: skip
+                          ("audit_head", "key_id"), ("audit_head", "keyed_from"),
+                          # and of migration 10 (追溯码, prescriptions)
+                          ("sale", "dispensing"), ("sale_line", "rx_flag"),
+                          ("sale_line", "trac_required"), ("sale_line", "trace_waived"),
+                          ("item", "rx_flag"), ("item", "trac_required")):  # fmt: skip
         db.execute_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
     Station.create(station_id="TRAIN-01", name="培训收费台", kind="clinic")
     Operator.create(code="1001", name="王小美", role="cashier", pin_salt="00", pin_hash="00")
@@ -118,6 +122,7 @@ def test_migrations_7_and_8_bring_an_older_database_up_to_date(tmp_path):
     assert call.request.startswith("enc1:") and zhang not in call.request
     assert json.loads(journal.request_of(call))["input"]["data"]["mdtrt_cert_no"] == zhang
     assert Sale.get().business_day is not None
+    assert Sale.get().dispensing == ""  # migration 10's columns, with their defaults
     assert audit.verify().ok
     raw = b"".join(path.read_bytes() for path in data.glob("cashier.db*"))
     assert zhang.encode() not in raw  # not in a row, nor in a free page or the WAL

@@ -28,6 +28,9 @@ HEADER = [
     "price_cap",
     "fee_category",
     "stock",
+    # issue 20: extended, never renamed (the twelve of design.md come first)
+    "rx_flag",
+    "trac_required",
 ]
 
 FEE_CATEGORIES = {

@@ -495,3 +495,22 @@ def test_an_all_digit_evoucher_payload_is_not_a_product_code():
     assert classify(payload).kind is ScanKind.EVOUCHER
     assert classify("9" * 22 + "990000").kind is ScanKind.CODE128  # no real area code
     assert classify("1" * 40).kind is ScanKind.CODE128  # longer than any 医保码
+
+
+def test_a_traceability_code_is_told_from_barcodes_ids_and_payment_codes():
+    """Issue 20: a box's 追溯码 (20 digits from 8, or a serialised GS1 code) is its own kind."""
+    from cashier.devices.scanner import ScanKind, classify
+
+    assert classify("81234567890123456789").kind is ScanKind.TRACE
+    assert classify("(01)06901234567892(17)271231(10)A123(21)XYZ789").kind is ScanKind.TRACE
+    raw = "\x1d010690123456789217271231\x1d10L1\x1d21SER1"
+    assert classify(raw).kind is ScanKind.TRACE
+    assert classify("(01)06901234567891(21)X").kind is not ScanKind.TRACE  # check digit wrong
+    assert classify("0106901234567892172712312112345").kind is not ScanKind.TRACE  # all digits
+    assert classify("71234567890123456789").kind is not ScanKind.TRACE  # not from 8
+    assert classify("6901234567892").kind is ScanKind.GTIN
+    assert classify("134567890123456789").kind is ScanKind.PAYMENT_CODE
+    # A clinic's own shape, configured ([inventory] trace_patterns).
+    import re
+
+    assert classify("TR-00012345", (re.compile(r"TR-\d{8}"),)).kind is ScanKind.TRACE

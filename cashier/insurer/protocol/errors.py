@@ -24,6 +24,7 @@ class ProtocolError(CashierError):
 #: Everything after switches on :attr:`InsurerError.code`.
 REFUSALS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("insurer.signed_out", ("签到",)),  # the gateway dropped the operator's sign-in
+    ("inventory.duplicate", ("重复上传", "数据已存在")),  # 进销存: a document it holds already
     ("insurer.already_cancelled", ("已撤销",)),
     ("evoucher.stale", ("过期", "刷新", "已用于", "已使用", "二维码", "未激活")),
     ("insurance.not_here", ("备案", "暂停", "参保", "险种", "限额", "不能在此")),

@@ -35,6 +35,7 @@ class RefundScreen(WorkerErrors, Screen[None]):
         super().__init__()
         self.sale = None
         self.quantities: dict[int, int] = {}
+        self.codes_back: dict[int, tuple[str, ...]] = {}  # sale line id → returned boxes' 追溯码
         self.patient = None
         self._busy = False
 
@@ -68,6 +69,8 @@ class RefundScreen(WorkerErrors, Screen[None]):
         text = code.text
         if text.startswith("CASHIER:"):  # the receipt's own QR: CASHIER:<station>:<receipt no>
             self.find(text.rsplit(":", 1)[-1])
+        elif code.kind is ScanKind.TRACE and self.sale is not None:
+            self.box_back(text)
         elif code.kind in (ScanKind.EVOUCHER, ScanKind.ID_NUMBER) and self.sale is not None:
             self.identify("qr" if code.kind is ScanKind.EVOUCHER else "id", text)
         else:
@@ -97,6 +100,7 @@ class RefundScreen(WorkerErrors, Screen[None]):
             return
         self.sale, self.patient = sale, None
         self.quantities = {}  # nothing goes back until the cashier picks it (F9: everything)
+        self.codes_back = {}
         self.query_one("#receipt-no", Input).value = sale.receipt_no
         self.refresh_plan()
         self.query_one(DataTable).focus()
@@ -104,7 +108,22 @@ class RefundScreen(WorkerErrors, Screen[None]):
     def _plan(self):
         from cashier.services.refunds import plan_refund
 
-        return plan_refund(self.sale, self.quantities)
+        return plan_refund(self.sale, self.quantities, self.codes_back)
+
+    def box_back(self, code: str) -> None:
+        """A returned box's 追溯码: its line returns one more box (scanned again: one less)."""
+        from cashier.services import trace
+
+        sold = trace.codes_of_sale(self.sale.id)
+        line = next((ln for ln in self.sale.lines if code in sold.get(ln.line_no, ())), None)
+        if line is None:
+            self.notify(say("screen.refund.box_not_sold", code=trace.shown(code)), severity="error")
+            return
+        codes = self.codes_back.get(line.id, ())
+        codes = tuple(c for c in codes if c != code) if code in codes else (*codes, code)
+        self.codes_back[line.id] = codes
+        self.quantities[line.id] = len(codes)
+        self.refresh_plan()
 
     def refresh_plan(self) -> None:
         table = self.query_one(DataTable)
@@ -165,6 +184,8 @@ class RefundScreen(WorkerErrors, Screen[None]):
         def chosen(quantity: int | None) -> None:
             if quantity is not None:
                 self.quantities[line.id] = quantity
+                if len(self.codes_back.get(line.id, ())) != quantity:
+                    self.codes_back.pop(line.id, None)  # the boxes are scanned again
                 self.refresh_plan()
 
         self.app.push_screen(
@@ -183,12 +204,14 @@ class RefundScreen(WorkerErrors, Screen[None]):
         line = self._line()
         row = self.query_one(DataTable).cursor_row
         self.quantities[line.id] = 0 if self.quantities.get(line.id, 0) else line.quantity
+        self.codes_back.pop(line.id, None)
         self.refresh_plan()
         self.query_one(DataTable).move_cursor(row=row)
 
     def action_all(self) -> None:
         if self.sale is not None:
             self.quantities = {line.id: line.quantity for line in self.sale.lines}
+            self.codes_back = {}
             self.refresh_plan()
 
     # -- the patient, for a partial insured refund ---------------------------------------------

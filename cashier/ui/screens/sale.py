@@ -39,6 +39,30 @@ SPINNER_AFTER_S = 0.3
 NAME_MIN, SPEC_MIN, SPEC_WHOLE = 8, 6, 9
 
 
+def _spec(line) -> tuple[str, str]:
+    """What the spec column says, as (state, words): a line whose boxes want their 追溯码
+    shows how many are scanned (2/3 已扫码), then its spec again marked done; a line
+    waived by a supervisor says so."""
+    if not line.trac_required:
+        return "", line.spec
+    if line.trace_waived:
+        return "waived", say("screen.sale.trace_waived")
+    if line.trace_missing:
+        done, of = len(line.trace_codes), line.quantity
+        return "missing", say("screen.sale.trace_progress", done=done, of=of)
+    return "done", "✓" + line.spec
+
+
+_SPEC_STYLES = {"missing": "bold yellow", "done": "green", "waived": "yellow"}
+
+
+def _spec_cell(spec: tuple[str, str], width: int):
+    state, words = spec
+    if not state:
+        return clipped(words, width)
+    return Text(clipped(words, width), style=_SPEC_STYLES[state])
+
+
 class SaleScreen(WorkerErrors, Screen[None]):
     ACCEPTS_SCANS = True
 
@@ -61,6 +85,8 @@ class SaleScreen(WorkerErrors, Screen[None]):
         Binding("f11", "reprint", say("screen.sale.key.reprint"), id="reprint"),
         Binding("f12", "void", say("screen.sale.key.void"), id="void"),
         Binding("delete", "remove_line", say("screen.sale.key.remove_line"), id="remove_line"),
+        Binding("ctrl+t", "trace_waive", say("screen.sale.key.trace_waive"), id="trace_waive"),
+        Binding("ctrl+x", "prescription", say("screen.sale.key.prescription"), id="prescription"),
         Binding("f8", "app.hardware", say("screen.sale.key.devices"), id="hardware", show=False),
         Binding("ctrl+l", "app.lock", say("screen.sale.key.lock"), id="lock", show=False),
         Binding("ctrl+q", "logout", say("screen.sale.key.logout"), id="logout", show=False),
@@ -74,11 +100,12 @@ class SaleScreen(WorkerErrors, Screen[None]):
             payments=lambda: self.app.payments,
             insurance=self._make_insurance,
             cash_confirm_factor=self.app.settings.cash_confirm_factor,
+            reports_inventory=self.app.settings.reports_inventory,
         )
         self.app.counter = self.counter  # the supervisor's on-demand resolution asks it
         self.counter.subscribe(self._on_counter)
         self._problem = ""  # the last insurer problem, shown in the breakdown panel
-        self._rows: list[tuple[str, ...]] | None = None  # what the lines table shows
+        self._rows: list[tuple] | None = None  # what the lines table shows
         self._spinner: Timer | None = None  # shows the side panel's spinner when a wait is long
         self._keys_for: tuple | None = None  # the bill's moment the key bar was drawn for
 
@@ -96,6 +123,10 @@ class SaleScreen(WorkerErrors, Screen[None]):
         all): an empty counter's, a self-pay bill's, an insured one's."""
         co = self.checkout
         part = co.insured
+        if action == "trace_waive":  # boxes still want their 追溯码
+            return any(line.trace_missing for line in co.lines)
+        if action == "prescription":  # a 处方药 on the bill, no prescription yet
+            return co.needs_prescription and co.prescription is None
         if not co.lines and part is None:  # between patients
             if action == "recall":
                 return bool(self.parked)
@@ -193,7 +224,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
             else [line.list_class for line in lines]
         )
         rows = [
-            (klass, line.name, line.spec, str(line.price), str(line.quantity), str(line.amount))
+            (klass, line.name, _spec(line), str(line.price), str(line.quantity), str(line.amount))
             for klass, line in zip(classes, lines, strict=True)
         ]
         table = self.query_one("#lines", DataTable)
@@ -205,7 +236,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
                 table.add_row(
                     plain(klass),
                     clipped(name, name_w),
-                    clipped(spec, spec_w),
+                    _spec_cell(spec, spec_w),
                     Text(price, justify="right"),
                     Text(quantity, justify="right"),
                     Text(amount, justify="right"),
@@ -239,6 +270,8 @@ class SaleScreen(WorkerErrors, Screen[None]):
         state = (
             bool(lines),
             part is not None,
+            any(line.trace_missing for line in lines),
+            self.checkout.needs_prescription and self.checkout.prescription is None,
             bool(part and part.line_results),
             bool(part and part.settled),
             len(self.parked),
@@ -281,6 +314,12 @@ class SaleScreen(WorkerErrors, Screen[None]):
             return
         if code.kind is ScanKind.PAYMENT_CODE:
             self.notify(say("screen.sale.code_at_payment"), severity="warning")
+            return
+        if code.kind is ScanKind.TRACE:
+            try:
+                self.counter.scan_trace(code.text, self._selected())
+            except CashierError as exc:
+                show_error(self, exc)
             return
         self._add_code(code.text)
 
@@ -356,9 +395,60 @@ class SaleScreen(WorkerErrors, Screen[None]):
         self.notify(say("screen.sale.removed", name=line.name))
 
     # -- ending ---------------------------------------------------------------------
+    # -- dispensing: 追溯码 and prescriptions ------------------------------------------------
+    def action_trace_waive(self) -> None:
+        from cashier.ui.dialogs.dispensing import TraceWaiveDialog
+
+        lines = self.checkout.lines
+        selected = self._selected()
+        wanting = [i for i, line in enumerate(lines) if line.trace_missing]
+        if not wanting:
+            self.notify(say("screen.sale.trace_nothing_missing"), severity="warning")
+            return
+        index = selected if selected in wanting else wanting[0]
+        line = lines[index]
+
+        def done(answer: tuple[str, ...] | None) -> None:
+            if answer is None:
+                return
+            reason, code, pin = answer
+            try:
+                self.counter.waive_trace(index, reason, code, pin)
+            except CashierError as exc:
+                show_error(self, exc)
+                return
+            self.notify(say("screen.sale.trace_waived_done", name=line.name))
+
+        self.app.push_screen(TraceWaiveDialog(line.name, line.trace_missing), done)
+
+    def action_prescription(self, then_pay: bool = False) -> None:
+        from cashier.store.models import Operator
+        from cashier.ui.dialogs.dispensing import PrescriptionDialog
+
+        me = Operator.get_or_none(Operator.code == self.app.operator.code)
+        default = me.code if me is not None and me.prac_cert_no else ""
+
+        def done(answer: tuple[str, ...] | None) -> None:
+            if answer is None:
+                return
+            rxno, doctor, pharmacist = answer
+            try:
+                self.counter.set_prescription(rxno, doctor, pharmacist)
+            except CashierError as exc:
+                show_error(self, exc)
+                return
+            if then_pay:
+                self.action_pay()
+
+        self.app.push_screen(PrescriptionDialog(default), done)
+
     def action_pay(self, exact_cash: bool = False) -> None:
         from cashier.ui.screens.payment import PaymentScreen
 
+        problem, _ = self.checkout.dispensing_problem()
+        if problem == "rx.missing" and self.counter.next_insured_step() != "presettle":
+            self.action_prescription(then_pay=True)  # asked where it is needed, then on
+            return
         step = self.counter.next_insured_step()
         if step == "presettle":
             self.notify(say("screen.sale.presettle_first"), severity="warning")

@@ -1,0 +1,237 @@
+"""进销存 for the insurer: the documents a pharmacy reports, built from the local change
+they report and queued in the outbox in its transaction (``cashier.services.outbox``).
+
+- **3503 采购** (``purcinfo``): a batch received.
+- **3505 商品销售** (``selinfo``): one per sale line and batch, its boxes' 追溯码 in
+  ``drugtracinfo`` (one object per box) and, for an insured sale, its ``setl_id``.
+- **3506 销售退货** (``selinfo``): a refund brings back every box of the sale it refunds
+  (the insurer's settlement is cancelled whole); a partial refund's kept boxes are then
+  sold again with the kept lines' new sale, and reported with its own 3505 and ``setl_id``.
+  Every box's code is so sold once, returned once, in the insurer's books as in ours.
+
+Field names as the national interface spells them (docs/insurer-interface.md).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from cashier.domain.money import Fen
+from cashier.services import outbox, trace
+from cashier.store.models import (
+    Batch,
+    InsuredSettlement,
+    Operator,
+    Outbox,
+    Refund,
+    Sale,
+    SaleLine,
+    SaleLineBatch,
+)
+
+#: 人员证件类型: 01 居民身份证; 99 其他 (a walk-in self-pay customer shows none).
+ID_CARD, NO_CERT = "01", "99"
+#: ``prsc_dr_name`` of a line sold without a prescription (the field is required): data
+#: for the insurer, in its language whatever the counter's.
+NO_PRESCRIBER = "无"
+
+
+def _time(at: datetime) -> str:
+    """A stored (naive UTC) time as the interface writes it, local."""
+    return at.replace(tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _yuan(amount: Fen) -> str:
+    return str(amount.to_decimal())
+
+
+def _name_of(code: str) -> str:
+    op = Operator.get_or_none(Operator.code == code)
+    return op.name if op is not None else code
+
+
+def _chunks(codes: tuple[str, ...], sizes: list[int]) -> list[tuple[str, ...]]:
+    """The line's codes shared out over its batches, in the order they were scanned."""
+    out, at = [], 0
+    for size in sizes:
+        out.append(codes[at : at + size])
+        at += size
+    return out
+
+
+def _sold_lines(sale: Sale):
+    """Each line of a sale with its batches [(bchno, lot, dates, quantity)] and codes."""
+    codes = trace.codes_of_sale(sale.id)
+    for line in sale.lines.order_by(SaleLine.line_no):
+        batches = [
+            (row.batch, row.quantity)
+            for row in SaleLineBatch.select().where(SaleLineBatch.line == line.id)
+            .order_by(SaleLineBatch.id)
+        ]  # fmt: skip
+        if not batches:
+            batches = [(None, line.quantity)]
+        shares = _chunks(codes.get(line.line_no, ()), [q for _, q in batches])
+        for k, ((batch, quantity), share) in enumerate(zip(batches, shares, strict=True), 1):
+            yield line, k, batch, quantity, share
+
+
+def reportable(line: SaleLine) -> bool:
+    """A drug (西药 X…, 中成药 Z…, 中药饮片 T…) or a box with its 追溯码: stock the insurer
+    counts; a service or a material is not reported."""
+    return line.trac_required or line.med_list_codg[:1] in ("X", "Z", "T")
+
+
+def _selinfo(
+    sale: Sale,
+    line: SaleLine,
+    batch: Batch | None,
+    quantity: int,
+    codes: tuple[str, ...],
+    *,
+    settlement: InsuredSettlement | None,
+    certno: str,
+    when: datetime,
+    operator: str,
+    doc_no: str,
+) -> dict:
+    rx = json.loads(sale.dispensing) if sale.dispensing else {}
+    insured = settlement is not None
+    pharmacist = Operator.get_or_none(Operator.code == (rx.get("phar_code") or sale.operator_id))
+    return {
+        "med_list_codg": line.med_list_codg,
+        "fixmedins_hilist_id": line.code,
+        "fixmedins_hilist_name": line.name,
+        "fixmedins_bchno": batch.bchno if batch is not None else "",
+        "prsc_dr_cert_type": "",
+        "prsc_dr_certno": "",
+        "prsc_dr_name": rx.get("prsc_dr_name") or NO_PRESCRIBER,
+        "phar_cert_type": "",
+        "phar_certno": "",
+        "phar_name": rx.get("phar_name") or (pharmacist.name if pharmacist else ""),
+        "phar_prac_cert_no": rx.get("phar_prac_cert_no")
+        or (pharmacist.prac_cert_no if pharmacist else ""),
+        "hi_feesetl_type": "1" if insured else "2",
+        "setl_id": settlement.setl_id if insured else "",
+        "mdtrt_sn": (settlement.mdtrt_id or sale.receipt_no) if insured else sale.receipt_no,
+        "psn_no": settlement.psn_no if insured else "",
+        "psn_cert_type": ID_CARD if insured and certno else NO_CERT,
+        "certno": certno if insured else "",
+        "psn_name": settlement.psn_name if insured else "",
+        "manu_lotnum": batch.manu_lotnum if batch is not None else "",
+        "manu_date": batch.manu_date.isoformat() if batch is not None else "",
+        "expy_end": batch.expy_end.isoformat() if batch is not None else "",
+        "rx_flag": "1" if line.rx_flag else "0",
+        "trdn_flag": "0",  # whole boxes (拆零 not sold at this counter)
+        "finl_trns_pric": _yuan(line.price),
+        "rxno": rx.get("rxno", ""),
+        "rx_circ_flag": "0",
+        "rtal_docno": sale.receipt_no,
+        "stoout_no": sale.receipt_no,
+        "bchno": batch.bchno if batch is not None else "",
+        "drug_prod_barc": "",
+        "shelf_posi": "",
+        "sel_retn_cnt": str(quantity),
+        "sel_retn_time": _time(when),
+        "sel_retn_opter_name": _name_of(operator),
+        "mdtrt_setl_type": "1" if insured else "2",
+        "memo": "",
+        "medins_prod_sel_no": doc_no,
+        "drugtracinfo": [{"drug_trac_codg": c} for c in codes],
+    }
+
+
+def queue_sale(sale: Sale, certno: str = "") -> int:
+    """In the sale's transaction: a 3505 per reported line and batch; how many."""
+    settlement = sale.settlements.where(InsuredSettlement.status == "settled").first()
+    queued = 0
+    for line, k, batch, quantity, codes in _sold_lines(sale):
+        if not reportable(line):
+            continue
+        doc_no = f"3505-{sale.receipt_no}-{line.line_no}-{k}"
+        payload = _selinfo(
+            sale, line, batch, quantity, codes, settlement=settlement, certno=certno,
+            when=sale.closed_at, operator=sale.operator_id, doc_no=doc_no,
+        )  # fmt: skip
+        outbox.enqueue(
+            "3505",
+            doc_no,
+            batch.bchno if batch is not None else f"item:{line.code}",
+            {"selinfo": payload},
+            station=sale.station_id,
+            operator=sale.operator_id,
+            sale=sale.id,
+        )
+        queued += 1
+    return queued
+
+
+def queue_refund(refund: Refund, sale: Sale) -> int:
+    """In the refund's transaction: a 3506 for every reported line and batch of the sale
+    (its every box comes back to the books); how many."""
+    settlement = sale.settlements.first()
+    certno = _certno_of(sale)
+    queued = 0
+    for line, k, batch, quantity, codes in _sold_lines(sale):
+        if not reportable(line):
+            continue
+        doc_no = f"3506-{refund.refund_no}-{line.line_no}-{k}"
+        payload = _selinfo(
+            sale, line, batch, quantity, codes, settlement=settlement, certno=certno,
+            when=refund.created_at, operator=refund.completed_by, doc_no=doc_no,
+        )  # fmt: skip
+        outbox.enqueue(
+            "3506",
+            doc_no,
+            batch.bchno if batch is not None else f"item:{line.code}",
+            {"selinfo": payload},
+            station=refund.station_id,
+            operator=refund.completed_by,
+            refund=refund.id,
+        )
+        queued += 1
+    return queued
+
+
+def _certno_of(sale: Sale) -> str:
+    """The patient's ID number as the sale's 3505 sent it (the outbox keeps it sealed)."""
+    doc = sale.documents.where(Outbox.infno == "3505").first()
+    return outbox.payload_of(doc)["selinfo"].get("certno", "") if doc is not None else ""
+
+
+def queue_purchase(station_id: str, batch: Batch, by) -> None:
+    """In the delivery's transaction: a 3503 采购 for the batch."""
+    item = batch.item
+    outbox.enqueue(
+        "3503",
+        f"3503-{batch.bchno}",
+        batch.bchno,
+        {
+            "purcinfo": {
+                "med_list_codg": item.med_list_codg,
+                "fixmedins_hilist_id": item.code,
+                "fixmedins_hilist_name": item.name,
+                "dynt_no": "",
+                "fixmedins_bchno": batch.bchno,
+                "spler_name": batch.supplier,
+                "spler_pmtno": "",
+                "manu_lotnum": batch.manu_lotnum,
+                "prodentp_name": "",
+                "aprvno": "",
+                "manu_date": batch.manu_date.isoformat(),
+                "expy_end": batch.expy_end.isoformat(),
+                "finl_trns_pric": _yuan(batch.purchase_price) if batch.purchase_price else "",
+                "purc_retn_cnt": str(batch.received),
+                "purc_invo_codg": "",
+                "purc_invo_no": "",
+                "rx_flag": "1" if item.rx_flag else "0",
+                "purc_retn_stoin_time": _time(batch.received_at),
+                "purc_retn_opter_name": by.name,
+                "prod_geay_flag": "0",
+                "memo": "",
+                "drugtracinfo": [],
+            }
+        },
+        station=station_id,
+        operator=by.code,
+    )
