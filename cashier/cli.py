@@ -70,6 +70,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     _privileged(p)
 
+    p = sub.add_parser("stock", help="药店库存：receive 按批次入库（送货单 CSV）")
+    _common(p)
+    p.add_argument("action", choices=("receive",))
+    p.add_argument("file", metavar="FILE", help="code,manu_lotnum,manu_date,expy_end,quantity,…")
+    _privileged(p)
+
+    p = sub.add_parser("outbox", help="医保进销存上报队列：list / send / retry ID / drop ID")
+    _common(p)
+    p.add_argument("action", choices=("list", "send", "retry", "drop"))
+    p.add_argument("id", nargs="?", type=int, help="单据序号（retry、drop）")
+    p.add_argument("--reason", help="放弃上报的原因（drop）")
+    _privileged(p)
+
     p = sub.add_parser("print-test", help="打印一张测试收据")
     _common(p)
     p.add_argument("--printer", metavar="URL", help="tcp://、usb://、serial://、file://、pdf://DIR")
@@ -267,6 +280,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _import(args)
     if command == "print-test":
         return _print_test(args)
+    if command == "stock":
+        return _stock(args)
+    if command == "outbox":
+        return _outbox(args)
     if command == "verify-audit":
         return _verify_audit(args)
     if command == "operator":
@@ -412,6 +429,69 @@ def _import(args: argparse.Namespace) -> int:
         print(file=sys.stderr)
     print(say("cli.imported", total=result.total, created=result.created, updated=result.updated))
     return 0
+
+
+def _stock(args: argparse.Namespace) -> int:
+    from cashier.services import stock
+    from cashier.services.operators import Role
+    from cashier.services.station import open_station
+
+    settings = _existing(_settings(args))
+    open_station(settings, seed=False)
+    who = _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
+    path = Path(args.file)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            rows = stock.read_delivery(f, args.file)
+    except FileNotFoundError:
+        raise CashierError(say("catalog.file_missing", path=args.file)) from None
+    except UnicodeDecodeError:
+        raise CashierError(say("catalog.not_utf8", path=args.file)) from None
+    except stock.StockImportError as exc:
+        for line, message in exc.problems:
+            print(f"{args.file}:{line}: {message}", file=sys.stderr)
+        raise
+    done = stock.receive(
+        settings.station_id, rows, who, reports=settings.reports_inventory, source=args.file
+    )
+    print(say("cli.stock_received", batches=len(done.batches), boxes=done.boxes))
+    return 0
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    from cashier.services import outbox
+    from cashier.services.operators import Role
+    from cashier.services.station import connect_insurer, open_station
+
+    settings = _existing(_settings(args))
+    open_station(settings, seed=False)
+    who = _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
+    if args.action == "list":
+        for doc in outbox.waiting():
+            why = f"\t{doc.last_error}" if doc.last_error else ""
+            print(f"{doc.id}\t{doc.infno}\t{doc.doc_no}\t{outbox.label(doc.status)}{why}")
+        counts = outbox.counts()
+        print(say("cli.outbox_counts", queued=counts["queued"] + counts["in_doubt"],
+                  refused=counts["refused"]))  # fmt: skip
+        return EXIT_ERROR if counts["refused"] else 0
+    if args.action in ("retry", "drop"):
+        if args.id is None:
+            raise CashierError(say("cli.outbox_id"))
+        if args.action == "retry":
+            outbox.retry(args.id, settings.station_id, who.code)
+        else:
+            outbox.drop(args.id, settings.station_id, who.code, args.reason or "")
+        print(say(f"cli.outbox_{args.action}", id=args.id))
+        return 0
+    connection = connect_insurer(settings)
+    try:
+        report = outbox.send_due(outbox.sender(connection.client))
+    finally:
+        connection.close()
+    print(say("cli.outbox_sent", sent=report.sent, refused=report.refused, waiting=report.waiting))
+    if report.error:
+        print(f"cashier: {report.error}", file=sys.stderr)
+    return EXIT_ERROR if report.refused or report.error else 0
 
 
 def _import_orders(args: argparse.Namespace) -> int:

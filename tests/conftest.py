@@ -14,6 +14,13 @@ from tests.support.tools import USE_POSTGRES
 
 
 def pytest_configure(config):
+    # The user's own configuration (~/.config/cashier, a technician's `cashier init`) is
+    # never read by a test, here or in the processes it starts: a test's station is its own.
+    import os
+    import tempfile
+
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="cashier-test-config-")
+    os.environ.pop("CASHIER_CONFIG", None)
     config.addinivalue_line(
         "markers", "sqlite_only(reason): tests SQLite itself; skipped when CASHIER_TEST_DB=postgres"
     )

@@ -147,6 +147,21 @@ def _retry_later(doc: Outbox, why: str, now: datetime) -> None:
     ).where(Outbox.id == doc.id).execute()
 
 
+def sender(client) -> Callable[[str, dict, str], dict]:
+    """The insurer call for :func:`send_due`: as the operator who made the change."""
+    from cashier.store.models import Operator
+
+    def send(infno: str, body: dict, who: str) -> dict:
+        op = Operator.get_or_none(Operator.code == who)
+        return client.call(infno, body, operator=(who, op.name if op is not None else who))
+
+    return send
+
+
+def label(status: str) -> str:
+    return say(f"outbox.status.{status}")
+
+
 def waiting(station: str | None = None) -> list[Outbox]:
     """Every document not yet delivered (queued, in doubt, refused), oldest first."""
     query = Outbox.select().where(Outbox.status.in_(UNSENT)).order_by(Outbox.id)

@@ -47,6 +47,7 @@ class CashierApp(App[None]):
         self.counter = None  # cashier.services.counter.Counter of the signed-in operator
         self._customer_display = None  # the customer display, opened on first use
         self._devices_stop = threading.Event()  # ends the serial and camera scanner workers
+        self._outbox_wake = threading.Event()  # a sale or refund queued 进销存 documents
         self._scanners_started = False
         self._covered = False  # a TooSmall cover may be on a screen
         scanner = self.settings.scanner
@@ -170,6 +171,8 @@ class CashierApp(App[None]):
                 timeout=10,
             )
             return
+        if self.settings.reports_inventory:
+            self.send_outbox()
         held = [r.held for r in resolved if getattr(r, "held", "")]
         for message in held:  # a person must ask the 医保科: said until dismissed
             self.call_from_thread(self.notify, message, severity="error", timeout=60)
@@ -212,8 +215,39 @@ class CashierApp(App[None]):
             severity = "error" if r.state in ("in_doubt", "failed") else "warning"
             self.call_from_thread(self.notify, r.message, severity=severity, timeout=60)
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="outbox")
+    def send_outbox(self) -> None:
+        """进销存 documents to the insurer in the background, never in the cashier's way: at
+        start, after each sale or refund (:meth:`poke_outbox`), and each minute (a retry's
+        time comes round). A refusal is said once, for a supervisor."""
+        from cashier.services import outbox
+
+        told = 0
+        while not self._devices_stop.is_set():
+            self._outbox_wake.clear()
+            try:
+                outbox.send_due(
+                    outbox.sender(self.insurer.client), station=self.settings.station_id
+                )
+                refused = outbox.counts(self.settings.station_id)["refused"]
+            except Exception as exc:  # the next round tries again; the log keeps why
+                logs.shown(str(exc), exc, where="outbox")
+                refused = told
+            if refused > told:
+                self.call_from_thread(
+                    self.notify, say("ui.app.outbox_refused", refused=refused),
+                    severity="error", timeout=30,
+                )  # fmt: skip
+            told = refused
+            self._outbox_wake.wait(60)
+
+    def poke_outbox(self) -> None:
+        """A sale or refund was written: its documents go now (no-op when not reporting)."""
+        self._outbox_wake.set()
+
     def on_unmount(self) -> None:
         self._devices_stop.set()
+        self._outbox_wake.set()
         if self.insurer is not None:
             self.insurer.close()
         if self.payments is not None:

@@ -90,3 +90,19 @@ class TraceWaiveDialog(_Form):
                 placeholder=say("dialog.dispensing.supervisor_pin"), id="waive-pin", password=True
             )
             yield Static(say("dialog.dispensing.keys"), classes="dim")
+
+
+class ReasonDialog(_Form):
+    """One line of text: why (a document given up, …)."""
+
+    FIELDS = ("reason",)
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text)
+            yield Input(placeholder=say("dialog.dispensing.reason"), id="reason", max_length=100)
+            yield Static(say("dialog.dispensing.keys"), classes="dim")

@@ -34,6 +34,7 @@ ENTRIES: tuple[tuple[str, str, Role], ...] = (
         Role.SUPERVISOR,
     ),
     (say("screen.menu.entry.quit"), "app:quit_program", Role.SUPERVISOR),
+    (say("screen.menu.entry.outbox"), "cashier.ui.screens.outbox:OutboxScreen", Role.SUPERVISOR),
 )
 
 

@@ -310,6 +310,7 @@ class RefundScreen(WorkerErrors, Screen[None]):
         )
 
     def _done(self, done) -> None:
+        self.app.poke_outbox()  # its 3506 (and the kept lines' 3505) go in the background
         back = "，".join(f"{m.label} {a.display()}" for m, a in done.by_method) or say(
             "screen.refund.nothing"
         )

@@ -58,9 +58,7 @@ _SPEC_STYLES = {"missing": "bold yellow", "done": "green", "waived": "yellow"}
 
 def _spec_cell(spec: tuple[str, str], width: int):
     state, words = spec
-    if not state:
-        return clipped(words, width)
-    return Text(clipped(words, width), style=_SPEC_STYLES[state])
+    return clipped(words, width, style=_SPEC_STYLES.get(state, ""))
 
 
 class SaleScreen(WorkerErrors, Screen[None]):
@@ -477,6 +475,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
                 self._offer_cancel()
             return
         self.app.show_customer("show_payment", completed.paid, completed.change)
+        self.app.poke_outbox()  # its 进销存 documents go to the insurer in the background
         self.app.clear_notifications()  # the last patient's notices never sit over the next
         if completed.clock_message:  # the PC's clock went back: said, and audited in the core
             self.notify(completed.clock_message, severity="warning", timeout=15)
