@@ -70,17 +70,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     _privileged(p)
 
-    p = sub.add_parser("stock", help="药店库存：receive 按批次入库（送货单 CSV）")
+    p = sub.add_parser(
+        "stock",
+        help="药店库存（按批次）：receive 入库 / count 盘点 / adjust 变更 / return 退供应商 / "
+        "recall 召回 / list",
+    )
     _common(p)
-    p.add_argument("action", choices=("receive",))
-    p.add_argument("file", metavar="FILE", help="code,manu_lotnum,manu_date,expy_end,quantity,…")
+    p.add_argument("action", choices=("receive", "count", "adjust", "return", "recall", "list"))
+    p.add_argument(
+        "target", nargs="?", metavar="FILE|BATCH|ITEM",
+        help="receive：送货单 CSV；count：盘点 CSV（bchno,counted）；adjust/return/recall：批次号；"
+        "list：商品编码（可不填）",
+    )  # fmt: skip
+    p.add_argument("--boxes", type=int, help="盒数（adjust、return）")
+    p.add_argument(
+        "--kind", choices=("gain", "loss", "damage", "transfer_in", "transfer_out"),
+        help="变更类型（adjust）：gain 盘盈 / loss 盘亏 / damage 报损 / transfer_in / transfer_out",
+    )  # fmt: skip
+    p.add_argument("--reason", default="", help="原因（adjust、return、recall）")
     _privileged(p)
 
     p = sub.add_parser("outbox", help="医保进销存上报队列：list / send / retry ID / drop ID")
     _common(p)
-    p.add_argument("action", choices=("list", "send", "retry", "drop"))
-    p.add_argument("id", nargs="?", type=int, help="单据序号（retry、drop）")
-    p.add_argument("--reason", help="放弃上报的原因（drop）")
+    p.add_argument("action", choices=("list", "send", "retry", "drop", "withdraw"))
+    p.add_argument("id", nargs="?", type=int, help="单据序号（retry、drop、withdraw）")
+    p.add_argument("--reason", help="原因（drop 放弃上报、withdraw 用 3507 撤回已上报的单据）")
     _privileged(p)
 
     p = sub.add_parser("print-test", help="打印一张测试收据")
@@ -438,24 +452,60 @@ def _stock(args: argparse.Namespace) -> int:
 
     settings = _existing(_settings(args))
     open_station(settings, seed=False)
-    who = _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
-    path = Path(args.file)
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            rows = stock.read_delivery(f, args.file)
-    except FileNotFoundError:
-        raise CashierError(say("catalog.file_missing", path=args.file)) from None
-    except UnicodeDecodeError:
-        raise CashierError(say("catalog.not_utf8", path=args.file)) from None
-    except stock.StockImportError as exc:
-        for line, message in exc.problems:
-            print(f"{args.file}:{line}: {message}", file=sys.stderr)
-        raise
-    done = stock.receive(
-        settings.station_id, rows, who, reports=settings.reports_inventory, source=args.file
-    )
-    print(say("cli.stock_received", batches=len(done.batches), boxes=done.boxes))
+    station, reports = settings.station_id, settings.reports_inventory
+    if args.action == "list":
+        for b in stock.batches(args.target):
+            state = say("cli.stock_recalled") if b.recalled else ""
+            print(f"{b.bchno}\t{b.item.code}\t{b.item.name}\t{b.manu_lotnum}\t"
+                  f"{b.expy_end}\t{b.quantity}\t{state}".rstrip())  # fmt: skip
+        return 0
+    if not args.target:
+        raise CashierError(say("cli.stock_target"))
+    who = _sign_in(args, station, Role.SUPERVISOR, _Stdin())
+    if args.action in ("receive", "count"):
+        path = Path(args.target)
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as f:
+                if args.action == "count":
+                    counted = _counted(f)
+                    for bchno, books, found in stock.count(station, counted, who, reports=reports):
+                        print(f"{bchno}\t{books}\t{found}\t{found - books:+d}")
+                    return 0
+                rows = stock.read_delivery(f, args.target)
+        except FileNotFoundError:
+            raise CashierError(say("catalog.file_missing", path=args.target)) from None
+        except UnicodeDecodeError:
+            raise CashierError(say("catalog.not_utf8", path=args.target)) from None
+        except stock.StockImportError as exc:
+            for line, message in exc.problems:
+                print(f"{args.target}:{line}: {message}", file=sys.stderr)
+            raise
+        done = stock.receive(station, rows, who, reports=reports, source=args.target)
+        print(say("cli.stock_received", batches=len(done.batches), boxes=done.boxes))
+        return 0
+    if args.action == "recall":
+        batch = stock.recall(station, args.target, args.reason, who)
+    elif args.action == "return":
+        batch = stock.return_to_supplier(station, args.target, args.boxes or 0, args.reason, who,
+                                         reports=reports)  # fmt: skip
+    else:
+        batch = stock.adjust(station, args.target, args.boxes or 0, args.kind or "",
+                             args.reason, who, reports=reports)  # fmt: skip
+    print(say("cli.stock_batch", bchno=batch.bchno, quantity=batch.quantity))
     return 0
+
+
+def _counted(rows) -> dict[str, int]:
+    """A count sheet: ``bchno,counted`` with a header."""
+    import csv
+
+    counted: dict[str, int] = {}
+    for n, row in enumerate(csv.DictReader(rows), 2):
+        bchno, found = (row.get("bchno") or "").strip(), (row.get("counted") or "").strip()
+        if not bchno or not found.isdigit():
+            raise CashierError(say("cli.stock_count_row", line=n))
+        counted[bchno] = int(found)
+    return counted
 
 
 def _outbox(args: argparse.Namespace) -> int:
@@ -474,11 +524,13 @@ def _outbox(args: argparse.Namespace) -> int:
         print(say("cli.outbox_counts", queued=counts["queued"] + counts["in_doubt"],
                   refused=counts["refused"]))  # fmt: skip
         return EXIT_ERROR if counts["refused"] else 0
-    if args.action in ("retry", "drop"):
+    if args.action in ("retry", "drop", "withdraw"):
         if args.id is None:
             raise CashierError(say("cli.outbox_id"))
         if args.action == "retry":
             outbox.retry(args.id, settings.station_id, who.code)
+        elif args.action == "withdraw":
+            outbox.withdraw(args.id, settings.station_id, who, args.reason or "")
         else:
             outbox.drop(args.id, settings.station_id, who.code, args.reason or "")
         print(say(f"cli.outbox_{args.action}", id=args.id))

@@ -77,7 +77,11 @@ class Transactions:
             "2102": self.pharmacy_settle,
             "2103": self.cancel,
             "2601": self.reverse,
+            "3501": self.stock_count,
+            "3502": self.stock_change,
             "3503": self.purchase,
+            "3504": self.purchase_return,
+            "3507": self.withdraw,
             "3505": self.sale_or_return,
             "3506": self.sale_or_return,
             "3201": self.reconcile_totals,
@@ -593,6 +597,71 @@ class Transactions:
         self._keep_doc(key, req, info, +count)
         return None
 
+    def stock_count(self, req: protocol.Request) -> None:
+        """3501 盘存: a batch counted on a day (one count per batch and day)."""
+        info = _node(req, "invinfo")
+        _require(info, "invinfo", (*_INVINFO_REQUIRED, "invdate", "inv_cnt"))
+        key = f"3501:{req.fixmedins_code}:{info['fixmedins_bchno']}:{info['invdate']}"
+        self._keep_doc(key, req, info, 0)
+        return None
+
+    def stock_change(self, req: protocol.Request) -> None:
+        """3502 库存变更: a batch's boxes in or out (盘盈 103, 盘亏 104, 报损 105 …)."""
+        info = _node(req, "invinfo")
+        _require(info, "invinfo", _INVINFO_REQUIRED + _CHANGE_REQUIRED)
+        kind = str(info["inv_chg_type"])
+        if kind not in _CHANGE_SIGNS:
+            raise Refused(f"库存变更类型 {kind} 不在字典中")
+        count = _count(info, "cnt")
+        key = (
+            f"3502:{req.fixmedins_code}:{info['fixmedins_bchno']}:{info['inv_chg_time']}:"
+            f"{kind}:{count}"
+        )
+        self._keep_doc(key, req, info, _CHANGE_SIGNS[kind] * count)
+        return None
+
+    def purchase_return(self, req: protocol.Request) -> None:
+        """3504 采购退货: boxes of a batch back to the supplier."""
+        info = _node(req, "purcinfo")
+        _require(info, "purcinfo", (*_INVINFO_REQUIRED, "purc_retn_cnt", "purc_retn_stoin_time"))
+        count = _count(info, "purc_retn_cnt")
+        if (
+            not state.InventoryDoc.select()
+            .where(
+                (state.InventoryDoc.infno == "3503")
+                & (state.InventoryDoc.fixmedins_code == req.fixmedins_code)
+                & (state.InventoryDoc.fixmedins_bchno == info["fixmedins_bchno"])
+            )
+            .exists()
+        ):
+            raise Refused(f"批次 {info['fixmedins_bchno']} 没有采购记录，不能退货")
+        key = f"3504:{req.fixmedins_code}:{info['fixmedins_bchno']}:{info['purc_retn_stoin_time']}"
+        self._keep_doc(key, req, info, -count)
+        return None
+
+    def withdraw(self, req: protocol.Request) -> None:
+        """3507 删除: the documents of a batch number and kind taken back (1 盘存, 2 库存
+        变更, 3 采购/退货, 4 销售/退货)."""
+        data = _node(req, "data")
+        bchno = str(data.get("fixmedins_bchno") or "")
+        kinds = {"1": ("3501",), "2": ("3502",), "3": ("3503", "3504"), "4": ("3505", "3506")}
+        infnos = kinds.get(str(data.get("inv_data_type") or ""))
+        if not bchno or infnos is None:
+            raise Refused("fixmedins_bchno 和 inv_data_type（1–4）不能为空")
+        taken = (
+            state.InventoryDoc.update(deleted=True)
+            .where(
+                (state.InventoryDoc.fixmedins_code == req.fixmedins_code)
+                & (state.InventoryDoc.fixmedins_bchno == bchno)
+                & state.InventoryDoc.infno.in_(infnos)
+                & (state.InventoryDoc.deleted == False)  # noqa: E712
+            )
+            .execute()
+        )
+        if not taken:
+            raise Refused(f"批次 {bchno} 没有可删除的上报数据")
+        return None
+
     def sale_or_return(self, req: protocol.Request) -> None:
         """3505 商品销售 / 3506 销售退货: one drug and batch of a retail document, each box's
         追溯码 in ``drugtracinfo`` (or, from older gateways, ``drug_trac_codg`` joined by
@@ -1036,6 +1105,13 @@ _SELINFO_REQUIRED = (
     "rx_circ_flag", "rtal_docno", "sel_retn_cnt", "sel_retn_time", "sel_retn_opter_name",
     "mdtrt_setl_type",
 )  # fmt: skip
+_INVINFO_REQUIRED = (
+    "med_list_codg", "fixmedins_hilist_id", "fixmedins_hilist_name", "fixmedins_bchno",
+    "rx_flag",
+)  # fmt: skip
+_CHANGE_REQUIRED = ("inv_chg_type", "pric", "cnt", "inv_chg_time", "inv_chg_opter_name")
+#: 库存变更类型: in (+1) or out (−1) of the institution's stock.
+_CHANGE_SIGNS = {"101": 1, "102": -1, "103": 1, "104": -1, "105": -1, "106": 1, "107": -1}
 _PURCINFO_REQUIRED = (
     "med_list_codg", "fixmedins_hilist_id", "fixmedins_hilist_name", "fixmedins_bchno",
     "manu_lotnum", "manu_date", "expy_end", "purc_retn_cnt", "purc_retn_stoin_time",

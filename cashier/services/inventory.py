@@ -235,3 +235,93 @@ def queue_purchase(station_id: str, batch: Batch, by) -> None:
         station=station_id,
         operator=by.code,
     )
+
+
+def _invinfo(batch: Batch) -> dict:
+    item = batch.item
+    return {
+        "med_list_codg": item.med_list_codg,
+        "fixmedins_hilist_id": item.code,
+        "fixmedins_hilist_name": item.name,
+        "rx_flag": "1" if item.rx_flag else "0",
+        "fixmedins_bchno": batch.bchno,
+        "manu_lotnum": batch.manu_lotnum,
+        "manu_date": batch.manu_date.isoformat(),
+        "expy_end": batch.expy_end.isoformat(),
+    }
+
+
+def queue_change(station_id: str, batch: Batch, inv_chg_type: str, boxes: int, memo: str, by):
+    """In the change's transaction: a 3502 库存变更 (盘盈 103, 盘亏 104, 报损 105 …)."""
+    from cashier.store.models import utcnow
+
+    now = utcnow()
+    doc_no = f"3502-{batch.bchno}-{now:%Y%m%d%H%M%S%f}"
+    info = {
+        **_invinfo(batch),
+        "inv_chg_type": inv_chg_type,
+        "pric": _yuan(batch.item.price),
+        "cnt": str(boxes),
+        "inv_chg_time": _time(now),
+        "inv_chg_opter_name": by.name,
+        "trdn_flag": "0",
+        "memo": memo[:500],
+        "drugtracinfo": [],
+    }
+    outbox.enqueue("3502", doc_no, batch.bchno, {"invinfo": info}, station=station_id,
+                   operator=by.code)  # fmt: skip
+
+
+def queue_count(station_id: str, batch: Batch, counted: int, on, by) -> None:
+    """In the count's transaction: a 3501 盘存 of the batch."""
+    info = {**_invinfo(batch), "invdate": on.isoformat(), "inv_cnt": str(counted), "memo": "",
+            "drugtracinfo": []}  # fmt: skip
+    outbox.enqueue("3501", f"3501-{batch.bchno}-{on.isoformat()}", batch.bchno,
+                   {"invinfo": info}, station=station_id, operator=by.code)  # fmt: skip
+
+
+def queue_purchase_return(station_id: str, batch: Batch, boxes: int, by) -> None:
+    """In the return's transaction: a 3504 采购退货."""
+    from cashier.store.models import utcnow
+
+    now = utcnow()
+    outbox.enqueue(
+        "3504",
+        f"3504-{batch.bchno}-{now:%Y%m%d%H%M%S%f}",
+        batch.bchno,
+        {
+            "purcinfo": {
+                **_invinfo(batch),
+                "spler_name": batch.supplier,
+                "spler_pmtno": "",
+                "finl_trns_pric": _yuan(batch.purchase_price) if batch.purchase_price else "",
+                "purc_retn_cnt": str(boxes),
+                "purc_retn_stoin_time": _time(now),
+                "purc_retn_opter_name": by.name,
+                "medins_prod_purc_no": "",
+                "memo": "",
+                "drugtracinfo": [],
+            }
+        },
+        station=station_id,
+        operator=by.code,
+    )
+
+
+#: ``inv_data_type`` of 3507: which kind of document is deleted.
+INV_DATA_TYPES = {"3501": "1", "3502": "2", "3503": "3", "3504": "3", "3505": "4", "3506": "4"}
+
+
+def queue_withdrawal(doc: Outbox, by) -> None:
+    """A document the insurer took in error, deleted there (3507) by its batch number."""
+    body = outbox.payload_of(doc)
+    info = next(iter(body.values()))
+    outbox.enqueue(
+        "3507",
+        f"3507-{doc.doc_no}",
+        doc.batch,
+        {"data": {"fixmedins_bchno": info.get("fixmedins_bchno", ""),
+                  "inv_data_type": INV_DATA_TYPES[doc.infno]}},
+        station=doc.station,
+        operator=by.code,
+    )  # fmt: skip

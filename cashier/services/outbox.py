@@ -196,6 +196,23 @@ def drop(doc_id: int, station: str, by: str, reason: str) -> None:
         audit.record(station, "outbox.drop", operator=by, subject=doc.doc_no, reason=reason[:150])
 
 
+def withdraw(doc_id: int, station: str, by, reason: str) -> None:
+    """A document the insurer took that should not stand (a wrong count, a sale booked on
+    the wrong batch): deleted there with a 3507, queued behind it, audited."""
+    from cashier.services import inventory
+
+    reason = " ".join(reason.split())
+    if not reason:
+        raise InputError(say("outbox.drop_reason"))
+    doc = Outbox.get_or_none(Outbox.id == doc_id)
+    if doc is None or doc.status != SENT or doc.infno not in inventory.INV_DATA_TYPES:
+        raise CashierError(say("outbox.not_withdrawable", doc_id=doc_id))
+    with database.atomic():
+        inventory.queue_withdrawal(doc, by)
+        audit.record(station, "outbox.withdraw", operator=by.code, subject=doc.doc_no,
+                     reason=reason[:150])  # fmt: skip
+
+
 def _unsent(doc_id: int) -> Outbox:
     doc = Outbox.get_or_none(Outbox.id == doc_id)
     if doc is None or doc.status not in UNSENT:

@@ -281,3 +281,120 @@ def put_back(line_ids: Iterable[int]) -> None:
         Item.update(stock=Item.stock + row.quantity).where(
             Item.id == Batch.get_by_id(row.batch_id).item_id
         ).execute()
+
+
+#: 库存变更类型 (``inv_chg_type`` of 3502), as the national dictionary numbers them.
+CHANGE_KINDS = {
+    "gain": "103",  # 盘盈: found more than the books say
+    "loss": "104",  # 盘亏 / 盘损: found fewer
+    "damage": "105",  # 报损 / 销毁: broken, spoiled, expired and destroyed
+    "transfer_in": "101",  # 调拨入库
+    "transfer_out": "102",  # 调拨出库
+}
+_OUT = {"loss", "damage", "transfer_out"}
+
+
+def _batch(bchno: str) -> Batch:
+    batch = Batch.get_or_none(Batch.bchno == bchno.strip())
+    if batch is None:
+        raise InputError(say("stock.no_batch", bchno=bchno.strip()))
+    return batch
+
+
+def _supervisor(by: SignedIn) -> None:
+    if not by.role.at_least(Role.SUPERVISOR):
+        raise NotAllowed(say("stock.needs_supervisor", label=by.label))
+
+
+def adjust(
+    station_id: str, bchno: str, boxes: int, kind: str, reason: str, by: SignedIn, *, reports: bool
+) -> Batch:
+    """A supervisor's change of a batch (盘盈, 盘亏, 报损, 调拨): ``boxes`` in or out by its
+    kind, audited, and reported (3502) in one transaction."""
+    from cashier.services import inventory
+
+    _supervisor(by)
+    if kind not in CHANGE_KINDS:
+        raise InputError(say("stock.bad_kind", kinds=" / ".join(CHANGE_KINDS)))
+    if isinstance(boxes, bool) or not isinstance(boxes, int) or boxes <= 0:
+        raise InputError(say("stock.bad_boxes"))
+    reason = " ".join(reason.split())
+    if not reason:
+        raise InputError(say("stock.reason"))
+    delta = -boxes if kind in _OUT else boxes
+    with database.atomic():
+        batch = _batch(bchno)
+        if batch.quantity + delta < 0:
+            raise InputError(say("stock.below_zero", bchno=batch.bchno, left=batch.quantity))
+        Batch.update(quantity=Batch.quantity + delta).where(Batch.id == batch.id).execute()
+        Item.update(stock=Item.stock + delta).where(Item.id == batch.item_id).execute()
+        audit.record(station_id, f"stock.{kind}", operator=by.code, subject=batch.bchno,
+                     boxes=boxes, reason=reason[:150])  # fmt: skip
+        if reports:
+            inventory.queue_change(station_id, batch, CHANGE_KINDS[kind], boxes, reason, by)
+    return Batch.get_by_id(batch.id)
+
+
+def count(
+    station_id: str, counted: dict[str, int], by: SignedIn, *, reports: bool, on: date | None = None
+) -> list[tuple[str, int, int]]:
+    """A stock count (盘存): each batch counted, reported (3501), and every difference
+    booked as 盘盈 or 盘亏 (3502). Returns (batch, books, counted) for each batch."""
+    from cashier.services import inventory
+
+    _supervisor(by)
+    on = on or clock.local_today()
+    out = []
+    with database.atomic():
+        for bchno, found in counted.items():
+            if isinstance(found, bool) or not isinstance(found, int) or found < 0:
+                raise InputError(say("stock.bad_count", bchno=bchno))
+            batch = _batch(bchno)
+            out.append((batch.bchno, batch.quantity, found))
+            if reports:
+                inventory.queue_count(station_id, batch, found, on, by)
+            if found != batch.quantity:
+                kind = "gain" if found > batch.quantity else "loss"
+                adjust(station_id, bchno, abs(found - batch.quantity), kind,
+                       say("stock.count_reason", on=on.isoformat()), by, reports=reports)  # fmt: skip
+    return out
+
+
+def return_to_supplier(
+    station_id: str, bchno: str, boxes: int, reason: str, by: SignedIn, *, reports: bool
+) -> Batch:
+    """Boxes of a batch sent back to the supplier (采购退货, 3504), audited."""
+    from cashier.services import inventory
+
+    _supervisor(by)
+    if isinstance(boxes, bool) or not isinstance(boxes, int) or boxes <= 0:
+        raise InputError(say("stock.bad_boxes"))
+    with database.atomic():
+        batch = _batch(bchno)
+        if boxes > batch.quantity:
+            raise InputError(say("stock.below_zero", bchno=batch.bchno, left=batch.quantity))
+        Batch.update(quantity=Batch.quantity - boxes).where(Batch.id == batch.id).execute()
+        Item.update(stock=Item.stock - boxes).where(Item.id == batch.item_id).execute()
+        audit.record(station_id, "stock.return", operator=by.code, subject=batch.bchno,
+                     boxes=boxes, reason=" ".join(reason.split())[:150])  # fmt: skip
+        if reports:
+            inventory.queue_purchase_return(station_id, batch, boxes, by)
+    return Batch.get_by_id(batch.id)
+
+
+def recall(station_id: str, bchno: str, reason: str, by: SignedIn) -> Batch:
+    """A batch recalled (by the maker or the regulator): never sold from now on, audited."""
+    _supervisor(by)
+    with database.atomic():
+        batch = _batch(bchno)
+        Batch.update(recalled=True).where(Batch.id == batch.id).execute()
+        audit.record(station_id, "stock.recall", operator=by.code, subject=batch.bchno,
+                     reason=" ".join(reason.split())[:150])  # fmt: skip
+    return Batch.get_by_id(batch.id)
+
+
+def batches(item_code: str | None = None) -> list[Batch]:
+    query = Batch.select(Batch, Item).join(Item).order_by(Item.code, Batch.expy_end, Batch.id)
+    if item_code:
+        query = query.where(Item.code == item_code)
+    return list(query)

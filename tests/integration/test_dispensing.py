@@ -56,9 +56,7 @@ def received(station, pharmacy, supervisor):
 
 
 def send(insurer):
-    return outbox.send_due(
-        lambda infno, body, who: insurer.client.call(infno, body, operator=(who, "王小美"))
-    )
+    return outbox.send_due(outbox.sender(insurer.client))
 
 
 def insured_pharmacy_bill(insurer, pharmacy, who, person: str, codes=CODES) -> tuple:
@@ -209,7 +207,7 @@ def test_a_document_whose_answer_was_lost_is_kept_once(insurer, pharmacy, cashie
     assert first.sent == 0 and first.error
     assert state.InventoryDoc.select().count() == 1
     later = outbox.send_due(
-        lambda infno, body, who: insurer.client.call(infno, body, operator=(who, "王小美")),
+        outbox.sender(insurer.client),
         now=Outbox.select().order_by(Outbox.next_try_at.desc()).get().next_try_at,
     )
     assert later.sent == 3 and later.refused == 0  # the first a repeat: delivered already
@@ -224,7 +222,7 @@ def test_no_network_leaves_the_documents_queued_in_order(insurer, pharmacy, cash
     assert report.sent == 0 and report.waiting == 3  # a gateway error page: all wait
     assert [d.doc_no for d in outbox.waiting()] == sorted(d.doc_no for d in outbox.waiting())
     final = outbox.send_due(
-        lambda infno, body, who: insurer.client.call(infno, body, operator=(who, "王小美")),
+        outbox.sender(insurer.client),
         now=Outbox.select().order_by(Outbox.next_try_at.desc()).get().next_try_at,
     )
     assert final.refused == 0 and not outbox.waiting()
@@ -267,3 +265,58 @@ def test_a_supervisor_records_an_exception_for_a_box_without_its_code(
     assert sale.lines.get().trace_waived == "9001: 追溯码破损"
     assert AuditEntry.select().where(AuditEntry.action == "trace.waive").exists()
     assert Fen(0) < sale.total
+
+
+def test_a_crash_between_the_insurer_keeping_a_document_and_our_marking_it_sends_it_once(
+    insurer, pharmacy, cashier_1001, received
+):
+    """The counter dies after the insurer took a document and before the outbox said so:
+    the next start sends it again, the insurer says it holds it, and it counts once."""
+    real = outbox.sender(insurer.client)
+    calls = []
+
+    def dies_after_the_first(infno, body, who):
+        real(infno, body, who)
+        calls.append(infno)
+        raise SystemExit("power cut")  # nothing after the insurer's answer is written
+
+    with pytest.raises(SystemExit):
+        outbox.send_due(dies_after_the_first)
+    assert calls == ["3503"] and len(outbox.waiting()) == 3
+    report = outbox.send_due(real)
+    assert (report.sent, report.refused, report.waiting) == (3, 0, 0)
+    assert state.InventoryDoc.select().where(state.InventoryDoc.infno == "3503").count() == 3
+
+
+def test_counts_changes_returns_recalls_and_a_withdrawal_reach_the_insurer(
+    insurer, pharmacy, cashier_1001, supervisor, received
+):
+    lot_a, lot_b, vit = received.batches
+    found = stock.count(pharmacy.station_id, {lot_a: 1, lot_b: 10}, supervisor, reports=True)
+    assert found == [(lot_a, 2, 1), (lot_b, 10, 10)]  # one box of lot A missing: 盘亏
+    stock.adjust(pharmacy.station_id, vit, 1, "damage", "药盒破损", supervisor, reports=True)
+    stock.return_to_supplier(pharmacy.station_id, lot_b, 4, "近效期", supervisor, reports=True)
+    with pytest.raises(NotAllowed):
+        stock.recall(pharmacy.station_id, lot_b, "召回", cashier_1001)
+    stock.recall(pharmacy.station_id, lot_b, "厂家召回", supervisor)
+    assert stock.sellable(Batch.get(Batch.bchno == lot_a).item_id) == 1  # lot B recalled
+    report = send(insurer)
+    assert report.refused == 0 and report.waiting == 0
+    theirs = {
+        (d.infno, d.fixmedins_bchno): d.quantity
+        for d in state.InventoryDoc.select().where(state.InventoryDoc.infno != "3503")
+    }
+    assert theirs == {
+        ("3501", lot_a): 0, ("3501", lot_b): 0,  # counts
+        ("3502", lot_a): -1,  # 盘亏 one box
+        ("3502", vit): -1,  # 报损
+        ("3504", lot_b): -4,  # back to the supplier
+    }  # fmt: skip
+    # The count of lot B was taken in error: withdrawn (3507), deleted at the insurer.
+    sent = Outbox.get((Outbox.infno == "3501") & (Outbox.batch == lot_b))
+    outbox.withdraw(sent.id, pharmacy.station_id, supervisor, "盘点录错")
+    assert send(insurer).sent == 1
+    gone = state.InventoryDoc.get(
+        (state.InventoryDoc.infno == "3501") & (state.InventoryDoc.fixmedins_bchno == lot_b)
+    )
+    assert gone.deleted
