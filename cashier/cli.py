@@ -97,6 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", help="原因（drop 放弃上报、withdraw 用 3507 撤回已上报的单据）")
     _privileged(p)
 
+    p = sub.add_parser(
+        "catalog", help="医保目录：sync 下载（1301/1302/1305）/ map 对照上传（3301）或删除（3302）"
+    )
+    _common(p)
+    p.add_argument("action", choices=("sync", "map"))
+    p.add_argument("item", nargs="?", metavar="ITEM", help="map：本店商品编码（不填：列出待对照）")
+    p.add_argument("code", nargs="?", metavar="MED_LIST_CODG", help="map：医保目录编码")
+    p.add_argument("--kind", choices=("1301", "1302", "1305"), help="sync：只下载一个目录")
+    p.add_argument("--delete", action="store_true", help="map：删除该商品的对照（3302）")
+    _privileged(p)
+
     p = sub.add_parser("print-test", help="打印一张测试收据")
     _common(p)
     p.add_argument("--printer", metavar="URL", help="tcp://、usb://、serial://、file://、pdf://DIR")
@@ -296,6 +307,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _print_test(args)
     if command == "stock":
         return _stock(args)
+    if command == "catalog":
+        return _catalog(args)
     if command == "outbox":
         return _outbox(args)
     if command == "verify-audit":
@@ -493,6 +506,62 @@ def _stock(args: argparse.Namespace) -> int:
                              args.reason, who, reports=reports)  # fmt: skip
     print(say("cli.stock_batch", bchno=batch.bchno, quantity=batch.quantity))
     return 0
+
+
+def _catalog(args: argparse.Namespace) -> int:
+    from cashier.services import insurer_catalogs
+    from cashier.services.operators import Role
+    from cashier.services.station import connect_insurer, open_station
+    from cashier.store.models import Item
+
+    settings = _existing(_settings(args))
+    open_station(settings, seed=False)
+    who = _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
+    if args.action == "map" and not args.item:  # what waits for a mapping, with suggestions
+        waiting = [i for i in Item.select().where(Item.active == True).order_by(Item.code)  # noqa: E712
+                   if not insurer_catalogs.valid(i.med_list_codg)]  # fmt: skip
+        for item in waiting:
+            found = insurer_catalogs.candidates(item, limit=3)
+            shown = "；".join(f"{c.med_list_codg} {c.name} {c.spec}" for c in found)
+            print(f"{item.code}\t{item.name}\t{item.spec}\t{shown}")
+        print(say("cli.catalog_unmapped", count=len(waiting)))
+        return 0
+    connection = connect_insurer(settings)
+    operator = (who.code, who.name)
+    show = sys.stderr.isatty()
+    try:
+        if args.action == "sync":
+            for kind in [args.kind] if args.kind else list(insurer_catalogs.CATALOGS):
+
+                def progress(done: int, kind: str = kind) -> None:
+                    if show:
+                        print(f"\r{kind}：{done}", end="", file=sys.stderr)
+
+                done = insurer_catalogs.sync(connection.client, operator, kind,
+                                             fixmedins_code=settings.clinic_code,
+                                             progress=progress)  # fmt: skip
+                if show:
+                    print(file=sys.stderr)
+                print(say("cli.catalog_synced", catalog=kind, entries=done.entries,
+                          files=done.files, ver=done.ver))  # fmt: skip
+            return 0
+        item = Item.get_or_none(Item.code == args.item)
+        if item is None:
+            raise CashierError(say("checkout.no_item", code=args.item))
+        if args.delete:
+            insurer_catalogs.delete_mapping(connection.client, operator, settings.station_id, item)
+            print(say("cli.catalog_unmapped_one", code=item.code))
+            return 0
+        if not args.code:
+            for c in insurer_catalogs.candidates(item):
+                print(f"{c.med_list_codg}\t{c.name}\t{c.spec}\t{c.aprvno}\t{c.maker}")
+            return 0
+        insurer_catalogs.upload_mapping(connection.client, operator, settings.station_id, item,
+                                        args.code)  # fmt: skip
+        print(say("cli.catalog_mapped", code=item.code, med_list_codg=args.code))
+        return 0
+    finally:
+        connection.close()
 
 
 def _counted(rows) -> dict[str, int]:

@@ -57,3 +57,49 @@ def load_catalog(path: Path | None = None) -> dict[str, CatalogEntry]:
     if problems:
         raise InputError("医保目录有误：" + "；".join(problems[:5]))
     return entries
+
+
+# -- the catalogs as the platform hands them out (1301 / 1302 / 1305 through 9102) --------
+
+#: Lines per version file: a counter far behind gets several files, one version each.
+PAGE = 5000
+_GENERIC = ("阿莫西林", "头孢克肟", "布洛芬", "二甲双胍", "氨氯地平", "缬沙坦", "奥美拉唑",
+            "阿托伐他汀", "左氧氟沙星", "维生素C", "甲硝唑", "氯雷他定")  # fmt: skip
+_FORMS = (("胶囊", "粒"), ("片", "片"), ("缓释片", "片"), ("颗粒", "袋"), ("注射液", "支"))
+_MAKERS = ("华北制药股份有限公司", "石药集团欧意药业有限公司", "浙江海正药业股份有限公司",
+           "扬子江药业集团有限公司", "齐鲁制药有限公司")  # fmt: skip
+
+
+def catalog_rows(catalog: str, entries: dict[str, CatalogEntry], extra: int) -> list[dict]:
+    """Every line of ``catalog`` in order: the 医保目录 the sandbox settles against (its own
+    codes first, so a counter can map its items), then ``extra`` lines more (a real
+    catalog's size, for benchmarks), each with its version (PAGE lines a version)."""
+    own = [
+        e for e in entries.values()
+        if (catalog == "1301" and e.med_list_codg[:1] in ("X", "Z"))
+        or (catalog == "1302" and e.med_list_codg[:1] == "T")
+        or (catalog == "1305" and e.med_list_codg[:1].isdigit())
+    ]  # fmt: skip
+    rows = []
+    for n, e in enumerate(own):
+        rows.append(_row(catalog, n, e.med_list_codg, e.name, e.name))
+    for n in range(extra):
+        generic = _GENERIC[n % len(_GENERIC)]
+        form, unit = _FORMS[(n // len(_GENERIC)) % len(_FORMS)]
+        code = f"{'X' if catalog == '1301' else 'T' if catalog == '1302' else '0'}S{n:021d}"
+        rows.append(_row(catalog, len(own) + n, code, f"{generic}{form}", generic, unit))
+    return rows
+
+
+def _row(catalog: str, n: int, code: str, name: str, generic: str, unit: str = "盒") -> dict:
+    ver = f"{n // PAGE + 1:08d}"
+    common = {"med_list_codg": code, "vali_flag": "1", "rid": f"R{catalog}{n:012d}",
+              "updt_time": "2026-12-01 00:00:00", "ver": ver}  # fmt: skip
+    if catalog == "1301":
+        return {**common, "drug_prodname": name, "genname_codg": f"G{n % 5000:06d}",
+                "drug_genname": generic, "dosform_name": "片剂", "drug_spec": "0.25g*24",
+                "min_salunt": unit, "aprvno": f"国药准字H{20000000 + n:08d}",
+                "prodentp_name": _MAKERS[n % len(_MAKERS)]}  # fmt: skip
+    if catalog == "1302":
+        return {**common, "tcmherb_name": name, "medi_part": "根", "drug_spec": "10g"}
+    return {**common, "prcunt": "001", "prcunt_name": "次", "medsrv_name": name}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -60,6 +60,7 @@ class Refused(CashierError):
 class Transactions:
     policy: Policy
     catalog: dict[str, CatalogEntry]
+    _catalog_cache: dict = field(default_factory=dict, repr=False)
 
     def table(self) -> dict[str, Callable[[protocol.Request], dict | None]]:
         return {
@@ -77,6 +78,12 @@ class Transactions:
             "2102": self.pharmacy_settle,
             "2103": self.cancel,
             "2601": self.reverse,
+            "1301": self.catalog_file,
+            "1302": self.catalog_file,
+            "1305": self.catalog_file,
+            "1312": self.catalog_query,
+            "3301": self.map_items,
+            "3302": self.unmap_item,
             "3501": self.stock_count,
             "3502": self.stock_change,
             "3503": self.purchase,
@@ -595,6 +602,105 @@ class Transactions:
         count = _count(info, "purc_retn_cnt")
         key = f"3503:{req.fixmedins_code}:{info['fixmedins_bchno']}"
         self._keep_doc(key, req, info, +count)
+        return None
+
+    # -- the catalogs and the institution's mappings ----------------------------------------
+    def _catalog(self, catalog: str) -> list[dict]:
+        from cashier_sandbox.catalog import catalog_rows
+
+        extra = int(state.setting("catalog_rows", "0") or 0)
+        key = (catalog, extra)
+        if key not in self._catalog_cache:
+            self._catalog_cache[key] = catalog_rows(catalog, self.catalog, extra)
+        return self._catalog_cache[key]
+
+    def catalog_file(self, req: protocol.Request) -> dict:
+        """1301 / 1302 / 1305: the file of the version after ``data.ver`` (one version a
+        file), fetched with 9102; nothing newer: no file (an empty ``output``)."""
+        from cashier.insurer.protocol.catalogs import catalog_line
+
+        data = _node(req, "data")
+        ver = str(data.get("ver") or "0").strip()
+        if not ver.isdigit():
+            raise Refused(f"版本号 {ver} 不正确")
+        wanted = f"{int(ver) + 1:08d}"
+        rows = [r for r in self._catalog(req.infno) if r["ver"] == wanted]
+        if not rows:
+            return {}
+        text = "\n".join(catalog_line(req.infno, r) for r in rows) + "\n"
+        name = f"{req.infno}_{wanted}.txt"
+        return self._store_file(name.replace(".txt", ".zip"), protocol.zip_text(name, text))
+
+    def catalog_query(self, req: protocol.Request) -> dict:
+        """1312 目录信息查询: a page of the catalogs, by code, type and validity."""
+        data = _node(req, "data")
+        code = str(data.get("med_list_codg") or "")
+        page = max(int(str(data.get("page_num") or 1)), 1)
+        size = min(max(int(str(data.get("page_size") or 100)), 1), 1000)
+        kinds = {"101": "1301", "102": "1302", "201": "1305"}
+        wanted = kinds.get(str(data.get("list_type") or ""), None)
+        rows = [
+            r
+            for c in ((wanted,) if wanted else ("1301", "1302", "1305"))
+            for r in self._catalog(c)
+            if not code or r["med_list_codg"] == code
+        ]
+        total = len(rows)
+        chunk = rows[(page - 1) * size : page * size]
+        return {
+            "data": [
+                {"med_list_codg": r["med_list_codg"], "vali_flag": r["vali_flag"],
+                 "rid": r["rid"], "ver": r["ver"]}
+                for r in chunk
+            ],
+            "recordCounts": total,
+            "pageNum": page,
+            "pageSize": size,
+            "pages": (total + size - 1) // size,
+            "firstPage": page == 1,
+            "lastPage": page * size >= total,
+        }  # fmt: skip
+
+    def _known_code(self, code: str) -> bool:
+        return code in self.catalog or any(
+            r["med_list_codg"] == code for c in ("1301", "1302", "1305") for r in self._catalog(c)
+        )
+
+    def map_items(self, req: protocol.Request) -> None:
+        """3301 目录对照上传: each row maps an item of the institution onto a catalog code."""
+        rows = req.input.get("data")
+        if not isinstance(rows, list) or not rows:
+            raise Refused("data 不能为空")
+        for n, row in enumerate(rows, 1):
+            if not isinstance(row, dict):
+                raise Refused(f"data 第 {n} 条不是对象")
+            _require(row, f"data[{n}]", ("fixmedins_hilist_id", "fixmedins_hilist_name",
+                                         "list_type", "med_list_codg", "begndate"))  # fmt: skip
+            if not self._known_code(str(row["med_list_codg"])):
+                raise Refused(f"医疗目录编码 {row['med_list_codg']} 不存在")
+        with sandbox_db.atomic():
+            for row in rows:
+                state.Mapping.insert(
+                    key=f"{req.fixmedins_code}:{row['fixmedins_hilist_id']}:{row['list_type']}",
+                    fixmedins_code=req.fixmedins_code,
+                    hilist_id=str(row["fixmedins_hilist_id"]),
+                    med_list_codg=str(row["med_list_codg"]),
+                ).on_conflict_replace().execute()
+        return None
+
+    def unmap_item(self, req: protocol.Request) -> None:
+        """3302 目录对照删除."""
+        data = _node(req, "data")
+        _require(data, "data", ("fixmedins_hilist_id", "list_type", "med_list_codg"))
+        key = f"{req.fixmedins_code}:{data['fixmedins_hilist_id']}:{data['list_type']}"
+        gone = (
+            state.Mapping.delete()
+            .where((state.Mapping.key == key)
+                   & (state.Mapping.med_list_codg == str(data["med_list_codg"])))
+            .execute()
+        )  # fmt: skip
+        if not gone:
+            raise Refused("对照关系不存在")
         return None
 
     def stock_count(self, req: protocol.Request) -> None:

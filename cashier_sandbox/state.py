@@ -202,6 +202,15 @@ class InventoryDoc(SandboxModel):
     created_at = DateTimeField(default=_now)
 
 
+class Mapping(SandboxModel):
+    """An institution's item mapped onto a catalog code (3301; 3302 deletes it)."""
+
+    key = CharField(primary_key=True)  # fixmedins_code:hilist_id:list_type
+    fixmedins_code = CharField(index=True)
+    hilist_id = CharField()
+    med_list_codg = CharField()
+
+
 class TracedBox(SandboxModel):
     """A box's 追溯码 as the platform sees it: sold (3505) by one institution, until a
     return (3506) frees it."""
@@ -236,6 +245,7 @@ MODELS = (
     StoredFile,
     InventoryDoc,
     TracedBox,
+    Mapping,
 )
 
 
@@ -423,6 +433,11 @@ def roll_year(person: Person, today: date | None = None) -> None:
 
 
 # -- e-vouchers -----------------------------------------------------------------------
+def setting(name: str, default: str = "") -> str:
+    row = Setting.get_or_none(Setting.name == name)
+    return row.value if row is not None else default
+
+
 def set_setting(name: str, value: str) -> None:
     Setting.insert(name=name, value=value).on_conflict_replace().execute()
 

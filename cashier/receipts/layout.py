@@ -65,6 +65,7 @@ LABELS: dict[str, str] = {
     "account_pay": "个人账户",
     "mutual_aid_pay": "共济",
     "cash_part": "现金部分",
+    "unmapped": "未对照项目（自费）",
     "balance_after": "账户余额",
     "paid": "实收",
     "change": "找零",
@@ -270,7 +271,9 @@ def receipt_layout(receipt: Receipt) -> list[LayoutLine]:
         add(LayoutLine("normal", LABELS["account_pay"], ins.account_pay.display()))
         if ins.mutual_aid_pay:
             add(LayoutLine("normal", LABELS["mutual_aid_pay"], ins.mutual_aid_pay.display()))
-        add(LayoutLine("bold", LABELS["cash_part"], ins.cash_part.display()))
+        if ins.unmapped:
+            add(LayoutLine("normal", LABELS["unmapped"], ins.unmapped.display()))
+        add(LayoutLine("bold", LABELS["cash_part"], (ins.cash_part + ins.unmapped).display()))
         if ins.balance_after is not None:
             add(LayoutLine("normal", LABELS["balance_after"], ins.balance_after.display()))
 

@@ -47,6 +47,7 @@ class InsuranceSummary:
     fulamt_ownpay: Fen = Fen(0)  # 全自费 (丙类 and the like: never the insurer's)
     preselfpay: Fen = Fen(0)  # 先行自付 (the 乙类 share paid first)
     deductible: Fen = Fen(0)  # 本次计入起付线 (act_pay_dedc)
+    unmapped: Fen = Fen(0)  # lines with no 医保目录 mapping: never the insurer's, paid in full
 
 
 @dataclass(frozen=True)

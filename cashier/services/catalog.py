@@ -39,6 +39,7 @@ COLUMNS = (
     # item's flags stay as they were.
     "rx_flag",  # 1 = a prescription drug (处方药): sold on a prescription
     "trac_required",  # 1 = each box's 追溯码 is scanned at dispensing
+    "aprvno",  # 批准文号 (国药准字…): how an item is found in the insurer's catalog
 )
 #: Yes and no as a catalog's flag columns may spell them.
 _FLAGS = {"1": True, "0": False, "": False, "true": True, "false": False, "y": True,
@@ -76,6 +77,7 @@ class CatalogRow:
     stock: int
     rx_flag: bool | None = None  # None: the column is not in the file (left as it was)
     trac_required: bool | None = None
+    aprvno: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ def _parse_row(line: int, row: dict[str, str]) -> tuple[CatalogRow | None, list[
     code = get["code"]
     if code and (len(code) > 40 or not code.isprintable()):
         errors.append(say("catalog.csv.bad_code", code=code))
-    for col in ("name", "spec", "unit", "med_list_codg", "fee_category"):
+    for col in ("name", "spec", "unit", "med_list_codg", "fee_category", "aprvno"):
         size = getattr(Item, col).max_length
         if len(get[col]) > size:
             errors.append(say("catalog.csv.too_long", col=col, size=size))
@@ -181,6 +183,7 @@ def _parse_row(line: int, row: dict[str, str]) -> tuple[CatalogRow | None, list[
             stock=stock,
             rx_flag=flags["rx_flag"],
             trac_required=flags["trac_required"],
+            aprvno=get["aprvno"] if "aprvno" in row else None,
         ),
         [],
     )
@@ -331,7 +334,7 @@ def import_catalog(
                     "active": True,
                     "updated_at": utcnow(),
                 }
-                for flag in ("rx_flag", "trac_required"):
+                for flag in ("rx_flag", "trac_required", "aprvno"):
                     if getattr(row, flag) is not None:
                         fields[flag] = getattr(row, flag)
                 if row.code in existing:

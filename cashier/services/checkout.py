@@ -768,12 +768,15 @@ def receipt_for(
         reprint=reprint,
         training=training,
         patient=f"{setl.psn_name} {setl.certno}" if setl else "",
-        insurance=insurance_summary(setl) if setl else None,
+        insurance=insurance_summary(setl, sale_total=sale.total) if setl else None,
     )
 
 
-def insurance_summary(setl: InsuredSettlement, *, cancelled: bool = False) -> InsuranceSummary:
-    """The insurance block of a receipt (or, ``cancelled``, of a refund slip)."""
+def insurance_summary(
+    setl: InsuredSettlement, *, cancelled: bool = False, sale_total: Fen | None = None
+) -> InsuranceSummary:
+    """The insurance block of a receipt (or, ``cancelled``, of a refund slip); what the sale
+    holds beyond the insurer's 医疗费 (``sale_total``) is its unmapped lines, paid in full."""
     from cashier.insurer.protocol import INSUTYPES, SetlInfo, loads
 
     try:
@@ -795,6 +798,7 @@ def insurance_summary(setl: InsuredSettlement, *, cancelled: bool = False) -> In
         cash_part=setl.psn_cash_pay,
         balance_after=None if cancelled else setl.balc,
         mutual_aid_pay=setl.acct_mulaid_pay,
+        unmapped=sale_total - setl.medfee_sumamt if sale_total is not None else Fen(0),
     )
 
 

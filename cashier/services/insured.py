@@ -135,6 +135,8 @@ class Insurance:
             raise InputError(say("insured.no_items"))
         if part.patient.problems:
             raise InputError(part.patient.problems[0], code="insurance.not_here")
+        if not insured_lines(co):
+            raise InputError(say("insured.nothing_mapped"), code="catalog.unmapped")
         claims.holds(co.station_id, part.order_ids)  # one visit, one counter: before any call
         who = self._op(co.operator)
         where = part.patient.insu.insuplc_admdvs
@@ -161,7 +163,8 @@ class Insurance:
             # Scanned, removed or re-chosen while the insurer answered: this answer is about
             # a bill that is no longer on screen. Never shown against the bill as it is now.
             raise BillChangedMeanwhile(say("insured.changed_meanwhile"))
-        _check_total(bill, co.total)
+        _check_total(bill, insured_total(co))
+        part.own_amount = co.total - insured_total(co)
         part.presettlement = bill
         return bill
 
@@ -250,7 +253,7 @@ class Insurance:
 
                 for order_id in part.order_ids:
                     orders.set_mdtrt_id(order_id, reg.mdtrt_id)
-        snapshot = tuple((ln.code, ln.price, ln.quantity) for ln in co.lines)
+        snapshot = tuple((ln.code, ln.price, ln.quantity) for _, ln in insured_lines(co))
         if snapshot == part.uploaded:
             return
         if part.uploaded is not None or not part.registered_here:
@@ -293,7 +296,7 @@ class Insurance:
                 psn_no=part.patient.psn_no,
                 chrg_bchno=f"{batch:04d}" if mdtrt_id else "",
                 fee_ocur_time=now,
-                med_list_codg=line.med_list_codg or line.code,
+                med_list_codg=line.med_list_codg,
                 medins_list_codg=line.code,
                 det_item_fee_sumamt=line.amount,
                 cnt=Decimal(line.quantity),
@@ -308,7 +311,7 @@ class Insurance:
                 orders_dr_name=doctor_name,
                 rxno=part.sale_key if part.kind == "pharmacy" else "",
             )
-            for n, line in enumerate(co.lines, 1)
+            for n, line in insured_lines(co)  # numbered as on the bill
         ]
 
     def _clinic_args(self, co: Checkout, part: InsuredPart) -> dict[str, Any]:
@@ -317,7 +320,7 @@ class Insurance:
             mdtrt_cert_type=part.patient.cert_type,
             mdtrt_cert_no=part.patient.cert_no,
             med_type=part.med_type,
-            medfee_sumamt=co.total,
+            medfee_sumamt=insured_total(co),
             psn_setlway="01",
             mdtrt_id=part.mdtrt_id,
             chrg_bchno=f"{part.batch:04d}",
@@ -332,7 +335,7 @@ class Insurance:
             mdtrt_cert_type=part.patient.cert_type,
             mdtrt_cert_no=part.patient.cert_no,
             begntime=co.started_at,
-            medfee_sumamt=co.total,
+            medfee_sumamt=insured_total(co),
             insutype=part.patient.insu.insutype,
             acct_used_flag=part.acct_used,
             drugdetail=self._fee_lines(co, "", 0),
@@ -421,7 +424,8 @@ class Insurance:
 
     def _settled(self, co: Checkout, part: InsuredPart, output: dict, msgid: str) -> Settlement:
         bill = Settlement.from_json(output)
-        _check_total(bill, co.total)
+        _check_total(bill, insured_total(co))
+        part.own_amount = co.total - insured_total(co)
         part.settlement, part.settle_msgid = bill, msgid
         if bill.setlinfo.mdtrt_id:
             part.mdtrt_id = bill.setlinfo.mdtrt_id
@@ -550,6 +554,18 @@ def split_rows(lines: Sequence[Line], part: InsuredPart) -> list[SplitRow]:
     return rows
 
 
+def insured_lines(co: Checkout) -> list[tuple[int, Line]]:
+    """The bill's lines the insurer settles, with their number on the bill: those with a
+    valid 医保目录 mapping (``services.insurer_catalogs``). The others are never sent."""
+    from cashier.services import insurer_catalogs
+
+    return [(n, ln) for n, ln in enumerate(co.lines, 1) if insurer_catalogs.valid(ln.med_list_codg)]
+
+
+def insured_total(co: Checkout) -> Fen:
+    return Fen.total(ln.amount for _, ln in insured_lines(co))
+
+
 def _part(co: Checkout) -> InsuredPart:
     if co.insured is None:
         raise InputError(say("insured.identify_first"))
@@ -604,8 +620,9 @@ def advice(exc: BaseException) -> Advice:
 
 
 # -- what the breakdown panel shows ---------------------------------------------------------------
-def breakdown_rows(s: protocol.SetlInfo) -> list[tuple[str, Fen]]:
-    """The split as the cashier reads it, top to bottom; the cash part is last."""
+def breakdown_rows(s: protocol.SetlInfo, own: Fen | None = None) -> list[tuple[str, Fen]]:
+    """The split as the cashier reads it, top to bottom; the cash part is last (with the
+    lines the insurer was not asked about, ``own``: no valid 医保目录 mapping)."""
     rows = [("医疗费总额", s.medfee_sumamt), ("全自费", s.fulamt_ownpay_amt)]
     if s.overlmt_selfpay:
         rows.append(("超限价自付", s.overlmt_selfpay))
@@ -621,5 +638,8 @@ def breakdown_rows(s: protocol.SetlInfo) -> list[tuple[str, Fen]]:
     rows.append(("个人账户支付", s.acct_pay))
     if s.acct_mulaid_pay:
         rows.append(("共济支付", s.acct_mulaid_pay))
-    rows.append(("现金部分（应收）", s.psn_cash_pay))
+    own = own or Fen(0)
+    if own:
+        rows.append(("未对照项目（自费）", own))
+    rows.append(("现金部分（应收）", s.psn_cash_pay + own))
     return rows

@@ -157,6 +157,9 @@ class InsuredPart:
     settle_msgid: str = ""
     held_msgid: str = ""  # a settlement sent whose outcome is not known yet
     sale_key: str = ""
+    #: The lines with no valid 医保目录 mapping, never sent to the insurer: the patient pays
+    #: them in full beside the cash part (their amount when the insurer was last asked).
+    own_amount: Fen = Fen(0)
 
     @property
     def med_type(self) -> str:
@@ -168,9 +171,10 @@ class InsuredPart:
 
     @property
     def cash_due(self) -> Fen | None:
-        """``psn_cash_pay`` of the settlement, else of the pre-settlement."""
+        """``psn_cash_pay`` of the settlement, else of the pre-settlement, and the lines the
+        insurer was not asked about (no valid mapping), paid by the patient in full."""
         bill = self.settlement or self.presettlement
-        return bill.setlinfo.psn_cash_pay if bill is not None else None
+        return bill.setlinfo.psn_cash_pay + self.own_amount if bill is not None else None
 
     def lines_changed(self) -> None:
         self.presettlement = None

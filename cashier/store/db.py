@@ -12,6 +12,7 @@ from cashier.errors import CashierError
 from cashier.messages import say
 from cashier.store.models import (
     ALL_MODELS,
+    CATALOG_MODELS,
     CLAIM_MODELS,
     INSURED_MODELS,
     INSURER_MODELS,
@@ -357,6 +358,12 @@ def _migration_10(db: Database) -> None:
     )
 
 
+def _migration_11(db: Database) -> None:
+    # The insurer's catalogs (1301 / 1302 / 1305) and each item's mapping onto them.
+    db.create_tables(CATALOG_MODELS)
+    _add_missing_columns(db, Item, ("aprvno", "mapping"))
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_1,
     _migration_2,
@@ -368,6 +375,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_8,
     _migration_9,
     _migration_10,
+    _migration_11,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -78,6 +78,10 @@ class Item(BaseModel):
     updated_at = DateTimeField(default=utcnow)
     rx_flag = BooleanField(default=False)  # migration 10: a prescription drug (处方药)
     trac_required = BooleanField(default=False)  # migration 10: each box's 追溯码 scanned
+    aprvno = CharField(max_length=50, default="")  # migration 11: 批准文号 (国药准字…)
+    #: migration 11: the med_list_codg mapping as the insurer holds it: "" not uploaded,
+    #: "uploaded" (3301 accepted)
+    mapping = CharField(max_length=16, default="")
 
 
 class Barcode(BaseModel):
@@ -560,6 +564,35 @@ class Outbox(BaseModel):
     sent_at = DateTimeField(null=True)
 
 
+class InsurerCatalogEntry(BaseModel):
+    """One line of the insurer's catalogs (1301 / 1302 / 1305), as last downloaded."""
+
+    med_list_codg = CharField(primary_key=True, max_length=50)
+    catalog = CharField(max_length=4, index=True)  # 1301 | 1302 | 1305
+    name = CharField(max_length=500, default="")
+    genname = CharField(max_length=500, default="")
+    dosform = CharField(max_length=100, default="")
+    spec = CharField(max_length=500, default="")
+    aprvno = CharField(max_length=100, default="", index=True)
+    maker = CharField(max_length=200, default="")
+    unit = CharField(max_length=50, default="")
+    pinyin = CharField(max_length=200, default="", index=True)
+    vali_flag = CharField(max_length=3, default="1")
+    rid = CharField(max_length=40, default="")
+    ver = CharField(max_length=30, default="")
+
+
+class CatalogVersion(BaseModel):
+    """The version of each catalog held (the next download asks for what is newer)."""
+
+    catalog = CharField(primary_key=True, max_length=4)
+    ver = CharField(max_length=30, default="0")
+    entries = IntegerField(default=0)
+    synced_at = DateTimeField(default=utcnow)
+
+
+#: Tables added by migration 11 (the insurer's catalogs).
+CATALOG_MODELS: tuple[type[BaseModel], ...] = (InsurerCatalogEntry, CatalogVersion)
 #: Tables added by migration 10 (追溯码, batches, the insurer outbox).
 INVENTORY_MODELS: tuple[type[BaseModel], ...] = (TraceCode, Batch, SaleLineBatch, Outbox)
 #: Tables added by migration 4 (clinic orders, insured settlements).

@@ -86,7 +86,10 @@ class Breakdown(Static):
         s = bill.setlinfo
         title = say("widget.insured.settled") if part.settled else say("widget.insured.presettled")
         lines = [f"{title} · {account} (F6)"]
-        lines.extend(_row(label, amount.display()) for label, amount in breakdown_rows(s)[:-1])
+        lines.extend(
+            _row(label, amount.display())
+            for label, amount in breakdown_rows(s, part.own_amount)[:-1]
+        )
         if message:
             lines.append(message)
         put(self, "\n".join(lines))

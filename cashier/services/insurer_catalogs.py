@@ -1,0 +1,226 @@
+"""The insurer's catalogs at the counter: downloaded by version, searched to map a local item
+onto its 医保目录 code, the mapping uploaded (3301) or deleted (3302), and a bill's lines
+told apart: mapped ones settle under insurance, the others are the patient's own.
+
+- **Sync** (``cashier catalog sync``): 1301 / 1302 / 1305 with the version held, the file
+  fetched with 9102, read (tab-separated, no header) and kept; again with the newest version
+  seen until the insurer has nothing newer. Incremental: the next sync starts where this one
+  ended. A file that is not the catalog it claims to be is refused whole.
+- **Map** (``cashier catalog map``): for an item, the catalog lines of its 批准文号, else
+  of its name, else of its 拼音 initials; the chosen code is uploaded with 3301 and kept on
+  the item. ``--delete`` sends 3302 and clears it.
+- **Valid**: an item's code is valid when it is set and, once the insurer's catalogs have
+  been downloaded, found there and in force (``vali_flag`` 1). A line without a valid code
+  is never sent to the insurer: it is paid by the patient (see ``services.insured``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from peewee import fn
+
+from cashier.errors import InputError
+from cashier.insurer import protocol
+from cashier.insurer.protocol.catalogs import LIST_TYPES, read_catalog_file
+from cashier.messages import say
+from cashier.services import audit
+from cashier.store.models import CatalogVersion, InsurerCatalogEntry, Item, database, utcnow
+
+CATALOGS = ("1301", "1302", "1305")
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Synced:
+    catalog: str
+    entries: int  # lines read in this sync
+    files: int
+    ver: str  # the version now held
+
+
+def sync(
+    client,
+    operator: tuple[str, str],
+    catalog: str,
+    *,
+    fixmedins_code: str,
+    progress: Callable[[int], None] | None = None,
+    most_files: int = 10_000,
+) -> Synced:
+    """Download ``catalog`` from the version held until there is nothing newer."""
+    from cashier.services.catalog import pinyin_initials
+
+    if catalog not in CATALOGS:
+        raise InputError(
+            say("insurer_catalogs.unknown", catalog=catalog, known=" / ".join(CATALOGS))
+        )
+    held = CatalogVersion.get_or_none(CatalogVersion.catalog == catalog)
+    ver = held.ver if held is not None else "0"
+    read = files = 0
+    for _ in range(most_files):
+        out = client.call(catalog, {"data": {"ver": ver}}, operator=operator)
+        number, name = str(out.get("file_qury_no") or ""), str(out.get("filename") or "")
+        if not number:
+            break  # nothing newer than what is held
+        data = client.download(
+            protocol.input_9102(file_qury_no=number, filename=name, fixmedins_code=fixmedins_code),
+            operator=operator,
+        )
+        entries = read_catalog_file(protocol.unzip_text(data), catalog)
+        if not entries:
+            break
+        newest = max(e.ver for e in entries)
+        with database.atomic():
+            for start in range(0, len(entries), BATCH):
+                chunk = entries[start : start + BATCH]
+                rows = [
+                    {
+                        "med_list_codg": e.med_list_codg,
+                        "catalog": catalog,
+                        "name": e.name[:500],
+                        "genname": e.genname[:500],
+                        "dosform": e.dosform[:100],
+                        "spec": e.spec[:500],
+                        "aprvno": e.aprvno[:100],
+                        "maker": e.maker[:200],
+                        "unit": e.unit[:50],
+                        "pinyin": pinyin_initials(e.genname or e.name)[:200],
+                        "vali_flag": e.vali_flag[:3],
+                        "rid": e.rid[:40],
+                        "ver": e.ver[:30],
+                    }
+                    for e in chunk
+                ]
+                InsurerCatalogEntry.insert_many(rows).on_conflict(
+                    conflict_target=[InsurerCatalogEntry.med_list_codg],
+                    preserve=[
+                        getattr(InsurerCatalogEntry, f) for f in rows[0] if f != "med_list_codg"
+                    ],
+                ).execute()
+            total = (
+                InsurerCatalogEntry.select().where(InsurerCatalogEntry.catalog == catalog).count()
+            )
+            CatalogVersion.insert(
+                catalog=catalog, ver=max(newest, ver), entries=total, synced_at=utcnow()
+            ).on_conflict(
+                conflict_target=[CatalogVersion.catalog],
+                preserve=[CatalogVersion.ver, CatalogVersion.entries, CatalogVersion.synced_at],
+            ).execute()
+        read += len(entries)
+        files += 1
+        if progress:
+            progress(read)
+        if newest <= ver:
+            break  # the insurer sent nothing newer: never loop on the same file
+        ver = newest
+    return Synced(catalog, read, files, ver)
+
+
+def synced() -> bool:
+    """Whether any of the insurer's catalogs is held (else items' codes are taken as set)."""
+    return CatalogVersion.select().where(CatalogVersion.entries > 0).exists()
+
+
+def valid(med_list_codg: str) -> bool:
+    """An item's 医保目录 code the insurer can settle: set, and (once the catalogs are held)
+    in them and in force."""
+    if not med_list_codg:
+        return False
+    if not synced():
+        return True
+    entry = InsurerCatalogEntry.get_or_none(InsurerCatalogEntry.med_list_codg == med_list_codg)
+    return entry is not None and entry.vali_flag == "1"
+
+
+def candidates(item: Item, limit: int = 10) -> list[InsurerCatalogEntry]:
+    """The catalog lines an item may be: by its 批准文号, else its name, else its 拼音."""
+    from cashier.services.catalog import pinyin_initials
+
+    query = InsurerCatalogEntry.select().where(InsurerCatalogEntry.vali_flag == "1")
+    if item.aprvno:
+        found = list(query.where(InsurerCatalogEntry.aprvno == item.aprvno).limit(limit))
+        if found:
+            return found
+    found = list(
+        query.where(
+            (InsurerCatalogEntry.genname == item.name) | (InsurerCatalogEntry.name == item.name)
+        ).limit(limit)
+    )
+    if found:
+        return found
+    initials = pinyin_initials(item.name)
+    if not initials:
+        return []
+    return list(
+        query.where(InsurerCatalogEntry.pinyin.startswith(initials))
+        .order_by(fn.LENGTH(InsurerCatalogEntry.pinyin))
+        .limit(limit)
+    )
+
+
+def catalog_of(med_list_codg: str) -> str:
+    entry = InsurerCatalogEntry.get_or_none(InsurerCatalogEntry.med_list_codg == med_list_codg)
+    if entry is not None:
+        return entry.catalog
+    head = med_list_codg[:1]
+    return "1301" if head in ("X", "Z") else "1302" if head == "T" else "1305"
+
+
+def upload_mapping(client, operator: tuple[str, str], station: str, item: Item, code: str) -> Item:
+    """Map ``item`` onto ``code`` at the insurer (3301), then keep it (audited)."""
+    code = code.strip()
+    entry = InsurerCatalogEntry.get_or_none(InsurerCatalogEntry.med_list_codg == code)
+    if synced() and (entry is None or entry.vali_flag != "1"):
+        raise InputError(say("insurer_catalogs.not_in_catalog", code=code))
+    catalog = entry.catalog if entry is not None else catalog_of(code)
+    row = {
+        "fixmedins_hilist_id": item.code,
+        "fixmedins_hilist_name": item.name,
+        "list_type": LIST_TYPES[catalog],
+        "med_list_codg": code,
+        "begndate": date.today().isoformat(),
+        "enddate": "2099-12-31",
+        "aprvno": item.aprvno or (entry.aprvno if entry is not None else ""),
+        "dosform": entry.dosform if entry is not None else "",
+        "exct_cont": "",
+        "item_cont": "",
+        "prcunt": item.unit,
+        "spec": item.spec,
+        "pacmatl": "",
+        "memo": "",
+    }
+    client.call("3301", {"data": [row]}, operator=operator)
+    with database.atomic():
+        Item.update(med_list_codg=code, mapping="uploaded", updated_at=utcnow()).where(
+            Item.id == item.id
+        ).execute()
+        audit.record(station, "catalog.map", operator=operator[0], subject=item.code, code=code)
+    return Item.get_by_id(item.id)
+
+
+def delete_mapping(client, operator: tuple[str, str], station: str, item: Item) -> Item:
+    """The item's mapping deleted at the insurer (3302) and here (audited): it is the
+    patient's own from now on, until mapped again."""
+    if not item.med_list_codg:
+        raise InputError(say("insurer_catalogs.not_mapped", code=item.code))
+    client.call(
+        "3302",
+        {
+            "data": {
+                "fixmedins_hilist_id": item.code,
+                "list_type": LIST_TYPES[catalog_of(item.med_list_codg)],
+                "med_list_codg": item.med_list_codg,
+            }
+        },
+        operator=operator,
+    )
+    with database.atomic():
+        Item.update(med_list_codg="", mapping="", updated_at=utcnow()).where(
+            Item.id == item.id
+        ).execute()
+        audit.record(station, "catalog.unmap", operator=operator[0], subject=item.code,
+                     code=item.med_list_codg)  # fmt: skip
+    return Item.get_by_id(item.id)
