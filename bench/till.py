@@ -25,7 +25,7 @@ from textual.worker import WorkerCancelled
 from cashier.config import ScannerSettings, Settings, settings_from_dict
 
 #: Workers that run until the app ends (device and folder watchers): never waited for.
-ENDLESS = {"orders", "serial-scanner", "camera", "card-reader"}
+ENDLESS = {"orders", "serial-scanner", "camera", "card-reader", "outbox"}
 
 #: The routine three-item pharmacy sale: three different boxes, ¥75.10 together.
 THREE_ITEMS = ("Y00001", "Y00004", "Y00010")

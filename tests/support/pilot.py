@@ -19,7 +19,7 @@ def barcode(code: str) -> str:
 
 
 #: Workers that run until the app ends (device and folder watchers): never waited for.
-ENDLESS = {"orders", "serial-scanner", "camera", "card-reader"}
+ENDLESS = {"orders", "serial-scanner", "camera", "card-reader", "outbox"}
 
 
 async def settle(pilot) -> None:
