@@ -26,7 +26,18 @@ from bench.report import Figure, Section, summary, write_document
 from bench.till import without_card_reader
 
 #: Every benchmark, in the order of the document: a module ``bench.<name>`` with ``run(quick)``.
-SUITE = ("startup", "memory", "latency", "paycode", "keys", "receipts", "eod", "search", "camera")
+SUITE = (
+    "startup",
+    "memory",
+    "latency",
+    "paycode",
+    "keys",
+    "receipts",
+    "eod",
+    "search",
+    "camera",
+    "catalog_sync",
+)
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 

@@ -1397,4 +1397,10 @@ MESSAGES: dict[str, str] = {
     "cli.catalog_unmapped_one": "Mapping of {code} deleted (3302)",
     "cli.catalog_mapped": "Mapping uploaded: {code} → {med_list_codg} (3301)",
     "insured.nothing_mapped": "Nothing on this bill can be settled under insurance (no item is mapped onto the insurer's catalog): take self-pay (Ctrl+S), or a supervisor maps the items (cashier catalog map)",
+    "ebills.no_connection": "Cannot connect to the e-receipt service ({exc}): tried again later",
+    "ebills.no_answer": "The e-receipt service did not answer ({name}): checked again later",
+    "ebills.http_status": "The e-receipt service answered HTTP {status}",
+    "ebills.fiscal.bad_signature": "The fiscal e-receipt answer's signature does not match: not trusted, checked later",
+    "ebills.fiscal.unreadable": "The fiscal e-receipt answer cannot be read ({exc})",
+    "ebills.fiscal.refused": "The fiscal e-receipt service refused ({result}): {msg}",
 }

@@ -1398,4 +1398,10 @@ MESSAGES: dict[str, str] = {
     "cli.catalog_unmapped_one": "已删除 {code} 的医保目录对照（3302）",
     "cli.catalog_mapped": "已上传对照：{code} → {med_list_codg}（3301）",
     "insured.nothing_mapped": "本单没有可医保结算的项目（均未对照医保目录）：请按自费收款（Ctrl+S），或由组长对照目录（cashier catalog map）",
+    "ebills.no_connection": "无法连接电子票据服务（{exc}）：稍后自动重试",
+    "ebills.no_answer": "电子票据服务未应答（{name}）：稍后自动核实",
+    "ebills.http_status": "电子票据服务应答 HTTP {status}",
+    "ebills.fiscal.bad_signature": "财政电子票据应答的签名不符：结果不可信，稍后核实",
+    "ebills.fiscal.unreadable": "财政电子票据应答无法读取（{exc}）",
+    "ebills.fiscal.refused": "财政电子票据服务拒绝（{result}）：{msg}",
 }
