@@ -604,9 +604,11 @@ def _outbox(args: argparse.Namespace) -> int:
             outbox.drop(args.id, settings.station_id, who.code, args.reason or "")
         print(say(f"cli.outbox_{args.action}", id=args.id))
         return 0
+    from cashier.services.station import connect_ebills
+
     connection = connect_insurer(settings)
     try:
-        report = outbox.send_due(outbox.sender(connection.client))
+        report = outbox.send_due(outbox.sender(connection.client, fiscal=connect_ebills(settings)))
     finally:
         connection.close()
     print(say("cli.outbox_sent", sent=report.sent, refused=report.refused, waiting=report.waiting))

@@ -90,6 +90,23 @@ class InventorySettings:
 
 
 @dataclass(frozen=True)
+class ReceiptsSettings:
+    """E-receipts and e-invoices (docs/receipts.md): ``provider`` none, fiscal (财政电子票据,
+    every clinic sale) or tax (数电发票, when the patient asks)."""
+
+    provider: str = "none"
+    url: str = ""  # the service's address ("" on a training station: its sandbox)
+    appid: str = ""  # fiscal: the clinic's appid
+    key: str = ""  # fiscal: the signing key (a secret)
+    place_code: str = ""  # fiscal: 开票点编码
+    app_key: str = ""  # tax: the open platform's appKey
+    app_secret: str = ""  # tax: its appSecret (a secret)
+    access_token: str = ""  # tax
+    saler_tax_num: str = ""  # tax: the pharmacy's 纳税人识别号
+    timeout_s: int = 10
+
+
+@dataclass(frozen=True)
 class DisplaySettings:
     url: str = ""  # customer pole display, e.g. serial:///dev/ttyUSB0?baud=2400&protocol=escq
 
@@ -215,6 +232,7 @@ class Settings:
     insurer: InsurerSettings = field(default_factory=InsurerSettings)
     display: DisplaySettings = field(default_factory=DisplaySettings)
     inventory: InventorySettings = field(default_factory=InventorySettings)
+    receipts: ReceiptsSettings = field(default_factory=ReceiptsSettings)
     visit: VisitDefaults = field(default_factory=VisitDefaults)
     wechat: WeChatSettings = field(default_factory=WeChatSettings)
     alipay: AlipaySettings = field(default_factory=AlipaySettings)
@@ -253,6 +271,15 @@ class Settings:
         return self.inventory.report == "on"
 
     @property
+    def ebill_place(self) -> str | None:
+        """The 开票点 of this station's 财政电子票据, or ``None`` when it issues none."""
+        return (
+            self.receipts.place_code or self.station_id
+            if self.receipts.provider == "fiscal"
+            else None
+        )
+
+    @property
     def trace_patterns(self) -> tuple[re.Pattern, ...]:
         text = self.inventory.trace_patterns
         return (re.compile(text),) if text else ()
@@ -283,6 +310,7 @@ _SECTIONS = {
     "insurer": InsurerSettings,
     "display": DisplaySettings,
     "inventory": InventorySettings,
+    "receipts": ReceiptsSettings,
     "visit": VisitDefaults,
     "wechat": WeChatSettings,
     "alipay": AlipaySettings,
@@ -457,6 +485,8 @@ def settings_from_dict(
         problems.append(say("config.profile", value=" / ".join(PROFILES)))
     if settings.scanner.terminator not in ("enter", "tab"):
         problems.append(say("config.terminator"))
+    if settings.receipts.provider not in ("none", "fiscal", "tax"):
+        problems.append(say("config.receipts_provider"))
     if settings.inventory.report not in ("auto", "on", "off"):
         problems.append(say("config.inventory_report"))
     try:
@@ -490,7 +520,13 @@ def config_warnings(settings: Settings) -> tuple[str, ...]:
     """What the cashier warns about at start (the command line on stderr, the app in a
     notice): a configuration file holding a secret, or a private key file, that others can
     read."""
-    secrets = settings.insurer.secret or settings.wechat.api_key or settings.wechat.api_v3_key
+    secrets = (
+        settings.insurer.secret
+        or settings.wechat.api_key
+        or settings.wechat.api_v3_key
+        or settings.receipts.key
+        or settings.receipts.app_secret
+    )
     files = [
         (settings.config_path, say("config.config_file"), say("config.holds_keys"))
         if settings.config_path is not None and secrets

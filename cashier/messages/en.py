@@ -1403,4 +1403,11 @@ MESSAGES: dict[str, str] = {
     "ebills.fiscal.bad_signature": "The fiscal e-receipt answer's signature does not match: not trusted, checked later",
     "ebills.fiscal.unreadable": "The fiscal e-receipt answer cannot be read ({exc})",
     "ebills.fiscal.refused": "The fiscal e-receipt service refused ({result}): {msg}",
+    "config.receipts_provider": "receipts.provider should be none, fiscal or tax",
+    "outbox.no_fiscal": "The e-receipt service is not connected yet: issued later",
+    "outbox.no_insurer": "The insurance platform is not connected yet: sent later",
+    "checkout.ebill_waiting": "E-receipt on its way: look it up later by the receipt number",
+    "checkout.ebill_number": "Fiscal e-receipt {batch_code} {number}",
+    "checkout.ebill_check": "Check code {check_code} · scan to verify",
+    "ui.app.ebills_away": "E-receipt service unavailable: {why} (charging is unaffected; receipts are issued later)",
 }

@@ -1404,4 +1404,11 @@ MESSAGES: dict[str, str] = {
     "ebills.fiscal.bad_signature": "财政电子票据应答的签名不符：结果不可信，稍后核实",
     "ebills.fiscal.unreadable": "财政电子票据应答无法读取（{exc}）",
     "ebills.fiscal.refused": "财政电子票据服务拒绝（{result}）：{msg}",
+    "config.receipts_provider": "receipts.provider 应为 none、fiscal 或 tax",
+    "outbox.no_fiscal": "电子票据服务尚未连接：稍后自动开具",
+    "outbox.no_insurer": "医保平台尚未连接：稍后自动上报",
+    "checkout.ebill_waiting": "电子票据开具中：稍后可凭收据号查询",
+    "checkout.ebill_number": "财政电子票据 {batch_code} {number}",
+    "checkout.ebill_check": "校验码 {check_code} · 扫码查验",
+    "ui.app.ebills_away": "电子票据服务暂不可用：{why}（收费不受影响，票据稍后开具）",
 }

@@ -292,6 +292,10 @@ def receipt_layout(receipt: Receipt) -> list[LayoutLine]:
     add(LayoutLine("rule"))
 
     add(LayoutLine("qr", receipt.qr_payload, align="center"))
+    for text in receipt.ebill:
+        add(LayoutLine("normal", text, align="center"))
+    if receipt.ebill_qr:
+        add(LayoutLine("qr", receipt.ebill_qr, align="center"))
     for text in receipt.footer:
         add(LayoutLine("normal", text, align="center"))
     return lines

@@ -73,6 +73,10 @@ class Receipt:
     reprint: int = 0  # 0 = original; n = the n-th reprint (shows 重打)
     training: bool = False  # shows 培训模式 — not a valid receipt
     footer: tuple[str, ...] = field(default=("谢谢惠顾，祝您早日康复",))
+    #: Where the e-receipt is found (its number and check code), or that it is on its way;
+    #: ``ebill_qr`` the e-receipt's own QR (the service's verification address).
+    ebill: tuple[str, ...] = ()
+    ebill_qr: str = ""
 
     @property
     def qr_payload(self) -> str:

@@ -28,6 +28,7 @@ from cashier.services import (
     catalog,
     claims,
     clock,
+    ebills,
     inventory,
     payments,
     shifts,
@@ -39,6 +40,7 @@ from cashier.store.db import ConnectionLost
 from cashier.store.models import (
     InsuredSettlement,
     Item,
+    Outbox,
     PrintJob,
     ReceiptCounter,
     Sale,
@@ -185,6 +187,8 @@ class Checkout:
     prescription: Prescription | None = None
     #: This station reports 进销存 to the insurer: the sale queues its 3505 documents.
     reports_inventory: bool = False
+    #: This station issues 财政电子票据 (its 开票点 code): the sale queues its e-receipt.
+    ebill_place: str | None = None
 
     @property
     def due(self) -> Fen:
@@ -539,6 +543,8 @@ class Checkout:
             if self.reports_inventory:  # 3505 per line and batch, with the settlement's setl_id
                 certno = self.insured.patient.certno if self.insured is not None else ""
                 inventory.queue_sale(sale, certno)
+            if self.ebill_place is not None:  # its 财政电子票据, issued in the background
+                ebills.queue_issue(sale, self.ebill_place)
             # The bill's 付款码 charges belong to the sale from now on (never reversed at start).
             payments.attach_to_sale(self.key, sale.id)
             # The receipt is queued with the sale, so a crash before printing
@@ -769,7 +775,27 @@ def receipt_for(
         training=training,
         patient=f"{setl.psn_name} {setl.certno}" if setl else "",
         insurance=insurance_summary(setl, sale_total=sale.total) if setl else None,
+        **_ebill_fields(sale),
     )
+
+
+def _ebill_fields(sale: Sale) -> dict:
+    """The slip's e-receipt: where the patient finds it (its number, check code and QR)."""
+    bill = ebills.of_sale(sale.id)
+    if bill is None:
+        waiting = (
+            Outbox.select()
+            .where((Outbox.sale == sale.id) & (Outbox.infno == ebills.ISSUE))
+            .exists()
+        )
+        return {"ebill": (say("checkout.ebill_waiting"),)} if waiting else {}
+    return {
+        "ebill": (
+            say("checkout.ebill_number", batch_code=bill.batch_code, number=bill.number),
+            say("checkout.ebill_check", check_code=bill.check_code),
+        ),
+        "ebill_qr": bill.qr,
+    }
 
 
 def insurance_summary(

@@ -171,9 +171,11 @@ class Counter:
         insurance: Callable[[], object] | None = None,
         cash_confirm_factor: int = 10,
         reports_inventory: bool = False,
+        ebill_place: str | None = None,
     ) -> None:
         self.station_id = station_id
         self.reports_inventory = reports_inventory
+        self.ebill_place = ebill_place
         self.cash_confirm_factor = cash_confirm_factor
         self.operator = operator
         self._payments = payments  # the PaymentsConnection once reached (None before)
@@ -190,7 +192,12 @@ class Counter:
         self._listeners: list[Callable[[Event], None]] = []
 
     def _new_bill(self) -> Checkout:
-        return Checkout(self.station_id, self.operator, reports_inventory=self.reports_inventory)
+        return Checkout(
+            self.station_id,
+            self.operator,
+            reports_inventory=self.reports_inventory,
+            ebill_place=self.ebill_place,
+        )
 
     # -- events -----------------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Event], None]) -> None:

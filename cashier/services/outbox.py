@@ -73,14 +73,17 @@ class SendReport:
 
 
 def send_due(
-    send: Callable[[str, dict, str], dict],
+    send: Callable[[Outbox, dict], dict],
     *,
     station: str | None = None,
+    batch: str | None = None,
     now: datetime | None = None,
     limit: int = 200,
 ) -> SendReport:
-    """Send what is due, oldest first, each batch in order. ``send(infno, input, operator)``
-    is the insurer call (raises as :class:`~cashier.insurer.client.InsurerClient` does)."""
+    """Send what is due, oldest first, each batch in order (only ``batch``'s, when named).
+    ``send(document, body)`` is the service call (:func:`sender`); it raises as the
+    insurer's client and the e-receipt services do."""
+    from cashier.ebills import EBillError, EBillInDoubt, EBillNotSent
     from cashier.insurer import protocol
     from cashier.insurer.client import InsurerInDoubt, InsurerUnavailable
 
@@ -90,6 +93,8 @@ def send_due(
     query = Outbox.select().where(Outbox.status.in_(UNSENT)).order_by(Outbox.id).limit(limit)
     if station is not None:
         query = query.where(Outbox.station == station)
+    if batch is not None:
+        query = query.where(Outbox.batch == batch)
     for doc in list(query):
         if doc.batch in blocked:
             continue
@@ -97,7 +102,12 @@ def send_due(
             blocked.add(doc.batch)  # its batch-mates wait behind it
             continue
         try:
-            output = send(doc.infno, payload_of(doc), doc.operator)
+            output = send(doc, payload_of(doc))
+        except EBillError as exc:
+            _mark(doc, REFUSED, str(exc))
+            blocked.add(doc.batch)
+            report.refused += 1
+            continue
         except protocol.InsurerError as exc:
             if exc.code == DUPLICATE:  # the insurer holds it already: an earlier try's
                 _sent(doc, "", note=str(exc))
@@ -107,11 +117,13 @@ def send_due(
             blocked.add(doc.batch)
             report.refused += 1
             continue
-        except (InsurerUnavailable, InsurerInDoubt, protocol.ProtocolError) as exc:
+        except (
+            InsurerUnavailable, InsurerInDoubt, protocol.ProtocolError, EBillNotSent, EBillInDoubt
+        ) as exc:  # fmt: skip
             _retry_later(doc, str(exc), now)
             report.error = str(exc)
-            if isinstance(exc, InsurerUnavailable):
-                break  # the insurer is not there: the rest wait too
+            if isinstance(exc, InsurerUnavailable | EBillNotSent):
+                break  # the service is not there: the rest wait too
             blocked.add(doc.batch)
             continue
         _sent(doc, output_msgid(output))
@@ -147,13 +159,27 @@ def _retry_later(doc: Outbox, why: str, now: datetime) -> None:
     ).where(Outbox.id == doc.id).execute()
 
 
-def sender(client) -> Callable[[str, dict, str], dict]:
-    """The insurer call for :func:`send_due`: as the operator who made the change."""
+def sender(client, *, fiscal=None) -> Callable[[Outbox, dict], dict]:
+    """The service call for :func:`send_due`: the insurer's (as the operator who made the
+    change), or the e-receipt service's (``fiscal``)."""
     from cashier.store.models import Operator
 
-    def send(infno: str, body: dict, who: str) -> dict:
-        op = Operator.get_or_none(Operator.code == who)
-        return client.call(infno, body, operator=(who, op.name if op is not None else who))
+    def send(doc: Outbox, body: dict) -> dict:
+        if doc.infno.startswith("fiscal."):
+            from cashier.services import ebills
+
+            if fiscal is None:
+                from cashier.ebills import EBillNotSent
+
+                raise EBillNotSent(say("outbox.no_fiscal"))
+            return ebills.send(fiscal, doc.infno, body, doc)
+        if client is None:
+            from cashier.insurer.client import InsurerUnavailable
+
+            raise InsurerUnavailable(say("outbox.no_insurer"))
+        op = Operator.get_or_none(Operator.code == doc.operator)
+        name = op.name if op is not None else doc.operator
+        return client.call(doc.infno, body, operator=(doc.operator, name))
 
     return send
 

@@ -28,7 +28,7 @@ from cashier.domain.tender import Method
 from cashier.errors import CashierError, InputError, NotAllowed
 from cashier.messages import say
 from cashier.receipts import Receipt, ReceiptLine, ReceiptTender
-from cashier.services import audit, clock, inventory, payments, shifts, stock, trace
+from cashier.services import audit, clock, ebills, inventory, payments, shifts, stock, trace
 from cashier.services.checkout import Checkout, Line, insurance_summary
 from cashier.services.operators import Role, SignedIn
 from cashier.store.models import (
@@ -366,6 +366,8 @@ def _record(
         stock.put_back(line.id for line in sale.lines)
         if settings.reports_inventory:
             inventory.queue_refund(refund, sale)
+        if settings.ebill_place is not None:  # its e-receipt reversed (冲红)
+            ebills.queue_write_off(refund, sale, settings.ebill_place)
         if settlement is not None:
             InsuredSettlement.update(status="cancelled", cancelled_at=utcnow()).where(
                 InsuredSettlement.id == settlement.id
@@ -513,7 +515,12 @@ def _resell(
     """The kept lines as a new sale, paid from the original tenders (electronic first), under
     the original settlement's (``original``) department, doctor and diagnosis, and with its
     choice of the personal account (个人账户 off stays off)."""
-    co = Checkout(settings.station_id, who, reports_inventory=settings.reports_inventory)
+    co = Checkout(
+        settings.station_id,
+        who,
+        reports_inventory=settings.reports_inventory,
+        ebill_place=settings.ebill_place,
+    )
     for line in kept:
         co.take_line(line)  # the boxes the patient keeps, held by the new sale
     co.prescription = _prescription_of(original_sale) if original_sale is not None else None

@@ -282,6 +282,29 @@ class PaymentsConnection:
             self.sandbox.stop()
 
 
+def connect_ebills(settings: Settings):
+    """The configured e-receipt service (``[receipts] provider = "fiscal"``), else ``None``;
+    a training station with no address issues through its own sandbox on loopback."""
+    r = settings.receipts
+    if r.provider != "fiscal":
+        return None
+    from cashier.ebills.fiscal import FiscalService
+
+    if not r.url and settings.training:
+        from cashier_sandbox import ebills as sandbox
+
+        key = str(settings.data_dir)
+        if key not in _EBILL_SANDBOXES:
+            _EBILL_SANDBOXES[key] = sandbox.start_in_thread(settings.data_dir)
+        running = _EBILL_SANDBOXES[key]
+        return FiscalService(running.url, sandbox.DEMO_APPID, sandbox.DEMO_KEY, r.timeout_s)
+    return FiscalService(r.url, r.appid, r.key, r.timeout_s)
+
+
+#: The training stations' e-receipt sandboxes, one a data directory (tests run several).
+_EBILL_SANDBOXES: dict = {}
+
+
 def connect_payments(settings: Settings) -> PaymentsConnection:
     """The configured providers; a training station with no WeChat Pay gateway configured
     charges the payment sandbox on loopback (its state in the data directory)."""

@@ -14,6 +14,7 @@ from cashier.store.models import (
     ALL_MODELS,
     CATALOG_MODELS,
     CLAIM_MODELS,
+    EBILL_MODELS,
     INSURED_MODELS,
     INSURER_MODELS,
     INVENTORY_MODELS,
@@ -364,6 +365,10 @@ def _migration_11(db: Database) -> None:
     _add_missing_columns(db, Item, ("aprvno", "mapping"))
 
 
+def _migration_12(db: Database) -> None:
+    db.create_tables(EBILL_MODELS)  # e-receipts and e-invoices issued, and their reversals
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_1,
     _migration_2,
@@ -376,6 +381,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_9,
     _migration_10,
     _migration_11,
+    _migration_12,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

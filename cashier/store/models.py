@@ -591,6 +591,29 @@ class CatalogVersion(BaseModel):
     synced_at = DateTimeField(default=utcnow)
 
 
+class EBillRecord(BaseModel):
+    """An e-receipt (财政电子票据) or e-invoice (数电发票) issued for a sale, or its red
+    reversal for a refund (``cashier.services.ebills``)."""
+
+    id = AutoField()
+    sale = ForeignKeyField(Sale, backref="ebills")
+    refund = ForeignKeyField(Refund, null=True, backref="ebills")
+    kind = CharField(max_length=8)  # fiscal | tax
+    red = BooleanField(default=False)  # a reversal (冲红 / 红字发票)
+    batch_code = CharField(max_length=40, default="")
+    number = CharField(max_length=40)
+    check_code = CharField(max_length=40, default="")
+    qr = CharField(max_length=500, default="")
+    url = CharField(max_length=500, default="")
+    created = CharField(max_length=30, default="")
+    issued_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("sale", "kind", "red"), True),)
+
+
+#: Tables added by migration 12 (e-receipts and e-invoices).
+EBILL_MODELS: tuple[type[BaseModel], ...] = (EBillRecord,)
 #: Tables added by migration 11 (the insurer's catalogs).
 CATALOG_MODELS: tuple[type[BaseModel], ...] = (InsurerCatalogEntry, CatalogVersion)
 #: Tables added by migration 10 (追溯码, batches, the insurer outbox).

@@ -47,7 +47,9 @@ class CashierApp(App[None]):
         self.counter = None  # cashier.services.counter.Counter of the signed-in operator
         self._customer_display = None  # the customer display, opened on first use
         self._devices_stop = threading.Event()  # ends the serial and camera scanner workers
-        self._outbox_wake = threading.Event()  # a sale or refund queued 进销存 documents
+        self._outbox_wake = threading.Event()  # a sale or refund queued documents to send
+        self._outbox_started = False
+        self.ebills = None  # the e-receipt service ([receipts] provider = "fiscal"), once reached
         self._scanners_started = False
         self._covered = False  # a TooSmall cover may be on a screen
         scanner = self.settings.scanner
@@ -138,6 +140,8 @@ class CashierApp(App[None]):
         # After the login screen is up: the sandbox's imports must not delay the first paint.
         self.set_timer(0.5, self.connect_insurer)
         self.set_timer(0.5, self.connect_payments)
+        if self.settings.receipts.provider == "fiscal":
+            self.set_timer(0.5, self.connect_ebills)
 
     def _connection_lost(self) -> None:
         """The database server went away and the connection is being re-opened (any thread)."""
@@ -172,7 +176,7 @@ class CashierApp(App[None]):
             )
             return
         if self.settings.reports_inventory:
-            self.send_outbox()
+            self.call_from_thread(self.start_outbox)
         held = [r.held for r in resolved if getattr(r, "held", "")]
         for message in held:  # a person must ask the 医保科: said until dismissed
             self.call_from_thread(self.notify, message, severity="error", timeout=60)
@@ -215,6 +219,28 @@ class CashierApp(App[None]):
             severity = "error" if r.state in ("in_doubt", "failed") else "warning"
             self.call_from_thread(self.notify, r.message, severity=severity, timeout=60)
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ebills")
+    def connect_ebills(self) -> None:
+        """The e-receipt service (training: its sandbox), then its documents in the outbox."""
+        from cashier.services.station import connect_ebills
+
+        try:
+            self.ebills = connect_ebills(self.settings)
+        except Exception as exc:  # a worker's failure is a notice, never a traceback
+            why = str(exc) if isinstance(exc, CashierError) else type(exc).__name__
+            self.call_from_thread(self.notify, say("ui.app.ebills_away", why=why),
+                                  severity="warning", timeout=10)  # fmt: skip
+            return
+        self.call_from_thread(self.start_outbox)
+
+    def start_outbox(self) -> None:
+        """The outbox sender, once (the insurer's documents and the e-receipts share it)."""
+        if not self._outbox_started:
+            self._outbox_started = True
+            self.send_outbox()
+        else:
+            self.poke_outbox()
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="outbox")
     def send_outbox(self) -> None:
         """进销存 documents to the insurer in the background, never in the cashier's way: at
@@ -226,8 +252,9 @@ class CashierApp(App[None]):
         while not self._devices_stop.is_set():
             self._outbox_wake.clear()
             try:
+                client = self.insurer.client if self.insurer is not None else None
                 outbox.send_due(
-                    outbox.sender(self.insurer.client), station=self.settings.station_id
+                    outbox.sender(client, fiscal=self.ebills), station=self.settings.station_id
                 )
                 refused = outbox.counts(self.settings.station_id)["refused"]
             except Exception as exc:  # the next round tries again; the log keeps why

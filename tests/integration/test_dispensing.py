@@ -275,9 +275,9 @@ def test_a_crash_between_the_insurer_keeping_a_document_and_our_marking_it_sends
     real = outbox.sender(insurer.client)
     calls = []
 
-    def dies_after_the_first(infno, body, who):
-        real(infno, body, who)
-        calls.append(infno)
+    def dies_after_the_first(doc, body):
+        real(doc, body)
+        calls.append(doc.infno)
         raise SystemExit("power cut")  # nothing after the insurer's answer is written
 
     with pytest.raises(SystemExit):

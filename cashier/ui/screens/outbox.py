@@ -91,11 +91,12 @@ class OutboxScreen(WorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="outbox-screen")
     def send_now(self) -> None:
         connection = self.app.insurer
-        if connection is None:
+        if connection is None and self.app.ebills is None:
             self.app.call_from_thread(self.notify, say("screen.outbox.insurer_away"),
                                       severity="warning")  # fmt: skip
             return
-        report = outbox.send_due(outbox.sender(connection.client), station=None)
+        client = connection.client if connection is not None else None
+        report = outbox.send_due(outbox.sender(client, fiscal=self.app.ebills), station=None)
         self.app.call_from_thread(self._sent, report)
 
     def _sent(self, report) -> None:

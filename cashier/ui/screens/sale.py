@@ -99,6 +99,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
             insurance=self._make_insurance,
             cash_confirm_factor=self.app.settings.cash_confirm_factor,
             reports_inventory=self.app.settings.reports_inventory,
+            ebill_place=self.app.settings.ebill_place,
         )
         self.app.counter = self.counter  # the supervisor's on-demand resolution asks it
         self.counter.subscribe(self._on_counter)
@@ -501,6 +502,14 @@ class SaleScreen(WorkerErrors, Screen[None]):
     def print_receipt(self, completed: Completed) -> None:
         settings = self.app.settings
         kick = settings.printer.kick_drawer and completed.cash_taken > Fen(0)
+        if self.app.ebills is not None:  # the slip says where its e-receipt is, when it can
+            from cashier.services import ebills
+            from cashier.store.models import Sale
+
+            try:
+                ebills.issue_now(self.app.ebills, Sale.get_by_id(completed.sale_id))
+            except Exception as exc:  # the outbox keeps it; the slip says it is on its way
+                logs.shown(str(exc), exc, where="ebill")
         try:
             printed = print_sale(
                 settings, completed.sale_id, configured_printer(settings), kick_drawer=kick

@@ -1,0 +1,98 @@
+"""Issue 20, e-receipts: every completed clinic sale gets its 财政电子票据 through the outbox
+(the vendor interface's signing, base64 JSON, S0000), reversed (冲红) on refund; a partial
+refund reverses and issues anew; a receipt whose answer was lost is issued exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from cashier.domain.tender import Method
+from cashier.ebills import EBillInDoubt
+from cashier.ebills.fiscal import FiscalService
+from cashier.receipts.layout import receipt_text_lines
+from cashier.services import catalog, ebills, outbox
+from cashier.services.checkout import Checkout, receipt_for
+from cashier.services.refunds import approve, execute, plan_refund
+from cashier.services.station import _EBILL_SANDBOXES, connect_ebills
+from cashier.store.models import EBillRecord, Outbox, Sale
+
+
+@pytest.fixture
+def fiscal(station, settings):
+    configured = replace(settings, receipts=replace(settings.receipts, provider="fiscal"))
+    service = connect_ebills(configured)
+    yield configured, service
+    running = _EBILL_SANDBOXES.pop(str(settings.data_dir), None)
+    if running is not None:
+        running.stop()
+
+
+def sell(settings, who, *codes) -> Sale:
+    co = Checkout(settings.station_id, who, ebill_place=settings.ebill_place)
+    for code in codes:
+        co.add(catalog.find_by_scan(code))
+    plan = co.start_payment()
+    plan.add(Method.CASH, plan.due)
+    return Sale.get_by_id(co.complete(plan).sale_id)
+
+
+def sandbox(settings):
+    return _EBILL_SANDBOXES[str(settings.data_dir)]
+
+
+def test_a_sale_gets_its_e_receipt_and_the_slip_says_where(fiscal, cashier_1001):
+    settings, service = fiscal
+    sale = sell(settings, cashier_1001, "Y00001", "Y00004")
+    waiting = receipt_for(sale, clinic_name="诊所", training=True)
+    assert "电子票据开具中" in waiting.ebill[0]  # printed before the service answered
+    bill = ebills.issue_now(service, sale)
+    assert bill is not None and bill.number
+    held = sandbox(settings).book.bills[sale.receipt_no]
+    assert held["totalAmt"] == str(sale.total.to_decimal())
+    slip = receipt_for(sale, clinic_name="诊所", training=True)
+    text = "\n".join(line.text for line in receipt_text_lines(slip, 48))
+    assert bill.number in text and bill.check_code in text
+    assert slip.ebill_qr == held["billQRCode"]
+
+
+def test_a_refund_reverses_it_and_a_partial_one_issues_anew(fiscal, cashier_1001):
+    settings, service = fiscal
+    supervisor = approve(settings.station_id, "9001", "9999")
+    sale = sell(settings, cashier_1001, "Y00001", "Y00004")
+    ebills.issue_now(service, sale)
+    lines = {ln.code: ln for ln in sale.lines}
+    plan = plan_refund(sale, {lines["Y00004"].id: 1})
+    done = execute(settings, plan, requested_by=cashier_1001, approved_by=supervisor,
+                   completed_by=cashier_1001, reason="退药")  # fmt: skip
+    report = outbox.send_due(outbox.sender(None, fiscal=service))
+    assert report.refused == 0 and not outbox.waiting()
+    book = sandbox(settings).book.bills
+    assert book[sale.receipt_no]["state"] == "2"  # 冲红
+    new = Sale.get_by_id(done.new_sale_id)
+    assert book[new.receipt_no]["totalAmt"] == str(new.total.to_decimal())
+    red = EBillRecord.get((EBillRecord.sale == sale.id) & EBillRecord.red)
+    assert red.number.startswith("R")
+
+
+def test_an_e_receipt_whose_answer_was_lost_is_issued_once(fiscal, cashier_1001):
+    settings, service = fiscal
+    sale = sell(settings, cashier_1001, "Y00001")
+    sandbox(settings).fault("drop_after_commit", "invEBillOutpatient")
+    assert ebills.issue_now(service, sale) is None  # the slip says it is on its way
+    assert len(sandbox(settings).book.bills) == 1  # the service issued it
+    doc = Outbox.get(Outbox.sale == sale.id)
+    report = outbox.send_due(outbox.sender(None, fiscal=service), now=doc.next_try_at)
+    assert report.sent == 1 and ebills.of_sale(sale.id) is not None
+    assert len(sandbox(settings).book.bills) == 1  # the repeat was answered with its bill
+
+
+def test_an_answer_that_does_not_check_out_with_our_key_is_not_trusted(fiscal, cashier_1001):
+    """A wrong key: the service refuses the request (签名错误) and signs its answer with the
+    right one, which our key cannot check: nothing is trusted, nothing kept, tried again."""
+    _settings, service = fiscal
+    wrong = FiscalService(service.url, service.appid, "not-the-key", 5)
+    with pytest.raises(EBillInDoubt):
+        wrong.issue({"busNo": "X"})
+    assert not EBillRecord.select().exists()
