@@ -728,11 +728,42 @@ def z_document(
             *_sections(result),
             ReportSection("盲点结果（实点 − 应有）", tuple(counts)),
             *_insured_and_operators(result),
+            *_ebills(result.shift_id),
         ),
         notice="跨日未交班，由收费组长结班" if report.stale else "",
         reprint=reprint,
         training=training,
     )
+
+
+def _ebills(shift_id: int) -> tuple[ReportSection, ...]:
+    """The e-receipts of the shift's sales: how many issued, their numbers' range, how many
+    still on their way (read when printed: a reprint says what has been issued since)."""
+    from cashier.services import ebills
+    from cashier.store.models import EBillRecord, Outbox
+
+    issued = [
+        number
+        for (number,) in EBillRecord.select(EBillRecord.number)
+        .join(Sale, on=(EBillRecord.sale == Sale.id))
+        .where((Sale.shift == shift_id) & ~EBillRecord.red)
+        .order_by(EBillRecord.number)
+        .tuples()
+    ]
+    waiting = (
+        Outbox.select()
+        .join(Sale, on=(Outbox.sale == Sale.id))
+        .where((Sale.shift == shift_id) & (Outbox.infno == ebills.ISSUE)
+               & Outbox.status.in_(("queued", "in_doubt", "refused")))
+        .count()
+    )  # fmt: skip
+    if not issued and not waiting:
+        return ()
+    rows = [ReportRow("已开具", f"{len(issued)} 张")]
+    if issued:
+        rows.append(ReportRow("号码", f"{issued[0]}–{issued[-1]}", indent=2))
+    rows.append(ReportRow("待开具", f"{waiting} 张", "bold" if waiting else "normal"))
+    return (ReportSection("财政电子票据", tuple(rows)),)
 
 
 def _header(result: ShiftFigures) -> tuple[tuple[str, str], ...]:

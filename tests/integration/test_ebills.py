@@ -96,3 +96,19 @@ def test_an_answer_that_does_not_check_out_with_our_key_is_not_trusted(fiscal, c
     with pytest.raises(EBillInDoubt):
         wrong.issue({"busNo": "X"})
     assert not EBillRecord.select().exists()
+
+
+def test_the_z_report_lists_the_e_receipts_issued_and_waiting(fiscal, cashier_1001):
+    from cashier.services import shifts
+    from cashier.store.models import Shift
+
+    settings, service = fiscal
+    first = sell(settings, cashier_1001, "Y00001")
+    ebills.issue_now(service, first)
+    sell(settings, cashier_1001, "Y00004")  # its e-receipt not yet issued
+    shift = Shift.get_by_id(first.shift_id)
+    z = shifts.close_shift(shift, {Method.CASH: first.total}, cashier_1001)
+    document = shifts.z_document(z, clinic_name="诊所", training=True)
+    (section,) = [s for s in document.sections if s.heading == "财政电子票据"]
+    texts = [f"{r.label} {r.value}" for r in section.rows]
+    assert texts[0] == "已开具 1 张" and texts[-1] == "待开具 1 张"
