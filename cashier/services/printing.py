@@ -91,7 +91,7 @@ def configured_printer(settings: Settings) -> ReceiptPrinter:
 def receipt_title(settings: Settings) -> str:
     """The slip's title: with e-receipts or e-invoices it is a 收费凭条 (the receipt is the
     electronic one), else the paper receipt it is."""
-    if settings.receipts.provider != "none":
+    if settings.receipts.provider == "fiscal":
         return "收费凭条"
     return "药店销售小票" if settings.kind == "pharmacy" else "门诊收费票据"
 

@@ -398,3 +398,24 @@ def batches(item_code: str | None = None) -> list[Batch]:
     if item_code:
         query = query.where(Item.code == item_code)
     return list(query)
+
+
+def near_expiry(item_id: int | None, days: int) -> Batch | None:
+    """The batch a sale of the item takes from first, when it expires within ``days``."""
+    if not days or not has_batches(item_id):
+        return None
+    today = clock.local_today()
+    first = (
+        Batch.select()
+        .where(
+            (Batch.item == item_id)
+            & (Batch.expy_end >= today)
+            & (Batch.recalled == False)  # noqa: E712
+            & (Batch.quantity > 0)
+        )
+        .order_by(Batch.expy_end, Batch.id)
+        .first()
+    )
+    if first is None or (first.expy_end - today).days > days:
+        return None
+    return first

@@ -320,3 +320,17 @@ def test_counts_changes_returns_recalls_and_a_withdrawal_reach_the_insurer(
         (state.InventoryDoc.infno == "3501") & (state.InventoryDoc.fixmedins_bchno == lot_b)
     )
     assert gone.deleted
+
+
+def test_a_batch_about_to_expire_is_named_at_the_counter(station, pharmacy, supervisor):
+    rows = stock.read_delivery(
+        [
+            "code,manu_lotnum,manu_date,expy_end,quantity",
+            f"{VITAMIN_C},SOON,2025-01-01,{date.today() + timedelta(days=10)},3",
+            f"{VITAMIN_C},LATER,2026-01-01,{date.today() + timedelta(days=300)},3",
+        ]
+    )
+    stock.receive(pharmacy.station_id, rows, supervisor, reports=False)
+    item = catalog.find_by_scan(VITAMIN_C)
+    assert stock.near_expiry(item.id, 30).manu_lotnum == "SOON"  # sold first, expires soon
+    assert stock.near_expiry(item.id, 5) is None

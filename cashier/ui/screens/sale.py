@@ -332,7 +332,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         except CashierError as exc:
             show_error(self, exc)
             return
-        self.app.show_customer("show_line", line.name, line.amount)
+        self._added(line)
 
     def _add_item(self, item: Item) -> None:
         try:
@@ -340,7 +340,16 @@ class SaleScreen(WorkerErrors, Screen[None]):
         except CashierError as exc:
             show_error(self, exc)
             return
+        self._added(line)
+
+    def _added(self, line) -> None:
         self.app.show_customer("show_line", line.name, line.amount)
+        from cashier.services import stock
+
+        batch = stock.near_expiry(line.item_id, self.app.settings.inventory.expiry_warning_days)
+        if batch is not None:  # the box about to be handed over expires soon: say so
+            self.notify(say("screen.sale.near_expiry", name=line.name, lot=batch.manu_lotnum,
+                            expy_end=batch.expy_end.isoformat()), severity="warning")  # fmt: skip
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
