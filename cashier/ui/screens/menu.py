@@ -35,6 +35,7 @@ ENTRIES: tuple[tuple[str, str, Role], ...] = (
     ),
     (say("screen.menu.entry.quit"), "app:quit_program", Role.SUPERVISOR),
     (say("screen.menu.entry.outbox"), "cashier.ui.screens.outbox:OutboxScreen", Role.SUPERVISOR),
+    (say("screen.menu.entry.mapping"), "cashier.ui.screens.mapping:MappingScreen", Role.SUPERVISOR),
 )
 
 
