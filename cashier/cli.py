@@ -608,7 +608,9 @@ def _outbox(args: argparse.Namespace) -> int:
 
     connection = connect_insurer(settings)
     try:
-        report = outbox.send_due(outbox.sender(connection.client, fiscal=connect_ebills(settings)))
+        service, kind = connect_ebills(settings), settings.receipts.provider
+        services = {kind: service, "settings": settings} if service is not None else {}
+        report = outbox.send_due(outbox.sender(connection.client, **services))
     finally:
         connection.close()
     print(say("cli.outbox_sent", sent=report.sent, refused=report.refused, waiting=report.waiting))

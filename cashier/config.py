@@ -103,6 +103,8 @@ class ReceiptsSettings:
     app_secret: str = ""  # tax: its appSecret (a secret)
     access_token: str = ""  # tax
     saler_tax_num: str = ""  # tax: the pharmacy's 纳税人识别号
+    goods_code: str = "1070301020000000000"  # tax: 税收分类编码 of the goods (the accountant's)
+    tax_rate: str = "0.13"  # tax: the rate the prices include
     timeout_s: int = 10
 
 
@@ -485,9 +487,7 @@ def settings_from_dict(
         problems.append(say("config.profile", value=" / ".join(PROFILES)))
     if settings.scanner.terminator not in ("enter", "tab"):
         problems.append(say("config.terminator"))
-    if settings.receipts.provider == "tax":  # 数电发票: not in this version yet
-        problems.append(say("config.receipts_tax"))
-    elif settings.receipts.provider not in ("none", "fiscal"):
+    if settings.receipts.provider not in ("none", "fiscal", "tax"):
         problems.append(say("config.receipts_provider"))
     if settings.inventory.report not in ("auto", "on", "off"):
         problems.append(say("config.inventory_report"))

@@ -16,6 +16,7 @@ import json
 import secrets
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -195,19 +196,148 @@ def _amount(value, name: str) -> Decimal:
     return amount
 
 
+# -- 数电发票: the tax-service platform's open API -----------------------------------------
+DEMO_APP_KEY = "TRAINAPPKEY"
+DEMO_APP_SECRET = "train-app-secret"
+DEMO_TOKEN = "train-access-token"
+DEMO_SALER_TAX_NUM = "91110105MA0000000X"
+
+
+def tax_sign(secret: str, appkey: str, senid: str, nonce: str, timestamp: str, body: str) -> str:
+    """The platform's own reading of its signature (not the counter's code)."""
+    import hmac
+
+    text = f"a=services&l=v1&p=open&k={appkey}&i={senid}&n={nonce}&t={timestamp}&f={body}"
+    digest = hmac.new(secret.encode(), text.encode("utf-8"), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+@dataclass
+class TaxBook:
+    path: Path
+    orders: dict[str, dict] = field(default_factory=dict)  # orderNo → invoice
+    faults: list[dict] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.path.exists():
+            self.orders = json.loads(self.path.read_text(encoding="utf-8"))
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.orders, ensure_ascii=False), encoding="utf-8")
+
+    def fault(self, method: str) -> str:
+        for f in self.faults:
+            if f["method"] in (method, "*") and f["count"] > 0:
+                f["count"] -= 1
+                return f["kind"]
+        return ""
+
+    def handle(self, query: dict[str, str], headers, body: bytes) -> bytes:
+        text = body.decode("utf-8")
+        method = headers.get("method", "")
+        if (
+            query.get("appkey") != DEMO_APP_KEY
+            or headers.get("accessToken") != DEMO_TOKEN
+            or headers.get("userTax") != DEMO_SALER_TAX_NUM
+        ):
+            return _tax_answer("E1007", "应用或令牌无效")
+        expected = tax_sign(DEMO_APP_SECRET, DEMO_APP_KEY, query.get("senid", ""),
+                            query.get("nonce", ""), query.get("timestamp", ""), text)  # fmt: skip
+        if headers.get("X-Nuonuo-Sign") != expected:
+            return _tax_answer("E1008", "签名错误")
+        kind = self.fault(method)
+        if kind == "timeout":
+            time.sleep(30)
+        if kind == "refuse":
+            return _tax_answer("E9999", "系统繁忙")
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return _tax_answer("E1001", "请求体不是 JSON")
+        with self.lock:
+            if method == "nuonuo.OpeMplatform.requestBillingNew":
+                answer = self._bill(data.get("order") or {})
+            elif method == "nuonuo.OpeMplatform.queryInvoiceResult":
+                answer = self._query(data)
+            else:
+                answer = _tax_answer("E1002", f"方法 {method} 不存在")
+        if kind == "drop_after_commit":
+            raise Lost
+        return answer
+
+    def _bill(self, order: dict) -> bytes:
+        for name in ("buyerName", "salerTaxNum", "orderNo", "invoiceDate", "clerk",
+                     "invoiceType", "invoiceLine", "invoiceDetail"):  # fmt: skip
+            if order.get(name) in (None, "", []):
+                return _tax_answer("E9101", f"{name} 不能为空")
+        if order["orderNo"] in self.orders:
+            return _tax_answer("E9106", "订单编号重复")
+        detail = order["invoiceDetail"]
+        red = str(order["invoiceType"]) == "2"
+        if red:
+            blue = next((o for o in self.orders.values()
+                         if o["allElectronicInvoiceNumber"] == order.get("invoiceNum")), None)  # fmt: skip
+            if blue is None or blue.get("reddened"):
+                return _tax_answer("E9107", "原蓝字发票不存在或已冲红")
+            blue["reddened"] = True
+        for n, line in enumerate(detail, 1):
+            try:
+                amount = Decimal(str(line["taxIncludedAmount"]))
+                price, num = Decimal(str(line["price"])), Decimal(str(line["num"]))
+            except (KeyError, InvalidOperation):
+                return _tax_answer("E9102", f"第 {n} 行明细金额有误")
+            if abs(price * num).quantize(Decimal("0.01")) != abs(amount) or (red and amount > 0):
+                return _tax_answer("E9103", f"第 {n} 行 单价×数量 与含税金额不符")
+        number = f"{26110000000000000000 + len(self.orders) + 1}"
+        self.orders[order["orderNo"]] = {
+            "serialNo": secrets.token_hex(10),
+            "orderNo": order["orderNo"],
+            "status": "2",
+            "allElectronicInvoiceNumber": number,
+            "invoiceTime": datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+            "pdfUrl": f"https://invoice.sandbox/{number}.pdf",
+            "invoiceType": str(order["invoiceType"]),
+        }
+        self._save()
+        return _tax_answer("E0000", "开票提交成功",
+                           {"invoiceSerialNum": self.orders[order["orderNo"]]["serialNo"]})  # fmt: skip
+
+    def _query(self, data: dict) -> bytes:
+        wanted = set(data.get("orderNos") or [])
+        serials = set(data.get("serialNos") or [])
+        found = [
+            o for o in self.orders.values() if o["orderNo"] in wanted or o["serialNo"] in serials
+        ]
+        return _tax_answer("E0000", "查询成功", found)
+
+
+def _tax_answer(code: str, describe: str, result=None) -> bytes:
+    return json.dumps({"code": code, "describe": describe, "result": result},
+                      ensure_ascii=False).encode("utf-8")  # fmt: skip
+
+
 @dataclass
 class RunningEBills:
     server: ThreadingHTTPServer
     book: FiscalBook
+    tax: TaxBook
 
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}/medical-ebill/api"
 
+    @property
+    def tax_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/open/v1/services"
+
     def fault(self, kind: str, method: str = "*", count: int = 1) -> None:
-        with self.book.lock:
-            self.book.faults.append({"kind": kind, "method": method, "count": count})
+        for book in (self.book, self.tax):
+            with book.lock:
+                book.faults.append({"kind": kind, "method": method, "count": count})
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -216,14 +346,19 @@ class RunningEBills:
 
 def start_in_thread(data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> RunningEBills:
     book = FiscalBook(data_dir / "ebills.json")
+    tax = TaxBook(data_dir / "invoices.json")
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(min(length, 1024 * 1024))
-            method = self.path.rstrip("/").rsplit("/", 1)[-1]
+            path, _, query = self.path.partition("?")
             try:
-                answer = book.handle(method, body)
+                if path.startswith("/open/v1/services"):
+                    params = dict(urllib.parse.parse_qsl(query))
+                    answer = tax.handle(params, self.headers, body)
+                else:
+                    answer = book.handle(path.rstrip("/").rsplit("/", 1)[-1], body)
             except Lost:
                 self.close_connection = True
                 return
@@ -239,4 +374,4 @@ def start_in_thread(data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> R
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="sandbox-ebills", daemon=True).start()
-    return RunningEBills(server, book)
+    return RunningEBills(server, book, tax)

@@ -189,6 +189,10 @@ class Checkout:
     reports_inventory: bool = False
     #: This station issues 财政电子票据 (its 开票点 code): the sale queues its e-receipt.
     ebill_place: str | None = None
+    #: The patient asked for a 数电发票: (buyer's name, tax number or ""); with the station's
+    #: settings to issue it (``[receipts] provider = "tax"``).
+    invoice_buyer: tuple[str, str] | None = None
+    invoice_settings: object = None
 
     @property
     def due(self) -> Fen:
@@ -387,6 +391,17 @@ class Checkout:
     def needs_prescription(self) -> bool:
         return any(line.rx_flag for line in self.lines)
 
+    def ask_invoice(self, name: str, tax_number: str, settings) -> None:
+        """The patient wants a 数电发票: its buyer (a name; a company's tax number too)."""
+        name, tax_number = " ".join(name.split()), tax_number.strip().upper()
+        if not name or len(name) > 100:
+            raise InputError(say("checkout.invoice_name"))
+        if tax_number and not (tax_number.isalnum() and len(tax_number) in (15, 17, 18, 20)):
+            raise InputError(say("checkout.invoice_tax_number"))
+        if settings.receipts.provider != "tax":
+            raise InputError(say("checkout.invoice_not_here"))
+        self.invoice_buyer, self.invoice_settings = (name, tax_number), settings
+
     def set_prescription(self, rxno: str, doctor: str, pharmacist) -> Prescription:
         """The prescription the 处方药 are dispensed on; ``pharmacist`` an operator row with
         a 执业资格证号."""
@@ -545,6 +560,8 @@ class Checkout:
                 inventory.queue_sale(sale, certno)
             if self.ebill_place is not None:  # its 财政电子票据, issued in the background
                 ebills.queue_issue(sale, self.ebill_place)
+            if self.invoice_buyer is not None and self.invoice_settings is not None:
+                ebills.queue_invoice(sale, self.invoice_buyer, self.invoice_settings)
             # The bill's 付款码 charges belong to the sale from now on (never reversed at start).
             payments.attach_to_sale(self.key, sale.id)
             # The receipt is queued with the sale, so a crash before printing
@@ -785,10 +802,12 @@ def _ebill_fields(sale: Sale) -> dict:
     if bill is None:
         waiting = (
             Outbox.select()
-            .where((Outbox.sale == sale.id) & (Outbox.infno == ebills.ISSUE))
+            .where((Outbox.sale == sale.id) & Outbox.infno.in_((ebills.ISSUE, ebills.TAX_ISSUE)))
             .exists()
         )
         return {"ebill": (say("checkout.ebill_waiting"),)} if waiting else {}
+    if bill.kind == "tax":
+        return {"ebill": (say("checkout.invoice_number", number=bill.number),)}
     return {
         "ebill": (
             say("checkout.ebill_number", batch_code=bill.batch_code, number=bill.number),

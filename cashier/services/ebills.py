@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC
 
+from cashier.messages import say
 from cashier.services import outbox
 from cashier.store.models import EBillRecord, InsuredSettlement, Outbox, Refund, Sale, database
 
@@ -150,10 +151,10 @@ def send(service, infno: str, body: dict, doc: Outbox) -> dict:
     return {"_msgid": red.number}
 
 
-def _keep(sale_id: int, refund_id: int | None, bill, *, red: bool) -> None:
+def _keep(sale_id: int, refund_id: int | None, bill, *, red: bool, kind: str = "fiscal") -> None:
     with database.atomic():
         EBillRecord.insert(
-            sale=sale_id, refund=refund_id, kind="fiscal", red=red, batch_code=bill.batch_code,
+            sale=sale_id, refund=refund_id, kind=kind, red=red, batch_code=bill.batch_code,
             number=bill.number, check_code=bill.check_code, qr=bill.qr, url=bill.url,
             created=bill.created,
         ).on_conflict_ignore().execute()  # fmt: skip
@@ -169,3 +170,83 @@ def issue_now(service, sale: Sale) -> EBillRecord | None:
     if of_sale(sale.id) is None:
         outbox.send_due(outbox.sender(None, fiscal=service), batch=f"ebill:{sale.receipt_no}")
     return of_sale(sale.id)
+
+
+# -- 数电发票 (provider "tax"): issued when the patient asks, reddened on refund ------------
+TAX_ISSUE, TAX_RED = "tax.issue", "tax.red"
+
+
+def invoice_order(sale: Sale, buyer: tuple[str, str], settings, *, red_of: str = "") -> dict:
+    """``requestBillingNew``'s order for a stored sale: blue, or (``red_of`` the blue's
+    number) the red one reversing it, every line negated."""
+    sign = -1 if red_of else 1
+    r = settings.receipts
+    order = {
+        "buyerName": buyer[0],
+        "buyerTaxNum": buyer[1],
+        "salerTaxNum": r.saler_tax_num,
+        "orderNo": sale.receipt_no if not red_of else f"{sale.receipt_no}-R",
+        "invoiceDate": sale.closed_at.replace(tzinfo=UTC)
+        .astimezone()
+        .strftime("%Y-%m-%d %H:%M:%S"),
+        "clerk": sale.operator.name,
+        "pushMode": "-1",
+        "invoiceType": "2" if red_of else "1",
+        "invoiceLine": "pc",  # 数电普票
+        "invoiceDetail": [
+            {
+                "goodsName": line.name,
+                "goodsCode": r.goods_code,
+                "specType": line.spec,
+                "unit": line.unit,
+                "num": str(sign * line.quantity),
+                "price": _yuan(line.price),
+                "withTaxFlag": "1",
+                "taxRate": r.tax_rate,
+                "taxIncludedAmount": _yuan(line.amount * sign),
+            }
+            for line in sale.lines
+        ],
+    }
+    if red_of:
+        order["invoiceNum"] = red_of
+    return order
+
+
+def queue_invoice(sale: Sale, buyer: tuple[str, str], settings) -> None:
+    """In the sale's transaction: the invoice the patient asked for, queued."""
+    outbox.enqueue(TAX_ISSUE, f"{TAX_ISSUE}-{sale.receipt_no}", f"ebill:{sale.receipt_no}",
+                   invoice_order(sale, buyer, settings), station=sale.station_id,
+                   operator=sale.operator_id, sale=sale.id)  # fmt: skip
+
+
+def queue_red(refund: Refund, sale: Sale, settings) -> bool:
+    """In the refund's transaction: the sale's invoice reversed by a red one, if it has one."""
+    issued = Outbox.get_or_none((Outbox.infno == TAX_ISSUE) & (Outbox.sale == sale.id))
+    if issued is None:
+        return False
+    buyer = outbox.payload_of(issued)
+    outbox.enqueue(TAX_RED, f"{TAX_RED}-{refund.refund_no}", f"ebill:{sale.receipt_no}",
+                   {"buyer": [buyer["buyerName"], buyer["buyerTaxNum"]]},
+                   station=refund.station_id, operator=refund.completed_by, sale=sale.id,
+                   refund=refund.id)  # fmt: skip
+    return True
+
+
+def send_tax(service, settings, infno: str, body: dict, doc: Outbox) -> dict:
+    sale = Sale.get_by_id(doc.sale_id)
+    if infno == TAX_ISSUE:
+        bill = service.issue({**body, "salerTaxNum": service.saler_tax_num})  # the seller: us
+        _keep(doc.sale_id, None, bill, red=False, kind="tax")
+        return {"_msgid": bill.number}
+    blue = EBillRecord.get_or_none(
+        (EBillRecord.sale == doc.sale_id) & (EBillRecord.kind == "tax") & ~EBillRecord.red
+    )
+    if blue is None:  # its blue invoice not found yet: it waits behind it
+        from cashier.ebills import EBillInDoubt
+
+        raise EBillInDoubt(say("ebills.tax.no_blue", receipt_no=sale.receipt_no))
+    order = invoice_order(sale, tuple(body["buyer"]), settings, red_of=blue.number)
+    red = service.issue({**order, "salerTaxNum": service.saler_tax_num})
+    _keep(doc.sale_id, doc.refund_id, red, red=True, kind="tax")
+    return {"_msgid": red.number}

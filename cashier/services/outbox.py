@@ -159,12 +159,20 @@ def _retry_later(doc: Outbox, why: str, now: datetime) -> None:
     ).where(Outbox.id == doc.id).execute()
 
 
-def sender(client, *, fiscal=None) -> Callable[[Outbox, dict], dict]:
+def sender(client, *, fiscal=None, tax=None, settings=None) -> Callable[[Outbox, dict], dict]:
     """The service call for :func:`send_due`: the insurer's (as the operator who made the
-    change), or the e-receipt service's (``fiscal``)."""
+    change), the e-receipt service's (``fiscal``) or the invoicing platform's (``tax``)."""
     from cashier.store.models import Operator
 
     def send(doc: Outbox, body: dict) -> dict:
+        if doc.infno.startswith("tax."):
+            from cashier.services import ebills
+
+            if tax is None:
+                from cashier.ebills import EBillNotSent
+
+                raise EBillNotSent(say("outbox.no_fiscal"))
+            return ebills.send_tax(tax, settings, doc.infno, body, doc)
         if doc.infno.startswith("fiscal."):
             from cashier.services import ebills
 

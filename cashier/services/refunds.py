@@ -368,6 +368,8 @@ def _record(
             inventory.queue_refund(refund, sale)
         if settings.ebill_place is not None:  # its e-receipt reversed (冲红)
             ebills.queue_write_off(refund, sale, settings.ebill_place)
+        if settings.receipts.provider == "tax":  # its invoice, if it had one: a red one
+            ebills.queue_red(refund, sale, settings)
         if settlement is not None:
             InsuredSettlement.update(status="cancelled", cancelled_at=utcnow()).where(
                 InsuredSettlement.id == settlement.id

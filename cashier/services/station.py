@@ -286,9 +286,10 @@ def connect_ebills(settings: Settings):
     """The configured e-receipt service (``[receipts] provider = "fiscal"``), else ``None``;
     a training station with no address issues through its own sandbox on loopback."""
     r = settings.receipts
-    if r.provider != "fiscal":
+    if r.provider not in ("fiscal", "tax"):
         return None
     from cashier.ebills.fiscal import FiscalService
+    from cashier.ebills.tax import TaxService
 
     if not r.url and settings.training:
         from cashier_sandbox import ebills as sandbox
@@ -297,7 +298,13 @@ def connect_ebills(settings: Settings):
         if key not in _EBILL_SANDBOXES:
             _EBILL_SANDBOXES[key] = sandbox.start_in_thread(settings.data_dir)
         running = _EBILL_SANDBOXES[key]
+        if r.provider == "tax":
+            return TaxService(running.tax_url, sandbox.DEMO_APP_KEY, sandbox.DEMO_APP_SECRET,
+                              sandbox.DEMO_TOKEN, sandbox.DEMO_SALER_TAX_NUM, r.timeout_s)  # fmt: skip
         return FiscalService(running.url, sandbox.DEMO_APPID, sandbox.DEMO_KEY, r.timeout_s)
+    if r.provider == "tax":
+        return TaxService(r.url, r.app_key, r.app_secret, r.access_token, r.saler_tax_num,
+                          r.timeout_s)  # fmt: skip
     return FiscalService(r.url, r.appid, r.key, r.timeout_s)
 
 

@@ -140,7 +140,7 @@ class CashierApp(App[None]):
         # After the login screen is up: the sandbox's imports must not delay the first paint.
         self.set_timer(0.5, self.connect_insurer)
         self.set_timer(0.5, self.connect_payments)
-        if self.settings.receipts.provider == "fiscal":
+        if self.settings.receipts.provider in ("fiscal", "tax"):
             self.set_timer(0.5, self.connect_ebills)
 
     def _connection_lost(self) -> None:
@@ -233,6 +233,13 @@ class CashierApp(App[None]):
             return
         self.call_from_thread(self.start_outbox)
 
+    def ebill_services(self) -> dict:
+        """The e-receipt service as the outbox's sender takes it (by its kind)."""
+        kind = self.settings.receipts.provider
+        if self.ebills is None or kind not in ("fiscal", "tax"):
+            return {}
+        return {kind: self.ebills, "settings": self.settings}
+
     def start_outbox(self) -> None:
         """The outbox sender, once (the insurer's documents and the e-receipts share it)."""
         if not self._outbox_started:
@@ -254,7 +261,7 @@ class CashierApp(App[None]):
             try:
                 client = self.insurer.client if self.insurer is not None else None
                 outbox.send_due(
-                    outbox.sender(client, fiscal=self.ebills), station=self.settings.station_id
+                    outbox.sender(client, **self.ebill_services()), station=self.settings.station_id
                 )
                 refused = outbox.counts(self.settings.station_id)["refused"]
             except Exception as exc:  # the next round tries again; the log keeps why

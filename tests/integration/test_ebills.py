@@ -112,3 +112,69 @@ def test_the_z_report_lists_the_e_receipts_issued_and_waiting(fiscal, cashier_10
     (section,) = [s for s in document.sections if s.heading == "财政电子票据"]
     texts = [f"{r.label} {r.value}" for r in section.rows]
     assert texts[0] == "已开具 1 张" and texts[-1] == "待开具 1 张"
+
+
+@pytest.fixture
+def tax(station, settings):
+    configured = replace(settings, receipts=replace(settings.receipts, provider="tax"))
+    service = connect_ebills(configured)
+    yield configured, service
+    running = _EBILL_SANDBOXES.pop(str(settings.data_dir), None)
+    if running is not None:
+        running.stop()
+
+
+def invoiced_sale(settings, who, buyer=("张三", "")) -> Sale:
+    co = Checkout(settings.station_id, who)
+    co.add(catalog.find_by_scan("Y00001"), 2)
+    co.ask_invoice(*buyer, settings)
+    plan = co.start_payment()
+    plan.add(Method.CASH, plan.due)
+    return Sale.get_by_id(co.complete(plan).sale_id)
+
+
+def tax_sender(settings, service):
+    return outbox.sender(None, tax=service, settings=settings)
+
+
+def test_an_invoice_asked_for_is_issued_and_reddened_on_refund(tax, cashier_1001):
+    settings, service = tax
+    supervisor = approve(settings.station_id, "9001", "9999")
+    sale = invoiced_sale(settings, cashier_1001, ("某某科技有限公司", "91110105MA01234567"))
+    report = outbox.send_due(tax_sender(settings, service))
+    assert report.sent == 1, Outbox.get(Outbox.sale == sale.id).last_error
+    blue = ebills.of_sale(sale.id)
+    assert blue.kind == "tax" and len(blue.number) == 20
+    held = _EBILL_SANDBOXES[str(settings.data_dir)].tax.orders[sale.receipt_no]
+    assert held["invoiceType"] == "1"
+    slip = receipt_for(sale, clinic_name="药店", training=True)
+    assert blue.number in slip.ebill[0]
+    plan = plan_refund(sale)
+    execute(settings, plan, requested_by=cashier_1001, approved_by=supervisor,
+            completed_by=cashier_1001, reason="退药")  # fmt: skip
+    assert outbox.send_due(tax_sender(settings, service)).sent == 1, [
+        d.last_error for d in Outbox.select()
+    ]
+    red = EBillRecord.get((EBillRecord.sale == sale.id) & EBillRecord.red)
+    orders = _EBILL_SANDBOXES[str(settings.data_dir)].tax.orders
+    assert orders[f"{sale.receipt_no}-R"]["invoiceType"] == "2" and red.number
+
+
+def test_an_invoice_whose_answer_was_lost_is_issued_once(tax, cashier_1001):
+    settings, service = tax
+    sale = invoiced_sale(settings, cashier_1001)
+    sandbox(settings).fault("drop_after_commit", "nuonuo.OpeMplatform.requestBillingNew")
+    first = outbox.send_due(tax_sender(settings, service))
+    assert first.sent == 0
+    doc = Outbox.get(Outbox.sale == sale.id)
+    again = outbox.send_due(tax_sender(settings, service), now=doc.next_try_at)
+    assert again.sent == 1  # the order number found, not issued again
+    assert len(_EBILL_SANDBOXES[str(settings.data_dir)].tax.orders) == 1
+
+
+def test_an_invoice_is_only_where_the_station_issues_them(station, settings, cashier_1001):
+    from cashier.errors import InputError
+
+    co = Checkout(settings.station_id, cashier_1001)
+    with pytest.raises(InputError):
+        co.ask_invoice("张三", "", settings)  # provider none

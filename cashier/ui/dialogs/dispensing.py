@@ -18,6 +18,7 @@ class _Form(ModalScreen[tuple[str, ...] | None]):
     ACCEPTS_SCANS = True  # a scanned prescription number lands in the field that has focus
     BINDINGS = [Binding("escape", "dismiss(None)", say("dialog.dispensing.cancel"), id="back")]
     FIELDS: tuple[str, ...] = ()
+    OPTIONAL: tuple[str, ...] = ()  # may be left empty
 
     def handle_scan(self, code) -> None:
         field = self.focused if isinstance(self.focused, Input) else self._fields()[0]
@@ -33,7 +34,7 @@ class _Form(ModalScreen[tuple[str, ...] | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         fields = self._fields()
-        empty = [f for f in fields if not f.value.strip()]
+        empty = [f for f in fields if not f.value.strip() and f.id not in self.OPTIONAL]
         if not empty:
             self.dismiss(tuple(f.value.strip() for f in fields))
             return
@@ -105,4 +106,21 @@ class ReasonDialog(_Form):
         with Vertical(classes="dialog"):
             yield Label(self.title_text)
             yield Input(placeholder=say("dialog.dispensing.reason"), id="reason", max_length=100)
+            yield Static(say("dialog.dispensing.keys"), classes="dim")
+
+
+class InvoiceDialog(_Form):
+    """A 数电发票's buyer: a name (a person's or a company's) and, for a company, its tax
+    number (may be left empty)."""
+
+    FIELDS = ("buyer-name", "buyer-tax")
+    OPTIONAL = ("buyer-tax",)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(say("dialog.dispensing.invoice_title"))
+            yield Input(placeholder=say("dialog.dispensing.buyer_name"), id="buyer-name",
+                        max_length=100)  # fmt: skip
+            yield Input(placeholder=say("dialog.dispensing.buyer_tax"), id="buyer-tax",
+                        max_length=20)  # fmt: skip
             yield Static(say("dialog.dispensing.keys"), classes="dim")

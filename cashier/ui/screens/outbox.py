@@ -96,7 +96,7 @@ class OutboxScreen(WorkerErrors, Screen[None]):
                                       severity="warning")  # fmt: skip
             return
         client = connection.client if connection is not None else None
-        report = outbox.send_due(outbox.sender(client, fiscal=self.app.ebills), station=None)
+        report = outbox.send_due(outbox.sender(client, **self.app.ebill_services()), station=None)
         self.app.call_from_thread(self._sent, report)
 
     def _sent(self, report) -> None:

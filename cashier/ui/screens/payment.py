@@ -72,6 +72,7 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         Binding("f7", "note(5000)", "￥50", id="note_50"),
         Binding("f8", "note(10000)", "￥100", id="note_100"),
         Binding("delete", "remove_tender", say("screen.payment.key.remove"), id="remove_tender"),
+        Binding("f4", "invoice", say("screen.payment.key.invoice"), id="invoice"),
         Binding("escape", "back", say("screen.payment.key.back"), id="back"),
         # The same key, said as what it does on a settled insured bill: back, and then the
         # offer to cancel the settlement.
@@ -106,8 +107,31 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
         self.action_back()
 
     def shows_key(self, action: str) -> bool:
-        """Del (删除一笔) is offered once there is a tender to delete."""
+        """Del (删除一笔) is offered once there is a tender to delete; F4 (发票) where the
+        station issues e-invoices."""
+        if action == "invoice":
+            return self.app.settings.receipts.provider == "tax"
         return action != "remove_tender" or bool(self.counter.plan and self.counter.plan.tenders)
+
+    def action_invoice(self) -> None:
+        """The patient asks for a 数电发票: the buyer's name, and a company's tax number."""
+        from cashier.ui.dialogs.dispensing import InvoiceDialog
+
+        if self.app.settings.receipts.provider != "tax":
+            self.notify(say("checkout.invoice_not_here"), severity="warning")
+            return
+
+        def done(answer) -> None:
+            if answer is None:
+                return
+            try:
+                self.counter.bill.ask_invoice(answer[0], answer[1], self.app.settings)
+            except CashierError as exc:
+                show_error(self, exc)
+                return
+            self.notify(say("screen.payment.invoice_asked", name=answer[0]))
+
+        self.app.push_screen(InvoiceDialog(), done)
 
     def compose(self) -> ComposeResult:
         settings = self.app.settings

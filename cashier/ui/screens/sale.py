@@ -511,7 +511,8 @@ class SaleScreen(WorkerErrors, Screen[None]):
     def print_receipt(self, completed: Completed) -> None:
         settings = self.app.settings
         kick = settings.printer.kick_drawer and completed.cash_taken > Fen(0)
-        if self.app.ebills is not None:  # the slip says where its e-receipt is, when it can
+        if self.app.ebills is not None and settings.receipts.provider == "fiscal":
+            # the slip says where its e-receipt is, when the service answers in time
             from cashier.services import ebills
             from cashier.store.models import Sale
 
