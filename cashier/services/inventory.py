@@ -76,6 +76,21 @@ def _sold_lines(sale: Sale):
             yield line, k, batch, quantity, share
 
 
+def _pharmacist(code: str) -> Operator | None:
+    """Who answers for a sale's dispensing: the prescription's pharmacist, or the operator
+    when licensed, else the pharmacy's licensed pharmacist on the books (驻店药师: the first
+    active operator with a 执业资格证号)."""
+    op = Operator.get_or_none(Operator.code == code)
+    if op is not None and op.prac_cert_no:
+        return op
+    return (
+        Operator.select()
+        .where((Operator.prac_cert_no != "") & (Operator.active == True))  # noqa: E712
+        .order_by(Operator.code)
+        .first()
+    ) or op
+
+
 def reportable(line: SaleLine) -> bool:
     """A drug (西药 X…, 中成药 Z…, 中药饮片 T…) or a box with its 追溯码: stock the insurer
     counts; a service or a material is not reported."""
@@ -97,7 +112,7 @@ def _selinfo(
 ) -> dict:
     rx = json.loads(sale.dispensing) if sale.dispensing else {}
     insured = settlement is not None
-    pharmacist = Operator.get_or_none(Operator.code == (rx.get("phar_code") or sale.operator_id))
+    pharmacist = _pharmacist(rx.get("phar_code") or sale.operator_id)
     return {
         "med_list_codg": line.med_list_codg,
         "fixmedins_hilist_id": line.code,

@@ -334,3 +334,18 @@ def test_a_batch_about_to_expire_is_named_at_the_counter(station, pharmacy, supe
     item = catalog.find_by_scan(VITAMIN_C)
     assert stock.near_expiry(item.id, 30).manu_lotnum == "SOON"  # sold first, expires soon
     assert stock.near_expiry(item.id, 5) is None
+
+
+def test_a_sale_without_prescription_names_the_pharmacy_pharmacist(
+    insurer, pharmacy, cashier_1001, received
+):
+    co = Checkout(pharmacy.station_id, cashier_1001, reports_inventory=True)
+    co.add(catalog.find_by_scan(VITAMIN_C))
+    co.add_trace(box(31))
+    plan = co.start_payment()
+    plan.exact_cash()
+    co.complete(plan)
+    report = send(insurer)
+    assert report.refused == 0  # 1001 has no licence: the pharmacy's pharmacist answers
+    doc = Outbox.get(Outbox.infno == "3505")
+    assert outbox.payload_of(doc)["selinfo"]["phar_prac_cert_no"] == "TRAIN-PHARM-0001"
