@@ -548,7 +548,7 @@ class Outbox(BaseModel):
 
     id = AutoField()
     doc_no = CharField(max_length=80, unique=True)  # ours: the idempotency key
-    infno = CharField(max_length=8)
+    infno = CharField(max_length=20)  # 3505 …, fiscal.issue, tax.red
     batch = CharField(max_length=60, index=True)  # documents of one batch go in order
     station = CharField(max_length=32, index=True)
     operator = CharField(max_length=16, default="")  # who made the change (signs in to send)
