@@ -1,11 +1,12 @@
 """The sale life cycle as a plain object, no UI.
 
-A :class:`Checkout` holds the sale being rung up in memory; nothing reaches
-the database until it ends. ``complete`` writes the sale, its lines, its
-tenders, its receipt number and its audit entry in one transaction, so a
-crash at any point leaves either the whole sale or nothing. Voids are
-recorded the same way (no receipt number: receipt numbers are gap-free and
-belong only to completed sales).
+A :class:`Checkout` holds the sale being rung up in memory; nothing of the sale
+reaches the database until it ends (only claims that keep another counter off the same
+thing: a visit's orders, a box's 追溯码). ``complete`` writes the sale, its lines, its
+tenders, its receipt number, its boxes and batches, the documents it owes the insurer
+and the e-receipt service, and its audit entry in one transaction, so a crash at any
+point leaves either the whole sale or nothing. Voids are recorded the same way (no
+receipt number: receipt numbers are gap-free and belong only to completed sales).
 """
 
 from __future__ import annotations
