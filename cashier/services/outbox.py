@@ -90,13 +90,14 @@ def send_due(
     now = now or utcnow()
     report = SendReport()
     blocked: set[str] = set()
+    down: set[str] = set()  # the services not there this time (the insurer, fiscal, tax)
     query = Outbox.select().where(Outbox.status.in_(UNSENT)).order_by(Outbox.id).limit(limit)
     if station is not None:
         query = query.where(Outbox.station == station)
     if batch is not None:
         query = query.where(Outbox.batch == batch)
     for doc in list(query):
-        if doc.batch in blocked:
+        if doc.batch in blocked or _service(doc) in down:
             continue
         if doc.status == REFUSED or doc.next_try_at > now:
             blocked.add(doc.batch)  # its batch-mates wait behind it
@@ -123,7 +124,7 @@ def send_due(
             _retry_later(doc, str(exc), now)
             report.error = str(exc)
             if isinstance(exc, InsurerUnavailable | EBillNotSent):
-                break  # the service is not there: the rest wait too
+                down.add(_service(doc))  # not there: its other documents wait too
             blocked.add(doc.batch)
             continue
         _sent(doc, output_msgid(output))
@@ -131,6 +132,12 @@ def send_due(
     left = Outbox.select().where(Outbox.status.in_((QUEUED, IN_DOUBT)))
     report.waiting = (left.where(Outbox.station == station) if station else left).count()
     return report
+
+
+def _service(doc: Outbox) -> str:
+    """Which service a document goes to: ``fiscal``, ``tax`` or the insurer."""
+    head, dot, _ = doc.infno.partition(".")
+    return head if dot else "insurer"
 
 
 def output_msgid(output: dict | None) -> str:

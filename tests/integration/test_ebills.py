@@ -178,3 +178,14 @@ def test_an_invoice_is_only_where_the_station_issues_them(station, settings, cas
     co = Checkout(settings.station_id, cashier_1001)
     with pytest.raises(InputError):
         co.ask_invoice("张三", "", settings)  # provider none
+
+
+def test_e_receipts_go_while_the_insurer_is_away(fiscal, cashier_1001):
+    """One service not there never holds back another's documents."""
+    settings, service = fiscal
+    sale = sell(settings, cashier_1001, "Y00001")
+    outbox.enqueue("3505", "3505-X-1-1", "item:Y00001", {"selinfo": {}}, station=sale.station_id,
+                   operator="1001")  # fmt: skip
+    report = outbox.send_due(outbox.sender(None, fiscal=service))  # no insurer client
+    assert report.sent == 1 and ebills.of_sale(sale.id) is not None
+    assert [d.infno for d in outbox.waiting()] == ["3505"]  # waits for the insurer
