@@ -578,7 +578,7 @@ def _counted(rows) -> dict[str, int]:
 
 
 def _outbox(args: argparse.Namespace) -> int:
-    from cashier.services import outbox
+    from cashier.services import inventory, outbox, senders
     from cashier.services.operators import Role
     from cashier.services.station import connect_insurer, open_station
 
@@ -599,7 +599,7 @@ def _outbox(args: argparse.Namespace) -> int:
         if args.action == "retry":
             outbox.retry(args.id, settings.station_id, who.code)
         elif args.action == "withdraw":
-            outbox.withdraw(args.id, settings.station_id, who, args.reason or "")
+            inventory.withdraw(args.id, settings.station_id, who, args.reason or "")
         else:
             outbox.drop(args.id, settings.station_id, who.code, args.reason or "")
         print(say(f"cli.outbox_{args.action}", id=args.id))
@@ -610,7 +610,7 @@ def _outbox(args: argparse.Namespace) -> int:
     try:
         service, kind = connect_ebills(settings), settings.receipts.provider
         services = {kind: service, "settings": settings} if service is not None else {}
-        report = outbox.send_due(outbox.sender(connection.client, **services))
+        report = outbox.send_due(senders.sender(connection.client, **services))
     finally:
         connection.close()
     print(say("cli.outbox_sent", sent=report.sent, refused=report.refused, waiting=report.waiting))

@@ -168,7 +168,9 @@ def issue_now(service, sale: Sale) -> EBillRecord | None:
     """For the slip: the sale's e-receipt sent now if it waits (nothing else of the
     outbox); ``None`` when the service did not answer in time (it goes later)."""
     if of_sale(sale.id) is None:
-        outbox.send_due(outbox.sender(None, fiscal=service), batch=f"ebill:{sale.receipt_no}")
+        outbox.send_due(
+            lambda doc, body: send(service, doc.infno, body, doc), batch=f"ebill:{sale.receipt_no}"
+        )
     return of_sale(sale.id)
 
 

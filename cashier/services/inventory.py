@@ -18,7 +18,9 @@ import json
 from datetime import UTC, datetime
 
 from cashier.domain.money import Fen
-from cashier.services import outbox, trace
+from cashier.errors import CashierError, InputError
+from cashier.messages import say
+from cashier.services import audit, outbox, trace
 from cashier.store.models import (
     Batch,
     InsuredSettlement,
@@ -28,6 +30,7 @@ from cashier.store.models import (
     Sale,
     SaleLine,
     SaleLineBatch,
+    database,
 )
 
 #: 人员证件类型: 01 居民身份证; 99 其他 (a walk-in self-pay customer shows none).
@@ -340,3 +343,18 @@ def queue_withdrawal(doc: Outbox, by) -> None:
         station=doc.station,
         operator=by.code,
     )  # fmt: skip
+
+
+def withdraw(doc_id: int, station: str, by, reason: str) -> None:
+    """A document the insurer took that should not stand (a wrong count, a sale booked on
+    the wrong batch): deleted there with a 3507, queued behind it, audited."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise InputError(say("outbox.drop_reason"))
+    doc = Outbox.get_or_none(Outbox.id == doc_id)
+    if doc is None or doc.status != outbox.SENT or doc.infno not in INV_DATA_TYPES:
+        raise CashierError(say("outbox.not_withdrawable", doc_id=doc_id))
+    with database.atomic():
+        queue_withdrawal(doc, by)
+        audit.record(station, "outbox.withdraw", operator=by.code, subject=doc.doc_no,
+                     reason=reason[:150])  # fmt: skip

@@ -81,7 +81,7 @@ def send_due(
     limit: int = 200,
 ) -> SendReport:
     """Send what is due, oldest first, each batch in order (only ``batch``'s, when named).
-    ``send(document, body)`` is the service call (:func:`sender`); it raises as the
+    ``send(document, body)`` is the service call (``services.senders``); it raises as the
     insurer's client and the e-receipt services do."""
     from cashier.ebills import EBillError, EBillInDoubt, EBillNotSent
     from cashier.insurer import protocol
@@ -166,39 +166,6 @@ def _retry_later(doc: Outbox, why: str, now: datetime) -> None:
     ).where(Outbox.id == doc.id).execute()
 
 
-def sender(client, *, fiscal=None, tax=None, settings=None) -> Callable[[Outbox, dict], dict]:
-    """The service call for :func:`send_due`: the insurer's (as the operator who made the
-    change), the e-receipt service's (``fiscal``) or the invoicing platform's (``tax``)."""
-    from cashier.store.models import Operator
-
-    def send(doc: Outbox, body: dict) -> dict:
-        if doc.infno.startswith("tax."):
-            from cashier.services import ebills
-
-            if tax is None:
-                from cashier.ebills import EBillNotSent
-
-                raise EBillNotSent(say("outbox.no_fiscal"))
-            return ebills.send_tax(tax, settings, doc.infno, body, doc)
-        if doc.infno.startswith("fiscal."):
-            from cashier.services import ebills
-
-            if fiscal is None:
-                from cashier.ebills import EBillNotSent
-
-                raise EBillNotSent(say("outbox.no_fiscal"))
-            return ebills.send(fiscal, doc.infno, body, doc)
-        if client is None:
-            from cashier.insurer.client import InsurerUnavailable
-
-            raise InsurerUnavailable(say("outbox.no_insurer"))
-        op = Operator.get_or_none(Operator.code == doc.operator)
-        name = op.name if op is not None else doc.operator
-        return client.call(doc.infno, body, operator=(doc.operator, name))
-
-    return send
-
-
 def label(status: str) -> str:
     return say(f"outbox.status.{status}")
 
@@ -235,23 +202,6 @@ def drop(doc_id: int, station: str, by: str, reason: str) -> None:
     with database.atomic():
         Outbox.update(status=DROPPED, last_error=reason[:500]).where(Outbox.id == doc.id).execute()
         audit.record(station, "outbox.drop", operator=by, subject=doc.doc_no, reason=reason[:150])
-
-
-def withdraw(doc_id: int, station: str, by, reason: str) -> None:
-    """A document the insurer took that should not stand (a wrong count, a sale booked on
-    the wrong batch): deleted there with a 3507, queued behind it, audited."""
-    from cashier.services import inventory
-
-    reason = " ".join(reason.split())
-    if not reason:
-        raise InputError(say("outbox.drop_reason"))
-    doc = Outbox.get_or_none(Outbox.id == doc_id)
-    if doc is None or doc.status != SENT or doc.infno not in inventory.INV_DATA_TYPES:
-        raise CashierError(say("outbox.not_withdrawable", doc_id=doc_id))
-    with database.atomic():
-        inventory.queue_withdrawal(doc, by)
-        audit.record(station, "outbox.withdraw", operator=by.code, subject=doc.doc_no,
-                     reason=reason[:150])  # fmt: skip
 
 
 def _unsent(doc_id: int) -> Outbox:

@@ -253,7 +253,7 @@ class CashierApp(App[None]):
         """进销存 documents to the insurer in the background, never in the cashier's way: at
         start, after each sale or refund (:meth:`poke_outbox`), and each minute (a retry's
         time comes round). A refusal is said once, for a supervisor."""
-        from cashier.services import outbox
+        from cashier.services import outbox, senders
 
         told = 0
         while not self._devices_stop.is_set():
@@ -261,7 +261,8 @@ class CashierApp(App[None]):
             try:
                 client = self.insurer.client if self.insurer is not None else None
                 outbox.send_due(
-                    outbox.sender(client, **self.ebill_services()), station=self.settings.station_id
+                    senders.sender(client, **self.ebill_services()),
+                    station=self.settings.station_id,
                 )
                 refused = outbox.counts(self.settings.station_id)["refused"]
             except Exception as exc:  # the next round tries again; the log keeps why

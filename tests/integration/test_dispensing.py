@@ -12,7 +12,7 @@ import pytest
 
 from cashier.domain.money import Fen
 from cashier.errors import InputError, NotAllowed
-from cashier.services import catalog, outbox, stock, trace
+from cashier.services import catalog, inventory, outbox, senders, stock, trace
 from cashier.services.checkout import Checkout
 from cashier.services.insured import Insurance
 from cashier.services.refunds import approve, execute, plan_refund
@@ -56,7 +56,7 @@ def received(station, pharmacy, supervisor):
 
 
 def send(insurer):
-    return outbox.send_due(outbox.sender(insurer.client))
+    return outbox.send_due(senders.sender(insurer.client))
 
 
 def insured_pharmacy_bill(insurer, pharmacy, who, person: str, codes=CODES) -> tuple:
@@ -207,7 +207,7 @@ def test_a_document_whose_answer_was_lost_is_kept_once(insurer, pharmacy, cashie
     assert first.sent == 0 and first.error
     assert state.InventoryDoc.select().count() == 1
     later = outbox.send_due(
-        outbox.sender(insurer.client),
+        senders.sender(insurer.client),
         now=Outbox.select().order_by(Outbox.next_try_at.desc()).get().next_try_at,
     )
     assert later.sent == 3 and later.refused == 0  # the first a repeat: delivered already
@@ -222,7 +222,7 @@ def test_no_network_leaves_the_documents_queued_in_order(insurer, pharmacy, cash
     assert report.sent == 0 and report.waiting == 3  # a gateway error page: all wait
     assert [d.doc_no for d in outbox.waiting()] == sorted(d.doc_no for d in outbox.waiting())
     final = outbox.send_due(
-        outbox.sender(insurer.client),
+        senders.sender(insurer.client),
         now=Outbox.select().order_by(Outbox.next_try_at.desc()).get().next_try_at,
     )
     assert final.refused == 0 and not outbox.waiting()
@@ -272,7 +272,7 @@ def test_a_crash_between_the_insurer_keeping_a_document_and_our_marking_it_sends
 ):
     """The counter dies after the insurer took a document and before the outbox said so:
     the next start sends it again, the insurer says it holds it, and it counts once."""
-    real = outbox.sender(insurer.client)
+    real = senders.sender(insurer.client)
     calls = []
 
     def dies_after_the_first(doc, body):
@@ -314,7 +314,7 @@ def test_counts_changes_returns_recalls_and_a_withdrawal_reach_the_insurer(
     }  # fmt: skip
     # The count of lot B was taken in error: withdrawn (3507), deleted at the insurer.
     sent = Outbox.get((Outbox.infno == "3501") & (Outbox.batch == lot_b))
-    outbox.withdraw(sent.id, pharmacy.station_id, supervisor, "盘点录错")
+    inventory.withdraw(sent.id, pharmacy.station_id, supervisor, "盘点录错")
     assert send(insurer).sent == 1
     gone = state.InventoryDoc.get(
         (state.InventoryDoc.infno == "3501") & (state.InventoryDoc.fixmedins_bchno == lot_b)

@@ -12,7 +12,7 @@ from cashier.domain.tender import Method
 from cashier.ebills import EBillInDoubt
 from cashier.ebills.fiscal import FiscalService
 from cashier.receipts.layout import receipt_text_lines
-from cashier.services import catalog, ebills, outbox
+from cashier.services import catalog, ebills, outbox, senders
 from cashier.services.checkout import Checkout, receipt_for
 from cashier.services.refunds import approve, execute, plan_refund
 from cashier.services.station import _EBILL_SANDBOXES, connect_ebills
@@ -66,7 +66,7 @@ def test_a_refund_reverses_it_and_a_partial_one_issues_anew(fiscal, cashier_1001
     plan = plan_refund(sale, {lines["Y00004"].id: 1})
     done = execute(settings, plan, requested_by=cashier_1001, approved_by=supervisor,
                    completed_by=cashier_1001, reason="退药")  # fmt: skip
-    report = outbox.send_due(outbox.sender(None, fiscal=service))
+    report = outbox.send_due(senders.sender(None, fiscal=service))
     assert report.refused == 0 and not outbox.waiting()
     book = sandbox(settings).book.bills
     assert book[sale.receipt_no]["state"] == "2"  # 冲红
@@ -83,7 +83,7 @@ def test_an_e_receipt_whose_answer_was_lost_is_issued_once(fiscal, cashier_1001)
     assert ebills.issue_now(service, sale) is None  # the slip says it is on its way
     assert len(sandbox(settings).book.bills) == 1  # the service issued it
     doc = Outbox.get(Outbox.sale == sale.id)
-    report = outbox.send_due(outbox.sender(None, fiscal=service), now=doc.next_try_at)
+    report = outbox.send_due(senders.sender(None, fiscal=service), now=doc.next_try_at)
     assert report.sent == 1 and ebills.of_sale(sale.id) is not None
     assert len(sandbox(settings).book.bills) == 1  # the repeat was answered with its bill
 
@@ -134,7 +134,7 @@ def invoiced_sale(settings, who, buyer=("张三", "")) -> Sale:
 
 
 def tax_sender(settings, service):
-    return outbox.sender(None, tax=service, settings=settings)
+    return senders.sender(None, tax=service, settings=settings)
 
 
 def test_an_invoice_asked_for_is_issued_and_reddened_on_refund(tax, cashier_1001):
@@ -186,6 +186,6 @@ def test_e_receipts_go_while_the_insurer_is_away(fiscal, cashier_1001):
     sale = sell(settings, cashier_1001, "Y00001")
     outbox.enqueue("3505", "3505-X-1-1", "item:Y00001", {"selinfo": {}}, station=sale.station_id,
                    operator="1001")  # fmt: skip
-    report = outbox.send_due(outbox.sender(None, fiscal=service))  # no insurer client
+    report = outbox.send_due(senders.sender(None, fiscal=service))  # no insurer client
     assert report.sent == 1 and ebills.of_sale(sale.id) is not None
     assert [d.infno for d in outbox.waiting()] == ["3505"]  # waits for the insurer

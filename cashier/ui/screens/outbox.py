@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 
 from cashier.errors import CashierError
 from cashier.messages import say
-from cashier.services import outbox
+from cashier.services import outbox, senders
 from cashier.services.operators import Role
 from cashier.ui.screens.base import WorkerErrors, show_error
 from cashier.ui.text import clipped, plain
@@ -96,7 +96,7 @@ class OutboxScreen(WorkerErrors, Screen[None]):
                                       severity="warning")  # fmt: skip
             return
         client = connection.client if connection is not None else None
-        report = outbox.send_due(outbox.sender(client, **self.app.ebill_services()), station=None)
+        report = outbox.send_due(senders.sender(client, **self.app.ebill_services()), station=None)
         self.app.call_from_thread(self._sent, report)
 
     def _sent(self, report) -> None:
