@@ -1,5 +1,7 @@
-"""The insurer outbox: documents (进销存 3501–3507) committed with the local change they
-report, sent in the background, exactly once, in order within their batch.
+"""The outbox: documents for the outside services (the insurer's 进销存 3501–3507, the
+e-receipts and e-invoices) committed with the local change they report, sent in the
+background, exactly once, in order within their batch. Who each goes to is
+``services.senders``'; the outbox keeps, orders and retries.
 
 A document is written in the same transaction as the sale, refund or delivery it reports,
 so a crash leaves both or neither. The sender (:func:`send_due`, run by the counter's
@@ -8,9 +10,11 @@ background worker and by ``cashier outbox send``) never blocks the counter:
 - a document waits behind the earlier unsent documents of its batch (a sale is never
   reported before the delivery it came from, a return never before its sale);
 - no network, or an answer lost: tried again later (5 s, 10 s, 20 s … up to 10 minutes);
-  the insurer dedupes a document it already holds and says so, and that answer counts as
-  delivered, so a document whose answer was lost is kept once, never twice;
-- refused by the insurer: kept with its reason for a supervisor (``cashier outbox list``,
+  a service that holds a document already says so (the insurer's 重复上传, a receipt's
+  repeated business number, an invoice's order number), and that answer counts as
+  delivered, so a document whose answer was lost is kept once, never twice; a service not
+  there holds back its own documents only;
+- refused by its service: kept with its reason for a supervisor (``cashier outbox list``,
   the 上报队列 screen), who sends it again once the cause is fixed, or drops it (audited).
 """
 
