@@ -47,21 +47,22 @@ class Lost(Exception):
 
 
 @dataclass
-class FiscalBook:
+class _Book:
+    """What a sandbox service keeps (in a JSON file of the data directory), its faults for
+    the next calls of a method, and the lock its threads share."""
+
     path: Path
-    appid: str = DEMO_APPID
-    key: str = DEMO_KEY
-    bills: dict[str, dict] = field(default_factory=dict)  # busNo → bill
+    kept: dict[str, dict] = field(default_factory=dict)
     faults: list[dict] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if self.path.exists():
-            self.bills = json.loads(self.path.read_text(encoding="utf-8"))
+            self.kept = json.loads(self.path.read_text(encoding="utf-8"))
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(self.bills, ensure_ascii=False), encoding="utf-8")
+        self.path.write_text(json.dumps(self.kept, ensure_ascii=False), encoding="utf-8")
 
     def fault(self, method: str) -> str:
         for f in self.faults:
@@ -69,6 +70,16 @@ class FiscalBook:
                 f["count"] -= 1
                 return f["kind"]
         return ""
+
+
+@dataclass
+class FiscalBook(_Book):
+    appid: str = DEMO_APPID
+    key: str = DEMO_KEY
+
+    @property
+    def bills(self) -> dict[str, dict]:  # busNo → bill
+        return self.kept
 
     # -- the service ------------------------------------------------------------------------
     def handle(self, method: str, body: bytes) -> bytes:
@@ -213,26 +224,10 @@ def tax_sign(secret: str, appkey: str, senid: str, nonce: str, timestamp: str, b
 
 
 @dataclass
-class TaxBook:
-    path: Path
-    orders: dict[str, dict] = field(default_factory=dict)  # orderNo → invoice
-    faults: list[dict] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __post_init__(self) -> None:
-        if self.path.exists():
-            self.orders = json.loads(self.path.read_text(encoding="utf-8"))
-
-    def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(self.orders, ensure_ascii=False), encoding="utf-8")
-
-    def fault(self, method: str) -> str:
-        for f in self.faults:
-            if f["method"] in (method, "*") and f["count"] > 0:
-                f["count"] -= 1
-                return f["kind"]
-        return ""
+class TaxBook(_Book):
+    @property
+    def orders(self) -> dict[str, dict]:  # orderNo → invoice
+        return self.kept
 
     def handle(self, query: dict[str, str], headers, body: bytes) -> bytes:
         text = body.decode("utf-8")

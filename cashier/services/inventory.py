@@ -162,50 +162,42 @@ def _selinfo(
 def queue_sale(sale: Sale, certno: str = "") -> int:
     """In the sale's transaction: a 3505 per reported line and batch; how many."""
     settlement = sale.settlements.where(InsuredSettlement.status == "settled").first()
-    queued = 0
-    for line, k, batch, quantity, codes in _sold_lines(sale):
-        if not reportable(line):
-            continue
-        doc_no = f"3505-{sale.receipt_no}-{line.line_no}-{k}"
-        payload = _selinfo(
-            sale, line, batch, quantity, codes, settlement=settlement, certno=certno,
-            when=sale.closed_at, operator=sale.operator_id, doc_no=doc_no,
-        )  # fmt: skip
-        outbox.enqueue(
-            "3505",
-            doc_no,
-            batch.bchno if batch is not None else f"item:{line.code}",
-            {"selinfo": payload},
-            station=sale.station_id,
-            operator=sale.operator_id,
-            sale=sale.id,
-        )
-        queued += 1
-    return queued
+    return _queue_sold(
+        "3505", sale, sale.receipt_no, settlement, certno, sale.closed_at, sale.operator_id,
+        station=sale.station_id, sale=sale.id,
+    )  # fmt: skip
 
 
 def queue_refund(refund: Refund, sale: Sale) -> int:
     """In the refund's transaction: a 3506 for every reported line and batch of the sale
     (its every box comes back to the books); how many."""
-    settlement = sale.settlements.first()
-    certno = _certno_of(sale)
+    return _queue_sold(
+        "3506", sale, refund.refund_no, sale.settlements.first(), _certno_of(sale),
+        refund.created_at, refund.completed_by, station=refund.station_id, refund=refund.id,
+    )  # fmt: skip
+
+
+def _queue_sold(
+    infno: str, sold: Sale, number: str, settlement, certno: str, when, operator: str, **into
+) -> int:
+    """A ``selinfo`` document (``infno``) per reported line and batch of ``sold``, named by
+    ``number`` (the receipt's or the refund's); ``into`` its station and sale or refund."""
     queued = 0
-    for line, k, batch, quantity, codes in _sold_lines(sale):
+    for line, k, batch, quantity, codes in _sold_lines(sold):
         if not reportable(line):
             continue
-        doc_no = f"3506-{refund.refund_no}-{line.line_no}-{k}"
+        doc_no = f"{infno}-{number}-{line.line_no}-{k}"
         payload = _selinfo(
-            sale, line, batch, quantity, codes, settlement=settlement, certno=certno,
-            when=refund.created_at, operator=refund.completed_by, doc_no=doc_no,
+            sold, line, batch, quantity, codes, settlement=settlement, certno=certno,
+            when=when, operator=operator, doc_no=doc_no,
         )  # fmt: skip
         outbox.enqueue(
-            "3506",
+            infno,
             doc_no,
             batch.bchno if batch is not None else f"item:{line.code}",
             {"selinfo": payload},
-            station=refund.station_id,
-            operator=refund.completed_by,
-            refund=refund.id,
+            operator=operator,
+            **into,
         )
         queued += 1
     return queued

@@ -204,17 +204,27 @@ def has_batches(item_id: int | None) -> bool:
     return item_id is not None and Batch.select().where(Batch.item == item_id).exists()
 
 
+def _sellable(item_id: int | None, today: date):
+    """The batches of an item that may be sold today: not expired, not recalled, not empty."""
+    return (
+        (Batch.item == item_id)
+        & (Batch.expy_end >= today)
+        & (Batch.recalled == False)  # noqa: E712
+        & (Batch.quantity > 0)
+    )
+
+
+def _first_to_expire(item_id: int | None, today: date):
+    """Those batches in the order a sale takes from them (first to expire, first out)."""
+    return Batch.select().where(_sellable(item_id, today)).order_by(Batch.expy_end, Batch.id)
+
+
 def sellable(item_id: int, today: date | None = None) -> int:
     """Boxes of the item that may be sold today (not expired, not recalled)."""
     today = today or clock.local_today()
     total = (
         Batch.select(fn.COALESCE(fn.SUM(Batch.quantity), 0))
-        .where(
-            (Batch.item == item_id)
-            & (Batch.expy_end >= today)
-            & (Batch.recalled == False)  # noqa: E712
-            & (Batch.quantity > 0)
-        )
+        .where(_sellable(item_id, today))
         .scalar()
     )
     return int(total or 0)
@@ -240,16 +250,7 @@ def allocate(line_id: int, item_id: int | None, name: str, quantity: int) -> lis
     need = quantity
     for _ in range(5):  # another counter took from a batch meanwhile: read them again
         raced = False
-        for batch in (
-            Batch.select()
-            .where(
-                (Batch.item == item_id)
-                & (Batch.expy_end >= today)
-                & (Batch.recalled == False)  # noqa: E712
-                & (Batch.quantity > 0)
-            )
-            .order_by(Batch.expy_end, Batch.id)
-        ):
+        for batch in _first_to_expire(item_id, today):
             take = min(need, batch.quantity)
             moved = (
                 Batch.update(quantity=Batch.quantity - take)
@@ -405,17 +406,7 @@ def near_expiry(item_id: int | None, days: int) -> Batch | None:
     if not days or not has_batches(item_id):
         return None
     today = clock.local_today()
-    first = (
-        Batch.select()
-        .where(
-            (Batch.item == item_id)
-            & (Batch.expy_end >= today)
-            & (Batch.recalled == False)  # noqa: E712
-            & (Batch.quantity > 0)
-        )
-        .order_by(Batch.expy_end, Batch.id)
-        .first()
-    )
+    first = _first_to_expire(item_id, today).first()
     if first is None or (first.expy_end - today).days > days:
         return None
     return first
