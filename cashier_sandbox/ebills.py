@@ -23,6 +23,8 @@ from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from cashier_sandbox.payments import QuietServer
+
 
 def sign(appid: str, data: str, noise: str, key: str, version: str = "1.0") -> str:
     """The service's own reading of the interface's signature (not the counter's code)."""
@@ -313,16 +315,6 @@ def _tax_answer(code: str, describe: str, result=None) -> bytes:
                       ensure_ascii=False).encode("utf-8")  # fmt: skip
 
 
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request, client_address) -> None:
-        """A counter that hung up before its answer (a lost answer, a timeout) is what a
-        service sees every day: not worth a traceback."""
-        import sys
-
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
-
-
 @dataclass
 class RunningEBills:
     server: ThreadingHTTPServer
@@ -376,7 +368,7 @@ def start_in_thread(data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> R
         def log_message(self, *args) -> None:
             pass
 
-    server = _QuietServer((host, port), Handler)
+    server = QuietServer((host, port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="sandbox-ebills", daemon=True).start()
     return RunningEBills(server, book, tax)

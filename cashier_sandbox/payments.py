@@ -699,7 +699,7 @@ def _fail(code: str, description: str) -> dict[str, str]:
     return {"result_code": "FAIL", "err_code": code, "err_code_des": description}
 
 
-class _QuietServer(ThreadingHTTPServer):
+class QuietServer(ThreadingHTTPServer):
     def handle_error(self, request, client_address) -> None:
         """A counter that hung up before its answer (a timeout, the no-answer scenario) is
         what a gateway sees every day: not worth a traceback."""
@@ -794,7 +794,7 @@ def start_in_thread(data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> R
         def log_message(self, *args) -> None:  # quiet
             pass
 
-    server = _QuietServer((host, port), Handler)
+    server = QuietServer((host, port), Handler)
     bound_host, bound_port = server.server_address[:2]
     ali.base_url = v3.base_url = f"http://{bound_host}:{bound_port}"
     server.daemon_threads = True

@@ -211,40 +211,12 @@ def _certno_of(sale: Sale) -> str:
 
 def queue_purchase(station_id: str, batch: Batch, by) -> None:
     """In the delivery's transaction: a 3503 采购 for the batch."""
-    item = batch.item
-    outbox.enqueue(
-        "3503",
-        f"3503-{batch.bchno}",
-        batch.bchno,
-        {
-            "purcinfo": {
-                "med_list_codg": item.med_list_codg,
-                "fixmedins_hilist_id": item.code,
-                "fixmedins_hilist_name": item.name,
-                "dynt_no": "",
-                "fixmedins_bchno": batch.bchno,
-                "spler_name": batch.supplier,
-                "spler_pmtno": "",
-                "manu_lotnum": batch.manu_lotnum,
-                "prodentp_name": "",
-                "aprvno": "",
-                "manu_date": batch.manu_date.isoformat(),
-                "expy_end": batch.expy_end.isoformat(),
-                "finl_trns_pric": _yuan(batch.purchase_price) if batch.purchase_price else "",
-                "purc_retn_cnt": str(batch.received),
-                "purc_invo_codg": "",
-                "purc_invo_no": "",
-                "rx_flag": "1" if item.rx_flag else "0",
-                "purc_retn_stoin_time": _time(batch.received_at),
-                "purc_retn_opter_name": by.name,
-                "prod_geay_flag": "0",
-                "memo": "",
-                "drugtracinfo": [],
-            }
-        },
-        station=station_id,
-        operator=by.code,
-    )
+    info = _purcinfo(
+        batch, batch.received, batch.received_at, by, dynt_no="", prodentp_name="", aprvno="",
+        purc_invo_codg="", purc_invo_no="", prod_geay_flag="0",
+    )  # fmt: skip
+    outbox.enqueue("3503", f"3503-{batch.bchno}", batch.bchno, {"purcinfo": info},
+                   station=station_id, operator=by.code)  # fmt: skip
 
 
 def _invinfo(batch: Batch) -> dict:
@@ -295,27 +267,25 @@ def queue_purchase_return(station_id: str, batch: Batch, boxes: int, by) -> None
     from cashier.store.models import utcnow
 
     now = utcnow()
-    outbox.enqueue(
-        "3504",
-        f"3504-{batch.bchno}-{now:%Y%m%d%H%M%S%f}",
-        batch.bchno,
-        {
-            "purcinfo": {
-                **_invinfo(batch),
-                "spler_name": batch.supplier,
-                "spler_pmtno": "",
-                "finl_trns_pric": _yuan(batch.purchase_price) if batch.purchase_price else "",
-                "purc_retn_cnt": str(boxes),
-                "purc_retn_stoin_time": _time(now),
-                "purc_retn_opter_name": by.name,
-                "medins_prod_purc_no": "",
-                "memo": "",
-                "drugtracinfo": [],
-            }
-        },
-        station=station_id,
-        operator=by.code,
-    )
+    info = _purcinfo(batch, boxes, now, by, medins_prod_purc_no="")
+    outbox.enqueue("3504", f"3504-{batch.bchno}-{now:%Y%m%d%H%M%S%f}", batch.bchno,
+                   {"purcinfo": info}, station=station_id, operator=by.code)  # fmt: skip
+
+
+def _purcinfo(batch: Batch, boxes: int, when: datetime, by, **extra: str) -> dict:
+    """A ``purcinfo`` of 3503 (boxes in from the supplier) or 3504 (back to it)."""
+    return {
+        **_invinfo(batch),
+        "spler_name": batch.supplier,
+        "spler_pmtno": "",
+        "finl_trns_pric": _yuan(batch.purchase_price) if batch.purchase_price else "",
+        "purc_retn_cnt": str(boxes),
+        "purc_retn_stoin_time": _time(when),
+        "purc_retn_opter_name": by.name,
+        "memo": "",
+        "drugtracinfo": [],
+        **extra,
+    }
 
 
 #: ``inv_data_type`` of 3507: which kind of document is deleted.

@@ -19,14 +19,18 @@ from cashier.services.station import _EBILL_SANDBOXES, connect_ebills
 from cashier.store.models import EBillRecord, Outbox, Sale
 
 
-@pytest.fixture
-def fiscal(station, settings):
-    configured = replace(settings, receipts=replace(settings.receipts, provider="fiscal"))
-    service = connect_ebills(configured)
-    yield configured, service
+def provider(settings, kind: str):
+    """The station issuing through ``kind`` (its training sandbox), stopped after."""
+    configured = replace(settings, receipts=replace(settings.receipts, provider=kind))
+    yield configured, connect_ebills(configured)
     running = _EBILL_SANDBOXES.pop(str(settings.data_dir), None)
     if running is not None:
         running.stop()
+
+
+@pytest.fixture
+def fiscal(station, settings):
+    yield from provider(settings, "fiscal")
 
 
 def sell(settings, who, *codes) -> Sale:
@@ -116,12 +120,7 @@ def test_the_z_report_lists_the_e_receipts_issued_and_waiting(fiscal, cashier_10
 
 @pytest.fixture
 def tax(station, settings):
-    configured = replace(settings, receipts=replace(settings.receipts, provider="tax"))
-    service = connect_ebills(configured)
-    yield configured, service
-    running = _EBILL_SANDBOXES.pop(str(settings.data_dir), None)
-    if running is not None:
-        running.stop()
+    yield from provider(settings, "tax")
 
 
 def invoiced_sale(settings, who, buyer=("张三", "")) -> Sale:

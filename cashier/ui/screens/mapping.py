@@ -120,14 +120,18 @@ class MappingScreen(WorkerErrors, Screen[None]):
         code = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         self.upload(item.code, code)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="mapping")
-    def upload(self, item_code: str, code: str, delete: bool = False) -> None:
-        connection = self.app.insurer
-        if connection is None:
+    def _insurer(self):
+        """(the insurer's connection, who asks); (None, …) said when it is not reached."""
+        if self.app.insurer is None:
             self.app.call_from_thread(self.notify, say("screen.mapping.insurer_away"),
                                       severity="warning")  # fmt: skip
+        return self.app.insurer, self.app.operator
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="mapping")
+    def upload(self, item_code: str, code: str, delete: bool = False) -> None:
+        connection, who = self._insurer()
+        if connection is None:
             return
-        who = self.app.operator
         item = Item.get(Item.code == item_code)
         try:
             if delete:
@@ -155,12 +159,9 @@ class MappingScreen(WorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="mapping")
     def action_sync(self) -> None:
-        connection = self.app.insurer
+        connection, who = self._insurer()
         if connection is None:
-            self.app.call_from_thread(self.notify, say("screen.mapping.insurer_away"),
-                                      severity="warning")  # fmt: skip
             return
-        who = self.app.operator
         try:
             done = [
                 insurer_catalogs.sync(
