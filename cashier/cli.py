@@ -518,8 +518,7 @@ def _catalog(args: argparse.Namespace) -> int:
     open_station(settings, seed=False)
     who = _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
     if args.action == "map" and not args.item:  # what waits for a mapping, with suggestions
-        waiting = [i for i in Item.select().where(Item.active == True).order_by(Item.code)  # noqa: E712
-                   if not insurer_catalogs.valid(i.med_list_codg)]  # fmt: skip
+        waiting = insurer_catalogs.unmapped_items()
         for item in waiting:
             found = insurer_catalogs.candidates(item, limit=3)
             shown = "；".join(f"{c.med_list_codg} {c.name} {c.spec}" for c in found)

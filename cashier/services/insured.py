@@ -559,7 +559,8 @@ def insured_lines(co: Checkout) -> list[tuple[int, Line]]:
     valid 医保目录 mapping (``services.insurer_catalogs``). The others are never sent."""
     from cashier.services import insurer_catalogs
 
-    return [(n, ln) for n, ln in enumerate(co.lines, 1) if insurer_catalogs.valid(ln.med_list_codg)]
+    good = insurer_catalogs.valid_codes(ln.med_list_codg for ln in co.lines)
+    return [(n, ln) for n, ln in enumerate(co.lines, 1) if ln.med_list_codg in good]
 
 
 def insured_total(co: Checkout) -> Fen:

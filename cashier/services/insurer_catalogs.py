@@ -16,11 +16,11 @@ told apart: mapped ones settle under insurance, the others are the patient's own
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from peewee import fn
+from peewee import chunked, fn
 
 from cashier.errors import InputError
 from cashier.insurer import protocol
@@ -129,15 +129,36 @@ def synced() -> bool:
     return CatalogVersion.select().where(CatalogVersion.entries > 0).exists()
 
 
+def valid_codes(codes: Iterable[str]) -> set[str]:
+    """Of these 医保目录 codes, those the insurer can settle: set, and (once the catalogs
+    are held) in them and in force. Two queries whatever their number."""
+    wanted = {c for c in codes if c}
+    if not wanted or not synced():
+        return wanted
+    found: set[str] = set()
+    for chunk in chunked(sorted(wanted), BATCH):
+        found.update(
+            code
+            for (code,) in InsurerCatalogEntry.select(InsurerCatalogEntry.med_list_codg)
+            .where(
+                InsurerCatalogEntry.med_list_codg.in_(chunk)
+                & (InsurerCatalogEntry.vali_flag == "1")
+            )
+            .tuples()
+        )
+    return found
+
+
 def valid(med_list_codg: str) -> bool:
-    """An item's 医保目录 code the insurer can settle: set, and (once the catalogs are held)
-    in them and in force."""
-    if not med_list_codg:
-        return False
-    if not synced():
-        return True
-    entry = InsurerCatalogEntry.get_or_none(InsurerCatalogEntry.med_list_codg == med_list_codg)
-    return entry is not None and entry.vali_flag == "1"
+    """One code: see :func:`valid_codes`."""
+    return med_list_codg in valid_codes([med_list_codg])
+
+
+def unmapped_items() -> list[Item]:
+    """The active items without a valid mapping, by code (paid in full in an insured bill)."""
+    items = list(Item.select().where(Item.active == True).order_by(Item.code))  # noqa: E712
+    good = valid_codes(i.med_list_codg for i in items)
+    return [i for i in items if i.med_list_codg not in good]
 
 
 def candidates(item: Item, limit: int = 10) -> list[InsurerCatalogEntry]:

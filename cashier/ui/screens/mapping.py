@@ -63,17 +63,10 @@ class MappingScreen(WorkerErrors, Screen[None]):
         self.refresh_items()
         items.focus()
 
-    def _waiting(self) -> list[Item]:
-        return [
-            i
-            for i in Item.select().where(Item.active == True).order_by(Item.code)  # noqa: E712
-            if not insurer_catalogs.valid(i.med_list_codg)
-        ]
-
     def refresh_items(self) -> None:
         table = self.query_one("#mapping-items", DataTable)
         table.clear()
-        waiting = self._waiting()
+        waiting = insurer_catalogs.unmapped_items()
         for item in waiting:
             table.add_row(plain(item.code), clipped(item.name, 18), key=item.code)
         self.query_one("#mapping-status", Static).update(
