@@ -9,7 +9,7 @@ kept) is sold as before: its stock is the catalog's figure.
 
 The delivery CSV (UTF-8, with a header):
 ``code,manu_lotnum,manu_date,expy_end,quantity,purchase_price,supplier,bchno``; ``code``
-the item's, dates ``YYYY-MM-DD``, ``purchase_price`` in yuan (optional), ``bchno`` optional
+the item's (or one of its barcodes), dates ``YYYY-MM-DD``, ``purchase_price`` in yuan (optional), ``bchno`` optional
 (given: the HIS's own batch number; else one is made: ``<station>-B0000001``).
 """
 
@@ -27,7 +27,7 @@ from cashier.errors import InputError, NotAllowed
 from cashier.messages import say
 from cashier.services import audit, clock
 from cashier.services.operators import Role, SignedIn
-from cashier.store.models import Batch, Item, SaleLineBatch, database
+from cashier.store.models import Barcode, Batch, Item, SaleLineBatch, database
 
 COLUMNS = (
     "code",
@@ -106,7 +106,7 @@ def read_delivery(text: Iterable[str], source: str = "") -> list[Delivery]:
 
 def _parse(line: int, get: dict[str, str]) -> tuple[Delivery | None, list[str]]:
     errors = [say("stock.missing", col=c) for c in REQUIRED if not get[c]]
-    item = Item.get_or_none(Item.code == get["code"]) if get["code"] else None
+    item = find_item(get["code"]) if get["code"] else None
     if get["code"] and item is None:
         errors.append(say("stock.no_item", code=get["code"]))
     dates: dict[str, date] = {}
@@ -142,6 +142,23 @@ def _parse(line: int, get: dict[str, str]) -> tuple[Delivery | None, list[str]]:
                  dates["expy_end"], quantity, price, get["supplier"], get["bchno"]),
         [],
     )  # fmt: skip
+
+
+def find_item(code: str) -> Item | None:
+    """The item a delivery row names: by its code, or by a barcode scanned off the box."""
+    found = Item.get_or_none(Item.code == code)
+    if found is None:
+        found = Item.select().join(Barcode).where(Barcode.barcode == code).first()
+    return found
+
+
+def delivery(fields: dict[str, str]) -> Delivery:
+    """One delivery row typed on the stock screen (the CSV's columns by name), validated
+    as a file's row is; every problem said in one error."""
+    parsed, errors = _parse(1, {c: " ".join((fields.get(c) or "").split()) for c in COLUMNS})
+    if errors or parsed is None:
+        raise InputError(say("stock.row_bad", problems=" / ".join(errors)), code="stock.row")
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -394,10 +411,22 @@ def recall(station_id: str, bchno: str, reason: str, by: SignedIn) -> Batch:
     return Batch.get_by_id(batch.id)
 
 
-def batches(item_code: str | None = None) -> list[Batch]:
+def batches(
+    item_code: str | None = None, *, text: str = "", limit: int | None = None
+) -> list[Batch]:
+    """Batches with their item, by item and expiry: of one item (``item_code``), of the items
+    whose code, name or 拼音 holds ``text``, at most ``limit`` of them."""
     query = Batch.select(Batch, Item).join(Item).order_by(Item.code, Batch.expy_end, Batch.id)
     if item_code:
         query = query.where(Item.code == item_code)
+    text = text.strip()
+    if text:
+        query = query.where(
+            Item.code.contains(text) | Item.name.contains(text)
+            | Item.pinyin.startswith(text.lower()) | (Batch.bchno == text)
+        )  # fmt: skip
+    if limit:
+        query = query.limit(limit)
     return list(query)
 
 

@@ -1,4 +1,5 @@
-"""The function menu (Ctrl+O): shifts, refunds, reports, reconciliation, lookup and audit."""
+"""The function menu (Ctrl+O): shifts, refunds, reports, reconciliation, lookup and audit,
+the insurer's documents, catalog and stock. A digit opens its entry (0 the tenth)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ ENTRIES: tuple[tuple[str, str, Role], ...] = (
     (say("screen.menu.entry.quit"), "app:quit_program", Role.SUPERVISOR),
     (say("screen.menu.entry.outbox"), "cashier.ui.screens.outbox:OutboxScreen", Role.SUPERVISOR),
     (say("screen.menu.entry.mapping"), "cashier.ui.screens.mapping:MappingScreen", Role.SUPERVISOR),
+    (say("screen.menu.entry.stock"), "cashier.ui.screens.stock:StockScreen", Role.SUPERVISOR),
 )
 
 
@@ -69,7 +71,7 @@ class MenuScreen(ModalScreen[None]):
 
     def on_key(self, event) -> None:
         if event.character and event.character.isdigit():
-            index = int(event.character) - 1
+            index = (int(event.character) or 10) - 1  # 0 opens the tenth
             if 0 <= index < len(ENTRIES):
                 event.stop()
                 self._open(index)

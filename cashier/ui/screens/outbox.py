@@ -118,7 +118,7 @@ class OutboxScreen(WorkerErrors, Screen[None]):
         self.send_now()
 
     def action_drop(self) -> None:
-        from cashier.ui.dialogs.dispensing import ReasonDialog
+        from cashier.ui.dialogs.form import ReasonDialog
 
         doc_id = self._selected()
         if doc_id is None:
