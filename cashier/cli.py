@@ -422,6 +422,21 @@ def _copy_key(source: Path, target: Path) -> None:
         f.write(key.secret.hex() + "\n")
 
 
+def _bar(show: bool, done: int, total: int | None, label: str = "") -> None:
+    """A progress bar on the terminal (stderr, only when it is one): ``[####....] done/total``,
+    or the running count when the total is not known."""
+    if not show:
+        return
+    head = f"{label} " if label else ""
+    if not total:
+        print(f"\r{head}{done:,}", end="", file=sys.stderr, flush=True)
+        return
+    width = 30
+    filled = min(width * done // total, width)
+    print(f"\r{head}[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}", end="",
+          file=sys.stderr, flush=True)  # fmt: skip
+
+
 def _import(args: argparse.Namespace) -> int:
     from cashier.services.catalog import CatalogImportError, import_catalog
     from cashier.services.operators import Role
@@ -433,20 +448,12 @@ def _import(args: argparse.Namespace) -> int:
     open_station(settings, seed=False, operators_only=True)
     who = _sign_in(args, settings.station_id, Role.SUPERVISOR, _Stdin())
     show = sys.stderr.isatty()
-
-    def progress(done: int, total: int) -> None:
-        if show:
-            width = 30
-            filled = width * done // max(total, 1)
-            print(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
-                end="",
-                file=sys.stderr,
-            )
-
     try:
         result = import_catalog(
-            args.file, progress=progress, by=who, station_id=settings.station_id
+            args.file,
+            progress=lambda done, total: _bar(show, done, total),
+            by=who,
+            station_id=settings.station_id,
         )
     except CatalogImportError as exc:
         for line, message in exc.problems:
@@ -531,14 +538,10 @@ def _catalog(args: argparse.Namespace) -> int:
     try:
         if args.action == "sync":
             for kind in [args.kind] if args.kind else list(insurer_catalogs.CATALOGS):
-
-                def progress(done: int, kind: str = kind) -> None:
-                    if show:
-                        print(f"\r{kind}：{done}", end="", file=sys.stderr)
-
-                done = insurer_catalogs.sync(connection.client, operator, kind,
-                                             fixmedins_code=settings.clinic_code,
-                                             progress=progress)  # fmt: skip
+                done = insurer_catalogs.sync(
+                    connection.client, operator, kind, fixmedins_code=settings.clinic_code,
+                    progress=lambda read, expected, kind=kind: _bar(show, read, expected, kind),
+                )  # fmt: skip
                 if show:
                     print(file=sys.stderr)
                 print(say("cli.catalog_synced", catalog=kind, entries=done.entries,

@@ -1494,4 +1494,6 @@ MESSAGES: dict[str, str] = {
     "dialog.stock.label.purchase_price": "Price (yuan)",
     "dialog.stock.label.supplier": "Supplier",
     "dialog.stock.no_item": "No item {code} in the catalog",
+    "screen.mapping.progress_of": "Downloading catalog {catalog}: {read} / {expected} lines ({percent}%)",
+    "screen.mapping.progress": "Downloading catalog {catalog}: {read} lines read",
 }

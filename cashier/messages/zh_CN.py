@@ -1495,4 +1495,6 @@ MESSAGES: dict[str, str] = {
     "dialog.stock.label.purchase_price": "进价（元）",
     "dialog.stock.label.supplier": "供应商",
     "dialog.stock.no_item": "目录中没有 {code}",
+    "screen.mapping.progress_of": "正在下载目录 {catalog}：{read} / {expected} 条（{percent}%）",
+    "screen.mapping.progress": "正在下载目录 {catalog}：已读 {read} 条",
 }

@@ -22,7 +22,7 @@ from datetime import date
 
 from peewee import chunked, fn
 
-from cashier.errors import InputError
+from cashier.errors import CashierError, InputError
 from cashier.insurer import protocol
 from cashier.insurer.protocol.catalogs import LIST_TYPES, read_catalog_file
 from cashier.messages import say
@@ -47,10 +47,15 @@ def sync(
     catalog: str,
     *,
     fixmedins_code: str,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
     most_files: int = 10_000,
 ) -> Synced:
-    """Download ``catalog`` from the version held until there is nothing newer."""
+    """Download ``catalog`` from the version held until there is nothing newer.
+
+    ``progress(read, expected)`` after each file: the lines read so far and, for a first
+    sync, how many the insurer holds (asked of 1312 before the first file; ``None`` when
+    it does not say, and for a sync from a version held: the files say nothing of what
+    is still to come)."""
     from functools import lru_cache
 
     from cashier.services.catalog import pinyin_initials
@@ -62,6 +67,7 @@ def sync(
         )
     held = CatalogVersion.get_or_none(CatalogVersion.catalog == catalog)
     ver = held.ver if held is not None else "0"
+    expected = catalog_size(client, operator, catalog) if ver == "0" and progress else None
     read = files = 0
     for _ in range(most_files):
         out = client.call(catalog, {"data": {"ver": ver}}, operator=operator)
@@ -97,11 +103,23 @@ def sync(
         read += len(entries)
         files += 1
         if progress:
-            progress(read)
+            progress(read, expected)
         if newest <= ver:
             break  # the insurer sent nothing newer: never loop on the same file
         ver = newest
     return Synced(catalog, read, files, ver)
+
+
+def catalog_size(client, operator: tuple[str, str], catalog: str) -> int | None:
+    """How many lines the insurer holds in ``catalog`` (1312, one line asked for its
+    ``recordCounts``); ``None`` when it does not answer that (a sync goes on without)."""
+    try:
+        out = client.call("1312", {"data": {"list_type": LIST_TYPES[catalog], "page_num": 1,
+                                            "page_size": 1}}, operator=operator)  # fmt: skip
+        counted = int(str((out or {}).get("recordCounts")))
+    except (CashierError, ValueError, TypeError, AttributeError):
+        return None
+    return counted if counted > 0 else None
 
 
 _COLUMNS = ("med_list_codg", "catalog", "name", "genname", "dosform", "spec", "aprvno", "maker",

@@ -23,9 +23,9 @@ OPERATOR = ("9001", "李组长")
 HOME_VISIT = "S00061"  # 出诊费: a clinic's own service, on no insurer's catalog
 
 
-def sync(insurer, settings, kind="1301"):
+def sync(insurer, settings, kind="1301", progress=None):
     return insurer_catalogs.sync(
-        insurer.client, OPERATOR, kind, fixmedins_code=settings.clinic_code
+        insurer.client, OPERATOR, kind, fixmedins_code=settings.clinic_code, progress=progress
     )
 
 
@@ -45,14 +45,20 @@ def test_a_catalog_file_is_read_in_its_layout_and_a_stranger_is_refused():
 
 def test_a_full_sync_is_incremental_and_survives_a_second_run(insurer, settings):
     state.set_setting("catalog_rows", "12000")  # three files of 5000 lines and the rest
-    first = sync(insurer, settings)
+    seen: list[tuple[int, int | None]] = []
+    first = sync(insurer, settings, progress=lambda read, expected: seen.append((read, expected)))
     assert first.files == 3 and first.entries == InsurerCatalogEntry.select().count()
     assert first.entries > 12000
+    # A first sync knows how many lines are coming (1312's recordCounts): a true bar.
+    assert [read for read, _ in seen] == [5000, 10000, first.entries]
+    assert {expected for _, expected in seen} == {first.entries}
     again = sync(insurer, settings)
     assert (again.files, again.entries, again.ver) == (0, 0, first.ver)  # nothing newer
     state.set_setting("catalog_rows", "17000")  # the insurer publishes a new version
-    newer = sync(insurer, settings)
+    seen.clear()
+    newer = sync(insurer, settings, progress=lambda read, expected: seen.append((read, expected)))
     assert newer.files == 1 and newer.ver > first.ver
+    assert seen == [(newer.entries, None)]  # from a version held: what is to come is unknown
     assert CatalogVersion.get_by_id("1301").entries == InsurerCatalogEntry.select().count()
 
 

@@ -150,6 +150,12 @@ class MappingScreen(WorkerErrors, Screen[None]):
         if item is not None and item.med_list_codg:
             self.upload(item.code, item.med_list_codg, delete=True)
 
+    def _progress(self, kind: str, read: int, expected: int | None) -> None:
+        shown = (say("screen.mapping.progress_of", catalog=kind, read=f"{read:,}",
+                     expected=f"{expected:,}", percent=min(100 * read // expected, 100))
+                 if expected else say("screen.mapping.progress", catalog=kind, read=f"{read:,}"))  # fmt: skip
+        self.query_one("#mapping-status", Static).update(shown)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="mapping")
     def action_sync(self) -> None:
         connection, who = self._insurer()
@@ -162,6 +168,9 @@ class MappingScreen(WorkerErrors, Screen[None]):
                     (who.code, who.name),
                     kind,
                     fixmedins_code=self.app.settings.clinic_code,
+                    progress=lambda read, expected, kind=kind: self.app.call_from_thread(
+                        self._progress, kind, read, expected
+                    ),
                 )
                 for kind in insurer_catalogs.CATALOGS
             ]
