@@ -57,6 +57,7 @@ class _Book:
     kept: dict[str, dict] = field(default_factory=dict)
     faults: list[dict] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    calls: list[str] = field(default_factory=list)  # the methods asked, in order (tests read)
 
     def __post_init__(self) -> None:
         if self.path.exists():
@@ -98,6 +99,7 @@ class FiscalBook(_Book):
             return self._answer(exc.result, {"msg": exc.msg})
         except (ValueError, KeyError, TypeError):
             return self._answer("E0003", {"msg": "请求报文格式错误"})
+        self.calls.append(method)
         kind = self.fault(method)
         if kind == "timeout":
             time.sleep(30)

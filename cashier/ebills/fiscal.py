@@ -9,8 +9,9 @@ signature checked. Methods (the path): ``invEBillOutpatient`` to issue an outpat
 receipt, ``writeOffEBill`` to reverse one (冲红), ``getEBillStatesByBillInfo`` to ask about
 one (by its number, or by our business number ``busNo`` when the issuing answer was lost).
 
-A business number issued once is refused as a repeat (``E3001``) with the bill it has, and
-that answer counts as issued: a receipt whose answer was lost is issued once, never twice.
+A receipt whose answer was lost is asked for by its ``busNo`` before it is issued again;
+and a business number issued once is refused as a repeat (``E3001``) with the bill it has,
+which counts as issued: either way it is issued once, never twice.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ VERSION = "1.0"
 SUCCESS = "S0000"
 #: A business number already issued (answered with its bill); a bill already reversed.
 REPEAT, ALREADY_REVERSED = "E3001", "E3002"
+#: No bill for what was asked (``getEBillStatesByBillInfo``).
+NOT_FOUND = "E4001"
 
 
 def sign(appid: str, data: str, noise: str, key: str, version: str = VERSION) -> str:
@@ -103,12 +106,17 @@ class FiscalService:
         raise EBillError(say("ebills.fiscal.refused", result=result, msg=detail.get("msg", "")),
                          result=result)  # fmt: skip
 
-    def state(self, data: dict) -> dict:
-        result, detail = self.call("getEBillStatesByBillInfo", data)
-        if result != SUCCESS:
-            raise EBillError(say("ebills.fiscal.refused", result=result, msg=detail.get("msg", "")),
-                             result=result)  # fmt: skip
-        return detail
+    def find(self, bus_no: str) -> EBill | None:
+        """The receipt issued for our business number (``getEBillStatesByBillInfo`` by
+        ``busNo``), or ``None`` when the service holds none: asked before issuing again
+        when an earlier try's answer was lost."""
+        result, detail = self.call("getEBillStatesByBillInfo", {"busNo": bus_no})
+        if result == NOT_FOUND:
+            return None
+        if result == SUCCESS and detail.get("billNo"):
+            return _bill(detail)
+        raise EBillError(say("ebills.fiscal.refused", result=result, msg=detail.get("msg", "")),
+                         result=result)  # fmt: skip
 
 
 def _bill(detail: dict) -> EBill:

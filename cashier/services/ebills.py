@@ -137,7 +137,9 @@ def queue_write_off(refund: Refund, sale: Sale, place_code: str) -> bool:
 def send(service, infno: str, body: dict, doc: Outbox) -> dict:
     """The outbox's sender for e-receipt documents; the result kept with its sale."""
     if infno == ISSUE:
-        bill = service.issue(body)
+        # An earlier try may have reached the service and lost its answer: ask first.
+        bill = service.find(str(body["busNo"])) if doc.attempts else None
+        bill = bill or service.issue(body)
         _keep(doc.sale_id, None, bill, red=False)
         return {"_msgid": bill.number}
     issued = EBillRecord.get_or_none(

@@ -89,7 +89,26 @@ def test_an_e_receipt_whose_answer_was_lost_is_issued_once(fiscal, cashier_1001)
     doc = Outbox.get(Outbox.sale == sale.id)
     report = outbox.send_due(senders.sender(None, fiscal=service), now=doc.next_try_at)
     assert report.sent == 1 and ebills.of_sale(sale.id) is not None
-    assert len(sandbox(settings).book.bills) == 1  # the repeat was answered with its bill
+    assert len(sandbox(settings).book.bills) == 1
+    # In doubt, the counter asked for it by its busNo rather than issuing again.
+    assert sandbox(settings).book.calls[-2:] == ["invEBillOutpatient", "getEBillStatesByBillInfo"]
+    assert (
+        ebills.of_sale(sale.id).number
+        == next(iter(sandbox(settings).book.bills.values()))["billNo"]
+    )
+
+
+def test_a_receipt_in_doubt_that_never_arrived_is_issued_then(fiscal, cashier_1001):
+    settings, service = fiscal
+    sale = sell(settings, cashier_1001, "Y00001")
+    sandbox(settings).fault("timeout", "invEBillOutpatient")  # never reaches the book
+    quick = replace(service, timeout=0.5)
+    assert ebills.issue_now(quick, sale) is None
+    assert not sandbox(settings).book.bills
+    doc = Outbox.get(Outbox.sale == sale.id)
+    report = outbox.send_due(senders.sender(None, fiscal=service), now=doc.next_try_at)
+    assert report.sent == 1 and len(sandbox(settings).book.bills) == 1
+    assert sandbox(settings).book.calls[-2:] == ["getEBillStatesByBillInfo", "invEBillOutpatient"]
 
 
 def test_an_answer_that_does_not_check_out_with_our_key_is_not_trusted(fiscal, cashier_1001):
