@@ -215,7 +215,7 @@ def _amount(value, name: str) -> Decimal:
 DEMO_APP_KEY = "TRAINAPPKEY"
 DEMO_APP_SECRET = "train-app-secret"
 DEMO_TOKEN = "train-access-token"
-DEMO_SALER_TAX_NUM = "91110105MA0000000X"
+DEMO_SALER_TAX_NUM = "91110105MA0000000Y"
 
 
 def tax_sign(secret: str, appkey: str, senid: str, nonce: str, timestamp: str, body: str) -> str:

@@ -1433,7 +1433,7 @@ MESSAGES: dict[str, str] = {
     "ebills.tax.pending": "Invoice {order_no} is being issued: asked again later",
     "ebills.tax.no_blue": "The blue invoice of bill {receipt_no} is not issued yet: the red one follows it",
     "checkout.invoice_name": "Enter the invoice's buyer name (at most 100 characters)",
-    "checkout.invoice_tax_number": "A tax number is 15, 17, 18 or 20 letters or digits",
+    "checkout.invoice_tax_number": "Not a tax number: a unified social credit code has 18 characters (the last a check character that must match), an older one 15, 17 or 20 letters or digits",
     "checkout.invoice_not_here": 'This station issues no e-invoices ([receipts] provider = "tax")',
     "checkout.invoice_number": "Digital invoice {number} (on the invoicing platform, verifiable by its number)",
     "screen.payment.key.invoice": "Invoice",

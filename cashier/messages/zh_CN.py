@@ -1434,7 +1434,7 @@ MESSAGES: dict[str, str] = {
     "ebills.tax.pending": "发票 {order_no} 开具中：稍后再查",
     "ebills.tax.no_blue": "收费单 {receipt_no} 的蓝字发票尚未开具：红字发票随后开具",
     "checkout.invoice_name": "请输入发票抬头（购买方名称，最多 100 字）",
-    "checkout.invoice_tax_number": "纳税人识别号应为 15、17、18 或 20 位字母数字",
+    "checkout.invoice_tax_number": "纳税人识别号不对：统一社会信用代码为 18 位（末位校验码须相符），旧税号为 15、17 或 20 位字母数字",
     "checkout.invoice_not_here": '本收费台未开通电子发票（[receipts] provider = "tax"）',
     "checkout.invoice_number": "数电发票号码 {number}（已发送至开票平台，可凭号码查验）",
     "screen.payment.key.invoice": "发票",

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from cashier import faults
+from cashier.domain import tax_number as tax_numbers
 from cashier.domain.money import Fen
 from cashier.domain.tender import Method, TenderPlan
 from cashier.errors import InputError, NotAllowed
@@ -397,7 +398,7 @@ class Checkout:
         name, tax_number = " ".join(name.split()), tax_number.strip().upper()
         if not name or len(name) > 100:
             raise InputError(say("checkout.invoice_name"))
-        if tax_number and not (tax_number.isalnum() and len(tax_number) in (15, 17, 18, 20)):
+        if tax_number and not tax_numbers.valid(tax_number):
             raise InputError(say("checkout.invoice_tax_number"))
         if settings.receipts.provider != "tax":
             raise InputError(say("checkout.invoice_not_here"))

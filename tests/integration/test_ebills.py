@@ -158,7 +158,7 @@ def tax_sender(settings, service):
 def test_an_invoice_asked_for_is_issued_and_reddened_on_refund(tax, cashier_1001):
     settings, service = tax
     supervisor = approve(settings.station_id, "9001", "9999")
-    sale = invoiced_sale(settings, cashier_1001, ("某某科技有限公司", "91110105MA01234567"))
+    sale = invoiced_sale(settings, cashier_1001, ("某某科技有限公司", "91110105MA01234565"))
     report = outbox.send_due(tax_sender(settings, service))
     assert report.sent == 1, Outbox.get(Outbox.sale == sale.id).last_error
     blue = ebills.of_sale(sale.id)

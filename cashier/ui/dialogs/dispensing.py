@@ -65,12 +65,17 @@ class InvoiceDialog(FormDialog):
 
     FIELDS = ("buyer-name", "buyer-tax")
     OPTIONAL = ("buyer-tax",)
+    STEP_THROUGH = True  # Enter after the name goes to the tax number (a company's)
+
+    def __init__(self, values: tuple[str, str] = ("", "")) -> None:
+        super().__init__()
+        self.values = values  # what was typed before, when it was refused
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(say("dialog.dispensing.invoice_title"))
-            yield Input(placeholder=say("dialog.dispensing.buyer_name"), id="buyer-name",
-                        max_length=100)  # fmt: skip
-            yield Input(placeholder=say("dialog.dispensing.buyer_tax"), id="buyer-tax",
-                        max_length=20)  # fmt: skip
+            yield Input(self.values[0], placeholder=say("dialog.dispensing.buyer_name"),
+                        id="buyer-name", max_length=100)  # fmt: skip
+            yield Input(self.values[1], placeholder=say("dialog.dispensing.buyer_tax"),
+                        id="buyer-tax", max_length=20)  # fmt: skip
             yield Static(say("dialog.dispensing.keys"), classes="dim")

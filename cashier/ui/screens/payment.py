@@ -113,8 +113,9 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
             return self.app.settings.receipts.provider == "tax"
         return action != "remove_tender" or bool(self.counter.plan and self.counter.plan.tenders)
 
-    def action_invoice(self) -> None:
-        """The patient asks for a 数电发票: the buyer's name, and a company's tax number."""
+    def action_invoice(self, typed: tuple[str, str] = ("", "")) -> None:
+        """The patient asks for a 数电发票: the buyer's name, and a company's tax number
+        (refused: the form comes back with what was typed)."""
         from cashier.ui.dialogs.dispensing import InvoiceDialog
 
         if self.app.settings.receipts.provider != "tax":
@@ -128,10 +129,11 @@ class PaymentScreen(WorkerErrors, Screen[Completed | None]):
                 self.counter.bill.ask_invoice(answer[0], answer[1], self.app.settings)
             except CashierError as exc:
                 show_error(self, exc)
+                self.action_invoice((answer[0], answer[1]))
                 return
             self.notify(say("screen.payment.invoice_asked", name=answer[0]))
 
-        self.app.push_screen(InvoiceDialog(), done)
+        self.app.push_screen(InvoiceDialog(typed), done)
 
     def compose(self) -> ComposeResult:
         settings = self.app.settings
