@@ -49,7 +49,11 @@ def _privileged(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from cashier import __version__
+
     parser = argparse.ArgumentParser(prog="cashier", description="门诊收费 / 药店收银")
+    parser.add_argument("--version", action="version",
+                        version=f"cashier {__version__} (yibao-cashier)")  # fmt: skip
     _common(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -107,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=("1301", "1302", "1305"), help="sync：只下载一个目录")
     p.add_argument("--delete", action="store_true", help="map：删除该商品的对照（3302）")
     _privileged(p)
+
+    p = sub.add_parser(
+        "selftest", help="安装后自检：在临时培训站完成一笔自费和一笔医保收费，打印 PDF 收据"
+    )
+    p.add_argument("--keep", metavar="DIR", help="培训站放在此目录并保留（查看收据）")
 
     p = sub.add_parser("print-test", help="打印一张测试收据")
     _common(p)
@@ -305,6 +314,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _import(args)
     if command == "print-test":
         return _print_test(args)
+    if command == "selftest":
+        from cashier import selftest
+
+        return selftest.run(keep=Path(args.keep) if args.keep else None)
     if command == "stock":
         return _stock(args)
     if command == "catalog":

@@ -561,17 +561,62 @@ def config_warnings(settings: Settings) -> tuple[str, ...]:
 
 
 def write_settings(settings: Settings, path: Path) -> None:
-    """Write the configuration file, mode 0600 (it may hold the insurer's secret)."""
-    import tomli_w
+    """Write the configuration file, mode 0600 (it may hold the insurer's secret).
 
+    The file is read and changed in place (tomlkit, a round-trip TOML library): a
+    technician's comments, order and layout stay; a setting already in the file is kept
+    there (changed when it changed); one not in it is added only when it differs from the
+    training station's default, so the file says what is particular to this counter."""
+    import tomlkit
+
+    data = _as_table(settings)
+    defaults = _as_table(settings_from_dict({}, data_dir=settings.data_dir))
+    try:
+        doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, UnicodeDecodeError, tomlkit.exceptions.ParseError):
+        doc = None  # unreadable: written anew (load_settings has said why already)
+    if doc is None:
+        doc = tomlkit.document()
+        doc.add(tomlkit.comment(say("config.written_by")))
+    _merge(doc, data, defaults)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(tomlkit.dumps(doc))
+    os.replace(tmp, path)
+    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+
+
+def _as_table(settings: Settings) -> dict[str, Any]:
     data = asdict(settings)
     data.pop("config_path")
     data["data_dir"] = str(settings.data_dir)
     data["keymap"] = {k: v for k, v in settings.keymap.items() if DEFAULT_KEYMAP.get(k) != v}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        tomli_w.dump(data, fh)
-    os.replace(tmp, path)
-    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+    return data
+
+
+def _merge(doc, data: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """Set ``data`` into the TOML ``doc`` in place: a key in the file follows ``data``; a
+    key not in it is added when it is not its default. TOML has no null: ``None`` is
+    left out (and taken out of the file)."""
+    import tomlkit
+
+    for key, value in data.items():
+        default = defaults.get(key) if isinstance(defaults, dict) else None
+        value = list(value) if isinstance(value, tuple) else value
+        default = list(default) if isinstance(default, tuple) else default
+        if isinstance(value, dict):
+            if key not in doc:
+                if value == default or not value:
+                    continue
+                doc[key] = tomlkit.table()
+            _merge(doc[key], value, default if isinstance(default, dict) else {})
+        elif value is None:
+            if key in doc:
+                del doc[key]
+        elif key in doc:
+            if doc[key] != value:
+                doc[key] = value
+        elif value != default or key == "data_dir":
+            doc[key] = value
