@@ -224,6 +224,9 @@ class Settings:
     console_host: str = "127.0.0.1"  # `cashier console`: the supervisor console in a browser
     console_port: int = 8765
     low_spec: bool = False  # docs/low-spec.md: ANSI colours, no animation; CASHIER_LOW_SPEC=1
+    #: The business time zone (cashier.timezone): receipts, business days and the insurer's
+    #: inf_time are China's whatever the PC's own zone is.
+    time_zone: str = "Asia/Shanghai"
     #: The station key (audit chain, personal data at rest); empty: <data dir>/station.key.
     #: Counters sharing one database share one key file (CASHIER_KEY_FILE).
     key_file: str = ""
@@ -491,6 +494,12 @@ def settings_from_dict(
         problems.append(say("config.receipts_provider"))
     if settings.inventory.report not in ("auto", "on", "off"):
         problems.append(say("config.inventory_report"))
+    try:
+        from cashier.timezone import tz_value
+
+        tz_value(settings.time_zone)
+    except CashierError as exc:
+        problems.append(str(exc))
     try:
         settings.trace_patterns  # noqa: B018 (compiled here to say what is wrong)
     except re.error as exc:

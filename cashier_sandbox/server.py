@@ -28,7 +28,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -222,12 +222,15 @@ class SandboxInsurer:
         self, output: dict, now: datetime, *, infcode: int = 0, err_msg: str = ""
     ) -> dict:
         serial = state.next_number("refmsg")
+        # The platform's own clock: ``clock_offset_s`` sets it apart from the counter's
+        # (a counter PC minutes off, as the insurer's answer shows it).
+        shifted = now + timedelta(seconds=int(state.setting("clock_offset_s", "0") or 0))
         return protocol.build_response(
             output,
             infcode=infcode,
             err_msg=err_msg,
-            inf_refmsgid=protocol.make_refmsgid(self.admvs, now, serial),
-            when=now,
+            inf_refmsgid=protocol.make_refmsgid(self.admvs, shifted, serial),
+            when=shifted,
         )
 
     def _refuse(self, infno: str, message: str, now: datetime) -> Reply:

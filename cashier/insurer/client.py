@@ -18,12 +18,13 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from cashier import faults
+from cashier import faults, timezone
 from cashier.errors import CashierError
 from cashier.insurer import journal, protocol
 from cashier.insurer.journal import MONEY_CHANGING, Status
@@ -31,6 +32,9 @@ from cashier.messages import say
 from cashier.store.models import InsurerSignIn
 
 CALL_PATH = "/fsi/api/rsfComIfsService/callService"
+#: A counter clock further than this from the insurer's is said (gateways refuse messages
+#: five minutes off).
+CLOCK_TOLERANCE = timedelta(minutes=2)
 EC_PATH = "/localcfc/api/hsecfc/localQrCodeQuery"
 #: The xca profile's default: one URL per service.
 XCA_SERVICE_PATH = "/fsi/api/{infno}"
@@ -84,6 +88,9 @@ class InsurerClient:
         self.gateway = gateway
         self.caller = caller
         self.station_id = station_id
+        self.clock_offset: timedelta | None = None  # the insurer's clock minus ours, last seen
+        #: Called (from the thread of the call) when the offset goes beyond the tolerance.
+        self.on_clock_off: Callable[[timedelta], None] | None = None
 
     # -- transport --------------------------------------------------------------------
     def _auth_headers(self, path: str, *, signed: bool) -> dict[str, str]:
@@ -262,7 +269,9 @@ class InsurerClient:
             if keys is not None:  # the signature checked and output decrypted, kept plain
                 opened = protocol.open_response(protocol.loads(raw), keys)
                 raw = protocol.dumps(opened).encode("utf-8")
-            output = protocol.parse_response(raw, infno)
+            answer = protocol.parse_response_envelope(raw, infno)
+            output = answer.output
+            self._clock(answer.respond_time)
             protocol.check_answer(infno, input, output)
             if infno in ("2207", "2102"):
                 setl_id = str(output["setlinfo"].get("setl_id") or "")
@@ -288,6 +297,27 @@ class InsurerClient:
             journal.finish(msgid, Status.OK, response=raw.decode("utf-8"))
         output.setdefault("_msgid", msgid)
         return output
+
+    def _clock(self, respond_time: str) -> None:
+        """How far our clock is from the insurer's, as its last answer says (``respond_time``,
+        its time; ours the business zone's too): a gateway refuses messages whose time is
+        minutes off, and a receipt's time should be the insurer's."""
+        found = timezone.offset(respond_time)
+        if found is None:
+            return
+        was, self.clock_offset = self.clock_off, found
+        if (
+            self.on_clock_off is not None
+            and self.clock_off is not None
+            and (was is None or abs(found - was) > CLOCK_TOLERANCE)
+        ):
+            self.on_clock_off(found)  # said when it goes off, not at every answer
+
+    @property
+    def clock_off(self) -> timedelta | None:
+        """The offset when it is more than :data:`CLOCK_TOLERANCE` (else ``None``)."""
+        off = self.clock_offset
+        return off if off is not None and abs(off) > CLOCK_TOLERANCE else None
 
     def _in_doubt(self, journaled: bool, msgid: str, infno: str, why: str, exc: Exception) -> dict:
         if not journaled:

@@ -1508,4 +1508,7 @@ MESSAGES: dict[str, str] = {
     "selftest.failed": "✗ {step}: {why}",
     "selftest.all_passed": "Self-test passed: ready to use",
     "config.written_by": "cashier's configuration (written by cashier init or the F8 screen; comments you add are kept)",
+    "timezone.unknown": "time_zone is not a known zone: {name} (mainland China is Asia/Shanghai)",
+    "ui.app.clock_slow": "This PC's clock is about {minutes} min behind the insurer's: set it right (beyond 5 min the insurer refuses messages)",
+    "ui.app.clock_fast": "This PC's clock is about {minutes} min ahead of the insurer's: set it right (beyond 5 min the insurer refuses messages)",
 }

@@ -1509,4 +1509,7 @@ MESSAGES: dict[str, str] = {
     "selftest.failed": "✗ {step}：{why}",
     "selftest.all_passed": "自检通过：可以开始使用",
     "config.written_by": "cashier 的配置（cashier init 或 F8 设备设置写入；可加注释，保存时保留）",
+    "timezone.unknown": "time_zone 不是已知的时区：{name}（中国大陆为 Asia/Shanghai）",
+    "ui.app.clock_slow": "收银机时钟比医保平台慢约 {minutes} 分钟：请校准时间（超过 5 分钟医保平台会拒绝交易）",
+    "ui.app.clock_fast": "收银机时钟比医保平台快约 {minutes} 分钟：请校准时间（超过 5 分钟医保平台会拒绝交易）",
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cashier import logs
+from cashier import logs, timezone
 from cashier.config import Settings
 from cashier.errors import CashierError
 from cashier.messages import say
@@ -49,6 +49,7 @@ def open_station(
     first start), key the audit chain with it and keep personal data sealed; a training
     station gets its demo data (with ``operators_only``, its demo operators alone: a
     privileged command signs in as one)."""
+    timezone.use(settings.time_zone)  # before anything is dated
     private_dir(settings.data_dir)
     logs.setup(settings)  # the station's data directory exists now: its log beside it
     db = connect(settings.db_url, on_wait=on_wait)  # a server still starting is waited for

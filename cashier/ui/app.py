@@ -165,6 +165,7 @@ class CashierApp(App[None]):
 
         try:
             self.insurer = connect_insurer(self.settings)
+            self.insurer.client.on_clock_off = self._clock_off
             resolved = recover_insurer_calls(self.settings, self.insurer)
         except Exception as exc:  # a worker's failure is a notice, never a traceback
             why = str(exc) if isinstance(exc, CashierError) else type(exc).__name__
@@ -197,6 +198,13 @@ class CashierApp(App[None]):
             self.call_from_thread(
                 self.notify, say("ui.app.checked_unfinished", rest=rest), timeout=8
             )
+
+    def _clock_off(self, offset) -> None:
+        """The insurer's answer says our clock is minutes off (from a worker's thread)."""
+        minutes = max(1, round(abs(offset.total_seconds()) / 60))
+        key = "ui.app.clock_slow" if offset.total_seconds() > 0 else "ui.app.clock_fast"
+        self.call_from_thread(self.notify, say(key, minutes=minutes), severity="warning",
+                              timeout=30)  # fmt: skip
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="payments")
     def connect_payments(self) -> None:
