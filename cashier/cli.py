@@ -113,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     _privileged(p)
 
     p = sub.add_parser(
+        "support-bundle",
+        help="打包日志、版本、配置（不含密钥）和数据库健康状况，发给技术支持",
+    )
+    _common(p)
+    p.add_argument("--out", metavar="FILE", help="写到此文件或目录（默认当前目录）")
+
+    p = sub.add_parser(
         "selftest", help="安装后自检：在临时培训站完成一笔自费和一笔医保收费，打印 PDF 收据"
     )
     p.add_argument("--keep", metavar="DIR", help="培训站放在此目录并保留（查看收据）")
@@ -314,6 +321,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _import(args)
     if command == "print-test":
         return _print_test(args)
+    if command == "support-bundle":
+        return _support_bundle(args)
     if command == "selftest":
         from cashier import selftest
 
@@ -661,6 +670,20 @@ def _print_test(args: argparse.Namespace) -> int:
     printer = printer_from_url(url, data_dir=settings.data_dir, paper=settings.printer.paper)
     printed = print_test(settings, printer)
     print(say("cli.test_receipt", where=printed.where))
+    return 0
+
+
+def _support_bundle(args: argparse.Namespace) -> int:
+    from cashier.services import support
+    from cashier.services.station import open_station
+
+    settings = _settings(args)
+    try:
+        open_station(settings, seed=False)
+    except CashierError as exc:  # a database that does not open: the bundle says so
+        print(say("cli.bundle_no_database", why=exc), file=sys.stderr)
+    path = support.bundle(settings, Path(args.out) if args.out else None)
+    print(say("cli.bundle_written", path=path))
     return 0
 
 

@@ -117,5 +117,8 @@ def _insured(context: dict, where: Path) -> str:
         plan.exact_cash()
     setl = co.insured.settlement.setlinfo
     done = co.complete(plan)
+    from cashier.services.printing import configured_printer, print_sale
+
+    print_sale(settings, done.sale_id, configured_printer(settings))
     return say("selftest.insured_sold", receipt=done.receipt_no, total=setl.medfee_sumamt,
                fund=setl.fund_pay_sumamt, account=setl.acct_pay, cash=setl.psn_cash_pay)  # fmt: skip

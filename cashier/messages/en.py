@@ -1511,4 +1511,6 @@ MESSAGES: dict[str, str] = {
     "timezone.unknown": "time_zone is not a known zone: {name} (mainland China is Asia/Shanghai)",
     "ui.app.clock_slow": "This PC's clock is about {minutes} min behind the insurer's: set it right (beyond 5 min the insurer refuses messages)",
     "ui.app.clock_fast": "This PC's clock is about {minutes} min ahead of the insurer's: set it right (beyond 5 min the insurer refuses messages)",
+    "cli.bundle_no_database": "The database does not open ({why}): the bundle says so",
+    "cli.bundle_written": "Support bundle: {path} (no secrets, no ID numbers: send it to support)",
 }

@@ -59,5 +59,5 @@ def test_the_wheelhouse_installs_a_counter_with_no_network(tmp_path):
     assert sale.returncode == 0, sale.stdout + sale.stderr
     assert "自检通过" in sale.stdout
     receipts = list((tmp_path / "station" / "data" / "receipts").glob("*.pdf"))
-    assert len(receipts) == 1  # the self-pay sale's, printed as PDF
+    assert len(receipts) == 2  # the self-pay sale's and the insured visit's, as PDF
     shutil.rmtree(prefix)
