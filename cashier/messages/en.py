@@ -1513,4 +1513,5 @@ MESSAGES: dict[str, str] = {
     "ui.app.clock_fast": "This PC's clock is about {minutes} min ahead of the insurer's: set it right (beyond 5 min the insurer refuses messages)",
     "cli.bundle_no_database": "The database does not open ({why}): the bundle says so",
     "cli.bundle_written": "Support bundle: {path} (no secrets, no ID numbers: send it to support)",
+    "catalog.csv.bad_pinyin": "pinyin (the mnemonic code) is letters and digits, at most 40: {value}",
 }

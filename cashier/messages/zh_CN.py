@@ -1514,4 +1514,5 @@ MESSAGES: dict[str, str] = {
     "ui.app.clock_fast": "收银机时钟比医保平台快约 {minutes} 分钟：请校准时间（超过 5 分钟医保平台会拒绝交易）",
     "cli.bundle_no_database": "数据库打不开（{why}）：支持包里会写明",
     "cli.bundle_written": "支持包：{path}（不含密钥和身份证号，可发给技术支持）",
+    "catalog.csv.bad_pinyin": "pinyin（助记码）只能是字母和数字，最多 40 个：{value}",
 }

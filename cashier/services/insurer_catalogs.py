@@ -58,9 +58,9 @@ def sync(
     is still to come)."""
     from functools import lru_cache
 
-    from cashier.services.catalog import pinyin_initials
+    from cashier.services import mnemonic
 
-    initials = lru_cache(maxsize=20_000)(pinyin_initials)  # a name recurs, maker after maker
+    initials = lru_cache(maxsize=20_000)(mnemonic.initials)  # a name recurs, maker after maker
     if catalog not in CATALOGS:
         raise InputError(
             say("insurer_catalogs.unknown", catalog=catalog, known=" / ".join(CATALOGS))
@@ -181,7 +181,7 @@ def unmapped_items() -> list[Item]:
 
 def candidates(item: Item, limit: int = 10) -> list[InsurerCatalogEntry]:
     """The catalog lines an item may be: by its 批准文号, else its name, else its 拼音."""
-    from cashier.services.catalog import pinyin_initials
+    from cashier.services import mnemonic
 
     query = InsurerCatalogEntry.select().where(InsurerCatalogEntry.vali_flag == "1")
     if item.aprvno:
@@ -195,7 +195,7 @@ def candidates(item: Item, limit: int = 10) -> list[InsurerCatalogEntry]:
     )
     if found:
         return found
-    initials = pinyin_initials(item.name)
+    initials = mnemonic.initials(item.name)
     if not initials:
         return []
     return list(

@@ -55,6 +55,10 @@ def open_station(
     db = connect(settings.db_url, on_wait=on_wait)  # a server still starting is waited for
     integrity.check_at_start(db)
     migrate(db)
+    if Item.select().where(Item.pinyin == "").exists():  # 拼音 keys an older version lacked
+        from cashier.services import catalog
+
+        catalog.index_missing()
     private_files(settings)
     if _keyed(db) and not settings.key_path.exists():
         raise keys.StationKeyError(say("station.key_missing", key_path=settings.key_path))

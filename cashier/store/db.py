@@ -369,6 +369,13 @@ def _migration_12(db: Database) -> None:
     db.create_tables(EBILL_MODELS)  # e-receipts and e-invoices issued, and their reversals
 
 
+def _migration_13(db: Database) -> None:
+    # 拼音 keys with herbal readings and every reading of polyphonic characters (issue 21):
+    # the old single-reading index is cleared here and made again, item by item, by
+    # services.catalog.index_missing at the station's start (it needs pypinyin).
+    Item.update(pinyin="").execute()
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_1,
     _migration_2,
@@ -382,6 +389,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_10,
     _migration_11,
     _migration_12,
+    _migration_13,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
