@@ -75,7 +75,7 @@ MESSAGES: dict[str, str] = {
     "cli.give_name": "Give the name with --name",
     "cli.paycode_reconciled": "{day} {LABELS}: {trades} in the bill, {charges} here, {mismatches} mismatched",
     "cli.backups_removed": "Removed {removed} backups older than {backup_keep_days} days",
-    "cli.format_unknown": "Cannot tell the format from {name}: use --format pdf or --format csv",
+    "cli.format_unknown": "Cannot tell the format from {name}: use --format pdf, csv or xlsx",
     "cli.qr_valid_until": "Valid until {expires_at:%H:%M:%S} ({state} s)",
     "cli.interrupted": "cashier: interrupted",
     "cli.needs_operator": "This command needs the code and PIN of a {label}: --operator CODE --pin-stdin",
@@ -1514,4 +1514,5 @@ MESSAGES: dict[str, str] = {
     "cli.bundle_no_database": "The database does not open ({why}): the bundle says so",
     "cli.bundle_written": "Support bundle: {path} (no secrets, no ID numbers: send it to support)",
     "catalog.csv.bad_pinyin": "pinyin (the mnemonic code) is letters and digits, at most 40: {value}",
+    "screen.reports.key.xlsx": "Export Excel",
 }

@@ -76,7 +76,7 @@ MESSAGES: dict[str, str] = {
     "cli.give_name": "请用 --name 给出姓名",
     "cli.paycode_reconciled": "{day} {LABELS}：对账单 {trades} 笔，本系统 {charges} 笔，不符 {mismatches} 笔",
     "cli.backups_removed": "已删除超过 {backup_keep_days} 天的旧备份 {removed} 个",
-    "cli.format_unknown": "无法从 {name} 看出格式：请用 --format pdf 或 --format csv",
+    "cli.format_unknown": "无法从 {name} 看出格式：请用 --format pdf、csv 或 xlsx",
     "cli.qr_valid_until": "有效期至 {expires_at:%H:%M:%S}（{state} 秒）",
     "cli.interrupted": "cashier: 已中断",
     "cli.needs_operator": "此命令需要{label}的工号和 PIN：--operator 工号 --pin-stdin",
@@ -1515,4 +1515,5 @@ MESSAGES: dict[str, str] = {
     "cli.bundle_no_database": "数据库打不开（{why}）：支持包里会写明",
     "cli.bundle_written": "支持包：{path}（不含密钥和身份证号，可发给技术支持）",
     "catalog.csv.bad_pinyin": "pinyin（助记码）只能是字母和数字，最多 40 个：{value}",
+    "screen.reports.key.xlsx": "导出 Excel",
 }

@@ -31,10 +31,11 @@ __all__ = [
     "write_csv",
     "write_pdf",
     "write_report",
+    "write_xlsx",
 ]
 
-Format = Literal["pdf", "csv"]
-FORMATS: tuple[Format, ...] = ("pdf", "csv")
+Format = Literal["pdf", "csv", "xlsx"]
+FORMATS: tuple[Format, ...] = ("pdf", "csv", "xlsx")
 TITLE = "日结报表"
 CHART_TITLE = "按小时净收款（元）"
 
@@ -269,11 +270,13 @@ def write_report(
     clinic_name: str,
     training: bool = False,
 ) -> Path:
-    """Write the report as ``fmt`` (pdf or csv) at ``path``; the path written."""
+    """Write the report as ``fmt`` (pdf, csv or xlsx) at ``path``; the path written."""
     if fmt == "pdf":
         return write_pdf(report, path, clinic_name=clinic_name, training=training)
     if fmt == "csv":
         return write_csv(report, path, clinic_name=clinic_name, training=training)
+    if fmt == "xlsx":
+        return write_xlsx(report, path, clinic_name=clinic_name, training=training)
     raise CashierError(say("reports.render.bad_format", fmt=fmt))
 
 
@@ -293,6 +296,102 @@ def write_csv(
         writer.writerows(table.rows)
     data = out.getvalue().encode("utf-8-sig")
     return _write_atomically(path, lambda f: f.write(data))
+
+
+def write_xlsx(
+    report: EodReport, path: str | os.PathLike[str], *, clinic_name: str, training: bool = False
+) -> Path:
+    """A workbook for finance: the heading on a sheet of its own, one sheet per table of
+    :func:`sections` (amounts and counts as numeric cells, amounts formatted ``#,##0.00``),
+    and the takings by hour with its bar chart. A text cell is always text: a name that
+    begins with ``=`` is never taken for a formula."""
+    from decimal import Decimal, InvalidOperation
+
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    bold = Font(bold=True)
+    first = book.active
+    first.title = "概要"
+    for label, value in _heading(report, clinic_name, training):
+        _text_row(first, (label, value))
+    first.column_dimensions["A"].width = 12
+    first.column_dimensions["B"].width = 40
+    used: set[str] = {first.title}
+    for table in sections(report):
+        sheet = book.create_sheet(_sheet_name(table.title, used))
+        _text_row(sheet, table.columns)
+        for cell in sheet[1]:
+            cell.font = bold
+        for row in table.rows:
+            out = []
+            for i, value in enumerate(row):
+                number = None
+                if i >= table.text_columns and value.strip():
+                    try:
+                        number = Decimal(value.replace(",", ""))
+                    except InvalidOperation:
+                        number = None
+                out.append(value if number is None else number)
+            sheet.append([None] * len(out))
+            for i, value in enumerate(out, 1):
+                cell = sheet.cell(row=sheet.max_row, column=i)
+                if isinstance(value, Decimal):
+                    is_amount = "." in row[i - 1]
+                    cell.value = value if is_amount else int(value)
+                    cell.number_format = "#,##0.00" if is_amount else "0"
+                else:
+                    _text(cell, value)
+        for i, _ in enumerate(table.columns):
+            sheet.column_dimensions[sheet.cell(row=1, column=i + 1).column_letter].width = (
+                16 if i < table.text_columns else 13
+            )
+        sheet.freeze_panes = "A2"
+    chart_sheet = book.create_sheet(_sheet_name(CHART_TITLE, used))
+    chart_sheet.append(["时", "净收款（元）"])
+    by_hour = {h.hour: h.net for h in report.total.hours}
+    for label, _ in hour_chart(report.total):
+        net = by_hour.get(int(label))
+        chart_sheet.append([label, net.to_decimal() if net is not None else Decimal("0.00")])
+        chart_sheet.cell(row=chart_sheet.max_row, column=2).number_format = "#,##0.00"
+    chart = BarChart()
+    chart.title = f"{CHART_TITLE} · {report.scope}"
+    chart.y_axis.title = "元"
+    chart.x_axis.title = "时"
+    rows = chart_sheet.max_row
+    chart.add_data(
+        Reference(chart_sheet, min_col=2, min_row=1, max_row=rows), titles_from_data=True
+    )
+    chart.set_categories(Reference(chart_sheet, min_col=1, min_row=2, max_row=rows))
+    chart.legend = None
+    chart.width, chart.height = 22, 10
+    chart_sheet.add_chart(chart, "D2")
+    return _write_atomically(path, book.save)
+
+
+def _text(cell, value: str) -> None:
+    cell.value = value
+    cell.data_type = "s"  # never a formula, whatever it begins with
+
+
+def _text_row(sheet, values) -> None:
+    sheet.append([None] * len(values))
+    for i, value in enumerate(values, 1):
+        _text(sheet.cell(row=sheet.max_row, column=i), str(value))
+
+
+def _sheet_name(title: str, used: set[str]) -> str:
+    """A sheet's name: the table's title without the characters Excel refuses, at most 31
+    characters, unique in the book."""
+    clean = "".join(" " if c in "[]:*?/\\" else c for c in title).strip()[:31] or "表"
+    name, n = clean, 2
+    while name in used:
+        suffix = f" ({n})"
+        name, n = clean[: 31 - len(suffix)] + suffix, n + 1
+    used.add(name)
+    return name
 
 
 def write_pdf(

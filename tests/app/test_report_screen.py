@@ -98,6 +98,11 @@ async def test_supervisor_runs_the_report_and_exports_it(settings):
         assert csv_file.read_bytes().startswith(b"\xef\xbb\xbf")
         assert str(report.total.net_takings) in csv_file.read_text("utf-8-sig")
 
+        await pilot.press("f8")  # the workbook for finance
+        await settle(pilot)
+        xlsx = reports_dir(settings) / f"eod-{today}.xlsx"
+        assert xlsx.exists() and screen.exported == xlsx
+
         # one station only
         stations.value = "MZ-02"
         await pilot.press("f5")

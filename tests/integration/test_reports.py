@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -475,6 +475,53 @@ def test_cli_pdf_and_csv_hold_the_totals(day, settings, tmp_path):
                "--out", str(station), data_dir=data, env=env)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "MZ-02" in proc.stdout and str(day.g.total) in proc.stdout
+
+
+def test_the_xlsx_holds_every_table_as_numbers_equal_to_the_csvs(day, settings, tmp_path):
+    from decimal import Decimal
+
+    from openpyxl import load_workbook
+
+    from cashier.reports.render import sections, write_csv, write_xlsx
+
+    report = eod_report(DAY)
+    # A hostile operator name is text, never a formula.
+    report = replace(report, total=replace(report.total, operators=(
+        *report.total.operators[:1],
+        *(replace(o, name="=HYPERLINK(\"http://x\")") for o in report.total.operators[1:2]),
+        *report.total.operators[2:],
+    )))  # fmt: skip
+    xlsx = write_xlsx(report, tmp_path / "eod.xlsx", clinic_name="某诊所")
+    csv_path = write_csv(report, tmp_path / "eod.csv", clinic_name="某诊所")
+    rows = list(csv.reader(csv_path.read_bytes().decode("utf-8-sig").splitlines()))
+    book = load_workbook(xlsx)
+    tables = sections(report)
+    assert book.sheetnames[0] == "概要" and len(book.sheetnames) == 1 + len(tables) + 1
+    for table, sheet in zip(tables, book.worksheets[1:], strict=False):
+        assert sheet.title == table.title[:31]
+        got = [[c.value for c in r] for r in sheet.iter_rows()]
+        assert [str(v) for v in got[0]] == list(table.columns)
+        start = rows.index([table.title]) + 2
+        for want, have in zip(rows[start : start + len(table.rows)], got[1:], strict=True):
+            for i, (w, h) in enumerate(zip(want, have, strict=True)):
+                if i >= table.text_columns and w.strip():
+                    assert isinstance(h, int | float) and not isinstance(h, bool), (w, h)
+                    assert Decimal(str(h)).quantize(Decimal("0.01")) == Decimal(w)
+                else:
+                    assert (h or "") == w
+        for cell in (c for r in sheet.iter_rows() for c in r):
+            assert cell.data_type != "f"  # nothing in a report is a formula
+    summary = book.worksheets[1]
+    assert summary.cell(row=2, column=1).value == "全院"
+    assert Decimal(str(summary.cell(row=2, column=summary.max_column).value)) == (
+        report.total.net_takings.to_decimal()
+    )
+    chart_sheet = book.worksheets[-1]
+    assert chart_sheet._charts, "the takings by hour come with their chart"
+    hours = {r[0].value: r[1].value for r in chart_sheet.iter_rows(min_row=2)}
+    assert sum(Decimal(str(v)) for v in hours.values()) == sum(
+        (h.net.to_decimal() for h in report.total.hours), Decimal(0)
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 """The end-of-day report screen (日结报表, 收费组长): a period and a station, the figures,
-a chart of takings by hour, and export to PDF / CSV in the data directory.
+a chart of takings by hour, and export to PDF / CSV / xlsx in the data directory.
 
 The figures come from :func:`cashier.reports.eod.eod_report` in a worker (the
 database may take a while on a long range: a progress bar shows how far it
@@ -73,6 +73,7 @@ class ReportScreen(WorkerErrors, Screen[None]):
         Binding("f5", "run", say("screen.reports.key.run"), id="report_run"),
         Binding("f6", "export('pdf')", say("screen.reports.key.pdf"), id="report_pdf"),
         Binding("f7", "export('csv')", say("screen.reports.key.csv"), id="report_csv"),
+        Binding("f8", "export('xlsx')", say("screen.reports.key.xlsx"), id="report_xlsx"),
         Binding("escape", "dismiss(None)", say("screen.reports.key.back"), id="back"),
     ]
 
