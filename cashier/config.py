@@ -262,6 +262,11 @@ class Settings:
         return self.data_dir / "receipts"
 
     @property
+    def reports_dir(self) -> Path:
+        """Where exported reports go (end of day, reconciliation)."""
+        return self.data_dir / "reports"
+
+    @property
     def orders_dir(self) -> Path:
         return Path(self.orders_folder) if self.orders_folder else self.data_dir / "orders-inbox"
 

@@ -1515,4 +1515,6 @@ MESSAGES: dict[str, str] = {
     "cli.bundle_written": "Support bundle: {path} (no secrets, no ID numbers: send it to support)",
     "catalog.csv.bad_pinyin": "pinyin (the mnemonic code) is letters and digits, at most 40: {value}",
     "screen.reports.key.xlsx": "Export Excel",
+    "screen.reconcile.key.export": "Export Excel",
+    "screen.reconcile.run_first": "Reconcile first (F5), then export",
 }

@@ -1516,4 +1516,6 @@ MESSAGES: dict[str, str] = {
     "cli.bundle_written": "支持包：{path}（不含密钥和身份证号，可发给技术支持）",
     "catalog.csv.bad_pinyin": "pinyin（助记码）只能是字母和数字，最多 40 个：{value}",
     "screen.reports.key.xlsx": "导出 Excel",
+    "screen.reconcile.key.export": "导出 Excel",
+    "screen.reconcile.run_first": "请先对账（F5），再导出",
 }

@@ -31,6 +31,7 @@ __all__ = [
     "write_csv",
     "write_pdf",
     "write_report",
+    "write_workbook",
     "write_xlsx",
 ]
 
@@ -301,10 +302,32 @@ def write_csv(
 def write_xlsx(
     report: EodReport, path: str | os.PathLike[str], *, clinic_name: str, training: bool = False
 ) -> Path:
-    """A workbook for finance: the heading on a sheet of its own, one sheet per table of
-    :func:`sections` (amounts and counts as numeric cells, amounts formatted ``#,##0.00``),
-    and the takings by hour with its bar chart. A text cell is always text: a name that
-    begins with ``=`` is never taken for a formula."""
+    """The end-of-day report as a workbook for finance: :func:`write_workbook` of its
+    heading, its tables and the takings by hour with their bar chart."""
+    by_hour = {h.hour: h.net for h in report.total.hours}
+    points = tuple(
+        (label, by_hour[int(label)] if int(label) in by_hour else Fen(0))
+        for label, _ in hour_chart(report.total)
+    )
+    return write_workbook(
+        path,
+        _heading(report, clinic_name, training),
+        sections(report),
+        chart=(CHART_TITLE, f"{CHART_TITLE} · {report.scope}", points),
+    )
+
+
+def write_workbook(
+    path: str | os.PathLike[str],
+    heading: list[tuple[str, str]],
+    tables: tuple[Table, ...],
+    *,
+    chart: tuple[str, str, tuple[tuple[str, Fen], ...]] | None = None,
+) -> Path:
+    """A workbook (.xlsx): ``heading`` on a first sheet 概要, one sheet per table (its
+    figure columns as numeric cells: amounts ``#,##0.00``, counts whole), and ``chart``
+    (sheet name, title, (label, amount) points) as a bar chart beside its figures. A text
+    cell is always text: a name that begins with ``=`` is never taken for a formula."""
     from decimal import Decimal, InvalidOperation
 
     from openpyxl import Workbook
@@ -315,59 +338,53 @@ def write_xlsx(
     bold = Font(bold=True)
     first = book.active
     first.title = "概要"
-    for label, value in _heading(report, clinic_name, training):
+    for label, value in heading:
         _text_row(first, (label, value))
     first.column_dimensions["A"].width = 12
     first.column_dimensions["B"].width = 40
     used: set[str] = {first.title}
-    for table in sections(report):
+    for table in tables:
         sheet = book.create_sheet(_sheet_name(table.title, used))
         _text_row(sheet, table.columns)
         for cell in sheet[1]:
             cell.font = bold
         for row in table.rows:
-            out = []
+            sheet.append([None] * len(row))
             for i, value in enumerate(row):
+                cell = sheet.cell(row=sheet.max_row, column=i + 1)
                 number = None
                 if i >= table.text_columns and value.strip():
                     try:
                         number = Decimal(value.replace(",", ""))
                     except InvalidOperation:
                         number = None
-                out.append(value if number is None else number)
-            sheet.append([None] * len(out))
-            for i, value in enumerate(out, 1):
-                cell = sheet.cell(row=sheet.max_row, column=i)
-                if isinstance(value, Decimal):
-                    is_amount = "." in row[i - 1]
-                    cell.value = value if is_amount else int(value)
-                    cell.number_format = "#,##0.00" if is_amount else "0"
-                else:
+                if number is None:
                     _text(cell, value)
-        for i, _ in enumerate(table.columns):
-            sheet.column_dimensions[sheet.cell(row=1, column=i + 1).column_letter].width = (
-                16 if i < table.text_columns else 13
-            )
+                elif "." in value:
+                    cell.value, cell.number_format = number, "#,##0.00"
+                else:
+                    cell.value, cell.number_format = int(number), "0"
+        for i in range(len(table.columns)):
+            letter = sheet.cell(row=1, column=i + 1).column_letter
+            sheet.column_dimensions[letter].width = 16 if i < table.text_columns else 13
         sheet.freeze_panes = "A2"
-    chart_sheet = book.create_sheet(_sheet_name(CHART_TITLE, used))
-    chart_sheet.append(["时", "净收款（元）"])
-    by_hour = {h.hour: h.net for h in report.total.hours}
-    for label, _ in hour_chart(report.total):
-        net = by_hour.get(int(label))
-        chart_sheet.append([label, net.to_decimal() if net is not None else Decimal("0.00")])
-        chart_sheet.cell(row=chart_sheet.max_row, column=2).number_format = "#,##0.00"
-    chart = BarChart()
-    chart.title = f"{CHART_TITLE} · {report.scope}"
-    chart.y_axis.title = "元"
-    chart.x_axis.title = "时"
-    rows = chart_sheet.max_row
-    chart.add_data(
-        Reference(chart_sheet, min_col=2, min_row=1, max_row=rows), titles_from_data=True
-    )
-    chart.set_categories(Reference(chart_sheet, min_col=1, min_row=2, max_row=rows))
-    chart.legend = None
-    chart.width, chart.height = 22, 10
-    chart_sheet.add_chart(chart, "D2")
+    if chart is not None:
+        name, title, points = chart
+        chart_sheet = book.create_sheet(_sheet_name(name, used))
+        _text_row(chart_sheet, ("", "元"))
+        for label, amount in points:
+            chart_sheet.append([label, amount.to_decimal()])
+            chart_sheet.cell(row=chart_sheet.max_row, column=1).data_type = "s"
+            chart_sheet.cell(row=chart_sheet.max_row, column=2).number_format = "#,##0.00"
+        bars = BarChart()
+        bars.title = title
+        bars.legend = None
+        bars.width, bars.height = 22, 10
+        rows = chart_sheet.max_row
+        bars.add_data(Reference(chart_sheet, min_col=2, min_row=1, max_row=rows),
+                      titles_from_data=True)  # fmt: skip
+        bars.set_categories(Reference(chart_sheet, min_col=1, min_row=2, max_row=rows))
+        chart_sheet.add_chart(bars, "D2")
     return _write_atomically(path, book.save)
 
 

@@ -508,3 +508,66 @@ def parse_day(text: str, *, today: date | None = None) -> date:
     if day > today:
         raise InputError(say("reconcile.future"))
     return day
+
+
+# -- the workbook for finance -------------------------------------------------------------------
+def write_xlsx(result: Reconciliation, path, *, clinic_name: str, training: bool = False):
+    """The day's reconciliation as a workbook (``recon-YYYY-MM-DD.xlsx``): its verdict,
+    the groups as 3201 answered them, every mismatch with both sides' figures, and the
+    settlements that matched. The same figures as the screen; amounts as numeric cells."""
+    from cashier.reports.render import Table, write_workbook
+
+    def yuan(amount: Fen | None) -> str:
+        return str(amount) if amount is not None else ""
+
+    heading = [
+        ("医保对账", clinic_name),
+        ("日期", result.day.isoformat()),
+        ("定点机构", result.fixmedins_code),
+        ("结果", "平" if result.balanced else "不平"),
+        ("本地笔数", str(result.ours.count)),
+        ("平台笔数", str(result.insurer_count)),
+        ("已核对", str(len(result.matched))),
+    ]
+    if training:
+        heading.append(("培训模式", "数据仅供练习"))
+    groups = Table(
+        "对账汇总（3201）",
+        ("险种 · 清算类别", "结果", "笔数", "医疗费总额", "基金支付", "个人账户", "说明"),
+        tuple(
+            (group_label(g.insutype, g.clr_type), "平" if g.balanced else "不平",
+             str(g.ours.count), yuan(g.ours.medfee_sumamt), yuan(g.ours.fund_pay_sumamt),
+             yuan(g.ours.acct_pay), g.description)
+            for g in result.groups
+        ),
+        text_columns=2,
+    )  # fmt: skip
+    mismatches = Table(
+        "不符明细（3202）",
+        ("类型", "结算ID", "收据号", "医疗费（本地）", "医疗费（平台）", "基金（本地）",
+         "基金（平台）", "个账（本地）", "个账（平台）", "说明"),
+        tuple(
+            (m.kind.label, m.setl_id, m.receipt_no,
+             yuan(m.local.medfee_sumamt if m.local else None),
+             yuan(m.theirs.medfee_sumamt if m.theirs else None),
+             yuan(m.local.fund_pay_sumamt if m.local else None),
+             yuan(m.theirs.fund_pay_sumamt if m.theirs else None),
+             yuan(m.local.acct_pay if m.local else None),
+             yuan(m.theirs.acct_pay if m.theirs else None), m.summary)
+            for m in result.mismatches
+        ),
+        text_columns=3,
+    )  # fmt: skip
+    matched = Table(
+        "已核对",
+        ("收据号", "结算ID", "险种 · 清算类别", "结算时间", "医疗费总额", "基金支付",
+         "个人账户", "现金"),
+        tuple(
+            (s.receipt_no, s.setl_id, group_label(s.insutype, s.clr_type),
+             f"{s.settled_at:%Y-%m-%d %H:%M:%S}", yuan(s.medfee_sumamt),
+             yuan(s.fund_pay_sumamt), yuan(s.acct_pay), yuan(s.psn_cash_pay))
+            for s in result.matched
+        ),
+        text_columns=4,
+    )  # fmt: skip
+    return write_workbook(path, heading, (groups, mismatches, matched))

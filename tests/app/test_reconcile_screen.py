@@ -98,7 +98,24 @@ async def test_supervisor_finds_the_mismatches_and_drills_down(settings):
         await pilot.press("down", "enter")  # the one only the insurer has
         await settle(pilot)
         assert "本地没有这笔结算" in text_of(app.screen, "#drill-body")
-        await pilot.press("escape", "escape")
+        await pilot.press("escape")
+        await settle(pilot)
+
+        await pilot.press("f8")  # the workbook for finance
+        await settle(pilot)
+        assert screen.exported is not None and screen.exported.name.startswith("recon-")
+        from decimal import Decimal
+
+        from openpyxl import load_workbook
+
+        book = load_workbook(screen.exported)
+        assert book.sheetnames == ["概要", "对账汇总（3201）", "不符明细（3202）", "已核对"]
+        differs = [r for r in book["不符明细（3202）"].iter_rows(min_row=2, values_only=True)
+                   if r[0] == "金额不符"]  # fmt: skip
+        (ours_medfee, theirs_medfee) = differs[0][3:5]
+        assert Decimal(str(theirs_medfee)) - Decimal(str(ours_medfee)) == Decimal("2.00")
+        assert dict(book["概要"].iter_rows(values_only=True))["结果"] == "不平"
+        await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, SaleScreen)
 

@@ -19,7 +19,7 @@ from cashier.services.operators import Role, SignedIn
 from cashier.services.station import open_station
 from cashier.store.models import Sale, Station
 from cashier.ui.app import CashierApp
-from cashier.ui.screens.reports import ReportScreen, reports_dir
+from cashier.ui.screens.reports import ReportScreen
 from cashier.ui.screens.sale import SaleScreen
 from tests.support.pilot import login, settle
 from tests.support.tools import require_tool
@@ -84,7 +84,7 @@ async def test_supervisor_runs_the_report_and_exports_it(settings):
 
         await pilot.press("f6")
         await settle(pilot)
-        pdf = reports_dir(settings) / f"eod-{today}.pdf"
+        pdf = settings.reports_dir / f"eod-{today}.pdf"
         assert pdf.exists() and screen.exported == pdf
         assert str(pdf) in notices(app)
         text = subprocess.run(
@@ -94,13 +94,13 @@ async def test_supervisor_runs_the_report_and_exports_it(settings):
 
         await pilot.press("f7")
         await settle(pilot)
-        csv_file = reports_dir(settings) / f"eod-{today}.csv"
+        csv_file = settings.reports_dir / f"eod-{today}.csv"
         assert csv_file.read_bytes().startswith(b"\xef\xbb\xbf")
         assert str(report.total.net_takings) in csv_file.read_text("utf-8-sig")
 
         await pilot.press("f8")  # the workbook for finance
         await settle(pilot)
-        xlsx = reports_dir(settings) / f"eod-{today}.xlsx"
+        xlsx = settings.reports_dir / f"eod-{today}.xlsx"
         assert xlsx.exists() and screen.exported == xlsx
 
         # one station only
@@ -111,7 +111,7 @@ async def test_supervisor_runs_the_report_and_exports_it(settings):
         assert screen.report.total.net_takings == theirs.total
         await pilot.press("f7")
         await settle(pilot)
-        assert (reports_dir(settings) / f"eod-{today}-MZ-02.csv").exists()
+        assert (settings.reports_dir / f"eod-{today}-MZ-02.csv").exists()
 
         # a date typed (as fast as a scanner: it lands in the field) and a bad one
         field = screen.query_one("#report-from", Input)

@@ -68,6 +68,7 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
         Binding(
             "f7", "payments_tab", say("screen.reconcile.key.payments_tab"), id="recon_payments"
         ),
+        Binding("f8", "export", say("screen.reconcile.key.export"), id="recon_export"),
         Binding("escape", "back", say("screen.reconcile.key.back"), id="back"),
     ]
 
@@ -77,6 +78,7 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.result: Reconciliation | None = None
+        self.exported = None  # the last workbook written (F8)
 
     def compose(self) -> ComposeResult:
         settings = self.app.settings
@@ -230,6 +232,32 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
         event.stop()
         if 0 <= event.cursor_row < len(self.result.mismatches):
             self.app.push_screen(MismatchDetail(self.result.mismatches[event.cursor_row]))
+
+    def action_export(self) -> None:
+        """The reconciliation shown, as a workbook for finance (``<data>/reports``)."""
+        if self.result is None:
+            self.notify(say("screen.reconcile.run_first"), severity="warning")
+            return
+        self.export(self.result)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="recon-export")
+    def export(self, result: Reconciliation) -> None:
+        from cashier.services.reconcile import write_xlsx
+
+        settings = self.app.settings
+        folder = settings.reports_dir
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CashierError(say("screen.reports.folder_failed", folder=folder,
+                                   value=exc.strerror or exc)) from None  # fmt: skip
+        path = write_xlsx(result, folder / f"recon-{result.day.isoformat()}.xlsx",
+                          clinic_name=settings.clinic_name, training=settings.training)  # fmt: skip
+        self.app.call_from_thread(self._exported, path)
+
+    def _exported(self, path) -> None:
+        self.exported = path
+        self.notify(say("screen.reports.exported", path=path), timeout=10)
 
     def action_payments_tab(self) -> None:
         from cashier.ui.screens.menu import switch_to

@@ -40,12 +40,7 @@ from cashier.ui.screens.base import WorkerErrors
 from cashier.ui.text import quoted
 from cashier.ui.widgets.keybar import KeyBar
 
-__all__ = ["ReportScreen", "reports_dir"]
-
-
-def reports_dir(settings) -> Path:
-    """Where exported reports go: ``<data dir>/reports``."""
-    return Path(settings.data_dir) / "reports"
+__all__ = ["ReportScreen"]
 
 
 def _close_thread_connection() -> None:
@@ -259,7 +254,7 @@ class ReportScreen(WorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="report-export")
     def export(self, report: EodReport, fmt: Format) -> None:
         settings = self.app.settings
-        folder = reports_dir(settings)
+        folder = settings.reports_dir
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
