@@ -20,7 +20,7 @@ from cashier.messages import say
 
 APP_NAME = "cashier"
 KINDS = ("clinic", "pharmacy")
-PAPERS = ("80mm", "58mm", "a5")
+PAPERS = ("80mm", "58mm", "a5", "a4")
 
 #: Default key bindings: action id -> key. The contract in design.md; a config
 #: ``[keymap]`` table may remap any of them (``pay = "f9"``).

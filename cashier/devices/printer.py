@@ -2,7 +2,9 @@
 
 ``printer_from_url`` reads the printer URL of the configuration:
 ``pdf://DIR`` (one PDF per receipt; the training default), ``tcp://host:9100``,
-``usb://04b8:0202``, ``serial:///dev/ttyS0?baud=9600`` and ``file:///dev/usb/lp0``.
+``usb://04b8:0202``, ``serial:///dev/ttyS0?baud=9600``, ``file:///dev/usb/lp0`` and
+``cups://QUEUE`` (a CUPS queue: an A4/A5 laser, an invoice printer, a thermal printer
+with its vendor's driver; the PDF goes through ``lp``).
 Every ESC/POS job opens the connection, sends the whole receipt and closes it;
 a failure raises :class:`DeviceError` and never touches the sale.
 
@@ -165,6 +167,69 @@ class PdfPrinter:
         return PrinterStatus.offline(
             say("device.printer.folder_unwritable", directory=self.directory)
         )
+
+
+@dataclass
+class CupsPrinter(PdfPrinter):
+    """A CUPS queue (``cups://QUEUE``, ``cups://QUEUE?server=HOST:631``): each receipt is
+    rendered as a PDF for the queue's paper, kept in ``directory`` like the PDF printer's,
+    and submitted with ``lp``. A job refused by CUPS (no such queue, the queue stopped, no
+    CUPS at all) is a :class:`DeviceError` naming the queue; the sale never waits on it."""
+
+    queue: str = ""
+    server: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.queue or not all(c.isalnum() or c in "-_." for c in self.queue):
+            raise DeviceError(say("device.printer.cups_queue", queue=self.queue))
+
+    @property
+    def description(self) -> str:
+        return f"cups://{self.queue}" + (f"?server={self.server}" if self.server else "")
+
+    def print_receipt(self, receipt: Receipt, *, kick_drawer: bool = False) -> Printed:
+        kept = super().print_receipt(receipt, kick_drawer=kick_drawer)
+        return self.submit(kept.path or Path(kept.where), receipt.receipt_no)
+
+    def submit(self, path: Path, title: str) -> Printed:
+        """Send a PDF to the queue; the job's id as CUPS named it."""
+        command = ["lp", "-d", self.queue, "-t", title[:60]]
+        if self.paper in ("a4", "a5"):
+            command += ["-o", f"media={self.paper.upper()}"]
+        out = self._run([*command, "--", str(path)], self.server)
+        job = out.split("request id is ", 1)[-1].split(" ", 1)[0] if "request id is" in out else ""
+        return Printed(f"{self.description} {job}".strip(), path)
+
+    def open_drawer(self) -> None:
+        raise DeviceError(say("device.printer.no_drawer_cups"))
+
+    def status(self, timeout: float = STATUS_TIMEOUT) -> PrinterStatus:
+        """Online when CUPS says the queue is enabled (idle or printing)."""
+        try:
+            out = self._run(["lpstat", "-p", self.queue], self.server, timeout=max(timeout, 3.0))
+        except DeviceError as exc:
+            return PrinterStatus.offline(str(exc))
+        if "disabled" in out:
+            return PrinterStatus.offline(say("device.printer.cups_disabled", queue=self.queue))
+        return PrinterStatus(online=True)
+
+    def _run(self, command: list[str], server: str, timeout: float = 30.0) -> str:
+        import subprocess
+
+        if server:
+            command = [command[0], "-h", server, *command[1:]]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                                  env={**os.environ, "LC_ALL": "C"})  # fmt: skip
+        except FileNotFoundError:
+            raise DeviceError(say("device.printer.cups_missing")) from None
+        except subprocess.TimeoutExpired:
+            raise DeviceError(say("device.printer.cups_timeout", queue=self.queue)) from None
+        if done.returncode != 0:
+            why = (done.stderr or done.stdout).strip().splitlines()
+            raise DeviceError(say("device.printer.cups_refused", queue=self.queue,
+                                  why=why[-1] if why else done.returncode))  # fmt: skip
+        return done.stdout
 
 
 class EscposTransport(Protocol):
@@ -433,6 +498,10 @@ def printer_from_url(url: str, *, data_dir: Path, paper: str = "80mm") -> Receip
         raw = (parts.netloc + parts.path).strip()
         directory = Path(raw).expanduser() if raw else data_dir / "receipts"
         return PdfPrinter(directory, paper)
+    if parts.scheme == "cups":
+        server = parse_qs(parts.query).get("server", [""])[0]
+        return CupsPrinter(data_dir / "receipts", paper, queue=parts.netloc or parts.path.strip("/"),
+                           server=server)  # fmt: skip
     if parts.scheme == "tcp":
         if not parts.hostname:
             raise DeviceError(say("device.printer.no_host", url=url))

@@ -1517,4 +1517,13 @@ MESSAGES: dict[str, str] = {
     "screen.reports.key.xlsx": "Export Excel",
     "screen.reconcile.key.export": "Export Excel",
     "screen.reconcile.run_first": "Reconcile first (F5), then export",
+    "device.printer.cups_queue": "Not a CUPS queue name: {queue!r} (e.g. cups://A5_Laser; lpstat -p lists them)",
+    "device.printer.no_drawer_cups": "A CUPS printer has no cash drawer: open the drawer by hand",
+    "device.printer.cups_disabled": "The queue {queue} is stopped: enable it in CUPS (cupsenable {queue})",
+    "device.printer.cups_missing": "No CUPS client (lp): apt-get install cups-client",
+    "device.printer.cups_timeout": "CUPS did not answer (queue {queue}): check the CUPS service",
+    "device.printer.cups_refused": "CUPS refused the job (queue {queue}): {why}",
+    "printing.page_needs_cups": "A report needs an A4 page: set the printer to a CUPS queue (cups://QUEUE), or export the PDF with F6 and print it",
+    "screen.reports.key.print": "Print",
+    "screen.reports.printed": "Sent to the printer: {where}",
 }

@@ -1518,4 +1518,13 @@ MESSAGES: dict[str, str] = {
     "screen.reports.key.xlsx": "导出 Excel",
     "screen.reconcile.key.export": "导出 Excel",
     "screen.reconcile.run_first": "请先对账（F5），再导出",
+    "device.printer.cups_queue": "CUPS 打印队列名不对：{queue!r}（例如 cups://A5_Laser，用 lpstat -p 查看队列名）",
+    "device.printer.no_drawer_cups": "CUPS 打印机没有接钱箱：请手动打开钱箱",
+    "device.printer.cups_disabled": "打印队列 {queue} 已停用：请在 CUPS 中启用（cupsenable {queue}）",
+    "device.printer.cups_missing": "没有 CUPS 客户端（lp）：apt-get install cups-client",
+    "device.printer.cups_timeout": "CUPS 没有应答（打印队列 {queue}）：请检查 CUPS 服务",
+    "device.printer.cups_refused": "CUPS 拒绝了打印（队列 {queue}）：{why}",
+    "printing.page_needs_cups": "报表要打在 A4 纸上：请把打印机设为 CUPS 队列（cups://队列名），或按 F6 导出 PDF 后打印",
+    "screen.reports.key.print": "打印",
+    "screen.reports.printed": "已送打印：{where}",
 }

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FONT_CANDIDATES", "Paper", "cjk_font", "render_pdf"]
 
-Paper = Literal["80mm", "a5"]
+Paper = Literal["80mm", "a5", "a4"]
 
 #: Where the CJK font is looked for, after ``$CASHIER_CJK_FONT``.
 FONT_CANDIDATES: tuple[str, ...] = (
@@ -59,6 +59,7 @@ class _PageSpec:
 _PAPERS: dict[str, _PageSpec] = {
     "80mm": _PageSpec(80 * _MM, None, 4 * _MM, 8.5, 26 * _MM),
     "a5": _PageSpec(148 * _MM, 210 * _MM, 14 * _MM, 10.5, 32 * _MM),
+    "a4": _PageSpec(210 * _MM, 297 * _MM, 20 * _MM, 11.5, 36 * _MM),
 }
 _SCALE = {"title": 1.3, "big": 1.35}  # font size of a style relative to the body
 _LEADING = 1.45
@@ -129,12 +130,12 @@ class _Block:
 def render_pdf(receipt: Receipt, path: str | os.PathLike[str], paper: Paper = "80mm") -> Path:
     """Write ``receipt`` as a PDF at ``path``; the path written.
 
-    ``paper`` is ``"80mm"`` (a roll page exactly as long as the receipt) or
-    ``"a5"`` (numbered pages when one is not enough). The file appears
+    ``paper`` is ``"80mm"`` (a roll page exactly as long as the receipt), ``"a5"`` or
+    ``"a4"`` (numbered pages when one is not enough). The file appears
     complete or not at all: it is written beside ``path`` and renamed over it.
     """
     if paper not in _PAPERS:
-        raise ValueError(f"paper must be '80mm' or 'a5', not {paper!r}")
+        raise ValueError(f"paper must be '80mm', 'a5' or 'a4', not {paper!r}")
     spec = _PAPERS[paper]
     font = cjk_font()
     blocks = [_block(line, font, spec) for line in receipt_layout(receipt)]

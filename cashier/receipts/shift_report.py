@@ -187,11 +187,11 @@ def render_shift_report_pdf(
     report: ShiftReport, path: str | os.PathLike[str], paper: str = "80mm"
 ) -> Path:
     """Write ``report`` as a PDF at ``path`` with the receipt's page drawing (80 mm roll
-    or A5, CJK font embedded, 培训模式 watermark); the file appears complete or not at all."""
+    or A5 / A4, CJK font embedded, 培训模式 watermark); the file appears complete or not at all."""
     from cashier.receipts import pdf
 
     if paper not in pdf._PAPERS:
-        raise ValueError(f"paper must be '80mm' or 'a5', not {paper!r}")
+        raise ValueError(f"paper must be one of {tuple(pdf._PAPERS)}, not {paper!r}")
     spec = pdf._PAPERS[paper]
     font = pdf.cjk_font()
     blocks = [pdf._block(line, font, spec) for line in shift_report_layout(report)]

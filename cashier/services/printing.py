@@ -14,12 +14,14 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 
 from cashier import faults
 from cashier.config import Settings
 from cashier.devices.printer import (
     NO_DRAWER_PDF,
     STATUS_TIMEOUT,
+    CupsPrinter,
     EscposPrinter,
     PdfPrinter,
     Printed,
@@ -199,6 +201,7 @@ def open_drawer(
     by.require(Role.SUPERVISOR)
     printer = printer if printer is not None else configured_printer(settings)
     if not printer.has_drawer:
+        printer.open_drawer()  # says why it has none (a PDF printer, a CUPS queue)
         raise DeviceError(NO_DRAWER_PDF)
     with _PRINTING:
         with database.atomic():
@@ -289,12 +292,33 @@ def print_document(
         return printed
 
 
+def print_pdf(settings: Settings, path: Path, title: str) -> Printed:
+    """An A4 document already written as a PDF (an end-of-day report) to the configured
+    printer, which must be a CUPS queue (a receipt roll cannot take a page); recorded as
+    a job. ``DeviceError`` when it cannot."""
+    printer = configured_printer(settings)
+    if not isinstance(printer, CupsPrinter):
+        raise DeviceError(say("printing.page_needs_cups"))
+    with _PRINTING:
+        job = PrintJob.create(
+            station=settings.station_id, kind=JobKind.DOCUMENT.value, status=JobStatus.QUEUED.value
+        )
+        try:
+            printed = printer.submit(path, title)
+        except DeviceError as exc:
+            _finish(job, JobStatus.FAILED, str(exc))
+            raise
+        _finish(job, JobStatus.PRINTED)
+        return printed
+
+
 # -- inside ---------------------------------------------------------------------------
 
 
 def _print_shift_report(printer: ReceiptPrinter, report: ShiftReport) -> Printed:
     """A shift report through the configured printer (whose interface knows only receipts):
-    a PDF in its directory, or the ESC/POS job over its transport."""
+    a PDF in its directory (sent to the queue for CUPS), or the ESC/POS job over its
+    transport."""
     if isinstance(printer, PdfPrinter):
         path = printer.directory / shift_report_file_name(report)
         try:
@@ -306,6 +330,8 @@ def _print_shift_report(printer: ReceiptPrinter, report: ShiftReport) -> Printed
             raise DeviceError(
                 say("printing.unwritable", strerror=exc.strerror, directory=printer.directory)
             ) from None
+        if isinstance(printer, CupsPrinter):  # kept as the PDF printer keeps it, then sent
+            return printer.submit(path, path.stem)
         return Printed(str(path), path)
     if isinstance(printer, EscposPrinter):
         printer.transport.send(render_shift_report_escpos(report, printer.paper_mm))

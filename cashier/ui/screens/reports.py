@@ -69,6 +69,7 @@ class ReportScreen(WorkerErrors, Screen[None]):
         Binding("f6", "export('pdf')", say("screen.reports.key.pdf"), id="report_pdf"),
         Binding("f7", "export('csv')", say("screen.reports.key.csv"), id="report_csv"),
         Binding("f8", "export('xlsx')", say("screen.reports.key.xlsx"), id="report_xlsx"),
+        Binding("f9", "print_report", say("screen.reports.key.print"), id="report_print"),
         Binding("escape", "dismiss(None)", say("screen.reports.key.back"), id="back"),
     ]
 
@@ -253,6 +254,10 @@ class ReportScreen(WorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="report-export")
     def export(self, report: EodReport, fmt: Format) -> None:
+        self.app.call_from_thread(self._exported, self._write(report, fmt))
+
+    def _write(self, report: EodReport, fmt: Format) -> Path:
+        """The report as ``fmt`` in the reports folder (from a worker)."""
         settings = self.app.settings
         folder = settings.reports_dir
         try:
@@ -261,14 +266,29 @@ class ReportScreen(WorkerErrors, Screen[None]):
             raise CashierError(
                 say("screen.reports.folder_failed", folder=folder, value=exc.strerror or exc)
             ) from None
-        path = write_report(
+        return write_report(
             report,
             folder / report_file_name(report, fmt),
             fmt,
             clinic_name=settings.clinic_name,
             training=settings.training,
         )
+
+    def action_print_report(self) -> None:
+        if self.report is None:
+            self.notify(say("screen.reports.make_first"), severity="warning")
+            return
+        self.print_report(self.report)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="report-export")
+    def print_report(self, report: EodReport) -> None:
+        """The report as an A4 PDF (kept in the reports folder) to a CUPS printer."""
+        from cashier.services.printing import print_pdf
+
+        path = self._write(report, "pdf")
         self.app.call_from_thread(self._exported, path)
+        printed = print_pdf(self.app.settings, path, path.stem)
+        self.app.call_from_thread(self.notify, say("screen.reports.printed", where=printed.where))
 
     def _exported(self, path: Path) -> None:
         self.exported = path
