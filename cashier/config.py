@@ -223,6 +223,10 @@ class Settings:
     orders_folder: str = ""  # the clinic system's drop folder; empty: <data dir>/orders-inbox
     console_host: str = "127.0.0.1"  # `cashier console`: the supervisor console in a browser
     console_port: int = 8765
+    #: The console's address as the supervisors' browsers reach it, when that is not the
+    #: address they asked (behind a reverse proxy: "https://console.clinic.lan"); empty:
+    #: each page is built with the address its browser used.
+    console_public_url: str = ""
     low_spec: bool = False  # docs/low-spec.md: ANSI colours, no animation; CASHIER_LOW_SPEC=1
     #: The business time zone (cashier.timezone): receipts, business days and the insurer's
     #: inf_time are China's whatever the PC's own zone is.

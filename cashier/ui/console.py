@@ -128,18 +128,22 @@ def serve(settings, *, host: str, port: int, config: str | None, data_dir: str |
         host=host,
         port=port,
         title=say("ui.console.clinic_title", clinic_name=settings.clinic_name),
+        public_url=settings.console_public_url,
     ).serve()
     return 0
 
 
-def console_server(command: str, *, host: str, port: int, title: str):
-    """textual-serve's server with the cashier's page and the request's own address."""
+def console_server(command: str, *, host: str, port: int, title: str, public_url: str = ""):
+    """textual-serve's server with the cashier's page and the request's own address, or
+    ``public_url`` when one is set (the console behind a reverse proxy)."""
     from pathlib import Path
 
     from textual_serve.server import Server
 
     class ConsoleServer(Server):
         async def handle_index(self, request):
+            if public_url:  # set by the technician: every page is built with it
+                return await super().handle_index(request)
             # The page's addresses are built from public_url: the browser's own, for this
             # request (nothing is awaited while it is used, so requests never mix).
             configured, self.public_url = self.public_url, f"{request.scheme}://{request.host}"
@@ -154,4 +158,5 @@ def console_server(command: str, *, host: str, port: int, title: str):
         port=port,
         title=title,
         templates_path=Path(__file__).with_name("console_page"),
+        public_url=public_url.rstrip("/") or None,
     )

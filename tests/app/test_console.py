@@ -76,6 +76,19 @@ def test_cashier_console_serves_a_browser_page(tmp_path):
         proc.wait(10)
 
 
+async def test_a_public_url_builds_the_page_behind_a_proxy():
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from cashier.ui.console import console_server
+
+    server = console_server("true", host="127.0.0.1", port=free_port(), title="组长控制台",
+                            public_url="https://console.clinic.lan/")  # fmt: skip
+    async with TestClient(TestServer(await server._make_app())) as client:
+        response = await client.get("/", headers={"Host": "10.0.0.5:8765"})
+        page = await response.text()
+    assert "wss://console.clinic.lan/" in page and "10.0.0.5" not in page
+
+
 @pytest.mark.pilot
 async def test_repeated_wrong_pins_slow_the_next_try(settings):
     """The first wrong PIN may be a typo; from the second on the PIN field waits (1, 2, 4 …
