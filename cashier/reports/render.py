@@ -25,6 +25,7 @@ from cashier.reports.eod import FUNDS, EodReport, Figures
 __all__ = [
     "FORMATS",
     "Table",
+    "folder_for",
     "hour_chart",
     "report_file_name",
     "sections",
@@ -263,6 +264,18 @@ def report_file_name(report: EodReport, fmt: Format) -> str:
 
 
 # -- writing --------------------------------------------------------------------------------------
+def folder_for(folder: Path) -> Path:
+    """The folder reports are written to, made when missing; one that cannot be made is a
+    :class:`CashierError` naming it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CashierError(
+            say("screen.reports.folder_failed", folder=folder, value=exc.strerror or exc)
+        ) from None
+    return folder
+
+
 def write_report(
     report: EodReport,
     path: str | os.PathLike[str],

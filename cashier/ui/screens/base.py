@@ -35,6 +35,17 @@ def show_error(screen, error: BaseException, *, timeout: float = 6) -> None:
 MONEY = "money"
 
 
+def kept_out(screen, role, message_key: str) -> bool:
+    """On mounting a screen of a role: when the operator signed in is below ``role``, the
+    screen closes and says why (``message_key`` with the role's ``label``); True then."""
+    who = screen.app.operator
+    if who is not None and who.role.at_least(role):
+        return False
+    screen.app.pop_screen()
+    screen.app.notify(say(message_key, label=role.label), severity="error")
+    return True
+
+
 def money_busy(app) -> bool:
     """Whether money work is running: a second key press is then refused, never queued."""
     busy = any(w.group == MONEY and not w.is_finished for w in app.workers)

@@ -17,7 +17,7 @@ from cashier.messages import say
 from cashier.services import insurer_catalogs
 from cashier.services.operators import Role
 from cashier.store.models import Item
-from cashier.ui.screens.base import WorkerErrors, show_error
+from cashier.ui.screens.base import WorkerErrors, kept_out, show_error
 from cashier.ui.text import clipped, plain
 from cashier.ui.widgets.keybar import KeyBar
 
@@ -48,11 +48,7 @@ class MappingScreen(WorkerErrors, Screen[None]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        who = self.app.operator
-        if who is None or not who.role.at_least(Role.SUPERVISOR):
-            self.app.pop_screen()
-            self.app.notify(say("screen.mapping.needs_role", label=Role.SUPERVISOR.label),
-                            severity="error")  # fmt: skip
+        if kept_out(self, Role.SUPERVISOR, "screen.mapping.needs_role"):
             return
         items = self.query_one("#mapping-items", DataTable)
         items.add_column(say("screen.mapping.col.code"), key="code", width=8)

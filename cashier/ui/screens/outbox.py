@@ -15,7 +15,7 @@ from cashier.errors import CashierError
 from cashier.messages import say
 from cashier.services import outbox, senders
 from cashier.services.operators import Role
-from cashier.ui.screens.base import WorkerErrors, show_error
+from cashier.ui.screens.base import WorkerErrors, kept_out, show_error
 from cashier.ui.text import clipped, plain
 from cashier.ui.widgets.keybar import KeyBar
 
@@ -43,11 +43,7 @@ class OutboxScreen(WorkerErrors, Screen[None]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        who = self.app.operator
-        if who is None or not who.role.at_least(Role.SUPERVISOR):
-            self.app.pop_screen()
-            self.app.notify(say("screen.outbox.needs_role", label=Role.SUPERVISOR.label),
-                            severity="error")  # fmt: skip
+        if kept_out(self, Role.SUPERVISOR, "screen.outbox.needs_role"):
             return
         table = self.query_one(DataTable)
         table.add_column(say("screen.outbox.col.id"), key="id", width=5)

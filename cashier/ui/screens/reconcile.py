@@ -242,15 +242,11 @@ class ReconcileScreen(WorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="recon-export")
     def export(self, result: Reconciliation) -> None:
+        from cashier.reports.render import folder_for
         from cashier.services.reconcile import write_xlsx
 
         settings = self.app.settings
-        folder = settings.reports_dir
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CashierError(say("screen.reports.folder_failed", folder=folder,
-                                   value=exc.strerror or exc)) from None  # fmt: skip
+        folder = folder_for(settings.reports_dir)
         path = write_xlsx(result, folder / f"recon-{result.day.isoformat()}.xlsx",
                           clinic_name=settings.clinic_name, training=settings.training)  # fmt: skip
         self.app.call_from_thread(self._exported, path)

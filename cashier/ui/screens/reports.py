@@ -29,6 +29,7 @@ from cashier.reports.eod import CLINIC, EodReport, eod_report, parse_day
 from cashier.reports.render import (
     CHART_TITLE,
     Format,
+    folder_for,
     hour_chart,
     report_file_name,
     sections,
@@ -259,16 +260,9 @@ class ReportScreen(WorkerErrors, Screen[None]):
     def _write(self, report: EodReport, fmt: Format) -> Path:
         """The report as ``fmt`` in the reports folder (from a worker)."""
         settings = self.app.settings
-        folder = settings.reports_dir
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CashierError(
-                say("screen.reports.folder_failed", folder=folder, value=exc.strerror or exc)
-            ) from None
         return write_report(
             report,
-            folder / report_file_name(report, fmt),
+            folder_for(settings.reports_dir) / report_file_name(report, fmt),
             fmt,
             clinic_name=settings.clinic_name,
             training=settings.training,

@@ -17,7 +17,7 @@ from cashier.errors import CashierError
 from cashier.messages import say
 from cashier.services import clock, stock
 from cashier.services.operators import Role
-from cashier.ui.screens.base import WorkerErrors, show_error
+from cashier.ui.screens.base import WorkerErrors, kept_out, show_error
 from cashier.ui.text import clipped, plain
 from cashier.ui.widgets.keybar import KeyBar
 
@@ -56,11 +56,7 @@ class StockScreen(WorkerErrors, Screen[None]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        who = self.app.operator
-        if who is None or not who.role.at_least(Role.SUPERVISOR):
-            self.app.pop_screen()
-            self.app.notify(say("screen.stock.needs_role", label=Role.SUPERVISOR.label),
-                            severity="error")  # fmt: skip
+        if kept_out(self, Role.SUPERVISOR, "screen.stock.needs_role"):
             return
         table = self.query_one(DataTable)
         for key, width in (("bchno", 16), ("code", 8), ("name", 14), ("lot", 10),
