@@ -1352,9 +1352,9 @@ def test_fuzz_settings_from_dict(tmp_path, raw, with_data_dir):
 
 @st.composite
 def config_files(draw) -> bytes:
-    import tomli_w
+    import tomlkit
 
-    text = tomli_w.dumps(draw(config_tables()))
+    text = tomlkit.dumps(draw(config_tables()))
     how = draw(st.sampled_from(["same", "same", "cut", "junk", "any", "huge"]))
     if how == "cut":
         text = text[: draw(st.integers(0, len(text)))]
