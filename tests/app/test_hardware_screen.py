@@ -251,7 +251,7 @@ async def test_editing_settings_writes_the_config_file(settings, tmp_path):
         ("max_gap_ms", "0", "扫码按键间隔"),
         ("max_gap_ms", "", "扫码按键间隔"),
         ("min_length", "99", "扫码最短长度"),
-        ("paper", "a4", "纸宽"),
+        ("paper", "a3", "纸宽"),
     ],
 )
 def test_edited_settings_refuses_bad_values(settings, field, value, message):

@@ -345,7 +345,7 @@ def test_pdf_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 def test_pdf_refuses_unknown_paper(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
-        render_pdf(_receipt(), tmp_path / "r.pdf", paper="a4")  # type: ignore[arg-type]
+        render_pdf(_receipt(), tmp_path / "r.pdf", paper="a3")  # type: ignore[arg-type]
 
 
 def test_missing_cjk_font_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
