@@ -426,9 +426,12 @@ def search(query: str, limit: int = SEARCH_LIMIT) -> list[Item]:
     if not q:
         return []
     exact = find_by_scan(q)
-    cond = Item.code.startswith(q) | Item.name.contains(q)  # peewee escapes % and _
-    if q.isascii():
-        cond = cond | Item.pinyin.contains(q.lower())
+    if _indexed():
+        cond = _in_index(q)
+    else:  # PostgreSQL, or SQLite without FTS5: every item read
+        cond = Item.code.startswith(q) | Item.name.contains(q)  # peewee escapes % and _
+        if q.isascii():
+            cond = cond | Item.pinyin.contains(q.lower())
     rows = list(
         Item.select()
         .where((Item.active == True) & cond)  # noqa: E712
@@ -438,6 +441,37 @@ def search(query: str, limit: int = SEARCH_LIMIT) -> list[Item]:
     if exact is not None:
         rows = [exact, *[r for r in rows if r.id != exact.id][: limit - 1]]
     return rows
+
+
+#: Matches of the search index taken, in item order, before they are sorted for the screen:
+#: a query of one or two letters holds in most of a large catalog, and sorting all of it
+#: per keystroke is what the index is there to avoid (a longer query narrows it).
+CANDIDATES = 500
+
+
+def _indexed() -> bool:
+    from cashier.store.db import search_index
+
+    db = database.obj
+    cached = getattr(db, "_cashier_search_index", None)
+    if cached is None:
+        cached = search_index(db)
+        db._cashier_search_index = cached
+    return cached
+
+
+def _in_index(q: str):
+    """The items whose code, name or a 拼音 key holds ``q``, from the search index."""
+    from peewee import SQL
+
+    from cashier.domain.grams import match
+
+    expr = match(q)
+    if expr is None:
+        return SQL("0")
+    return Item.id.in_(
+        SQL("(SELECT rowid FROM item_search WHERE item_search MATCH ? LIMIT ?)", (expr, CANDIDATES))
+    )
 
 
 def iter_items() -> Iterator[Item]:

@@ -6,8 +6,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from peewee import Database, SqliteDatabase
+from peewee import Database, OperationalError, SqliteDatabase
 
+from cashier.domain.grams import grams
 from cashier.errors import CashierError
 from cashier.messages import say
 from cashier.store.models import (
@@ -48,6 +49,11 @@ class CounterSqlite(SqliteDatabase):
 
     def begin(self, lock_type: str | None = None) -> None:
         super().begin(lock_type or "IMMEDIATE")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The item search index's text (migration 14's triggers call it on every write).
+        self.register_function(grams, "cashier_grams", 1, deterministic=True)
 
 
 #: Fragments of the driver's messages when the server went away (restart, upgrade, network).
@@ -376,6 +382,46 @@ def _migration_13(db: Database) -> None:
     Item.update(pinyin="").execute()
 
 
+#: The item search index (SQLite): each item's code, name and 拼音 keys as bigrams
+#: (cashier.domain.grams) in an FTS5 table kept by triggers, so that a search for any part
+#: of them reads the index, not every item. PostgreSQL searches with LIKE.
+SEARCH_INDEX = "item_search"
+_GRAMS_OF = "cashier_grams({0}.code), cashier_grams({0}.name), cashier_grams({0}.pinyin)"
+
+
+def search_index(db: Database) -> bool:
+    """Whether ``db`` has the item search index (SQLite with FTS5, migrated)."""
+    if not isinstance(db, SqliteDatabase):
+        return False
+    return bool(db.execute_sql("SELECT 1 FROM sqlite_master WHERE name = ?",
+                               (SEARCH_INDEX,)).fetchone())  # fmt: skip
+
+
+def _migration_14(db: Database) -> None:
+    # A search index of the items (issue 22: a search per keystroke must not read 50,000
+    # items). SQLite only; one without FTS5 keeps searching with LIKE.
+    if not isinstance(db, SqliteDatabase):
+        return
+    try:
+        db.execute_sql(
+            f"CREATE VIRTUAL TABLE {SEARCH_INDEX} USING fts5(code, name, pinyin, "
+            "tokenize='unicode61 remove_diacritics 0')"
+        )
+    except OperationalError as exc:
+        if "fts5" in str(exc):
+            return
+        raise
+    db.execute_sql(f"INSERT INTO {SEARCH_INDEX}(rowid, code, name, pinyin) "
+                   f"SELECT id, {_GRAMS_OF.format('item')} FROM item")  # fmt: skip
+    insert = (f"INSERT INTO {SEARCH_INDEX}(rowid, code, name, pinyin) "
+              f"VALUES (new.id, {_GRAMS_OF.format('new')});")  # fmt: skip
+    delete = f"DELETE FROM {SEARCH_INDEX} WHERE rowid = old.id;"
+    db.execute_sql(f"CREATE TRIGGER item_search_ai AFTER INSERT ON item BEGIN {insert} END")
+    db.execute_sql(f"CREATE TRIGGER item_search_ad AFTER DELETE ON item BEGIN {delete} END")
+    db.execute_sql("CREATE TRIGGER item_search_au AFTER UPDATE OF code, name, pinyin ON item "
+                   f"BEGIN {delete} {insert} END")  # fmt: skip
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_1,
     _migration_2,
@@ -390,6 +436,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _migration_11,
     _migration_12,
     _migration_13,
+    _migration_14,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -44,6 +44,27 @@ def test_search_finds_herbal_names_as_a_pharmacist_types_them(empty_station):
     assert "Z4" in found("ffdsp")
 
 
+def test_the_search_index_follows_every_change_of_an_item(empty_station):
+    from cashier.services.catalog import search
+    from cashier.store.models import database
+
+    import_catalog(text="code,name,price\nZ1,参苓白术散,18.00\nZ2,枳壳,3.20\n")
+    found = lambda q: [i.code for i in search(q)]  # noqa: E731
+    assert found("白术") == ["Z1"] and found("z2") == ["Z2"]
+    Item.update(name="香砂六君丸").where(Item.code == "Z1").execute()  # renamed
+    assert found("白术") == [] and found("六君") == ["Z1"]
+    Item.create(code="Z3", name="六味地黄丸", price=Fen(1200), pinyin="lwdhw")  # made by hand
+    assert set(found("六")) == {"Z1", "Z3"}
+    assert found("lwdh") == ["Z3"]
+    Item.delete().where(Item.code == "Z2").execute()
+    assert found("枳壳") == []
+    if database.obj.__class__.__name__ == "CounterSqlite":  # the index, not a scan of items
+        plan = database.execute_sql(
+            "EXPLAIN QUERY PLAN SELECT rowid FROM item_search WHERE item_search MATCH '\"六君\"'"
+        ).fetchall()
+        assert any("VIRTUAL TABLE INDEX" in str(row) for row in plan), plan
+
+
 def test_a_mnemonic_that_is_not_letters_and_digits_is_refused(empty_station):
     with pytest.raises(CatalogImportError) as caught:
         import_catalog(text="code,name,price,pinyin\nZ1,参苓白术散,18.00,S L<b>\n")
