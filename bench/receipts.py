@@ -20,6 +20,10 @@ from bench.report import Figure, Section, median_seconds
 from cashier.domain.money import Fen
 from cashier.receipts import Receipt, ReceiptLine, ReceiptTender
 
+#: Issue 22's budgets: a PDF receipt within 1.5x a bare canvas with the same text, the
+#: ESC/POS bytes ready within 5 ms.
+PDF_TARGET, ESCPOS_TARGET_MS = 1.5, 5.0
+
 
 def sample() -> Receipt:
     lines = tuple(
@@ -90,6 +94,8 @@ def run(quick: bool = False, runs: int | None = None) -> Section:
             "ms",
             baseline=canvas,
             baseline_name="bare reportlab canvas",
+            target=f"≤ {PDF_TARGET}× bare",
+            met=pdf <= PDF_TARGET * canvas,
         ),
         Figure(
             "receipts",
@@ -99,6 +105,8 @@ def run(quick: bool = False, runs: int | None = None) -> Section:
             digits=2,
             baseline=canvas,
             baseline_name="bare reportlab canvas",
+            target=f"≤ {ESCPOS_TARGET_MS} ms",
+            met=escpos <= ESCPOS_TARGET_MS,
         ),
     ]
     body = [
