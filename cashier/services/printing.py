@@ -292,13 +292,19 @@ def print_document(
         return printed
 
 
-def print_pdf(settings: Settings, path: Path, title: str) -> Printed:
-    """An A4 document already written as a PDF (an end-of-day report) to the configured
-    printer, which must be a CUPS queue (a receipt roll cannot take a page); recorded as
-    a job. ``DeviceError`` when it cannot."""
+def page_printer(settings: Settings) -> CupsPrinter:
+    """The configured printer when it takes A4 pages (a CUPS queue); else ``DeviceError``
+    saying what to do (a receipt roll cannot take a page)."""
     printer = configured_printer(settings)
     if not isinstance(printer, CupsPrinter):
         raise DeviceError(say("printing.page_needs_cups"))
+    return printer
+
+
+def print_pdf(settings: Settings, path: Path, title: str) -> Printed:
+    """An A4 document already written as a PDF (an end-of-day report) to the configured
+    page printer (:func:`page_printer`), recorded as a job. ``DeviceError`` when it cannot."""
+    printer = page_printer(settings)
     with _PRINTING:
         job = PrintJob.create(
             station=settings.station_id, kind=JobKind.DOCUMENT.value, status=JobStatus.QUEUED.value

@@ -277,8 +277,9 @@ class ReportScreen(WorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="report-export")
     def print_report(self, report: EodReport) -> None:
         """The report as an A4 PDF (kept in the reports folder) to a CUPS printer."""
-        from cashier.services.printing import print_pdf
+        from cashier.services.printing import page_printer, print_pdf
 
+        page_printer(self.app.settings)  # said before anything is written
         path = self._write(report, "pdf")
         self.app.call_from_thread(self._exported, path)
         printed = print_pdf(self.app.settings, path, path.stem)
