@@ -47,6 +47,13 @@ def _steps(where: Path, out) -> int:
             except (CashierError, OSError) as exc:
                 print(say("selftest.failed", step=say(key), why=exc), file=out)
                 return 1
+            except Exception as exc:  # a broken install (a library missing): said, not a traceback
+                from cashier import logs
+
+                logs.shown(str(exc), exc, where="selftest")
+                print(say("selftest.failed", step=say(key), why=f"{type(exc).__name__}: {exc}"),
+                      file=out)  # fmt: skip
+                return 1
             took = time.perf_counter() - started
             print(say("selftest.passed", step=say(key), detail=detail, took=f"{took:.1f}"),
                   file=out)  # fmt: skip
