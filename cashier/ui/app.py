@@ -20,7 +20,10 @@ from cashier.errors import CashierError
 from cashier.messages import say
 from cashier.services.operators import SignedIn
 from cashier.services.station import StationContext
+from cashier.ui import textual_fixes
 from cashier.ui.text import printable
+
+textual_fixes.apply()
 
 QUIT_HINT = say("ui.app.quit_hint")
 
