@@ -298,18 +298,28 @@ def write_csv(
     report: EodReport, path: str | os.PathLike[str], *, clinic_name: str, training: bool = False
 ) -> Path:
     """CSV in UTF-8 with a BOM (so Excel reads the Chinese): the heading, then each table
-    with its title on a line of its own and a blank line after it."""
+    with its title on a line of its own and a blank line after it. A text cell that a
+    spreadsheet would take for a formula (``=…``, ``+…``, ``-…``, ``@…``: an operator's or a
+    clinic's name) is written with a leading apostrophe; figures stay as they are."""
     out = io.StringIO(newline="")
     writer = csv.writer(out)
     for label, value in _heading(report, clinic_name, training):
-        writer.writerow((label, value))
+        writer.writerow((_inert(label), _inert(value)))
     for table in sections(report):
         writer.writerow(())
         writer.writerow((table.title,))
         writer.writerow(table.columns)
-        writer.writerows(table.rows)
+        writer.writerows(
+            tuple(_inert(v) if i < table.text_columns else v for i, v in enumerate(row))
+            for row in table.rows
+        )
     data = out.getvalue().encode("utf-8-sig")
     return _write_atomically(path, lambda f: f.write(data))
+
+
+def _inert(text: str) -> str:
+    """A text cell no spreadsheet evaluates (CSV formula injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def write_xlsx(

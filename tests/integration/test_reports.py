@@ -494,6 +494,10 @@ def test_the_xlsx_holds_every_table_as_numbers_equal_to_the_csvs(day, settings, 
     xlsx = write_xlsx(report, tmp_path / "eod.xlsx", clinic_name="某诊所")
     csv_path = write_csv(report, tmp_path / "eod.csv", clinic_name="某诊所")
     rows = list(csv.reader(csv_path.read_bytes().decode("utf-8-sig").splitlines()))
+    # A text cell a spreadsheet would evaluate is inert in the CSV (a leading apostrophe).
+    hostile = write_csv(report, tmp_path / "h.csv", clinic_name='=HYPERLINK("http://x")')
+    heading = next(csv.reader(hostile.read_bytes().decode("utf-8-sig").splitlines()))
+    assert heading[1] == '\'=HYPERLINK("http://x")'
     book = load_workbook(xlsx)
     tables = sections(report)
     assert book.sheetnames[0] == "概要" and len(book.sheetnames) == 1 + len(tables) + 1
