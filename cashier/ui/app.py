@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterable
@@ -123,6 +124,12 @@ class CashierApp(App[None]):
         super().notify(
             text, title=printable(title), severity=severity, timeout=timeout, markup=False,
         )  # fmt: skip
+
+    def on_load(self) -> None:
+        # before any thread worker: the pool's threads keep nothing of a finished one
+        asyncio.get_running_loop().set_default_executor(
+            textual_fixes.FreshContextExecutor(thread_name_prefix="cashier-worker")
+        )
 
     def on_mount(self) -> None:
         from cashier.config import DEFAULT_KEYMAP
