@@ -34,6 +34,7 @@ SUITE = (
     "keys",
     "receipts",
     "eod",
+    "counters",
     "search",
     "camera",
     "catalog_sync",

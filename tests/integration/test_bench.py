@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import keys, latency, report, search, startup
+from bench import counters, keys, latency, report, search, startup
 from bench.till import THREE_ITEMS
 from cashier.domain.money import Fen
 
@@ -82,3 +82,18 @@ def test_document_keeps_the_parts_not_rerun(tmp_path: Path):
     assert "| a | a figure | 1.0 ms" in text and "a body 1.0" in text and "c body 1.0" in text
     assert text.index("## A —") < text.index("## B —") < text.index("## C —")
     assert text.index("## Summary") < text.index("## A —")
+
+
+@pytest.mark.sqlite_only("starts its own PostgreSQL server, once")
+def test_counters_time_the_cashier_and_replay_its_own_writes_bare():
+    m = counters.measure(2, 3)
+    for phase in ("cashier", "bare"):
+        rate, median, p95 = m[phase]
+        assert rate > 0 and 0 < median <= p95, phase
+    # the bare loop replays exactly what a sale wrote: the sale, its lines, the tender, the
+    # print job and the audit chain, each key made fresh (else the replay would not commit)
+    assert {"INSERT sale", "INSERT sale_line", "INSERT tender", "INSERT audit_entry"} <= set(
+        m["writes"]
+    )
+    assert m["sold"] == (6, 6)
+    assert all(isinstance(w, int) for w in m["waits"])
