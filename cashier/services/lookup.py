@@ -6,6 +6,8 @@ import re
 import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 
+from peewee import fn
+
 from cashier.domain.money import Fen
 from cashier.errors import CashierError
 from cashier.store.models import AuditEntry, InsuredSettlement, Refund, Sale
@@ -43,11 +45,21 @@ def _matching(text: str, day: date):
             amount = None
         if amount is not None:
             return (Sale.total == amount) | (Sale.paid == amount)
-    insured = InsuredSettlement.select(InsuredSettlement.sale)
     if text.isascii():  # a receipt number or its end; or the end of an ID number
-        ids = insured.where(InsuredSettlement.certno.endswith(text.upper()))
-        return Sale.receipt_no.endswith(text.upper()) | Sale.id.in_(ids)
-    return Sale.id.in_(insured.where(InsuredSettlement.psn_name.startswith(text[0])))
+        return Sale.receipt_no.endswith(text.upper()) | _settled(
+            InsuredSettlement.certno.endswith(text.upper())
+        )
+    return _settled(InsuredSettlement.psn_name.startswith(text[0]))
+
+
+def _settled(condition):
+    """The sale's settlement meets ``condition``: asked of each of the day's sales through
+    the settlement's sale index, never of every settlement ever kept."""
+    return fn.EXISTS(
+        InsuredSettlement.select(InsuredSettlement.id).where(
+            (InsuredSettlement.sale == Sale.id) & condition
+        )
+    )
 
 
 def audit_trail(sale: Sale) -> list[AuditEntry]:

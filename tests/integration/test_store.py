@@ -126,3 +126,39 @@ def test_migrations_7_and_8_bring_an_older_database_up_to_date(tmp_path):
     assert audit.verify().ok
     raw = b"".join(path.read_bytes() for path in data.glob("cashier.db*"))
     assert zhang.encode() not in raw  # not in a row, nor in a free page or the WAL
+
+
+def test_migration_15_gives_an_older_database_the_indexes_of_a_new_one(tmp_path):
+    """Ten years of sales: the station's last sale and refund are read from an index of
+    (station, time), and the index of a sale's status, which the planner took over the
+    day's for the end-of-day report, is gone, as in a database made today."""
+    from cashier.store import connect
+    from cashier.store.db import MIGRATIONS
+    from cashier.store.models import SchemaVersion
+
+    def indexes(db) -> set[str]:
+        return {i.name for table in ("sale", "refund") for i in db.get_indexes(table)}
+
+    fresh = connect(f"sqlite:///{tmp_path / 'new.db'}")
+    migrate(fresh)
+    made_today = indexes(fresh)
+    fresh.close()
+    assert {"sale_station_id_closed_at", "refund_station_id_created_at"} <= made_today
+    assert "sale_status" not in made_today
+
+    db = connect(f"sqlite:///{tmp_path / 'old.db'}")
+    for version, migration in enumerate(MIGRATIONS[:14], 1):
+        with db.atomic():
+            migration(db)
+            SchemaVersion.create(version=version)
+    # as a version-14 database was made
+    db.execute_sql("DROP INDEX sale_station_id_closed_at")
+    db.execute_sql("DROP INDEX refund_station_id_created_at")
+    db.execute_sql('CREATE INDEX "sale_status" ON "sale" ("status")')
+    assert migrate(db) == SCHEMA_VERSION
+    assert indexes(db) == made_today
+    plan = db.execute_sql(
+        "EXPLAIN QUERY PLAN SELECT closed_at FROM sale WHERE station_id = 'A' "
+        "ORDER BY closed_at DESC LIMIT 1"
+    ).fetchall()
+    assert "sale_station_id_closed_at" in str(plan) and "TEMP B-TREE" not in str(plan)
