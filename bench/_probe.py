@@ -73,7 +73,7 @@ def main() -> None:
         from cashier.ui.app import CashierApp
         from cashier.ui.screens.login import LoginScreen
 
-        app = CashierApp(open_station(load_settings(None, data_dir)))
+        app = CashierApp(open_station(load_settings(None, data_dir), check_beside=True))
         # sale: (login screen ready: process age) + (Enter of the PIN → sale screen ready).
         marks: dict[str, float] = {}
 

@@ -362,7 +362,9 @@ def _run_tui(args: argparse.Namespace) -> int:
     settings = _settings(args)
     hold_station(settings)  # held until the process ends: one running counter per station
     ctx = open_station(
-        settings, on_wait=lambda message: print(f"cashier: {message}", file=sys.stderr)
+        settings,
+        on_wait=lambda message: print(f"cashier: {message}", file=sys.stderr),
+        check_beside=True,  # ten years of sales are not read before the login screen
     )
     from cashier.services import claims, trace
 

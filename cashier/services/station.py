@@ -43,17 +43,26 @@ class StationContext:
 
 
 def open_station(
-    settings: Settings, *, seed: bool = True, operators_only: bool = False, on_wait=None
+    settings: Settings,
+    *,
+    seed: bool = True,
+    operators_only: bool = False,
+    on_wait=None,
+    check_beside: bool = False,
 ) -> StationContext:
     """Connect, check, migrate, register the station; load the station key (made on the
     first start), key the audit chain with it and keep personal data sealed; a training
     station gets its demo data (with ``operators_only``, its demo operators alone: a
-    privileged command signs in as one)."""
+    privileged command signs in as one). ``check_beside``: the file's quick check runs
+    beside the caller (the counter's start) instead of before everything (a command)."""
     timezone.use(settings.time_zone)  # before anything is dated
     private_dir(settings.data_dir)
     logs.setup(settings)  # the station's data directory exists now: its log beside it
     db = connect(settings.db_url, on_wait=on_wait)  # a server still starting is waited for
-    integrity.check_at_start(db)
+    if check_beside:
+        integrity.check_in_background(db)
+    else:
+        integrity.check_at_start(db)
     migrate(db)
     if Item.select().where(Item.pinyin == "").exists():  # 拼音 keys an older version lacked
         from cashier.services import catalog

@@ -47,7 +47,13 @@ class CounterSqlite(SqliteDatabase):
     wrote second fails at once when another process wrote in between (SQLITE_BUSY, which no
     timeout waits out): two processes on one station then lost voids and refunds."""
 
+    #: the start's quick check run beside the user interface (store.integrity.StartCheck):
+    #: once it found the file damaged, no transaction begins
+    start_check = None
+
     def begin(self, lock_type: str | None = None) -> None:
+        if self.start_check is not None:
+            self.start_check.refuse_if_damaged()
         super().begin(lock_type or "IMMEDIATE")
 
     def __init__(self, *args, **kwargs) -> None:

@@ -58,6 +58,37 @@ def test_damaged_pages_are_found_at_start(station, settings, cashier_1001):
     assert "已损坏" in proc.stderr and "备份" in proc.stderr
 
 
+def test_the_counters_start_checks_beside_it_and_then_refuses_every_write(
+    station, settings, cashier_1001
+):
+    """The counter's start does not read ten years of sales before its login screen: the
+    quick check runs beside it, and from the moment it finds damage nothing is written."""
+    for _ in range(30):
+        cash_sale(settings, cashier_1001)
+    station.close()
+    db_file = settings.data_dir / "cashier.db"
+    con = sqlite3.connect(db_file)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    damage(db_file)
+    ctx = open_station(settings, seed=False, check_beside=True)  # as `cashier` starts
+    check = database.obj.start_check
+    assert check is not None and check.wait(timeout=60)
+    assert check.problems
+    with pytest.raises(DamagedDatabase, match="已损坏"):
+        cash_sale(settings, cashier_1001)
+    ctx.close()
+
+
+def test_a_sound_file_checked_beside_the_start_takes_sales(station, settings, cashier_1001):
+    station.close()
+    ctx = open_station(settings, seed=False, check_beside=True)
+    assert database.obj.start_check.wait(timeout=60)
+    assert not database.obj.start_check.problems
+    assert cash_sale(settings, cashier_1001).receipt_no
+    ctx.close()
+
+
 def test_a_backup_restores(station, settings, cashier_1001):
     sale = cash_sale(settings, cashier_1001)
     station.close()
