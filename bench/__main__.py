@@ -35,7 +35,9 @@ SUITE = (
     "receipts",
     "eod",
     "counters",
+    "growth",
     "search",
+    "onecore",
     "camera",
     "catalog_sync",
 )

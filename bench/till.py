@@ -22,7 +22,7 @@ from textual import events
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 from textual.worker import WorkerCancelled
 
-from cashier.config import ScannerSettings, Settings, settings_from_dict
+from cashier.config import ScannerSettings, Settings, env_flag, settings_from_dict
 
 #: Workers that run until the app ends (device and folder watchers): never waited for.
 ENDLESS = {"orders", "serial-scanner", "camera", "card-reader", "outbox"}
@@ -47,7 +47,12 @@ def bench_settings(data_dir: Path, *, kind: str = "clinic") -> Settings:
     """A training station in ``data_dir``; Pilot's keys as a scanner with a 300 ms gap
     (as in the Pilot tests: a loaded machine presses slower than a real scanner)."""
     settings = settings_from_dict({}, data_dir=data_dir)
-    return replace(settings, kind=kind, scanner=ScannerSettings(max_gap_ms=300))
+    return replace(
+        settings,
+        kind=kind,
+        scanner=ScannerSettings(max_gap_ms=300),
+        low_spec=bool(env_flag("CASHIER_LOW_SPEC")),  # bench.onecore: the low-spec theme
+    )
 
 
 def key_event(app, key: str) -> events.Key:

@@ -97,3 +97,23 @@ def test_counters_time_the_cashier_and_replay_its_own_writes_bare():
     )
     assert m["sold"] == (6, 6)
     assert all(isinstance(w, int) for w in m["waits"])
+
+
+@on_the_training_station
+def test_growth_times_the_days_work_at_each_size_of_the_history():
+    from bench import growth
+
+    curve = growth.measure((300, 900), runs=1, starts=1)
+    assert sorted(curve) == [300, 900]
+    for size, figures in curve.items():
+        assert set(figures) == set(growth.NAMES), size
+        assert all(ms > 0 for ms in figures.values()), size
+
+
+def test_growth_history_goes_back_in_time_with_ids_growing_with_it():
+    from bench.growth import PER_DAY, History
+
+    history = History(top=10_000)
+    newest, a_day_back = history._at(0), history._at(PER_DAY)
+    assert newest > history._at(1) > a_day_back  # the n-th newest is older as n grows
+    assert (newest - a_day_back).days == 1
