@@ -37,6 +37,7 @@ SUITE = (
     "counters",
     "growth",
     "search",
+    "imports",
     "onecore",
     "camera",
     "catalog_sync",

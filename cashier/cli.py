@@ -650,13 +650,20 @@ def _import_orders(args: argparse.Namespace) -> int:
     from cashier.services.station import open_station
 
     open_station(_settings(args), seed=False)
+    show = sys.stderr.isatty()
     try:
-        result = import_orders(Path(args.file), source=args.file)
+        result = import_orders(
+            Path(args.file),
+            source=args.file,
+            progress=lambda done, total: _bar(show, done, total),
+        )
     except OrdersImportError as exc:
         for line in exc.lines():
             print(line, file=sys.stderr)
         print(f"cashier: {exc.summary}", file=sys.stderr)
         return EXIT_ERROR
+    if show:
+        print(file=sys.stderr)
     print(result.summary())
     return 0
 

@@ -48,6 +48,7 @@ def _teach() -> None:
         _taught = True
 
 
+@functools.lru_cache(maxsize=16_384)  # a name in several pack sizes is read once
 def initials(name: str) -> str:
     """The commonest reading's initials: 参苓白术散 → ``slbzs``; letters and digits kept."""
     from pypinyin import Style, lazy_pinyin  # heavy dictionary: load only when needed
@@ -74,9 +75,12 @@ def keys(name: str, mnemonic: str = "", size: int = 200) -> str:
     commonest reading's initials, then those of other readings of polyphonic characters
     (at most :data:`MAX_KEYS`, within ``size`` characters)."""
     found = [mnemonic.strip().lower()] if mnemonic.strip() else []
-    found.append(initials(name))
     per_char = [r for r in map(_readings, name) if r]
-    if any(len(r) > 1 for r in per_char):
+    polyphonic = any(len(r) > 1 for r in per_char)
+    # One reading a character: the initials are those readings', read from the cache of
+    # characters, not from pypinyin's phrase matching (most of an import's time, measured).
+    found.append(initials(name) if polyphonic else "".join(r[0] for r in per_char))
+    if polyphonic:
         for combo in itertools.islice(itertools.product(*per_char), MAX_KEYS * 4):
             found.append("".join(combo))
     out: list[str] = []

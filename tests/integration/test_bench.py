@@ -117,3 +117,13 @@ def test_growth_history_goes_back_in_time_with_ids_growing_with_it():
     newest, a_day_back = history._at(0), history._at(PER_DAY)
     assert newest > history._at(1) > a_day_back  # the n-th newest is older as n grows
     assert (newest - a_day_back).days == 1
+
+
+@on_the_training_station
+def test_imports_time_both_imports_and_replay_what_they_stored(tmp_path):
+    from bench import imports
+
+    m = imports.measure(300, 400, tmp_path)
+    assert m["catalog"][2] >= 300  # items (and their barcodes) stored, then replayed bare
+    assert m["orders"][2] == 400 + 100  # four lines a visit: 400 lines, 100 orders
+    assert all(t > 0 and b > 0 for t, b, _ in m.values())
