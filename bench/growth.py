@@ -66,6 +66,8 @@ class History:
 
     def grow(self, to: int) -> None:
         """Make the history ``to`` sales long."""
+        from cashier.domain.money import Fen
+        from cashier.store import bulk
         from cashier.store.models import (
             InsuredSettlement,
             Sale,
@@ -87,14 +89,14 @@ class History:
                 shift = self.shifts.get((station, day))
                 if shift is None:
                     shift = self.shifts[(station, day)] = self.top - 1 - len(self.shifts)
-                    shifts.append((shift, station, OPERATORS[0], 0, "closed",
+                    shifts.append((shift, station, OPERATORS[0], Fen(0), "closed",
                                    at - timedelta(hours=1), at + timedelta(hours=13), day))  # fmt: skip
                 total = 0
                 for line_no in range(1, rng.randint(1, 5) + 1):
                     qty, price = rng.randint(1, 3), rng.randint(50, 6000)
                     total += qty * price
                     lines.append((sale_id, line_no, f"Y{rng.randint(1, 400):05d}", "药品", qty,
-                                  price, qty * price, "西药费"))  # fmt: skip
+                                  Fen(price), Fen(qty * price), "西药费"))  # fmt: skip
                 insured = rng.random() < 0.4
                 due = total
                 if insured:
@@ -106,13 +108,14 @@ class History:
                     masked = certno[:4] + "*" * 10 + certno[-4:]
                     settled.append((sale_id, station, "clinic", f"M{sale_id:014d}",
                                     f"S{sale_id:012d}", f"D{sale_id}", "P", "*某", masked, "310",
-                                    "11", total, fund, fund, 0, due, 0, "{}", at))  # fmt: skip
+                                    "11", Fen(total), Fen(fund), Fen(fund), Fen(0), Fen(due),
+                                    Fen(0), "{}", at))  # fmt: skip
                 seq = sale_id  # unique, and below the counters' own (the receipt counter)
                 sales.append((sale_id, station, OPERATORS[n % 2], "completed",
                               "insured" if insured else "selfpay", seq, f"{station}-{seq:08d}",
-                              total, due, 0, at, at, day, shift))  # fmt: skip
+                              Fen(total), Fen(due), Fen(0), at, at, day, shift))  # fmt: skip
                 if due:
-                    tenders.append((sale_id, 1, rng.choice(("cash", "wechat", "alipay")), due))
+                    tenders.append((sale_id, 1, rng.choice(("cash", "wechat", "alipay")), Fen(due)))
             with database.atomic():
                 for model, fields, rows in (
                     (Shift, [Shift.id, Shift.station, Shift.operator, Shift.float_amount,
@@ -137,28 +140,8 @@ class History:
                       InsuredSettlement.psn_cash_pay, InsuredSettlement.balc,
                       InsuredSettlement.setlinfo, InsuredSettlement.settled_at], settled),
                 ):  # fmt: skip
-                    _insert(model, fields, rows)
+                    bulk.insert_rows(model, fields, rows)
             self.made = upto
-
-
-def _insert(model, fields, rows) -> None:
-    """Rows of ``fields`` by a bare executemany (peewee's insert_many would cost more than
-    what is measured), the model's other columns at their defaults."""
-    from cashier.store.models import database
-
-    given = {f.name for f in fields}
-    rest = [f for f in model._meta.sorted_fields if f.name not in given and f.default is not None]
-    defaults = tuple(f.db_value(f.default() if callable(f.default) else f.default) for f in rest)
-    columns = ", ".join(f'"{f.column_name}"' for f in (*fields, *rest))
-    marks = ", ".join("?" * (len(fields) + len(rest)))
-
-    def plain(value):
-        return str(value) if isinstance(value, date) else value  # datetimes too, as peewee
-
-    database.cursor().executemany(
-        f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})',
-        [tuple(plain(v) for v in (*row, *defaults)) for row in rows],
-    )
 
 
 def _median_ms(action: Callable[[], object], runs: int) -> float:
