@@ -32,7 +32,7 @@ from bench.report import Figure, Section
 from bench.till import Till, bench_settings, new_order, open_till, settle, without_card_reader
 
 PERSON, CERTNO = "P004", "110105199006070055"  # 刘洋, with a demo clinic order
-ADDED_TARGET_MS = 30
+ADDED_TARGET_MS, ADDED_P95_TARGET_MS = 20, 40  # issue 22
 
 
 @dataclass(frozen=True)
@@ -217,6 +217,18 @@ def run(quick: bool = False, count: int | None = None) -> Section:
             met=added <= ADDED_TARGET_MS,
         ),
     ]
+    if len(measured) >= 2:
+        p95 = statistics.quantiles([v.added_ms for v in measured], n=20)[18]
+        figures.append(
+            Figure(
+                "latency",
+                "added by the cashier on top of the insurer (95th percentile)",
+                p95,
+                "ms",
+                target=f"≤ {ADDED_P95_TARGET_MS} ms",
+                met=p95 <= ADDED_P95_TARGET_MS,
+            )
+        )
     body = [
         f"{count} visits {'(quick: no warm-up)' if quick else 'after a warm-up'}; medians, ms. "
         "The calls of each visit: " + "; ".join(f"`{c}`" for c in calls) + ".",

@@ -23,7 +23,8 @@ from bench.report import Figure, Section
 
 HERE = Path(__file__).resolve().parent
 KINDS = ("bare", "login", "sale")
-TIME_TARGET, MEMORY_TARGET = 1.3, 1.5
+TIME_TARGETS = {"login": 1.2, "sale": 1.5}  # issue 22, against the bare app
+MEMORY_TARGET = 1.4
 MIB = 2**20
 
 
@@ -101,8 +102,8 @@ def run(quick: bool = False, runs: int | None = None) -> Section:
                 digits=3,
                 baseline=bare_t,
                 baseline_name="bare app",
-                target=f"≤ {TIME_TARGET}× bare",
-                met=t <= TIME_TARGET * bare_t,
+                target=f"≤ {TIME_TARGETS[kind]}× bare",
+                met=t <= TIME_TARGETS[kind] * bare_t,
             )
         )
     for kind, label in (("login", "login screen"), ("sale", "sale screen")):
