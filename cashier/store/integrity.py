@@ -64,6 +64,10 @@ class StartCheck:
         self._thread.start()
 
     def _run(self) -> None:
+        try:  # the check gives way to the counter's own work (Linux: a thread's own nice)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except (AttributeError, OSError):
+            pass
         try:
             con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
             try:
