@@ -170,3 +170,32 @@ def test_the_catalog_import_refuses_control_characters(station):
     with pytest.raises(catalog.CatalogImportError) as err:
         catalog.import_catalog(text=text)
     assert "name 含有控制字符" in str(err.value.problems)
+
+
+def test_a_file_without_the_optional_columns_keeps_what_the_items_had(empty_station):
+    """design.md: extend, never rename. A catalog with the flags sets them; a later file
+    of the original columns updates the items and leaves their flags as they were, and a
+    new item of such a file takes the defaults."""
+    base = [c for c in COLUMNS if c not in ("rx_flag", "trac_required", "aprvno", "pinyin")]
+    flagged = (
+        ",".join([*base, "rx_flag", "trac_required", "aprvno"])
+        + "\n"
+        + ("R1,,头孢克肟胶囊,0.1g*6粒,盒,30.00,,乙,,,西药费,10,1,1,国药准字H20000001\n")
+    )
+    import_catalog(text=flagged)
+    plain = (
+        ",".join(base)
+        + "\n"
+        + (
+            "R1,,头孢克肟胶囊,0.1g*6粒,盒,30.00,,乙,,,西药费,12\n"
+            "N1,,维生素C片,0.1g*100片,瓶,5.00,,甲,,,西药费,3\n"
+        )
+    )
+    result = import_catalog(text=plain)
+    assert (result.created, result.updated) == (1, 1)
+    kept = Item.get(Item.code == "R1")
+    assert kept.stock == 12  # updated
+    assert (kept.rx_flag, kept.trac_required, kept.aprvno) == (True, True, "国药准字H20000001")
+    new = Item.get(Item.code == "N1")
+    assert (new.rx_flag, new.trac_required, new.aprvno) == (False, False, "")
+    assert new.pinyin.split()[0] == "wsscp"
