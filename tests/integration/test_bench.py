@@ -49,10 +49,12 @@ def test_scan_to_breakdown_latency_times_the_visits_insurer_calls(tmp_path):
 
 @on_the_training_station
 def test_probe_reaches_the_ready_sale_screen(tmp_path):
-    startup.seeded_station(tmp_path)
-    for kind in ("bare", "sale"):
-        seconds, rss = startup.probe(kind, tmp_path)
-        assert seconds > 0 and rss > 10 * 2**20, kind
+    data_dir = tmp_path / "station"
+    startup.seeded_station(data_dir)
+    with startup.external_insurer(tmp_path) as config:  # a sandbox in a process of its own
+        for kind in ("bare", "sale", "external"):
+            seconds, rss = startup.probe(kind, data_dir, 0.2, config)
+            assert seconds > 0 and rss > 10 * 2**20, kind
 
 
 def test_search_baseline_runs_the_statements_the_search_sent(station):
