@@ -57,7 +57,7 @@ async def _sale(till, codes: list[str], n: int) -> None:
 
 async def _cashier(sales: int, data_dir: Path, idle: float) -> dict:
     from bench.till import bench_settings, open_till
-    from cashier.store.models import Barcode, Item, Sale
+    from cashier.store.models import Barcode, Batch, Item, Sale
 
     async with open_till(bench_settings(data_dir)) as till:
         await asyncio.sleep(idle)
@@ -66,7 +66,14 @@ async def _cashier(sales: int, data_dir: Path, idle: float) -> dict:
             b.barcode
             for b in Barcode.select(Barcode.barcode)
             .join(Item)
-            .where(Item.active == True)  # noqa: E712
+            # what a plain cash sale sells again and again: no prescription to record,
+            # no box's 追溯码 to scan, no batch to run out of
+            .where(
+                (Item.active == True)  # noqa: E712
+                & (Item.rx_flag == False)  # noqa: E712
+                & (Item.trac_required == False)  # noqa: E712
+                & Item.id.not_in(Batch.select(Batch.item))
+            )
             .order_by(Item.code)
         ]
         await _sale(till, codes, 0)
