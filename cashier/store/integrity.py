@@ -69,7 +69,8 @@ class StartCheck:
         except (AttributeError, OSError):
             pass
         try:
-            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+            uri = f"{Path(self.path).resolve().as_uri()}?mode=ro"  # a path of any characters
+            con = sqlite3.connect(uri, uri=True, timeout=30)
             try:
                 result = [str(row[0]) for row in con.execute("PRAGMA quick_check")]
             finally:
