@@ -48,7 +48,16 @@ def check_at_start(db: Database) -> None:
         return
     result = _check(db, "quick_check")
     if result != ["ok"]:
-        raise DamagedDatabase(f"{DAMAGED_MESSAGE}（quick_check：{'；'.join(result[:3])}）")
+        raise _damaged(result)
+
+
+def _damaged(problems: list[str]) -> DamagedDatabase:
+    return DamagedDatabase(f"{DAMAGED_MESSAGE}（quick_check：{'；'.join(problems[:3])}）")
+
+
+def _damage_said(error: BaseException) -> bool:
+    text = str(error).lower()
+    return "malformed" in text or "not a database" in text or "corrupt" in text
 
 
 class StartCheck:
@@ -75,11 +84,12 @@ class StartCheck:
                 result = [str(row[0]) for row in con.execute("PRAGMA quick_check")]
             finally:
                 con.close()
-        except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed"
-            result = [str(exc)]
-        except Exception as exc:  # the check itself could not run: said, never a damage
-            logging.getLogger(__name__).warning("quick_check did not run: %s", exc)
-            result = ["ok"]
+        except Exception as exc:
+            if _damage_said(exc):  # "file is not a database", "malformed"
+                result = [str(exc)]
+            else:  # the check itself could not run (a lock, a file): said, never a damage
+                logging.getLogger(__name__).warning("quick_check did not run: %s", exc)
+                result = ["ok"]
         self.problems = [] if result == ["ok"] else result
         if self.problems:
             logging.getLogger(__name__).error("quick_check: %s", "; ".join(self.problems[:3]))
@@ -87,9 +97,7 @@ class StartCheck:
 
     def refuse_if_damaged(self) -> None:
         if self.problems:
-            raise DamagedDatabase(
-                f"{DAMAGED_MESSAGE}（quick_check：{'；'.join(self.problems[:3])}）"
-            )
+            raise _damaged(self.problems)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Whether the check has ended (within ``timeout``)."""
@@ -101,6 +109,7 @@ def check_in_background(db: Database) -> StartCheck | None:
     damage. PostgreSQL: nothing to do."""
     if not isinstance(db, SqliteDatabase):
         return None
+    db.connect(reuse_if_open=True)  # the WAL's files exist before a reader opens beside it
     check = StartCheck(db.database)
     db.start_check = check
     return check

@@ -140,3 +140,12 @@ def test_a_full_disk_and_a_damaged_file_are_said_plainly():
     assert database_trouble(OSError(28, "No space left on device")) == DISK_FULL_MESSAGE
     assert database_trouble(DatabaseError("database disk image is malformed")) == DAMAGED_MESSAGE
     assert database_trouble(ValueError("x")) is None
+
+
+def test_a_check_that_cannot_run_is_not_taken_for_damage(tmp_path):
+    """The file missing or locked away is said in the log; it never stops the counter's sales
+    as a damaged file does."""
+    check = integrity.StartCheck(tmp_path / "nowhere" / "cashier.db")
+    assert check.wait(timeout=60)
+    assert check.problems == []
+    check.refuse_if_damaged()  # nothing raised
