@@ -260,7 +260,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from cashier import timezone
+
     settings = load_settings(args.config, args.data_dir)
+    # Every command dates in the business zone, one that opens no station too: a 医保码
+    # issued by `cashier sandbox qr` on a PC left on UTC died eight hours before the
+    # counter (on China's time) read it.
+    timezone.use(settings.time_zone)
     if settings.data_dir.exists() and not settings.data_dir.is_dir():
         raise CashierError(say("cli.data_dir_is_file", data_dir=settings.data_dir))
     for warning in config_warnings(settings):

@@ -29,7 +29,10 @@ def sandbox_qr(data_dir: Path, person: str) -> str:
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "CASHIER_CONFIG": ""},
+        # a PC left on UTC, whatever zone this test process was put on by an earlier test:
+        # the code is dated in the business zone, as the counter reading it (it died eight
+        # hours early before)
+        env={**os.environ, "CASHIER_CONFIG": "", "TZ": "UTC"},
     )
     return out.stdout.strip()
 
