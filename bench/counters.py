@@ -38,8 +38,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.report import Figure, Section
+from bench.till import timed_cash_sale
 
-ITEMS = ("Y00001", "Y00004", "S00001")
 CASHIER = ("1001", "王小美")
 
 
@@ -69,20 +69,6 @@ class _Writes(logging.Handler):
                 self.statements.append((sql, tuple(params or ())))
 
 
-def _one_sale(station_id: str, who):
-    from cashier.services import catalog
-    from cashier.services.checkout import Checkout
-
-    co = Checkout(station_id, who)
-    for code in ITEMS:
-        co.add(catalog.find_by_scan(code))
-    plan = co.start_payment()
-    plan.exact_cash()
-    started = time.perf_counter()
-    co.complete(plan)
-    return time.perf_counter() - started
-
-
 def cashier_counter(url: str, key: str, data_dir: str, n: int, sales: int, go) -> dict:
     """One counter process: ``sales`` sales through the cashier's own code; two more first,
     uncounted: the first (the shift opens, the caches fill) and one whose writes the bare
@@ -94,17 +80,17 @@ def cashier_counter(url: str, key: str, data_dir: str, n: int, sales: int, go) -
     settings = _settings(url, key, data_dir, n)
     open_station(settings, seed=False)
     who = SignedIn(*CASHIER, Role.CASHIER)
-    _one_sale(settings.station_id, who)  # the shift opens, the caches fill: not counted
+    timed_cash_sale(settings.station_id, who)  # the shift opens, the caches fill: not counted
     writes = _Writes()
     log = logging.getLogger("peewee")
     log.setLevel(logging.DEBUG)
     log.addHandler(writes)
-    _one_sale(settings.station_id, who)  # a sale as any other: its writes, not counted
+    timed_cash_sale(settings.station_id, who)  # a sale as any other: its writes, not counted
     log.removeHandler(writes)
     log.setLevel(logging.WARNING)
     go.wait()  # every counter ready: they start together
     started = time.time()
-    times = [_one_sale(settings.station_id, who) for _ in range(sales)]
+    times = [timed_cash_sale(settings.station_id, who) for _ in range(sales)]
     ended = time.time()
     database.close()
     return {"times": times, "started": started, "ended": ended, "writes": writes.statements}

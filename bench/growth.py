@@ -157,27 +157,16 @@ def _median_ms(action: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
-def _complete_sale() -> None:
-    from cashier.services import catalog
-    from cashier.services.checkout import Checkout
-    from cashier.services.operators import Role, SignedIn
-
-    co = Checkout("TRAIN-01", SignedIn("1001", "王小美", Role.CASHIER))
-    for code in ("Y00001", "Y00004", "S00001"):
-        co.add(catalog.find_by_scan(code))
-    plan = co.start_payment()
-    plan.exact_cash()
-    return co, plan
-
-
 def timings(
     data_dir: Path, top: int, shift_id: int, runs: int, starts: int = 3
 ) -> dict[str, float]:
     """The day's operations on the open station, median ms (``top``: the history's ids lie
     below it; ``shift_id``: yesterday's shift of ``TRAIN-01``)."""
     from bench.startup import probe
+    from bench.till import timed_cash_sale
     from cashier.reports.eod import eod_report
     from cashier.services import lookup, shifts
+    from cashier.services.operators import Role, SignedIn
     from cashier.store.models import InsuredSettlement, Sale, Shift
 
     yesterday = date.today() - timedelta(days=1)
@@ -191,19 +180,16 @@ def timings(
     )
     shift = Shift.get_by_id(shift_id)
 
-    def complete() -> float:
-        co, plan = _complete_sale()
-        started = time.perf_counter()
-        co.complete(plan)
-        return (time.perf_counter() - started) * 1000
-
+    who = SignedIn("1001", "王小美", Role.CASHIER)
     found = lookup.find_sales(receipt_end, yesterday)
     if not any(s.id == newest.id for s in found):
         raise RuntimeError("the lookup by receipt number did not find the sale")
     if not lookup.find_sales(certno[-4:], yesterday):
         raise RuntimeError("the lookup by ID number found nothing")
     out = {
-        "complete": statistics.median(complete() for _ in range(max(runs, 9))),
+        "complete": statistics.median(
+            timed_cash_sale("TRAIN-01", who) * 1000 for _ in range(max(runs, 9))
+        ),
         "receipt": _median_ms(lambda: lookup.find_sales(receipt_end, yesterday), runs),
         "idcard": _median_ms(lambda: lookup.find_sales(certno[-4:], yesterday), runs),
         "z": _median_ms(lambda: shifts.figures(shift), runs),

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import time
 import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +30,24 @@ ENDLESS = {"orders", "serial-scanner", "camera", "card-reader", "outbox"}
 
 #: The routine three-item pharmacy sale: three different boxes, ¥75.10 together.
 THREE_ITEMS = ("Y00001", "Y00004", "Y00010")
+#: The sale ``timed_cash_sale`` completes: two boxes and a service, nothing to run out of.
+CASH_SALE = ("Y00001", "Y00004", "S00001")
+
+
+def timed_cash_sale(station_id: str, who) -> float:
+    """One sale of :data:`CASH_SALE` for exact cash through the services (no screen), as
+    the sale screen makes it; the seconds ``Checkout.complete`` took (its transaction)."""
+    from cashier.services import catalog
+    from cashier.services.checkout import Checkout
+
+    co = Checkout(station_id, who)
+    for code in CASH_SALE:
+        co.add(catalog.find_by_scan(code))
+    plan = co.start_payment()
+    plan.exact_cash()
+    started = time.perf_counter()
+    co.complete(plan)
+    return time.perf_counter() - started
 
 
 def without_card_reader() -> None:
