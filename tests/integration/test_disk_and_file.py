@@ -42,15 +42,20 @@ def damage(path) -> None:
         f.write(b"\xde\xad\xbe\xef" * (size // 8))
 
 
-def test_damaged_pages_are_found_at_start(station, settings, cashier_1001):
+def sold_then_damaged(station, settings, who) -> None:
+    """Thirty sales, the station closed, its file whole (the WAL folded in), then damaged."""
     for _ in range(30):
-        cash_sale(settings, cashier_1001)
+        cash_sale(settings, who)
     station.close()
     db_file = settings.data_dir / "cashier.db"
     con = sqlite3.connect(db_file)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
     damage(db_file)
+
+
+def test_damaged_pages_are_found_at_start(station, settings, cashier_1001):
+    sold_then_damaged(station, settings, cashier_1001)
     with pytest.raises(DamagedDatabase, match="已损坏"):
         open_station(settings)
     proc = run("verify-audit", data_dir=settings.data_dir)
@@ -63,14 +68,7 @@ def test_the_counters_start_checks_beside_it_and_then_refuses_every_write(
 ):
     """The counter's start does not read ten years of sales before its login screen: the
     quick check runs beside it, and from the moment it finds damage nothing is written."""
-    for _ in range(30):
-        cash_sale(settings, cashier_1001)
-    station.close()
-    db_file = settings.data_dir / "cashier.db"
-    con = sqlite3.connect(db_file)
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
-    damage(db_file)
+    sold_then_damaged(station, settings, cashier_1001)
     ctx = open_station(settings, seed=False, check_beside=True)  # as `cashier` starts
     check = database.obj.start_check
     assert check is not None and check.wait(timeout=60)

@@ -17,6 +17,17 @@ def test_sqlite_pragmas_and_schema(empty_station):
     assert schema_version(db) == SCHEMA_VERSION
 
 
+def migrated_to(version: int, db) -> None:
+    """``db`` as the first ``version`` migrations left it, each recorded as done."""
+    from cashier.store.db import MIGRATIONS
+    from cashier.store.models import SchemaVersion
+
+    for number, migration in enumerate(MIGRATIONS[:version], 1):
+        with db.atomic():
+            migration(db)
+            SchemaVersion.create(version=number)
+
+
 def test_newer_database_is_refused(empty_station):
     from cashier.errors import CashierError
     from cashier.store.models import SchemaVersion
@@ -28,14 +39,10 @@ def test_newer_database_is_refused(empty_station):
 
 def test_migration_5_adds_the_new_columns_to_an_older_database(tmp_path):
     from cashier.store import SCHEMA_VERSION, connect, migrate
-    from cashier.store.db import MIGRATIONS, schema_version
-    from cashier.store.models import SchemaVersion
+    from cashier.store.db import schema_version
 
     db = connect(f"sqlite:///{tmp_path / 'old.db'}")
-    for version, migration in enumerate(MIGRATIONS[:4], 1):
-        with db.atomic():
-            migration(db)
-            SchemaVersion.create(version=version)
+    migrated_to(4, db)
     # as a version-4 database was made before these columns existed
     db.execute_sql("DROP INDEX sale_shift_id")
     db.execute_sql("ALTER TABLE sale DROP COLUMN shift_id")
@@ -59,13 +66,11 @@ def test_migrations_7_and_8_bring_an_older_database_up_to_date(tmp_path):
     from cashier.services import audit, orders
     from cashier.services.station import open_station
     from cashier.store import connect
-    from cashier.store.db import MIGRATIONS
     from cashier.store.models import (
         ClinicOrder,
         InsurerCall,
         Operator,
         Sale,
-        SchemaVersion,
         Station,
         database,
     )
@@ -73,10 +78,7 @@ def test_migrations_7_and_8_bring_an_older_database_up_to_date(tmp_path):
     zhang = "11010519780312001X"
     data = tmp_path / "data"
     db = connect(f"sqlite:///{data / 'cashier.db'}")
-    for version, migration in enumerate(MIGRATIONS[:6], 1):
-        with db.atomic():
-            migration(db)
-            SchemaVersion.create(version=version)
+    migrated_to(6, db)
     # as a version-6 database was made before the columns of migrations 7 and 8 existed
     for index in ("sale_business_day", "sale_uid", "refund_business_day",
                   "clinic_order_certno_tag"):  # fmt: skip
@@ -133,8 +135,6 @@ def test_migration_15_gives_an_older_database_the_indexes_of_a_new_one(tmp_path)
     (station, time), and the index of a sale's status, which the planner took over the
     day's for the end-of-day report, is gone, as in a database made today."""
     from cashier.store import connect
-    from cashier.store.db import MIGRATIONS
-    from cashier.store.models import SchemaVersion
 
     def indexes(db) -> set[str]:
         return {i.name for table in ("sale", "refund") for i in db.get_indexes(table)}
@@ -147,10 +147,7 @@ def test_migration_15_gives_an_older_database_the_indexes_of_a_new_one(tmp_path)
     assert "sale_status" not in made_today
 
     db = connect(f"sqlite:///{tmp_path / 'old.db'}")
-    for version, migration in enumerate(MIGRATIONS[:14], 1):
-        with db.atomic():
-            migration(db)
-            SchemaVersion.create(version=version)
+    migrated_to(14, db)
     # as a version-14 database was made
     db.execute_sql("DROP INDEX sale_station_id_closed_at")
     db.execute_sql("DROP INDEX refund_station_id_created_at")
