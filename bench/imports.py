@@ -78,38 +78,45 @@ def _stored(*tables: str) -> dict[str, tuple[list[str], list[tuple]]]:
     return out
 
 
+def _timed(workdir: Path, name: str, tables: tuple[str, ...], prepare, do) -> tuple:
+    """On a fresh station: ``prepare()`` (not timed) gives the file, ``do(file)`` imports
+    it (timed); then the rows it stored in ``tables``, written bare into a fresh database.
+    (seconds, the bare write's seconds, rows)."""
+    ctx = _station(workdir / name)
+    try:
+        text = prepare()
+        started = time.perf_counter()
+        do(text)
+        took = time.perf_counter() - started
+        stored = _stored(*tables)
+    finally:
+        ctx.close()
+    rows = sum(len(r) for _, r in stored.values())
+    return took, _bare(workdir / f"{name}-bare", stored), rows
+
+
 def measure(items: int, lines: int, workdir: Path) -> dict[str, tuple[float, float, int]]:
     """Per import: (seconds, the bare executemany's seconds, rows written)."""
     from bench.search import synthetic_catalog
     from cashier.services import catalog, orders
 
-    out = {}
-    text = synthetic_catalog(items)
-    ctx = _station(workdir / "catalog")
-    try:
-        started = time.perf_counter()
-        catalog.import_catalog(text=text, progress=lambda done, total: None)
-        took = time.perf_counter() - started
-        stored = _stored("item", "barcode")
-    finally:
-        ctx.close()
-    rows = sum(len(r) for _, r in stored.values())
-    out["catalog"] = (took, _bare(workdir / "catalog-bare", stored), rows)
-
-    ctx = _station(workdir / "orders")
-    try:
+    def order_lines() -> str:
         catalog.import_catalog(text=catalog.demo_catalog_text())  # the orders' codes
         codes = [code for (code,) in catalog.Item.select(catalog.Item.code).tuples()]
-        text = synthetic_orders(lines, codes)
-        started = time.perf_counter()
-        orders.import_orders(text=text, fmt="csv", progress=lambda done, total: None)
-        took = time.perf_counter() - started
-        stored = _stored("clinic_order", "clinic_order_line")
-    finally:
-        ctx.close()
-    rows = sum(len(r) for _, r in stored.values())
-    out["orders"] = (took, _bare(workdir / "orders-bare", stored), rows)
-    return out
+        return synthetic_orders(lines, codes)
+
+    return {
+        "catalog": _timed(
+            workdir, "catalog", ("item", "barcode"), lambda: synthetic_catalog(items),
+            lambda text: catalog.import_catalog(text=text, progress=lambda done, total: None),
+        ),
+        "orders": _timed(
+            workdir, "orders", ("clinic_order", "clinic_order_line"), order_lines,
+            lambda text: orders.import_orders(
+                text=text, fmt="csv", progress=lambda done, total: None
+            ),
+        ),
+    }  # fmt: skip
 
 
 def run(quick: bool = False, items: int | None = None, lines: int | None = None) -> Section:
