@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 
 import pytest
 
@@ -64,18 +65,39 @@ def test_damaged_pages_are_found_at_start(station, settings, cashier_1001):
 
 
 def test_the_counters_start_checks_beside_it_and_then_refuses_every_write(
-    station, settings, cashier_1001
+    station, settings, cashier_1001, monkeypatch
 ):
     """The counter's start does not read ten years of sales before its login screen: the
     quick check runs beside it, and from the moment it finds damage nothing is written."""
     sold_then_damaged(station, settings, cashier_1001)
+    started = threading.Event()  # the check ends after the start, as ten years of sales make it
+    check_run = integrity.StartCheck._run
+    monkeypatch.setattr(integrity.StartCheck, "_run", lambda self: (started.wait(), check_run(self)))
     ctx = open_station(settings, seed=False, check_beside=True)  # as `cashier` starts
+    started.set()
     check = database.obj.start_check
     assert check is not None and check.wait(timeout=60)
     assert check.problems
     with pytest.raises(DamagedDatabase, match="已损坏"):
         cash_sale(settings, cashier_1001)
     ctx.close()
+
+
+def test_damage_found_before_the_start_ends_stops_the_start(station, settings, cashier_1001):
+    """A small file is checked before the start writes its station row: the start itself is
+    refused, with the same words."""
+    sold_then_damaged(station, settings, cashier_1001)
+    real = integrity.check_in_background
+
+    def checked_at_once(db):
+        check = real(db)
+        check.wait(timeout=60)
+        return check
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(integrity, "check_in_background", checked_at_once)
+        with pytest.raises(DamagedDatabase, match="已损坏"):
+            open_station(settings, seed=False, check_beside=True)
 
 
 def test_a_sound_file_checked_beside_the_start_takes_sales(station, settings, cashier_1001):
