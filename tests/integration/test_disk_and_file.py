@@ -72,7 +72,9 @@ def test_the_counters_start_checks_beside_it_and_then_refuses_every_write(
     sold_then_damaged(station, settings, cashier_1001)
     started = threading.Event()  # the check ends after the start, as ten years of sales make it
     check_run = integrity.StartCheck._run
-    monkeypatch.setattr(integrity.StartCheck, "_run", lambda self: (started.wait(), check_run(self)))
+    monkeypatch.setattr(
+        integrity.StartCheck, "_run", lambda self: (started.wait(), check_run(self))
+    )
     ctx = open_station(settings, seed=False, check_beside=True)  # as `cashier` starts
     started.set()
     check = database.obj.start_check
