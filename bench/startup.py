@@ -12,19 +12,16 @@ each figure is the median of N runs. Timings are reported, never asserted.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.report import Figure, Section
+from bench.till import external_insurer
 
 HERE = Path(__file__).resolve().parent
 KINDS = ("bare", "login", "sale", "external")
@@ -69,39 +66,6 @@ def compile_project() -> None:
         compileall.compile_dir(root / package, quiet=1)
 
 
-@contextlib.contextmanager
-def external_insurer(folder: Path) -> Iterator[Path]:
-    """The sandbox insurer served by a process of its own (``cashier sandbox``), and a
-    configuration file pointing a counter at it; stopped after."""
-    port = _free_port()
-    config = folder / "external.toml"
-    config.write_text(f'[insurer]\nurl = "http://127.0.0.1:{port}"\n', encoding="utf-8")
-    cashier = Path(sys.executable).with_name("cashier")
-    server = subprocess.Popen(
-        [str(cashier), "sandbox", "--port", str(port), "--data-dir", str(folder / "insurer")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(600):  # its answer on the port, not a time, says it is up
-            if server.poll() is not None:
-                raise RuntimeError("the sandbox insurer did not start")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        yield config
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def seeded_station(data_dir: Path) -> None:
     """The training station a start opens, created and seeded (demo catalog, operators)."""
     from cashier.config import load_settings
@@ -116,7 +80,7 @@ def measure(runs: int, *, together: bool = False) -> dict[str, tuple[float, floa
     figures then say nothing)."""
     idle = 0.2 if together else 1.0
     compile_project()
-    with tempfile.TemporaryDirectory() as tmp, external_insurer(Path(tmp)) as config:
+    with tempfile.TemporaryDirectory() as tmp, external_insurer(Path(tmp)) as insurer:
         data_dir = Path(tmp) / "station"
         seeded_station(data_dir)  # here, once: seeding is not part of a start
         samples: dict[str, list[tuple[float, int]]] = {k: [] for k in KINDS}
@@ -124,7 +88,7 @@ def measure(runs: int, *, together: bool = False) -> dict[str, tuple[float, floa
             for _ in range(runs):
                 for kind, sample in zip(
                     KINDS,
-                    pool.map(lambda k: probe(k, data_dir, idle, config), KINDS),
+                    pool.map(lambda k: probe(k, data_dir, idle, insurer.config), KINDS),
                     strict=True,
                 ):
                     samples[kind].append(sample)

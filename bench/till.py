@@ -11,11 +11,14 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
+import subprocess
+import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +65,52 @@ def without_card_reader() -> None:
     os.environ.setdefault("PCSCLITE_CSOCK_NAME", "/nonexistent/bench-no-pcscd.comm")
 
 
-def bench_settings(data_dir: Path, *, kind: str = "clinic") -> Settings:
+@dataclass(frozen=True)
+class ExternalInsurer:
+    """A sandbox insurer in a process of its own, and a configuration pointing at it."""
+
+    url: str
+    config: Path  # a configuration file with ``[insurer] url``
+
+
+@contextlib.contextmanager
+def external_insurer(folder: Path, *, server_timing: bool = False) -> Iterator[ExternalInsurer]:
+    """The sandbox insurer served by a process of its own (``cashier sandbox``), as a real
+    counter's insurer is across the network; stopped after. ``server_timing``: each answer
+    says its handling time (``Server-Timing``), the latency's baseline."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    config = folder / "external.toml"
+    config.write_text(f'[insurer]\nurl = "{url}"\n', encoding="utf-8")
+    cashier = Path(sys.executable).with_name("cashier")
+    command = [str(cashier), "sandbox", "--port", str(port), "--data-dir", str(folder / "insurer")]
+    server = subprocess.Popen(
+        command + (["--server-timing"] if server_timing else []),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(600):  # its answer on the port, not a time, says it is up
+            if server.poll() is not None:
+                raise RuntimeError("the sandbox insurer did not start")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield ExternalInsurer(url, config)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def bench_settings(data_dir: Path, *, kind: str = "clinic", insurer_url: str = "") -> Settings:
     """A training station in ``data_dir``; Pilot's keys as a scanner with a 300 ms gap
-    (as in the Pilot tests: a loaded machine presses slower than a real scanner)."""
-    settings = settings_from_dict({}, data_dir=data_dir)
+    (as in the Pilot tests: a loaded machine presses slower than a real scanner).
+    ``insurer_url``: an insurer elsewhere (:func:`external_insurer`), not the sandbox inside."""
+    raw = {"insurer": {"url": insurer_url}} if insurer_url else {}
+    settings = settings_from_dict(raw, data_dir=data_dir)
     return replace(
         settings,
         kind=kind,
@@ -135,8 +180,14 @@ class Till:
 
     @property
     def sandbox(self):
-        """The training station's sandbox insurer (``RunningSandbox``)."""
+        """The training station's sandbox insurer (``RunningSandbox``); None when the
+        insurer is another process."""
         return self.app.insurer.sandbox
+
+    @property
+    def insurer_url(self) -> str:
+        """Where the insurer answers: the sandbox inside, or the configured one."""
+        return self.sandbox.url if self.sandbox is not None else self.app.ctx.settings.insurer.url
 
     def start_count(self) -> None:
         self.keys = self.scans = 0
@@ -187,7 +238,7 @@ class Till:
     def admin(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """The sandbox's admin endpoint (a fresh 医保码, a fault), as the tests use it."""
         request = urllib.request.Request(
-            self.sandbox.url + path,
+            self.insurer_url + path,
             data=json.dumps(body).encode(),
             method="POST",
             headers={"Content-Type": "application/json"},

@@ -196,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("tif", "xca", "sm4"),
         help="网关传输方式（默认：配置中的 insurer.profile，即 tif）",
     )
+    p.add_argument(
+        "--server-timing",
+        action="store_true",
+        help="每个答复附 Server-Timing 头，说明沙箱处理用时（基准测试用）",
+    )
     p.add_argument("--png", metavar="FILE", help="qr：另存为 PNG")
     p.add_argument("--payload", action="store_true", help="qr：只输出扫码内容")
     p.add_argument("--vpcd", metavar="HOST:PORT", help="card：虚拟读卡器地址")
@@ -1014,6 +1019,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         policy=args.policy,
         catalog=args.catalog,
         profile=args.profile or "",
+        server_timing=args.server_timing,
     )
 
 

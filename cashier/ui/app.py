@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.timer import Timer
 
-from cashier import logs
+from cashier import allocator, logs
 from cashier.devices.scanner import BurstDetector, Pass, Scan, classify
 from cashier.errors import CashierError
 from cashier.messages import say
@@ -126,7 +126,9 @@ class CashierApp(App[None]):
         )  # fmt: skip
 
     def on_load(self) -> None:
-        # before any thread worker: the pool's threads keep nothing of a finished one
+        # before any thread worker: one malloc arena for them all (cashier/allocator.py),
+        # and the pool's threads keep nothing of a finished one
+        allocator.one_arena()
         asyncio.get_running_loop().set_default_executor(
             textual_fixes.FreshContextExecutor(thread_name_prefix="cashier-worker")
         )
