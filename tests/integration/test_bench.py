@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench import counters, keys, latency, report, search, startup
-from bench.till import THREE_ITEMS
+from bench.till import THREE_ITEMS, external_insurer
 from cashier.domain.money import Fen
 
 pytestmark = pytest.mark.pilot
@@ -51,9 +51,9 @@ def test_scan_to_breakdown_latency_times_the_visits_insurer_calls(tmp_path):
 def test_probe_reaches_the_ready_sale_screen(tmp_path):
     data_dir = tmp_path / "station"
     startup.seeded_station(data_dir)
-    with startup.external_insurer(tmp_path) as config:  # a sandbox in a process of its own
+    with external_insurer(tmp_path) as insurer:  # a sandbox in a process of its own
         for kind in ("bare", "sale", "external"):
-            seconds, rss = startup.probe(kind, data_dir, 0.2, config)
+            seconds, rss = startup.probe(kind, data_dir, 0.2, insurer.config)
             assert seconds > 0 and rss > 10 * 2**20, kind
 
 

@@ -458,3 +458,25 @@ def test_cli_sandbox_serves_over_http(tmp_path, empty_station):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_sandbox_says_its_handling_time_only_when_asked(client, sandbox):
+    """``cashier sandbox --server-timing``: each answer of the interface says how long it was
+    handled (the benchmarks' baseline); a gateway as the counter meets it adds no header."""
+    seen: list[str | None] = []
+    read = client._read_capped
+
+    def reading(response, deadline):
+        seen.append(response.getheader("Server-Timing"))
+        return read(response, deadline)
+
+    client._read_capped = reading
+    client.sign_no(OPERATOR)
+    sandbox.insurer.server_timing = True
+    identify_by_qr(client, sandbox, "P001")  # ec.query and 1101
+    assert seen[0] is None
+    timings = [t for t in seen[1:] if t is not None]
+    assert len(timings) >= 2 and all(t.startswith("app;dur=") for t in timings)
+    from bench.latency import server_timing
+
+    assert all(server_timing(t) > 0 for t in timings)
