@@ -51,7 +51,45 @@ NAMES = {
     "inside": "the training station, its sandbox inside the cashier",
 }
 #: What limits the figure and what was tried, under the tables.
-LIMITS = ("**What limits it, what was tried.** (to be written from this run's profile)",)
+LIMITS = (
+    "**What limits it.** On one interpreter the time the cashier adds is its CPU: measured",
+    "with the process's CPU clock over the same window, 50.8 ms of CPU a visit for 55.9 ms",
+    "added (loopback, 12 visits), the UI thread and the workers taking turns on the GIL.",
+    "cProfile of the UI thread over the window: 72 % of its busy time is Textual's screen",
+    "update (the compositor re-rendering dirty widgets 60 %, layout 12 %), a quarter of it",
+    "the lines' DataTable alone (each visible row's six cells rendered again after the",
+    "identification loads the order, and again when the pre-settlement fills the 甲/乙",
+    "column; 40,345 strip caches made over 12 visits). py-spy of the workers: most of their",
+    "wall time in the window is waiting for the UI thread (the hop that shows the",
+    "identified patient, 12 ms a visit; the one after the pre-settlement, 30 ms), that is,",
+    "for its frames. So the *HTTP* and *frame* parts on loopback are mostly the other",
+    "thread's CPU: with the insurer 40 ms away the frame part falls to under a millisecond",
+    "and the identification's frame is drawn while the next call waits, and what is left",
+    "(36 ms) is serial work: six connections and requests (some 1.5 ms each beside the",
+    "insurer's handling, the sandbox's own HTTP parsing included), the client building and",
+    "checking the messages, the hop to the UI thread that loads the clinic order and starts",
+    "the pre-settlement, and the last refresh.",
+    "",
+    "**What was tried.** A shorter GIL switch interval (0.5 ms against 5 ms): HTTP 18.4 →",
+    "14.0 ms and the frame part longer, added 58.8 → 53.7 ms, within the run's noise; not",
+    "kept. Textual at 240 frames a second (`TEXTUAL_FPS`): the frame part 12 → 0.6 ms and",
+    "the HTTP part up by as much (the renders move, the CPU stays); not kept. Done before:",
+    "from 186 ms added, the workers no longer wait for the UI thread to show and hide the",
+    "spinner (53 ms), the spinner shows only after 0.3 s, the lines table is rebuilt only",
+    "when its rows change and the panels only when their text changes, the `-insured`",
+    "class moved from the screen to the side panel (six widgets restyled, not the screen:",
+    "32 ms), msgids from a block reserved in one commit. Keeping the connection open was",
+    "tried and dropped: on a reused connection a failure no longer tells *sent* from *not",
+    "sent*, which the journal relies on, and `http.client` on a kept-alive connection met",
+    "the 40 ms delayed-ACK stall.",
+    "",
+    "**What it would take.** Fewer and cheaper frames between the scan and the breakdown:",
+    "the lines drawn by a widget that renders its rows once (a DataTable re-renders every",
+    "visible cell on any change), the identified patient and the pre-settlement shown in",
+    "one frame, and the identification's order loading moved off the UI thread. The",
+    "budget's 20 ms on loopback is below one Textual frame of the sale screen on this",
+    "machine (a cold frame with the order's lines, 10–15 ms).",
+)
 
 
 @dataclass(frozen=True)
