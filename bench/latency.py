@@ -86,9 +86,9 @@ LIMITS = (
     "**What it would take.** Fewer and cheaper frames between the scan and the breakdown:",
     "the lines drawn by a widget that renders its rows once (a DataTable re-renders every",
     "visible cell on any change), the identified patient and the pre-settlement shown in",
-    "one frame, and the identification's order loading moved off the UI thread. The",
-    "budget's 20 ms on loopback is below one Textual frame of the sale screen on this",
-    "machine (a cold frame with the order's lines, 10–15 ms).",
+    "one frame, and the identification's order loading moved off the UI thread; the",
+    "serial client work is some 13 ms of the 36 (HTTP and messages), so 20 ms would also",
+    "need a lighter HTTP client than a new `http.client` connection and watchdog a call.",
 )
 
 
