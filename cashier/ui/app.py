@@ -27,6 +27,8 @@ from cashier.ui.text import printable
 textual_fixes.apply()
 
 QUIT_HINT = say("ui.app.quit_hint")
+#: The longest a key waits for the focused field to take in what was typed before it.
+TYPED_IN_WAIT_S = 0.5
 
 
 class CashierApp(App[None]):
@@ -636,6 +638,24 @@ class CashierApp(App[None]):
                 return screen
         return None
 
+    async def typed_in(self) -> None:
+        """Wait until the focused field has taken in the keys already handed to it.
+
+        A key reaches a field through the field's own queue, while a binding (Enter at the
+        login, F10, a scan) runs as the app receives its key: without this, "1001⏎1234⏎"
+        typed quickly (or buffered by a busy PC) signs in as 10011234, and an amount typed
+        just before a 付款码 is scanned is not yet in its field when the charge reads it.
+        Bounded: a field that is going away does not hold the keyboard."""
+        field = self.focused
+        if field is None or not field.is_attached:
+            return
+        taken = asyncio.Event()
+        field.call_later(taken.set)
+        try:
+            await asyncio.wait_for(taken.wait(), TYPED_IN_WAIT_S)
+        except TimeoutError:
+            pass
+
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
             self.last_input = time.monotonic()
@@ -654,13 +674,24 @@ class CashierApp(App[None]):
             actions = self._burst.push(event.key, event.character, event.time)
             await self._apply_burst(actions)
             return
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            await self._hand_on(event)
+            return
         await super().on_event(event)
+
+    async def _hand_on(self, key: events.Key) -> None:
+        """A key to its binding or the focused field; a function key (Enter, F10 …) acts on
+        what was typed before it, so it waits for the field to take that in."""
+        if not key.is_printable:
+            await self.typed_in()
+        await super().on_event(key)
 
     async def _apply_burst(self, actions: list) -> None:
         for action in actions:
             if isinstance(action, Pass):
-                await super().on_event(events.Key(action.key, action.char))
+                await self._hand_on(events.Key(action.key, action.char))
             elif isinstance(action, Scan):
+                await self.typed_in()  # an amount typed before the scan is in its field
                 target = self.scan_target()
                 if target is not None:
                     target.handle_scan(classify(action.text, self.settings.trace_patterns))

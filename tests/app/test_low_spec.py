@@ -202,9 +202,9 @@ def test_low_spec_sale_in_tmux_with_term_linux(plain_terminal, tmp_path):
     plain_terminal.start()
     plain_terminal.wait_for("演示工号")
     assert_no_rgb(plain_terminal.screen_with_colours())
-    plain_terminal.keys("1001", "Enter")
-    time.sleep(0.5)  # the PIN field takes the focus
-    plain_terminal.keys("1234", "Enter")
+    plain_terminal.keys(
+        "1001", "Enter", "1234", "Enter"
+    )  # typed in one go: the PIN goes to its field
     screen = plain_terminal.wait_for("请扫码")
     assert "应收" in screen and "┏━┓" in screen  # the caption and its big figure (0.00)
     assert_no_rgb(plain_terminal.screen_with_colours())

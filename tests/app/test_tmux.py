@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -40,9 +39,7 @@ def sandbox_qr(data_dir: Path, person: str) -> str:
 def test_qr_identified_clinic_visit_in_tmux(tmux):
     tmux.start()
     tmux.wait_for("演示工号")
-    tmux.keys("1001", "Enter")
-    time.sleep(0.5)  # the PIN field takes the focus
-    tmux.keys("1234", "Enter")
+    tmux.keys("1001", "Enter", "1234", "Enter")  # typed in one go: the PIN goes to its field
     tmux.wait_for("请扫码")
     payload = sandbox_qr(tmux.data_dir, "P001")
     assert payload.startswith("ybm:")
