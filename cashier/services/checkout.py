@@ -531,13 +531,16 @@ class Checkout:
             trace.sell(
                 self.key, sale.id, [(n, ln.trace_codes) for n, ln in enumerate(self.lines, 1)]
             )
-            ids = dict(
-                SaleLine.select(SaleLine.line_no, SaleLine.id)
-                .where(SaleLine.sale == sale.id)
-                .tuples()
-            )
-            for n, line in enumerate(self.lines, 1):
-                stock.allocate(ids[n], line.item_id, line.name, line.quantity)
+            batched = stock.batched(line.item_id for line in self.lines)
+            if batched:  # a pharmacy's stock by batch: each such line takes its boxes
+                ids = dict(
+                    SaleLine.select(SaleLine.line_no, SaleLine.id)
+                    .where(SaleLine.sale == sale.id)
+                    .tuples()
+                )
+                for n, line in enumerate(self.lines, 1):
+                    if line.item_id in batched:
+                        stock.allocate(ids[n], line.item_id, line.name, line.quantity)
             Tender.insert_many(
                 [
                     {

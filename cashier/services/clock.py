@@ -15,6 +15,8 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from peewee import Select
+
 from cashier.messages import say
 from cashier.services import audit
 from cashier.store.models import Refund, Sale, Shift, utcnow
@@ -41,30 +43,26 @@ class Now:
 
 
 def last_record(station_id: str) -> datetime | None:
-    """The latest time the station has written (sales, voids, refunds, shifts)."""
-    candidates = [
-        Sale.select(Sale.closed_at)
+    """The latest time the station has written (sales, voids, refunds, shifts): one
+    statement, each kind's latest by its index (every sale's transaction asks)."""
+    latest = {
+        Sale.closed_at: Sale.select(Sale.closed_at)
         .where(Sale.station == station_id)
-        .order_by(Sale.closed_at.desc())
-        .limit(1)
-        .scalar(),
-        Refund.select(Refund.created_at)
+        .order_by(Sale.closed_at.desc()),
+        Refund.created_at: Refund.select(Refund.created_at)
         .where(Refund.station == station_id)
-        .order_by(Refund.created_at.desc())
-        .limit(1)
-        .scalar(),
-        Shift.select(Shift.opened_at)
+        .order_by(Refund.created_at.desc()),
+        Shift.opened_at: Shift.select(Shift.opened_at)
         .where(Shift.station == station_id)
-        .order_by(Shift.opened_at.desc())
-        .limit(1)
-        .scalar(),
-        Shift.select(Shift.closed_at)
+        .order_by(Shift.opened_at.desc()),
+        Shift.closed_at: Shift.select(Shift.closed_at)
         .where((Shift.station == station_id) & Shift.closed_at.is_null(False))
-        .order_by(Shift.closed_at.desc())
-        .limit(1)
-        .scalar(),
-    ]
-    found = [c for c in candidates if c is not None]
+        .order_by(Shift.closed_at.desc()),
+    }
+    columns = [query.limit(1).alias(f"t{n}") for n, query in enumerate(latest.values())]
+    row = Select(columns=columns).bind(Sale._meta.database).tuples().get()
+    found = [field.python_value(value) for field, value in zip(latest, row, strict=True)]
+    found = [value for value in found if value is not None]
     return max(found) if found else None
 
 

@@ -221,6 +221,15 @@ def has_batches(item_id: int | None) -> bool:
     return item_id is not None and Batch.select().where(Batch.item == item_id).exists()
 
 
+def batched(item_ids: Iterable[int | None]) -> set[int]:
+    """Which of these items are kept by batch: one statement for a whole bill."""
+    ids = {i for i in item_ids if i is not None}
+    if not ids:
+        return set()
+    query = Batch.select(Batch.item).where(Batch.item.in_(ids)).distinct()
+    return {item for (item,) in query.tuples()}
+
+
 def _sellable(item_id: int | None, today: date):
     """The batches of an item that may be sold today: not expired, not recalled, not empty."""
     return (
