@@ -14,6 +14,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.timer import Timer
+from textual.widgets import Input
 
 from cashier import allocator, logs
 from cashier.devices.scanner import BurstDetector, Pass, Scan, classify
@@ -29,6 +30,8 @@ textual_fixes.apply()
 QUIT_HINT = say("ui.app.quit_hint")
 #: The longest a key waits for the focused field to take in what was typed before it.
 TYPED_IN_WAIT_S = 0.5
+#: The longest an insurer step waits for the start's first try to reach the insurer.
+INSURER_START_WAIT_S = 30.0
 
 
 class CashierApp(App[None]):
@@ -49,6 +52,7 @@ class CashierApp(App[None]):
         self.settings = ctx.settings
         self.operator: SignedIn | None = None
         self.insurer = None  # cashier.services.station.InsurerConnection, once reached
+        self._insurer_tried = threading.Event()  # the first try to reach it has ended
         self.payments = None  # cashier.services.station.PaymentsConnection, once reached
         self.counter = None  # cashier.services.counter.Counter of the signed-in operator
         self._customer_display = None  # the customer display, opened on first use
@@ -65,6 +69,10 @@ class CashierApp(App[None]):
             terminators={scanner.terminator},
         )
         self._burst_timer: Timer | None = None
+        # Keys typed after an Enter in a field, held until what the Enter does has been done
+        # (the form's next field focused, a dialog closed): None when no Enter is on its way.
+        self._held_keys: list[events.Key | Scan] | None = None
+        self._after_enter_task: asyncio.Task | None = None
         self.last_input = time.monotonic()
         self.sub_title = f"{self.settings.clinic_name} · {self.settings.station_id}"
         if self.settings.low_spec:  # docs/low-spec.md
@@ -178,8 +186,11 @@ class CashierApp(App[None]):
         from cashier.services.station import connect_insurer, recover_insurer_calls
 
         try:
-            self.insurer = connect_insurer(self.settings)
-            self.insurer.client.on_clock_off = self._clock_off
+            try:
+                self.insurer = connect_insurer(self.settings)
+                self.insurer.client.on_clock_off = self._clock_off
+            finally:
+                self._insurer_tried.set()
             resolved = recover_insurer_calls(self.settings, self.insurer)
         except Exception as exc:  # a worker's failure is a notice, never a traceback
             why = str(exc) if isinstance(exc, CashierError) else type(exc).__name__
@@ -638,14 +649,21 @@ class CashierApp(App[None]):
                 return screen
         return None
 
+    def reached_insurer(self):
+        """The insurer connection; from a worker, waited for while the start is still
+        reaching it (a 医保码 scanned the moment the cashier is signed in waits for it, up to
+        ``INSURER_START_WAIT_S``, instead of being refused). None when it is not reached."""
+        if self.insurer is None and threading.get_ident() != getattr(self, "_thread_id", None):
+            self._insurer_tried.wait(INSURER_START_WAIT_S)
+        return self.insurer
+
     async def typed_in(self) -> None:
         """Wait until the focused field has taken in the keys already handed to it.
 
-        A key reaches a field through the field's own queue, while a binding (Enter at the
-        login, F10, a scan) runs as the app receives its key: without this, "1001⏎1234⏎"
-        typed quickly (or buffered by a busy PC) signs in as 10011234, and an amount typed
-        just before a 付款码 is scanned is not yet in its field when the charge reads it.
-        Bounded: a field that is going away does not hold the keyboard."""
+        A key reaches a field through the field's own queue, while a binding (F10) or a
+        scan acts as the app receives its key: without this, an amount typed just before a
+        付款码 is scanned was not yet in its field when the charge read it. Bounded: a field
+        that is going away does not hold the keyboard."""
         field = self.focused
         if field is None or not field.is_attached:
             return
@@ -681,20 +699,65 @@ class CashierApp(App[None]):
 
     async def _hand_on(self, key: events.Key) -> None:
         """A key to its binding or the focused field; a function key (Enter, F10 …) acts on
-        what was typed before it, so it waits for the field to take that in."""
+        what was typed before it, so it waits for the field to take that in. Keys typed
+        after an Enter in a field wait for what that Enter does (the next field focused,
+        a dialog closed), then go where the focus is by then, in order."""
+        if self._held_keys is not None:
+            self._held_keys.append(key)
+            return
         if not key.is_printable:
             await self.typed_in()
+        field = self.focused
         await super().on_event(key)
+        if key.key == "enter" and isinstance(field, Input) and self.focused is field:
+            self._held_keys = []
+            self._after_enter_task = asyncio.create_task(self._after_enter(field))
+
+    async def _after_enter(self, field: Input) -> None:
+        """Wait until the field's Enter has been handled up to its screen (its Submitted
+        message bubbles a queue at a time), then hand on the keys held meanwhile: after any
+        focus change the handler asked for, which waits in the app's queue before this."""
+        chain = [field, field, *field.ancestors_with_self[1:]]
+
+        async def through() -> None:
+            for node in chain:
+                if node is self or not node.is_attached:
+                    break
+                done = asyncio.Event()
+                node.call_later(done.set)
+                await done.wait()
+
+        try:
+            await asyncio.wait_for(through(), TYPED_IN_WAIT_S)
+        except TimeoutError:
+            pass
+        finally:  # whatever happened, the keyboard is never held for good
+            self.call_later(self._release_keys)
+
+    async def _release_keys(self) -> None:
+        held, self._held_keys = self._held_keys or [], None
+        for item in held:
+            if isinstance(item, Scan):
+                await self._scan(item)
+            else:
+                await self._hand_on(item)
+
+    async def _scan(self, scan: Scan) -> None:
+        """A scanner's burst to the screen that takes scans, in its turn with the keys."""
+        if self._held_keys is not None:
+            self._held_keys.append(scan)
+            return
+        await self.typed_in()  # an amount typed before the scan is in its field
+        target = self.scan_target()
+        if target is not None:
+            target.handle_scan(classify(scan.text, self.settings.trace_patterns))
 
     async def _apply_burst(self, actions: list) -> None:
         for action in actions:
             if isinstance(action, Pass):
                 await self._hand_on(events.Key(action.key, action.char))
             elif isinstance(action, Scan):
-                await self.typed_in()  # an amount typed before the scan is in its field
-                target = self.scan_target()
-                if target is not None:
-                    target.handle_scan(classify(action.text, self.settings.trace_patterns))
+                await self._scan(action)
         if self._burst_timer is not None:
             self._burst_timer.stop()
             self._burst_timer = None

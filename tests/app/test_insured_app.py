@@ -26,7 +26,7 @@ from cashier.ui.dialogs.confirm import ConfirmDialog
 from cashier.ui.screens.payment import PaymentScreen
 from cashier.ui.screens.sale import SaleScreen
 from cashier_sandbox import state
-from tests.support.insurer import fault
+from tests.support.insurer import admin, fault
 from tests.support.pilot import open_counter, settle, start
 from tests.support.tools import require_tool
 
@@ -352,3 +352,45 @@ async def test_a_walk_in_bill_asks_for_its_diagnosis_and_esc_leaves_it_unsettled
         assert part.presettlement is not None
         assert part.visit["diag_code"] == "K29.700"
         assert state.Visit.get_by_id(part.mdtrt_id).diag_name == "胃炎"
+
+
+async def test_a_code_scanned_while_the_insurer_is_still_being_reached_waits_for_it(
+    settings, monkeypatch
+):
+    """The start reaches the insurer in the background after the login screen; a 医保码
+    scanned the moment the cashier is signed in waits for it (the spinner shows) instead of
+    being refused with "医保平台尚未连接"."""
+    import threading
+
+    from cashier.services import station
+
+    real, reached, release = station.connect_insurer, [], threading.Event()
+
+    def reached_late(settings):
+        connection = real(settings)
+        reached.append(connection)
+        release.wait(60)  # held until the scan is waiting for it
+        return connection
+
+    async def meanwhile(condition) -> None:  # `until` would wait for the held worker
+        for _ in range(2000):
+            if condition():
+                return
+            await pilot.pause()
+        raise AssertionError("the app never got there")
+
+    monkeypatch.setattr(station, "connect_insurer", reached_late)
+    app = await open_counter(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        from tests.support.pilot import until
+
+        await pilot.press(*"1001", "enter", *"1234", "enter")
+        await meanwhile(lambda: bool(reached) and isinstance(app.screen, SaleScreen))
+        payload = admin(reached[0].sandbox, "/sandbox/admin/qr", {"person": "P001"})["payload"]
+        assert app.insurer is None
+        await pilot.press(*payload, "enter")
+        sale = app.screen
+        await meanwhile(lambda: any(w.node is sale and not w.is_finished for w in app.workers))
+        release.set()
+        await until(pilot, lambda: sale.checkout.insured is not None)
+        assert sale.checkout.insured.patient.psn_no == "P001"

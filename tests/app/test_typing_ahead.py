@@ -13,6 +13,7 @@ import pytest
 from textual import events
 
 from cashier.domain.money import Fen
+from cashier.domain.tender import Method
 from cashier.services.counter import CodeEnded
 from cashier.services.station import open_station
 from cashier.store.models import PaymentCharge
@@ -61,3 +62,22 @@ async def test_an_amount_typed_just_before_a_payment_code_is_what_is_charged(set
         assert (charge.state, charge.amount) == ("paid", Fen(500))
         assert isinstance(app.screen, PaymentScreen)  # the rest is still due
         assert screen.plan.remaining.fen == due.fen - 500
+
+
+async def test_a_card_payment_typed_in_one_go_goes_field_by_field(settings):
+    """y (bank card), the amount, Enter, the terminal's reference, Enter: the Enter moves to
+    the reference field through the screen's handler; what is typed after it waits for that."""
+    app = CashierApp(open_station(settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await to_payment(app, pilot)
+        due = screen.plan.due
+        typed(app, ["y", "5", "enter", *"123456", "enter"], time.monotonic(), 1.0)
+        await until(pilot, lambda: screen.plan.tenders)
+        await settle(pilot)
+        (tender,) = screen.plan.tenders
+        assert (tender.method, tender.amount, tender.reference) == (
+            Method.BANKCARD,
+            Fen(500),
+            "123456",
+        )
+        assert screen.plan.remaining == due - Fen(500)

@@ -22,9 +22,6 @@ from cashier.ui.widgets.keybar import KeyBar
 class LoginScreen(WorkerErrors, Screen[None]):
     BINDINGS = [
         Binding("ctrl+u", "unlock", say("screen.login.unlock"), id="unlock_operator"),
-        # Enter moves on as it is pressed, not when its message has gone round: keys typed
-        # (or buffered by a busy PC) right after it go to the field it moved to
-        Binding("enter", "enter", show=False, priority=True),
     ]
 
     def compose(self) -> ComposeResult:
@@ -52,15 +49,12 @@ class LoginScreen(WorkerErrors, Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#code", Input).focus()
 
-    def action_enter(self) -> None:
-        """Enter: from the code to the PIN, then sign in. The app has let the field take in
-        what was typed before Enter (``CashierApp.on_event``); the focus moves at once
-        (``set_focus``, not ``focus()``, which would wait behind the keys typed after it)."""
-        code_input, pin_input = self.query_one("#code", Input), self.query_one("#pin", Input)
-        code = code_input.value.strip()
-        if self.focused is code_input or not pin_input.value:
-            if code and not pin_input.disabled:
-                self.set_focus(pin_input)
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        code = self.query_one("#code", Input).value.strip()
+        pin_input = self.query_one("#pin", Input)
+        if event.input.id == "code" or not pin_input.value:
+            if code:
+                pin_input.focus()
             return
         self.query_one("#login-message", Static).update(say("screen.login.checking"))
         self.sign_in(code, pin_input.value)

@@ -145,7 +145,7 @@ class SaleScreen(WorkerErrors, Screen[None]):
         from cashier.insurer.client import InsurerUnavailable
         from cashier.services.insured import Insurance
 
-        connection = self.app.insurer
+        connection = self.app.reached_insurer()
         if connection is None:
             raise InsurerUnavailable(say("screen.sale.insurer_away"))
         return Insurance(connection.client, self.app.settings)
