@@ -113,9 +113,6 @@ class SandboxInsurer:
             return path.startswith(XCA_PREFIX) and path[len(XCA_PREFIX) :].isdigit()
         return path == CALL_PATH
 
-    def call(self, headers: dict[str, str], body: bytes, path: str = CALL_PATH) -> Reply:
-        return self._call(headers, body, path)
-
     def _unwrap(self, headers: dict[str, str], body: bytes, path: str) -> protocol.Request:
         """The request as the profile carries it: authenticated, decrypted, read."""
         profile = self.profile
@@ -145,7 +142,7 @@ class SandboxInsurer:
             raise Refused(f"服务地址 {path} 与交易编号 {req.infno} 不符")
         return req
 
-    def _call(self, headers: dict[str, str], body: bytes, path: str) -> Reply:
+    def call(self, headers: dict[str, str], body: bytes, path: str = CALL_PATH) -> Reply:
         now = datetime.now()
         try:
             req = self._unwrap(headers, body, path)

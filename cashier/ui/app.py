@@ -664,13 +664,24 @@ class CashierApp(App[None]):
         scan acts as the app receives its key: without this, an amount typed just before a
         付款码 is scanned was not yet in its field when the charge read it. Bounded: a field
         that is going away does not hold the keyboard."""
-        field = self.focused
-        if field is None or not field.is_attached:
-            return
-        taken = asyncio.Event()
-        field.call_later(taken.set)
+        if self.focused is not None:
+            await self._through([self.focused])
+
+    async def _through(self, nodes: list) -> None:
+        """Wait until each of ``nodes`` in turn has handled what was in its queue (a
+        callback posted behind it has run); bounded by ``TYPED_IN_WAIT_S`` in all, and
+        stopped at the app or at a node that is gone."""
+
+        async def each() -> None:
+            for node in nodes:
+                if node is self or not node.is_attached:
+                    return
+                done = asyncio.Event()
+                node.call_later(done.set)
+                await done.wait()
+
         try:
-            await asyncio.wait_for(taken.wait(), TYPED_IN_WAIT_S)
+            await asyncio.wait_for(each(), TYPED_IN_WAIT_S)
         except TimeoutError:
             pass
 
@@ -717,20 +728,8 @@ class CashierApp(App[None]):
         """Wait until the field's Enter has been handled up to its screen (its Submitted
         message bubbles a queue at a time), then hand on the keys held meanwhile: after any
         focus change the handler asked for, which waits in the app's queue before this."""
-        chain = [field, field, *field.ancestors_with_self[1:]]
-
-        async def through() -> None:
-            for node in chain:
-                if node is self or not node.is_attached:
-                    break
-                done = asyncio.Event()
-                node.call_later(done.set)
-                await done.wait()
-
         try:
-            await asyncio.wait_for(through(), TYPED_IN_WAIT_S)
-        except TimeoutError:
-            pass
+            await self._through([field, field, *field.ancestors_with_self[1:]])
         finally:  # whatever happened, the keyboard is never held for good
             self.call_later(self._release_keys)
 
